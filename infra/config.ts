@@ -1,0 +1,389 @@
+import { existsSync, statSync } from "node:fs";
+import * as path from "node:path";
+import { z } from "zod";
+import { ConfigError, type ConfigIssue } from "../scripts/errors";
+import { INSTANCE_PRICES, isKnownInstanceType } from "../scripts/pricing/catalog";
+
+/**
+ * The one schema for a stack's config. Every default lives here; `docs/configuration.md`
+ * documents each key. Raw values arrive as Pulumi gives them: `namespace:key` → string
+ * (objects as JSON strings) or already-parsed values from a `Pulumi.<stack>.yaml`.
+ */
+
+export const STRATEGIES = ["auto", "prewarmed-ebs", "direct-s3", "local-cache"] as const;
+export const FORMATS = ["files", "npy", "image", "webdataset"] as const;
+export const WARM_MODES = ["none", "rate", "fsr", "fio"] as const;
+
+/** AWS limits for the volume types trainctl provisions (EBS volume types documentation). */
+export const VOLUME_LIMITS = {
+  gp3: { sizeGiB: [1, 65_536], iops: [3_000, 80_000], iopsPerGiB: 500, throughputMiBs: [125, 2_000], throughputPerIops: 0.25 },
+  io2: { sizeGiB: [4, 65_536], iops: [100, 256_000], iopsPerGiB: 1_000 },
+} as const;
+
+const positiveInt = z.number().int().positive();
+
+const autostopSchema = z.strictObject({
+  idleMinutes: z.number().int().min(5).max(1_440).default(30),
+  action: z.enum(["stop", "terminate", "none"]).default("terminate"),
+  /** GPU utilisation (percent) below which a minute counts as idle. */
+  gpuThresholdPercent: z.number().min(0).max(100).default(5),
+});
+
+const instanceSchema = z.strictObject({
+  type: z.string().default("g5.xlarge"),
+  count: z.number().int().min(1).max(64).default(1),
+  market: z.enum(["spot", "on-demand"]).default("on-demand"),
+  maxPrice: z.number().positive().optional(),
+  spot: z.strictObject({ persistent: z.boolean().default(false) }).default({ persistent: false }),
+  rootVolumeGiB: z.number().int().min(30).max(16_384).default(100),
+  autostop: autostopSchema.default({ idleMinutes: 30, action: "terminate", gpuThresholdPercent: 5 }),
+  maxHours: z.number().positive().max(8_760).optional(),
+  /** Explicit AMI id; when set, AMI changes are no longer ignored. */
+  ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, "expected an AMI id like ami-0123456789abcdef0").optional(),
+  /** SSM parameter holding the AMI id (default: the AWS Deep Learning Base GPU AMI, Ubuntu 22.04). */
+  amiParameter: z.string().startsWith("/").optional(),
+});
+
+const dataVolumeSchema = z.strictObject({
+  snapshotId: z.string().regex(/^snap-[0-9a-f]{8,17}$/, "expected a snapshot id like snap-0123456789abcdef0").optional(),
+  adopt: z.string().regex(/^vol-[0-9a-f]{8,17}$/, "expected a volume id like vol-0123456789abcdef0").optional(),
+  sizeGiB: positiveInt.optional(),
+  type: z.enum(["gp3", "io2"]).default("gp3"),
+  iops: positiveInt.optional(),
+  throughputMiBs: positiveInt.optional(),
+  warm: z.enum(WARM_MODES).optional(),
+  initRateMiBs: z.number().int().optional(),
+  mountPoint: z.string().default("/mnt/data"),
+  protect: z.boolean().default(true),
+  /** Availability zone of an adopted volume; the instance is placed there. */
+  availabilityZone: z.string().optional(),
+});
+
+const bucketSchema = z.strictObject({
+  adopt: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name").optional(),
+  protect: z.boolean().default(true),
+  keepVersions: positiveInt.max(100).optional(),
+  expireDays: positiveInt.max(3_650).optional(),
+});
+
+const bucketsSchema = z.strictObject({
+  datasets: bucketSchema.default({ protect: true }),
+  checkpoints: bucketSchema.default({ protect: true, keepVersions: 5, expireDays: 90 }),
+});
+
+const datasetSchema = z.strictObject({
+  source: z.string().min(1),
+  strategy: z.enum(STRATEGIES).default("auto"),
+  format: z.enum(FORMATS).default("files"),
+  sizeGiB: z.number().positive().optional(),
+  files: positiveInt.optional(),
+  epochs: positiveInt.default(10),
+  runs: positiveInt.default(1),
+});
+
+const budgetSchema = z.strictObject({
+  monthlyUsd: z.number().positive(),
+  emails: z.array(z.email()).min(1),
+  /** Also declare the cost-allocation tags as active (one account-wide switch). */
+  activateCostTags: z.boolean().default(false),
+});
+
+const networkSchema = z.strictObject({
+  subnetId: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet id like subnet-0123456789abcdef0").optional(),
+  availabilityZone: z.string().optional(),
+  /** Add an S3 gateway endpoint to the VPC's route tables. */
+  s3GatewayEndpoint: z.boolean().default(false),
+});
+
+const stackConfigSchema = z.strictObject({
+  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "expected an AWS region like us-east-1").default("us-east-1"),
+  owner: z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, "expected a user name or e-mail"),
+  costCenter: z.string().regex(/^[A-Za-z0-9._:/=+@ -]{1,256}$/, "expected a tag-safe string"),
+  instance: instanceSchema.default(instanceSchema.parse({})),
+  dataVolume: dataVolumeSchema.optional(),
+  buckets: bucketsSchema.default(bucketsSchema.parse({})),
+  dataset: datasetSchema.optional(),
+  budget: budgetSchema.optional(),
+  network: networkSchema.default({ s3GatewayEndpoint: false }),
+  /** Extra cost-allocation tags added to the provider's default tags. */
+  tags: z.record(z.string(), z.string()).default({}),
+});
+
+type ParsedConfig = z.infer<typeof stackConfigSchema>;
+export type DataVolumeConfig = Omit<z.infer<typeof dataVolumeSchema>, "warm"> & {
+  warm: (typeof WARM_MODES)[number];
+  /** Set exactly when `warm` is `rate`. */
+  initRateMiBs?: number;
+};
+export type StackConfig = Omit<ParsedConfig, "dataVolume"> & { dataVolume?: DataVolumeConfig };
+export type InstanceConfig = StackConfig["instance"];
+export type BucketConfig = z.infer<typeof bucketSchema>;
+export type DatasetConfig = z.infer<typeof datasetSchema>;
+export type BudgetConfig = z.infer<typeof budgetSchema>;
+export type NetworkConfig = StackConfig["network"];
+
+/** Keys of the raw config and where they live in the parsed object. */
+const KEY_NAMES: Record<string, string> = {
+  "aws:region": "region",
+  "trainctl:owner": "owner",
+  "trainctl:costCenter": "costCenter",
+  "trainctl:instance": "instance",
+  "trainctl:dataVolume": "dataVolume",
+  "trainctl:buckets": "buckets",
+  "trainctl:dataset": "dataset",
+  "trainctl:budget": "budget",
+  "trainctl:network": "network",
+  "trainctl:tags": "tags",
+};
+const FIELD_TO_KEY = Object.fromEntries(Object.entries(KEY_NAMES).map(([k, v]) => [v, k]));
+
+/** Old key names and what replaced them. Empty until a key is renamed. */
+const RENAMED_KEYS: Record<string, string> = {};
+
+/** `["dataVolume","initRateMiBs"]` → `trainctl:dataVolume.initRateMiBs`. */
+export function keyPath(segments: readonly PropertyKey[]): string {
+  const [head, ...rest] = segments.map(String);
+  const root = FIELD_TO_KEY[head] ?? `trainctl:${head}`;
+  return [root, ...rest].join(".").replace(/\.(\d+)(?=\.|$)/g, "[$1]");
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function describeIssue(issue: z.core.$ZodIssue & { input?: unknown }): string {
+  const got = `(got ${show(issue.input)})`;
+  switch (issue.code) {
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => String(v)).join(" | ")} ${got}`;
+    case "too_small":
+      return issue.origin === "array" ? `needs at least ${issue.minimum} entries` : `must be ${issue.inclusive ? ">=" : ">"} ${issue.minimum} ${got}`;
+    case "too_big":
+      return `must be ${issue.inclusive ? "<=" : "<"} ${issue.maximum} ${got}`;
+    case "invalid_type":
+      return issue.input === undefined ? `is required (expected ${issue.expected})` : `expected ${issue.expected} ${got}`;
+    case "unrecognized_keys":
+      return "";
+    case "invalid_format":
+      return `${issue.message.replace(/^Invalid string: /, "")} ${got}`;
+    default:
+      return `${issue.message} ${got}`;
+  }
+}
+
+function acceptedKeys(schemaPath: PropertyKey[]): string[] {
+  let schema: z.ZodType = stackConfigSchema;
+  for (const segment of schemaPath) {
+    let inner: any = schema;
+    while (inner?.def?.innerType) inner = inner.def.innerType;
+    inner = inner?.shape?.[segment as string] ?? inner?.def?.valueType;
+    if (!inner) return [];
+    schema = inner;
+  }
+  let inner: any = schema;
+  while (inner?.def?.innerType) inner = inner.def.innerType;
+  return Object.keys(inner?.shape ?? {});
+}
+
+function schemaIssues(error: z.ZodError): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        const where = [...issue.path, key];
+        const renamed = RENAMED_KEYS[keyPath(where)];
+        issues.push({
+          path: keyPath(where),
+          message: renamed ? `was renamed to ${renamed}; move the value there` : `unknown key (accepted: ${acceptedKeys(issue.path).join(", ")})`,
+        });
+      }
+    } else {
+      issues.push({ path: keyPath(issue.path), message: describeIssue(issue) });
+    }
+  }
+  return issues;
+}
+
+/** Context for checks that look outside the config: the project folder for local dataset sources. */
+export interface ConfigContext {
+  projectDir?: string;
+}
+
+type Loose = Record<string, any>;
+const obj = (v: unknown): Loose => (v && typeof v === "object" && !Array.isArray(v) ? (v as Loose) : {});
+const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+
+/** Cross-field rules, run on the raw input so they report alongside schema errors. */
+export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (segments: string[], message: string) => issues.push({ path: keyPath(segments), message });
+  const region = typeof raw.region === "string" ? raw.region : "us-east-1";
+  const instance = obj(raw.instance);
+  const market = instance.market ?? "on-demand";
+
+  if (typeof instance.type === "string" && !isKnownInstanceType(instance.type)) {
+    const family = instance.type.split(".")[0];
+    const near = Object.keys(INSTANCE_PRICES).filter((t) => t.startsWith(`${family}.`));
+    add(["instance", "type"], `unknown instance type ${show(instance.type)} (accepted: ${(near.length ? near : Object.keys(INSTANCE_PRICES).map((t) => t.split(".")[0]).filter((f, i, all) => all.indexOf(f) === i).map((f) => `${f}.*`)).join(", ")})`);
+  }
+  if (instance.maxPrice !== undefined && market !== "spot") {
+    add(["instance", "maxPrice"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`);
+  }
+  const action = obj(instance.autostop).action ?? "terminate";
+  if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true) {
+    add(["instance", "autostop", "action"], `a one-time spot instance cannot be stopped (accepted: terminate | none, or set trainctl:instance.spot.persistent: true)`);
+  }
+  if (instance.spot !== undefined && market !== "spot") {
+    add(["instance", "spot"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`);
+  }
+
+  const network = obj(raw.network);
+  const zonePattern = new RegExp(`^${region}[a-z]$`);
+  if (typeof network.availabilityZone === "string" && !zonePattern.test(network.availabilityZone)) {
+    add(["network", "availabilityZone"], `must be a zone of region ${region}, like ${region}a (got ${show(network.availabilityZone)})`);
+  }
+
+  if (raw.dataVolume !== undefined) dataVolumeIssues(obj(raw.dataVolume), network, zonePattern, region, add);
+
+  const datasets = obj(obj(raw.buckets).datasets);
+  if (datasets.keepVersions !== undefined || datasets.expireDays !== undefined) {
+    add(["buckets", "datasets"], "keepVersions/expireDays apply to checkpoints only (datasets keep every version)");
+  }
+
+  const dataset = obj(raw.dataset);
+  if (typeof dataset.source === "string") {
+    const problem = datasetSourceProblem(dataset.source, context);
+    if (problem) add(["dataset", "source"], problem);
+  }
+  return issues;
+}
+
+function dataVolumeIssues(
+  volume: Loose,
+  network: Loose,
+  zonePattern: RegExp,
+  region: string,
+  add: (segments: string[], message: string) => void,
+): void {
+  const type = volume.type ?? "gp3";
+  const warm = volume.warm ?? (volume.snapshotId ? "rate" : "none");
+  const size = num(volume.sizeGiB);
+
+  if (volume.snapshotId === undefined && volume.adopt === undefined && size === undefined) {
+    add(["dataVolume"], "needs one of snapshotId, sizeGiB (an empty volume) or adopt");
+  }
+  if (volume.adopt !== undefined) {
+    if (volume.snapshotId !== undefined) add(["dataVolume", "snapshotId"], "cannot be combined with trainctl:dataVolume.adopt");
+    if (typeof volume.availabilityZone !== "string") add(["dataVolume", "availabilityZone"], "is required with adopt: the instance is placed in the adopted volume's zone");
+    if (warm === "rate" || warm === "fsr") add(["dataVolume", "warm"], `${show(warm)} applies only while a volume is created from a snapshot (accepted with adopt: none | fio)`);
+  }
+  if (typeof volume.availabilityZone === "string") {
+    if (!zonePattern.test(volume.availabilityZone)) add(["dataVolume", "availabilityZone"], `must be a zone of region ${region} (got ${show(volume.availabilityZone)})`);
+    else if (typeof network.availabilityZone === "string" && network.availabilityZone !== volume.availabilityZone) {
+      add(["dataVolume", "availabilityZone"], `volume and instance must share a zone: trainctl:network.availabilityZone is ${show(network.availabilityZone)}`);
+    }
+  }
+  if (volume.snapshotId === undefined && volume.adopt === undefined && (warm === "rate" || warm === "fsr" || warm === "fio")) {
+    add(["dataVolume", "warm"], `${show(warm)} needs trainctl:dataVolume.snapshotId (an empty volume needs no warming; accepted: none)`);
+  }
+  if (volume.initRateMiBs !== undefined) {
+    const rate = num(volume.initRateMiBs);
+    if (rate === undefined || rate < 100 || rate > 300) add(["dataVolume", "initRateMiBs"], `must be within 100..300 MiB/s (got ${show(volume.initRateMiBs)})`);
+    else if (warm !== "rate" || volume.snapshotId === undefined) add(["dataVolume", "initRateMiBs"], `only allowed with warm: rate and a snapshotId (warm is ${show(warm)})`);
+  }
+  if (warm === "fsr" && typeof network.availabilityZone !== "string" && typeof network.subnetId !== "string" && typeof volume.availabilityZone !== "string") {
+    add(["dataVolume", "warm"], "fsr is enabled per availability zone: set trainctl:network.availabilityZone (or trainctl:network.subnetId) so the zone is known");
+  }
+  if (typeof volume.mountPoint === "string" && (!path.posix.isAbsolute(volume.mountPoint) || path.posix.normalize(volume.mountPoint) === "/")) {
+    add(["dataVolume", "mountPoint"], `must be an absolute path other than / (got ${show(volume.mountPoint)})`);
+  }
+
+  const limits = type === "io2" ? VOLUME_LIMITS.io2 : VOLUME_LIMITS.gp3;
+  if (size !== undefined && (size < limits.sizeGiB[0] || size > limits.sizeGiB[1])) {
+    add(["dataVolume", "sizeGiB"], `must be within ${limits.sizeGiB[0]}..${limits.sizeGiB[1]} GiB for ${type} (got ${size})`);
+  }
+  const iops = num(volume.iops);
+  if (type === "io2" && volume.iops === undefined) add(["dataVolume", "iops"], "is required for io2 (accepted: 100..256000)");
+  if (iops !== undefined) {
+    if (iops < limits.iops[0] || iops > limits.iops[1]) add(["dataVolume", "iops"], `must be within ${limits.iops[0]}..${limits.iops[1]} for ${type} (got ${iops})`);
+    else if (size !== undefined && iops > size * limits.iopsPerGiB) add(["dataVolume", "iops"], `${type} allows at most ${limits.iopsPerGiB} IOPS per GiB: ${size} GiB allows ${size * limits.iopsPerGiB} (got ${iops})`);
+  }
+  const throughput = num(volume.throughputMiBs);
+  if (throughput !== undefined) {
+    if (type !== "gp3") add(["dataVolume", "throughputMiBs"], `only configurable on gp3 (type is ${show(type)})`);
+    else {
+      const gp3 = VOLUME_LIMITS.gp3;
+      const effectiveIops = iops ?? gp3.iops[0];
+      if (throughput < gp3.throughputMiBs[0] || throughput > gp3.throughputMiBs[1]) add(["dataVolume", "throughputMiBs"], `must be within ${gp3.throughputMiBs[0]}..${gp3.throughputMiBs[1]} MiB/s (got ${throughput})`);
+      else if (throughput > effectiveIops * gp3.throughputPerIops) add(["dataVolume", "throughputMiBs"], `gp3 allows at most 0.25 MiB/s per provisioned IOPS: ${effectiveIops} IOPS allows ${effectiveIops * gp3.throughputPerIops} (got ${throughput})`);
+    }
+  }
+}
+
+/** Why a local dataset source is unusable, or undefined when it is fine (or an s3:// URL). */
+export function datasetSourceProblem(source: string, context: ConfigContext): string | undefined {
+  if (source.startsWith("s3://")) {
+    return /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(source) ? undefined : `malformed S3 URL ${show(source)} (expected s3://bucket/prefix/)`;
+  }
+  if (/^[a-z0-9]+:\/\//i.test(source)) return `unsupported scheme in ${show(source)} (accepted: s3://bucket/prefix or a local folder)`;
+  const projectDir = context.projectDir ?? process.cwd();
+  const absolute = path.resolve(projectDir, source);
+  const relative = path.relative(projectDir, absolute).split(path.sep);
+  if (relative[0] !== ".." && (relative.includes("node_modules") || relative.includes(".git"))) {
+    return `${show(source)} is inside the project's node_modules or .git (accepted: a dataset folder of your own)`;
+  }
+  if (!existsSync(absolute)) return `local folder ${show(source)} does not exist (resolved to ${absolute})`;
+  if (!statSync(absolute).isDirectory()) return `${show(source)} is a file; a folder is required`;
+  return undefined;
+}
+
+function parseRawValue(key: string, value: unknown, issues: ConfigIssue[]): unknown {
+  if (typeof value !== "string") return value;
+  const field = KEY_NAMES[key];
+  const scalar = field === "region" || field === "owner" || field === "costCenter";
+  if (scalar) return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    issues.push({ path: key, message: `expected an object (got ${show(value)})` });
+    return undefined;
+  }
+}
+
+/** Validates a whole stack config; throws a ConfigError listing every problem, one per line. */
+export function parseStackConfig(values: Record<string, unknown>, context: ConfigContext = {}): StackConfig {
+  const issues: ConfigIssue[] = [];
+  const raw: Loose = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (RENAMED_KEYS[key]) {
+      issues.push({ path: key, message: `was renamed to ${RENAMED_KEYS[key]}; move the value there` });
+      continue;
+    }
+    if (!key.startsWith("trainctl:") && key !== "aws:region") continue;
+    const field = KEY_NAMES[key];
+    if (!field) {
+      issues.push({ path: key, message: `unknown key (accepted: ${Object.keys(KEY_NAMES).join(", ")})` });
+      continue;
+    }
+    raw[field] = parseRawValue(key, value, issues);
+  }
+  const parsed = stackConfigSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) issues.push(...schemaIssues(parsed.error));
+  const seen = new Set(issues.map((i) => i.path));
+  for (const issue of crossFieldIssues(raw, context)) if (!seen.has(issue.path)) issues.push(issue);
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
+  return withDerivedDefaults(parsed.data);
+}
+
+/** Defaults that depend on other keys: the warm mode follows the snapshot; the init rate follows the mode. */
+function withDerivedDefaults(config: ParsedConfig): StackConfig {
+  const volume = config.dataVolume;
+  if (!volume) return { ...config, dataVolume: undefined };
+  const warm = volume.warm ?? (volume.snapshotId ? "rate" : "none");
+  return {
+    ...config,
+    dataVolume: { ...volume, warm, initRateMiBs: warm === "rate" ? (volume.initRateMiBs ?? 300) : undefined },
+  };
+}

@@ -1,0 +1,60 @@
+import { readdirSync } from "node:fs";
+import * as path from "node:path";
+import yargs, { type CommandModule } from "yargs";
+import { hideBin } from "yargs/helpers";
+import { ExitCode, TrainctlError } from "./errors";
+
+/** Every file in scripts/commands/ exports one yargs command module as its default export. */
+function loadCommands(): CommandModule[] {
+  const folder = path.join(__dirname, "commands");
+  return readdirSync(folder)
+    .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
+    .sort()
+    .map((file) => require(path.join(folder, file)).default as CommandModule)
+    .filter(Boolean);
+}
+
+/** One line per error, `error: …`; the stack only with --debug. */
+export function reportError(error: unknown, debug: boolean): number {
+  const message = error instanceof Error ? error.message : String(error);
+  for (const line of message.split("\n")) process.stderr.write(`error: ${line}\n`);
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  return error instanceof TrainctlError ? error.exitCode : ExitCode.failure;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes("--debug");
+  let usageError: string | undefined;
+  const parser = yargs(argv)
+    .scriptName("trainctl")
+    .usage("$0 <command> [options]\n\nOne Pulumi stack per training experiment: plan, cost, data, teardown.")
+    .option("debug", { type: "boolean", describe: "print stack traces with errors", global: true })
+    .command(loadCommands())
+    .demandCommand(1, "name a command (see --help)")
+    .version(require("../package.json").version)
+    .strict()
+    .showHelpOnFail(false)
+    .recommendCommands()
+    .wrap(Math.min(110, process.stderr.columns ?? 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error) throw error;
+      usageError = message;
+    });
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    return reportError(error, debug);
+  }
+  if (usageError) {
+    process.stderr.write(`error: ${usageError.split("\n")[0]}\n`);
+    return ExitCode.usage;
+  }
+  return Number(process.exitCode ?? ExitCode.ok);
+}
+
+if (require.main === module) {
+  main(hideBin(process.argv)).then((code) => {
+    process.exitCode = code;
+  });
+}
