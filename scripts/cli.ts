@@ -22,7 +22,18 @@ export function reportError(error: unknown, debug: boolean): number {
   return error instanceof TrainctlError ? error.exitCode : ExitCode.failure;
 }
 
+/** The AWS SDK's Node-version notice is not the user's problem on every run. */
+function quietSdkNotices(): void {
+  const emit = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === "string" ? warning : warning.name;
+    if (/NodeVersionSupportWarning/.test(`${text} ${String(rest[0] ?? "")}`)) return;
+    (emit as (...args: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietSdkNotices();
   const debug = argv.includes("--debug");
   let usageError: string | undefined;
   const parser = yargs(argv)
