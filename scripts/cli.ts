@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import * as path from "node:path";
 import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { ExitCode, TrainctlError } from "./errors";
+import { ExitCode, type TrainctlError } from "./errors";
 
 /** Every file in scripts/commands/ exports one yargs command module as its default export. */
 function loadCommands(): CommandModule[] {
@@ -19,7 +19,9 @@ export function reportError(error: unknown, debug: boolean): number {
   const message = error instanceof Error ? error.message : String(error);
   for (const line of message.split("\n")) process.stderr.write(`error: ${line}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  return error instanceof TrainctlError ? error.exitCode : ExitCode.failure;
+  // Duck-typed: the program may load its own copy of the errors module (offline plan, tests).
+  const code = (error as Partial<TrainctlError> | undefined)?.exitCode;
+  return typeof code === "number" ? code : ExitCode.failure;
 }
 
 /** The AWS SDK's Node-version notice is not the user's problem on every run. */

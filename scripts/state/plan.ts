@@ -1,0 +1,278 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { UsageError } from "../errors";
+import { type ResourceRecord, type StackModel, regionOf, withEffectiveTags } from "./model";
+
+/** What the engine would have received for one resource, as the mock monitor saw it. */
+export interface CapturedRequest {
+  type: string;
+  name: string;
+  custom: boolean;
+  parent: string;
+  protect: boolean;
+  retainOnDelete: boolean;
+  ignoreChanges: string[];
+  dependencies: string[];
+  provider: string;
+  importId: string;
+  deleteBeforeReplace: boolean;
+}
+
+export interface CapturedResource {
+  record: ResourceRecord;
+  request: CapturedRequest;
+}
+
+export interface OfflineRunOptions {
+  stack: string;
+  /** Raw config as in `Pulumi.<stack>.yaml` (`namespace:key` → value). */
+  config: Record<string, unknown>;
+  project?: string;
+  /** Program entry point; default `infra/index.ts` of this project. */
+  program?: string;
+  /** Answers for invokes; return undefined to fall back to the defaults. */
+  invokes?: (token: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
+}
+
+export interface OfflineRun {
+  model: StackModel;
+  captured: CapturedResource[];
+  /** Stack outputs the program exported. */
+  outputs: Record<string, unknown>;
+  /** Invoke tokens the program called, in order. */
+  invokes: string[];
+}
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+export const DEFAULT_PROGRAM = path.join(PROJECT_ROOT, "infra", "index.ts");
+export const MOCK_ACCOUNT = "123456789012";
+
+/** Reads the project name from Pulumi.yaml. */
+export function projectName(projectDir = PROJECT_ROOT): string {
+  const file = path.join(projectDir, "Pulumi.yaml");
+  const doc = parseYaml(readFileSync(file, "utf8")) as { name?: string };
+  return doc?.name ?? "trainctl";
+}
+
+/** Stacks that have a `Pulumi.<name>.yaml` in the project folder. */
+export function stackFiles(projectDir = PROJECT_ROOT): string[] {
+  return readdirSync(projectDir)
+    .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+    .filter((s): s is string => Boolean(s))
+    .sort();
+}
+
+/** The `config:` map of `Pulumi.<stack>.yaml`; a missing file names the stacks that exist. */
+export function loadStackConfig(stack: string, projectDir = PROJECT_ROOT): Record<string, unknown> {
+  const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
+  if (!existsSync(file)) {
+    const known = stackFiles(projectDir);
+    throw new UsageError(`--stack: ${path.relative(process.cwd(), file) || file} does not exist (stacks here: ${known.join(", ") || "none"})`, { subject: "--stack" });
+  }
+  let doc: { config?: Record<string, unknown> } | null;
+  try {
+    doc = parseYaml(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new UsageError(`${path.basename(file)}: not valid YAML: ${(error as Error).message.split("\n")[0]}`, { subject: file });
+  }
+  return doc?.config ?? {};
+}
+
+const hex = (seed: string, length = 17): string => {
+  let h = 2166136261;
+  let out = "";
+  while (out.length < length) {
+    for (const c of `${seed}${out.length}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+    out += h.toString(16).padStart(8, "0");
+  }
+  return out.slice(0, length);
+};
+
+/** Plausible ids and computed outputs, so that names, ARNs and AZs flow through the program. */
+function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id: string; state: Record<string, unknown> } {
+  const inputs = args.inputs as Record<string, any>;
+  const seed = `${args.type}/${args.name}`;
+  const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${MOCK_ACCOUNT}:${resource}`;
+  switch (args.type) {
+    case "aws:ec2/instance:Instance": {
+      const id = `i-${hex(seed)}`;
+      return { id, state: { ...inputs, arn: arn("ec2", `instance/${id}`), privateIp: "10.0.0.10", instanceState: "running", availabilityZone: inputs.availabilityZone ?? `${region}a` } };
+    }
+    case "aws:ebs/volume:Volume": {
+      const id = args.id || `vol-${hex(seed)}`;
+      return { id, state: { ...inputs, arn: arn("ec2", `volume/${id}`) } };
+    }
+    case "aws:s3/bucket:Bucket": {
+      const bucket = inputs.bucket || args.id || `${inputs.bucketPrefix ?? args.name}-${hex(seed, 7)}`;
+      return { id: bucket, state: { ...inputs, bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` } };
+    }
+    case "aws:iam/role:Role":
+    case "aws:iam/instanceProfile:InstanceProfile":
+    case "aws:iam/policy:Policy": {
+      const name = inputs.name ?? `${args.name}-${hex(seed, 7)}`;
+      const kind = args.type.split(":")[2].replace(/^./, (c) => c.toLowerCase());
+      return { id: name, state: { ...inputs, name, arn: `arn:aws:iam::${MOCK_ACCOUNT}:${kind === "instanceProfile" ? "instance-profile" : kind}/${name}` } };
+    }
+    case "aws:ec2/securityGroup:SecurityGroup":
+      return { id: `sg-${hex(seed)}`, state: { ...inputs, arn: arn("ec2", `security-group/sg-${hex(seed)}`) } };
+    case "aws:ec2/placementGroup:PlacementGroup":
+      return { id: inputs.name ?? args.name, state: { ...inputs, arn: arn("ec2", `placement-group/${args.name}`) } };
+    default:
+      return { id: args.custom === false ? "" : (args.id || `${args.name}-id`), state: { ...inputs } };
+  }
+}
+
+/** Invoke answers for what the components ask AWS at plan time; the offline world has no duplicates. */
+function defaultInvoke(token: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
+  const zone = `${region}a`;
+  switch (token) {
+    case "aws:ssm/getParameter:getParameter":
+      return { name: inputs.name, value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", type: "String", version: 1, arn: `arn:aws:ssm:${region}::parameter${inputs.name}` };
+    case "aws:ec2/getAmi:getAmi":
+      return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", name: "mock-ami" };
+    case "aws:ec2/getVpc:getVpc":
+      return { id: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/16", default: true, arn: `arn:aws:ec2:${region}:${MOCK_ACCOUNT}:vpc/vpc-0000000000000000a` };
+    case "aws:ec2/getSubnets:getSubnets":
+      return { ids: ["subnet-0000000000000000a", "subnet-0000000000000000b"] };
+    case "aws:ec2/getSubnet:getSubnet":
+      return { id: inputs.id ?? "subnet-0000000000000000a", availabilityZone: inputs.availabilityZone ?? zone, vpcId: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/20" };
+    case "aws:ec2/getRouteTables:getRouteTables":
+      return { ids: ["rtb-0000000000000000a"] };
+    case "aws:ebs/getVolumes:getVolumes":
+    case "aws:ebs/getSnapshotIds:getSnapshotIds":
+      return { ids: [] };
+    case "aws:ebs/getSnapshot:getSnapshot":
+      return { id: inputs.snapshotIds?.[0] ?? "snap-0123456789abcdef0", volumeSize: 500, encrypted: true };
+    case "aws:index/getRegion:getRegion":
+      return { name: region, id: region, region, endpoint: `ec2.${region}.amazonaws.com` };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/offline`, userId: "AIDAOFFLINE", id: MOCK_ACCOUNT };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    case "aws:index/getAvailabilityZones:getAvailabilityZones":
+      return { names: ["a", "b", "c"].map((s) => `${region}${s}`), zoneIds: ["az1", "az2", "az3"].map((s) => `use1-${s}`), id: region };
+    default:
+      return {};
+  }
+}
+
+function toRequest(req: any): CapturedRequest {
+  return {
+    type: req.getType(),
+    name: req.getName(),
+    custom: req.getCustom(),
+    parent: req.getParent(),
+    protect: req.hasProtect?.() ? req.getProtect() : Boolean(req.getProtect?.()),
+    retainOnDelete: req.hasRetainondelete?.() ? req.getRetainondelete() : false,
+    ignoreChanges: req.getIgnorechangesList(),
+    dependencies: req.getDependenciesList(),
+    provider: req.getProvider(),
+    importId: req.getImportid(),
+    deleteBeforeReplace: req.getDeletebeforereplace(),
+  };
+}
+
+let runCount = 0;
+
+/** Loads the program fresh: under tsx by clearing the project's modules from require's cache, elsewhere by import(). */
+async function loadProgram(program: string): Promise<Record<string, unknown>> {
+  const cjs = typeof require !== "undefined" && Boolean((require as NodeJS.Require).extensions?.[".ts"]);
+  if (cjs) {
+    for (const key of Object.keys(require.cache)) {
+      if (key.startsWith(PROJECT_ROOT) && !key.includes(`${path.sep}node_modules${path.sep}`) && !key.includes(`${path.sep}scripts${path.sep}state${path.sep}`)) delete require.cache[key];
+    }
+    return require(program);
+  }
+  return { ...(await import(`${program}?run=${++runCount}`)) };
+}
+
+/**
+ * Runs the Pulumi program under Pulumi's mocks and captures every RegisterResource request: no
+ * AWS, no Pulumi CLI, no network. One run at a time per process.
+ */
+export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun> {
+  const project = options.project ?? projectName();
+  const program = options.program ?? DEFAULT_PROGRAM;
+  const region = typeof options.config["aws:region"] === "string" ? (options.config["aws:region"] as string) : "us-east-1";
+  const config: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options.config)) config[key] = typeof value === "string" ? value : JSON.stringify(value);
+  if (!config["aws:region"]) config["aws:region"] = region;
+
+  pulumi.runtime.setAllConfig(config);
+  const invokes: string[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => mockState(args, region),
+      call: (args) => {
+        invokes.push(args.token);
+        return options.invokes?.(args.token, args.inputs) ?? defaultInvoke(args.token, args.inputs, region);
+      },
+    },
+    project,
+    options.stack,
+    false,
+  );
+
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const captured: { request: CapturedRequest; urn: string; id: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }[] = [];
+  const stackOutputs: Record<string, unknown> = {};
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: (error: unknown, response: any) => void) => {
+    const request = toRequest(req);
+    register(req, (error: unknown, response: any) => {
+      if (!error && response) {
+        captured.push({
+          request,
+          urn: response.getUrn(),
+          id: response.getId(),
+          inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+          outputs: pulumi.runtime.deserializeProperties(response.getObject()),
+        });
+      }
+      callback(error, response);
+    });
+  };
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req: any, callback: (error: unknown, response: unknown) => void) => {
+    if (req.getUrn().includes("::pulumi:pulumi:Stack::")) Object.assign(stackOutputs, pulumi.runtime.deserializeProperties(req.getOutputs()));
+    registerOutputs(req, callback);
+  };
+
+  let programError: unknown;
+  await pulumi.runtime.runInPulumiStack(async () => {
+    try {
+      const exports = await loadProgram(program);
+      return Object.fromEntries(Object.entries(exports).filter(([key]) => key !== "default" && key !== "__esModule"));
+    } catch (error) {
+      programError = error;
+      return undefined;
+    }
+  });
+  await pulumi.runtime.disconnect();
+  if (programError) throw programError;
+
+  const records: ResourceRecord[] = captured.map(({ request, urn, id, inputs, outputs }) => ({
+    urn,
+    type: request.type,
+    name: request.name,
+    id: id || undefined,
+    custom: request.custom,
+    parent: request.parent || undefined,
+    provider: request.provider || undefined,
+    protect: request.protect,
+    retainOnDelete: request.retainOnDelete,
+    dependencies: request.dependencies,
+    inputs,
+    outputs: request.type === "pulumi:pulumi:Stack" ? stackOutputs : outputs,
+    tags: {},
+  }));
+  const tagged = withEffectiveTags(records);
+  return {
+    model: { source: "plan", stack: options.stack, project, region: regionOf(tagged) ?? region, resources: tagged, deleted: [] },
+    captured: tagged.map((record, i) => ({ record, request: captured[i].request })),
+    outputs: stackOutputs,
+    invokes,
+  };
+}
