@@ -1,0 +1,15 @@
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { expect, it } from "vitest";
+
+const root = path.resolve(__dirname, "..");
+
+// The whole tree type-checks, including code CI cannot run (the real-AWS e2e suite) and the benches.
+it("the project type-checks with tsc --noEmit", () => {
+  const tsc = spawnSync(process.execPath, [path.join(root, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", path.join(root, "tsconfig.json")], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  expect(tsc.stdout + tsc.stderr).toBe("");
+  expect(tsc.status).toBe(0);
+}, 180_000);
