@@ -13,5 +13,6 @@ export function warn(line: string): void {
 
 export function usd(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined) return "unpriced";
-  return `$${value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: Math.max(digits, 4) })}`;
+  const sign = value < 0 ? "-" : "";
+  return `${sign}$${Math.abs(value).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
 }

@@ -117,6 +117,9 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
     }
     case "aws:ec2/securityGroup:SecurityGroup":
       return { id: `sg-${hex(seed)}`, state: { ...inputs, arn: arn("ec2", `security-group/sg-${hex(seed)}`) } };
+    case "pulumi:pulumi:StackReference":
+      // The offline world has no earlier deployment: a stack reference sees no outputs.
+      return { id: String(inputs.name ?? args.name), state: { ...inputs, outputs: {}, secretOutputNames: [] } };
     case "aws:ec2/placementGroup:PlacementGroup":
       return { id: inputs.name ?? args.name, state: { ...inputs, arn: arn("ec2", `placement-group/${args.name}`) } };
     default:
@@ -134,13 +137,15 @@ function defaultInvoke(token: string, inputs: Record<string, any>, region: strin
       return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", name: "mock-ami" };
     case "aws:ec2/getVpc:getVpc":
       return { id: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/16", default: true, arn: `arn:aws:ec2:${region}:${MOCK_ACCOUNT}:vpc/vpc-0000000000000000a` };
+    case "aws:ec2/getVpcs:getVpcs":
+      return { ids: ["vpc-0000000000000000a"], id: region };
     case "aws:ec2/getSubnets:getSubnets":
       return { ids: ["subnet-0000000000000000a", "subnet-0000000000000000b"] };
     case "aws:ec2/getSubnet:getSubnet":
       return { id: inputs.id ?? "subnet-0000000000000000a", availabilityZone: inputs.availabilityZone ?? zone, vpcId: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/20" };
     case "aws:ec2/getRouteTables:getRouteTables":
       return { ids: ["rtb-0000000000000000a"] };
-    case "aws:ebs/getVolumes:getVolumes":
+    case "aws:ebs/getEbsVolumes:getEbsVolumes":
     case "aws:ebs/getSnapshotIds:getSnapshotIds":
       return { ids: [] };
     case "aws:ebs/getSnapshot:getSnapshot":
@@ -172,6 +177,16 @@ function toRequest(req: any): CapturedRequest {
     importId: req.getImportid(),
     deleteBeforeReplace: req.getDeletebeforereplace(),
   };
+}
+
+/** Pulumi wraps errors thrown inside outputs as `error serializing property "x": …`; keep the cause's message. */
+function unwrapSerializationError(error: unknown): unknown {
+  if (error instanceof Error && /^error serializing property/.test(error.message)) {
+    const inner = error.message.replace(/^error serializing property "[^"]*": /, "");
+    const wrapped = new Error(inner);
+    return Object.assign(wrapped, { exitCode: (error as { exitCode?: number }).exitCode });
+  }
+  return error;
 }
 
 let runCount = 0;
@@ -213,6 +228,7 @@ export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun
     project,
     options.stack,
     false,
+    "organization",
   );
 
   const monitor = pulumi.runtime.getMonitor() as any;
@@ -240,7 +256,14 @@ export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun
     registerOutputs(req, callback);
   };
 
+  // Failures inside outputs (a duplicate volume, a missing default VPC) surface as unhandled
+  // rejections, as under `pulumi up`; the first one is the program's error.
   let programError: unknown;
+  const capture = (error: unknown) => {
+    programError ??= error;
+  };
+  process.on("unhandledRejection", capture);
+  process.on("uncaughtException", capture);
   await pulumi.runtime.runInPulumiStack(async () => {
     try {
       const exports = await loadProgram(program);
@@ -250,8 +273,14 @@ export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun
       return undefined;
     }
   });
-  await pulumi.runtime.disconnect();
-  if (programError) throw programError;
+  try {
+    await pulumi.runtime.disconnect();
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off("unhandledRejection", capture);
+    process.off("uncaughtException", capture);
+  }
+  if (programError) throw unwrapSerializationError(programError);
 
   const records: ResourceRecord[] = captured.map(({ request, urn, id, inputs, outputs }) => ({
     urn,

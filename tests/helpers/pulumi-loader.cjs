@@ -33,6 +33,7 @@ let registered = 0;
     "trainctl",
     stack,
     false,
+    "organization",
   );
   const monitor = pulumi.runtime.getMonitor();
   const register = monitor.registerResource.bind(monitor);

@@ -1,0 +1,86 @@
+import { readFileSync, readdirSync } from "node:fs";
+import * as path from "node:path";
+import { DATA_DEVICE_NAME } from "./data-volume";
+
+export interface BootstrapOptions {
+  experiment: string;
+  region: string;
+  nodeIndex: number;
+  nodeCount: number;
+  /** Resolved id of this node's data volume. */
+  volumeId?: string;
+  mountPoint: string;
+  warm: "none" | "rate" | "fsr" | "fio";
+  dataset?: { source: string; strategy: "prewarmed-ebs" | "direct-s3" | "local-cache"; target: string };
+  checkpointBucket?: string;
+  checkpointPrefix: string;
+  autostop: { idleMinutes: number; action: "stop" | "terminate" | "none"; gpuThresholdPercent: number };
+  maxHours?: number;
+  spot: boolean;
+}
+
+/** Where the scripts land on the instance. */
+export const BOOTSTRAP_PATHS = { bin: "/opt/trainctl", envFile: "/etc/trainctl/env", log: "/var/log/trainctl/bootstrap.log", state: "/var/lib/trainctl" } as const;
+
+const SCRIPT_DIR = path.join(__dirname, "bootstrap");
+
+/** The bootstrap scripts, by file name. */
+export function bootstrapScripts(): Record<string, string> {
+  return Object.fromEntries(
+    readdirSync(SCRIPT_DIR)
+      .filter((f) => f.endsWith(".sh"))
+      .sort()
+      .map((f) => [f, readFileSync(path.join(SCRIPT_DIR, f), "utf8")]),
+  );
+}
+
+/** The environment file every script sources. */
+export function bootstrapEnv(options: BootstrapOptions): Record<string, string> {
+  return {
+    TRAINCTL_EXPERIMENT: options.experiment,
+    TRAINCTL_REGION: options.region,
+    TRAINCTL_NODE_INDEX: String(options.nodeIndex),
+    TRAINCTL_NODE_COUNT: String(options.nodeCount),
+    TRAINCTL_VOLUME_ID: options.volumeId ?? "",
+    TRAINCTL_DEVICE_NAME: DATA_DEVICE_NAME,
+    TRAINCTL_MOUNT_POINT: options.mountPoint,
+    TRAINCTL_WARM: options.warm,
+    TRAINCTL_DATASET_SOURCE: options.dataset?.source ?? "",
+    TRAINCTL_DATASET_STRATEGY: options.dataset?.strategy ?? "",
+    TRAINCTL_DATASET_TARGET: options.dataset?.target ?? "",
+    TRAINCTL_CHECKPOINT_BUCKET: options.checkpointBucket ?? "",
+    TRAINCTL_CHECKPOINT_PREFIX: options.checkpointPrefix,
+    TRAINCTL_IDLE_MINUTES: String(options.autostop.idleMinutes),
+    TRAINCTL_IDLE_ACTION: options.autostop.action,
+    TRAINCTL_GPU_IDLE_PERCENT: String(options.autostop.gpuThresholdPercent),
+    TRAINCTL_MAX_HOURS: options.maxHours === undefined ? "" : String(options.maxHours),
+    TRAINCTL_SPOT: options.spot ? "1" : "0",
+    TRAINCTL_LOG: BOOTSTRAP_PATHS.log,
+    TRAINCTL_STATE_DIR: BOOTSTRAP_PATHS.state,
+    TRAINCTL_BIN: BOOTSTRAP_PATHS.bin,
+  };
+}
+
+const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/** Pure: the user-data script that writes the env file and the scripts, then runs setup. */
+export function renderUserData(options: BootstrapOptions): string {
+  const env = Object.entries(bootstrapEnv(options))
+    .map(([k, v]) => `${k}=${shellQuote(v)}`)
+    .join("\n");
+  const scripts = Object.entries(bootstrapScripts())
+    .map(([name, body]) => `echo ${Buffer.from(body).toString("base64")} | base64 -d > ${BOOTSTRAP_PATHS.bin}/${name}\nchmod 0755 ${BOOTSTRAP_PATHS.bin}/${name}`)
+    .join("\n");
+  return [
+    "#!/bin/bash",
+    "# trainctl bootstrap: rendered by components/bootstrap.ts",
+    "set -euo pipefail",
+    `mkdir -p ${BOOTSTRAP_PATHS.bin} ${path.posix.dirname(BOOTSTRAP_PATHS.envFile)} ${path.posix.dirname(BOOTSTRAP_PATHS.log)} ${BOOTSTRAP_PATHS.state}`,
+    `cat > ${BOOTSTRAP_PATHS.envFile} <<'TRAINCTL_ENV'`,
+    env,
+    "TRAINCTL_ENV",
+    scripts,
+    `exec ${BOOTSTRAP_PATHS.bin}/setup.sh >> ${BOOTSTRAP_PATHS.log} 2>&1`,
+    "",
+  ].join("\n");
+}

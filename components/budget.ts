@@ -1,0 +1,49 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { BudgetConfig } from "../infra/config";
+import { TAG } from "./tags";
+
+export interface BudgetArgs {
+  experiment: string;
+  config: BudgetConfig;
+}
+
+/** Cost-allocation tags that a budget filters on must be activated once per account. */
+export const COST_ALLOCATION_TAGS = [TAG.project, TAG.experiment, TAG.owner, TAG.costCenter] as const;
+
+/** Notifications: forecast at 80%, actual at 100%. */
+export function budgetNotifications(emails: string[]): aws.types.input.budgets.BudgetNotification[] {
+  return [
+    { comparisonOperator: "GREATER_THAN", threshold: 80, thresholdType: "PERCENTAGE", notificationType: "FORECASTED", subscriberEmailAddresses: emails },
+    { comparisonOperator: "GREATER_THAN", threshold: 100, thresholdType: "PERCENTAGE", notificationType: "ACTUAL", subscriberEmailAddresses: emails },
+  ];
+}
+
+/** A monthly cost budget for one experiment, filtered on its cost-allocation tag. */
+export class Budget extends pulumi.ComponentResource {
+  readonly budget: aws.budgets.Budget;
+  readonly costAllocationTags: aws.costexplorer.CostAllocationTag[] = [];
+
+  constructor(name: string, args: BudgetArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("trainctl:cost:Budget", name, {}, opts);
+    this.budget = new aws.budgets.Budget(
+      `${name}-monthly`,
+      {
+        name: `trainctl-${args.experiment}`,
+        budgetType: "COST",
+        timeUnit: "MONTHLY",
+        limitAmount: args.config.monthlyUsd.toFixed(2),
+        limitUnit: "USD",
+        costFilters: [{ name: "TagKeyValue", values: [`user:${TAG.experiment}$${args.experiment}`] }],
+        notifications: budgetNotifications(args.config.emails),
+      },
+      { parent: this },
+    );
+    if (args.config.activateCostTags) {
+      this.costAllocationTags = COST_ALLOCATION_TAGS.map(
+        (tagKey) => new aws.costexplorer.CostAllocationTag(`${name}-tag-${tagKey.replace(/[^a-z0-9]+/gi, "-")}`, { tagKey, status: "Active" }, { parent: this }),
+      );
+    }
+    this.registerOutputs({ budgetName: this.budget.name });
+  }
+}

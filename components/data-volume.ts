@@ -1,0 +1,90 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { DataVolumeConfig } from "../infra/config";
+import { resourceTags } from "./tags";
+
+export interface DataVolumeArgs {
+  /** The `Name` tag; existence checks look volumes up by it. */
+  volumeName: string;
+  config: DataVolumeConfig;
+  /** Zone of the instance's subnet (snapshot or empty volumes follow it). */
+  availabilityZone: pulumi.Input<string>;
+  /** Volume ids this stack already manages (from its own last outputs); any other volume of this name is a duplicate. */
+  managedVolumeIds: pulumi.Input<string[]>;
+}
+
+/** Device name the attachment asks for; the bootstrap finds the volume by id, never by this name. */
+export const DATA_DEVICE_NAME = "/dev/sdf";
+
+/** Why creating this volume would duplicate one that exists outside the stack, or undefined. */
+export function duplicateVolumeProblem(volumeName: string, foundIds: string[], managedIds: string[]): string | undefined {
+  const foreign = foundIds.filter((id) => !managedIds.includes(id));
+  if (foreign.length === 0) return undefined;
+  return `a data volume named ${volumeName} already exists outside this stack (${foreign.join(", ")}); adopt it with trainctl:dataVolume.adopt: ${foreign[0]} (and trainctl:dataVolume.availabilityZone), or delete it`;
+}
+
+/** An encrypted EBS data volume, restored from a snapshot or empty or adopted, protected unless told otherwise. */
+export class DataVolume extends pulumi.ComponentResource {
+  readonly volume: aws.ebs.Volume;
+  readonly fastSnapshotRestore?: aws.ebs.FastSnapshotRestore;
+  readonly volumeId: pulumi.Output<string>;
+  readonly availabilityZone: pulumi.Output<string>;
+  private readonly name: string;
+
+  constructor(name: string, args: DataVolumeArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("trainctl:storage:DataVolume", name, {}, opts);
+    const { config } = args;
+    this.name = name;
+    const data: pulumi.CustomResourceOptions = { parent: this, protect: config.protect, retainOnDelete: config.protect };
+
+    const tags = resourceTags(args.volumeName, "data-volume", config.protect);
+    let checkedTags: pulumi.Input<Record<string, string>> = tags;
+    if (!config.adopt) {
+      const found = aws.ebs.getEbsVolumesOutput({ filters: [{ name: "tag:Name", values: [args.volumeName] }] }, { parent: this });
+      checkedTags = pulumi.all([found.ids, args.managedVolumeIds]).apply(([ids, managed]) => {
+        const problem = duplicateVolumeProblem(args.volumeName, ids ?? [], managed ?? []);
+        if (problem) throw new pulumi.ResourceError(problem, this, true);
+        return tags;
+      });
+    }
+
+    if (config.warm === "fsr" && config.snapshotId) {
+      this.fastSnapshotRestore = new aws.ebs.FastSnapshotRestore(`${name}-fsr`, { snapshotId: config.snapshotId, availabilityZone: args.availabilityZone }, { parent: this });
+    }
+
+    this.volume = new aws.ebs.Volume(
+      `${name}-volume`,
+      {
+        availabilityZone: config.adopt && config.availabilityZone ? config.availabilityZone : args.availabilityZone,
+        snapshotId: config.snapshotId,
+        size: config.sizeGiB,
+        type: config.type,
+        iops: config.iops,
+        throughput: config.type === "gp3" ? config.throughputMiBs : undefined,
+        encrypted: true,
+        finalSnapshot: true,
+        volumeInitializationRate: config.warm === "rate" ? config.initRateMiBs : undefined,
+        tags: checkedTags,
+      },
+      {
+        ...data,
+        ...(config.adopt ? { import: config.adopt } : {}),
+        ...(this.fastSnapshotRestore ? { dependsOn: [this.fastSnapshotRestore] } : {}),
+        // A restored volume keeps its snapshot; the rate only matters at creation.
+        ignoreChanges: ["snapshotId", "volumeInitializationRate"],
+      },
+    );
+    this.volumeId = this.volume.id;
+    this.availabilityZone = this.volume.availabilityZone;
+    this.registerOutputs({ volumeId: this.volumeId });
+  }
+
+  /** Attaches the volume to an instance. Compute is never protected, so the attachment is not either. */
+  attachTo(instance: aws.ec2.Instance): aws.ec2.VolumeAttachment {
+    return new aws.ec2.VolumeAttachment(
+      `${this.name}-attachment`,
+      { instanceId: instance.id, volumeId: this.volume.id, deviceName: DATA_DEVICE_NAME, stopInstanceBeforeDetaching: true },
+      { parent: this, deleteBeforeReplace: true },
+    );
+  }
+}

@@ -1,0 +1,125 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../infra/config";
+import { estimateWarm } from "./warming";
+import { renderUserData } from "./bootstrap";
+import { Budget } from "./budget";
+import { DataVolume } from "./data-volume";
+import { resolvePlacement } from "./network";
+import { SecureBucket } from "./secure-bucket";
+import { TAG } from "./tags";
+import { TrainingInstance } from "./training-instance";
+
+export interface ExperimentArgs {
+  project: string;
+  /** The stack name: one stack is one experiment. */
+  experiment: string;
+  config: StackConfig;
+  /** Provider default tags, repeated where the provider cannot reach (root volumes). */
+  costTags: Record<string, string>;
+}
+
+/** The data strategy the experiment provisions for (`auto` follows the data volume). */
+export function effectiveStrategy(config: StackConfig): "prewarmed-ebs" | "direct-s3" | "local-cache" {
+  const strategy = config.dataset?.strategy ?? "auto";
+  if (strategy !== "auto") return strategy;
+  return config.dataVolume ? "prewarmed-ebs" : "direct-s3";
+}
+
+/** Plain-language warnings the plan prints: what changes silently, what costs money while enabled. */
+export function experimentWarnings(config: StackConfig): string[] {
+  const warnings: string[] = [];
+  for (const [name, bucket] of Object.entries(config.buckets)) {
+    if (bucket.adopt) warnings.push(`trainctl:buckets.${name}.adopt: adopting ${bucket.adopt} replaces its bucket policy and lifecycle configuration with trainctl's`);
+  }
+  const volume = config.dataVolume;
+  if (volume?.warm === "fsr") {
+    const warm = estimateWarm(volume);
+    warnings.push(`trainctl:dataVolume.warm: fsr bills ${warm.detail}; set warm: none and run pulumi up once the volume exists to stop it`);
+  }
+  if (volume && !volume.protect) warnings.push("trainctl:dataVolume.protect is false: pulumi destroy deletes the data volume (a final snapshot is kept)");
+  for (const [name, bucket] of Object.entries(config.buckets)) {
+    if (!bucket.protect) warnings.push(`trainctl:buckets.${name}.protect is false: pulumi destroy deletes the bucket and every object in it`);
+  }
+  if (!config.instance.ami) warnings.push("the AMI resolves once: later AMI and user-data changes are ignored so nodes are never replaced mid-run (pin trainctl:instance.ami to change it)");
+  return warnings;
+}
+
+/** Everything one training experiment needs: buckets, data volumes, GPU nodes, budget. */
+export class Experiment extends pulumi.ComponentResource {
+  readonly datasets: SecureBucket;
+  readonly checkpoints: SecureBucket;
+  readonly volumes: DataVolume[] = [];
+  readonly instance: TrainingInstance;
+  readonly budget?: Budget;
+  readonly warnings: string[];
+  readonly strategy: ReturnType<typeof effectiveStrategy>;
+
+  constructor(name: string, args: ExperimentArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("trainctl:experiment:Experiment", name, {}, opts);
+    const { config, experiment } = args;
+    const child = { parent: this };
+    this.warnings = experimentWarnings(config);
+    this.strategy = effectiveStrategy(config);
+
+    const expectedGiB = config.dataset?.sizeGiB;
+    this.datasets = new SecureBucket(
+      `${name}-datasets`,
+      { role: "datasets", ...config.buckets.datasets, tags: expectedGiB ? { [TAG.expectedGiB]: String(expectedGiB) } : {} },
+      child,
+    );
+    this.checkpoints = new SecureBucket(`${name}-checkpoints`, { role: "checkpoints", ...config.buckets.checkpoints }, child);
+
+    const volumeConfig = config.dataVolume;
+    const pinnedZone = volumeConfig?.adopt ? volumeConfig.availabilityZone : config.network.availabilityZone;
+    const placement = resolvePlacement(config.network, pinnedZone, this);
+
+    // The stack's own last outputs tell which same-named volumes are already ours (pulumi/pulumi#3722).
+    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${args.project}/${experiment}`, {}, child);
+    const managedVolumeIds = self.getOutput("dataVolumeIds").apply((ids) => (Array.isArray(ids) ? (ids as string[]) : []));
+
+    if (volumeConfig) {
+      for (let i = 0; i < config.instance.count; i++) {
+        this.volumes.push(
+          new DataVolume(`${name}-data-${i}`, { volumeName: `${args.project}-${experiment}-data-${i}`, config: volumeConfig, availabilityZone: placement.availabilityZone, managedVolumeIds }, child),
+        );
+      }
+    }
+
+    const datasetSource = config.dataset?.source.startsWith("s3://") ? config.dataset.source : undefined;
+    this.instance = new TrainingInstance(
+      `${name}-training`,
+      {
+        experiment,
+        config: config.instance,
+        subnetId: placement.subnetId,
+        vpcId: placement.vpcId,
+        costTags: args.costTags,
+        bucketNames: [this.datasets.bucketName, this.checkpoints.bucketName],
+        datasetSource,
+        userData: (i) =>
+          pulumi.all([this.volumes[i]?.volumeId, this.checkpoints.bucketName]).apply(([volumeId, checkpointBucket]) =>
+            renderUserData({
+              experiment,
+              region: config.region,
+              nodeIndex: i,
+              nodeCount: config.instance.count,
+              volumeId,
+              mountPoint: volumeConfig?.mountPoint ?? "/mnt/data",
+              warm: volumeConfig?.warm ?? "none",
+              dataset: datasetSource ? { source: datasetSource, strategy: this.strategy, target: `${volumeConfig?.mountPoint ?? "/opt/dlami/nvme"}/dataset` } : undefined,
+              checkpointBucket,
+              checkpointPrefix: "checkpoints/",
+              autostop: config.instance.autostop,
+              maxHours: config.instance.maxHours,
+              spot: config.instance.market === "spot",
+            }),
+          ),
+      },
+      child,
+    );
+    this.volumes.forEach((volume, i) => volume.attachTo(this.instance.nodes[i]));
+
+    if (config.budget) this.budget = new Budget(`${name}-budget`, { experiment, config: config.budget }, child);
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,45 @@
+/** Tag keys trainctl writes. Cost keys live in the provider's default tags; the rest per resource. */
+export const TAG = {
+  project: "trainctl:project",
+  experiment: "trainctl:experiment",
+  owner: "trainctl:owner",
+  costCenter: "trainctl:cost-center",
+  managedBy: "trainctl:managed-by",
+  role: "trainctl:role",
+  protected: "trainctl:protected",
+  maxHours: "trainctl:max-hours",
+  expectedGiB: "trainctl:expected-gib",
+} as const;
+
+/** Tags the provider ignores, so runtime tags written on the instance survive `pulumi up`. */
+export const RUNTIME_TAG_PREFIX = "trainctl:runtime:";
+
+export interface CostTagInput {
+  project: string;
+  experiment: string;
+  owner: string;
+  costCenter: string;
+  extra?: Record<string, string>;
+}
+
+/** The provider's default tags: the user's extra tags first, then the cost keys, which always win. */
+export function costTags(input: CostTagInput): Record<string, string> {
+  return {
+    ...input.extra,
+    [TAG.project]: input.project,
+    [TAG.experiment]: input.experiment,
+    [TAG.owner]: input.owner,
+    [TAG.costCenter]: input.costCenter,
+    [TAG.managedBy]: "pulumi",
+  };
+}
+
+/** A resource's own tags: Name and role, plus the protection marker tools outside Pulumi can read. */
+export function resourceTags(name: string, role: string, isProtected = false, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...extra, Name: name, [TAG.role]: role, ...(isProtected ? { [TAG.protected]: "true" } : {}) };
+}
+
+/** Effective tags as AWS would see them: defaults overlaid by the resource's own (the AWS provider's order). */
+export function mergeTags(defaults: Record<string, string>, own: Record<string, string>): Record<string, string> {
+  return { ...defaults, ...own };
+}

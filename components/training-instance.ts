@@ -1,0 +1,129 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { InstanceConfig } from "../infra/config";
+import { ec2AssumeRolePolicy, instanceAccessPolicy } from "./iam";
+import { TAG, resourceTags } from "./tags";
+
+/** Public SSM parameter of the AWS Deep Learning Base GPU AMI (Ubuntu 22.04, NVIDIA driver, CUDA). */
+export const DEFAULT_AMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id";
+
+export interface TrainingInstanceArgs {
+  experiment: string;
+  config: InstanceConfig;
+  subnetId: pulumi.Input<string>;
+  vpcId: pulumi.Input<string>;
+  /** Cost tags, repeated on the root volume: provider default tags do not reach it. */
+  costTags: Record<string, string>;
+  /** Buckets the nodes may read and write. */
+  bucketNames: pulumi.Input<string>[];
+  /** An external `s3://` dataset source the nodes may read. */
+  datasetSource?: string;
+  /** User data for node N (0-based). */
+  userData: (nodeIndex: number) => pulumi.Input<string>;
+}
+
+/** Spot market options, or undefined for on-demand. One-time spot terminates; persistent spot stops. */
+export function marketOptions(config: InstanceConfig): aws.types.input.ec2.InstanceInstanceMarketOptions | undefined {
+  if (config.market !== "spot") return undefined;
+  const persistent = config.spot.persistent;
+  return {
+    marketType: "spot",
+    spotOptions: {
+      maxPrice: config.maxPrice !== undefined ? String(config.maxPrice) : undefined,
+      spotInstanceType: persistent ? "persistent" : "one-time",
+      instanceInterruptionBehavior: persistent ? "stop" : "terminate",
+    },
+  };
+}
+
+/** What an OS-level shutdown does: the autostop action, except that one-time spot can only terminate. */
+export function shutdownBehavior(config: InstanceConfig): "stop" | "terminate" {
+  if (config.market === "spot" && !config.spot.persistent) return "terminate";
+  return config.autostop.action === "terminate" ? "terminate" : "stop";
+}
+
+/** GPU nodes for one experiment: no inbound ports, IMDSv2, encrypted root, SSM access, S3 limited to the experiment. */
+export class TrainingInstance extends pulumi.ComponentResource {
+  readonly securityGroup: aws.ec2.SecurityGroup;
+  readonly role: aws.iam.Role;
+  readonly instanceProfile: aws.iam.InstanceProfile;
+  readonly placementGroup?: aws.ec2.PlacementGroup;
+  readonly nodes: aws.ec2.Instance[];
+
+  constructor(name: string, args: TrainingInstanceArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("trainctl:compute:TrainingInstance", name, {}, opts);
+    const { config } = args;
+    const child = { parent: this };
+
+    this.securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        vpcId: args.vpcId,
+        description: `trainctl ${args.experiment}: no inbound; egress for SSM and S3`,
+        egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"], description: "SSM, S3 and package mirrors" }],
+        tags: resourceTags(`${name}-sg`, "security-group"),
+      },
+      child,
+    );
+    if (config.count > 1) {
+      new aws.ec2.SecurityGroupRule(
+        `${name}-sg-cluster`,
+        { type: "ingress", securityGroupId: this.securityGroup.id, self: true, protocol: "-1", fromPort: 0, toPort: 0, description: "NCCL and c10d between the experiment's nodes" },
+        child,
+      );
+      this.placementGroup = new aws.ec2.PlacementGroup(`${name}-placement`, { strategy: "cluster", tags: resourceTags(`${name}-placement`, "placement-group") }, child);
+    }
+
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      { assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy()), description: `trainctl ${args.experiment} nodes`, tags: resourceTags(`${name}-role`, "instance-role") },
+      child,
+    );
+    new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: this.role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }, child);
+    new aws.iam.RolePolicy(
+      `${name}-experiment-access`,
+      {
+        role: this.role.id,
+        policy: pulumi
+          .all(args.bucketNames)
+          .apply((buckets) => JSON.stringify(instanceAccessPolicy({ experiment: args.experiment, readWriteBuckets: buckets, readOnlySource: args.datasetSource, metricsNamespace: "trainctl" }))),
+      },
+      child,
+    );
+    this.instanceProfile = new aws.iam.InstanceProfile(`${name}-profile`, { role: this.role.name, tags: resourceTags(`${name}-profile`, "instance-profile") }, child);
+
+    // The AMI resolves once; later parameter and user-data changes never replace a running node unless `ami` is pinned.
+    const ami = config.ami ?? aws.ssm.getParameterOutput({ name: config.amiParameter ?? DEFAULT_AMI_PARAMETER }, child).value;
+    const ignoreChanges = config.ami ? [] : ["ami", "userData"];
+
+    this.nodes = Array.from({ length: config.count }, (_, i) => {
+      const nodeName = `${name}-node-${i}`;
+      return new aws.ec2.Instance(
+        nodeName,
+        {
+          ami,
+          instanceType: config.type,
+          subnetId: args.subnetId,
+          vpcSecurityGroupIds: [this.securityGroup.id],
+          iamInstanceProfile: this.instanceProfile.name,
+          associatePublicIpAddress: undefined,
+          placementGroup: this.placementGroup?.name,
+          instanceMarketOptions: marketOptions(config),
+          instanceInitiatedShutdownBehavior: shutdownBehavior(config),
+          metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 2, instanceMetadataTags: "enabled" },
+          rootBlockDevice: {
+            volumeSize: config.rootVolumeGiB,
+            volumeType: "gp3",
+            encrypted: true,
+            deleteOnTermination: true,
+            tags: { ...args.costTags, ...resourceTags(`${nodeName}-root`, "root-volume") },
+          },
+          userData: args.userData(i),
+          tags: resourceTags(nodeName, "training-node", false, config.maxHours !== undefined ? { [TAG.maxHours]: String(config.maxHours) } : {}),
+        },
+        { ...child, ignoreChanges },
+      );
+    });
+    this.registerOutputs({ instanceIds: this.nodes.map((n) => n.id) });
+  }
+}

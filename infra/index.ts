@@ -1,0 +1,35 @@
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Experiment } from "../components/experiment";
+import { RUNTIME_TAG_PREFIX, costTags } from "../components/tags";
+import { estimateWarm } from "../components/warming";
+import { parseStackConfig } from "./config";
+
+// One stack is one experiment. Config is validated in full before any resource is declared.
+const config = parseStackConfig(pulumi.runtime.allConfig(), { projectDir: path.resolve(__dirname, "..") });
+const project = pulumi.getProject();
+const experimentName = pulumi.getStack();
+const defaultTags = costTags({ project, experiment: experimentName, owner: config.owner, costCenter: config.costCenter, extra: config.tags });
+
+const provider = new aws.Provider("aws", {
+  region: config.region as aws.Region,
+  defaultTags: { tags: defaultTags },
+  ignoreTags: { keyPrefixes: [RUNTIME_TAG_PREFIX] },
+});
+
+const experiment = new Experiment(experimentName, { project, experiment: experimentName, config, costTags: defaultTags }, { providers: { aws: provider } });
+
+const nodes = experiment.instance.nodes;
+export const instanceIds = nodes.map((n) => n.id);
+export const instanceId = nodes[0].id;
+export const availabilityZone = nodes[0].availabilityZone;
+export const ssmConnectCommand = pulumi.interpolate`aws ssm start-session --region ${config.region} --target ${nodes[0].id}`;
+export const datasetsBucket = experiment.datasets.bucketName;
+export const checkpointsBucket = experiment.checkpoints.bucketName;
+export const dataVolumeIds = experiment.volumes.map((v) => v.volumeId);
+export const mountPoint = config.dataVolume?.mountPoint ?? null;
+export const dataStrategy = experiment.strategy;
+export const warnings = experiment.warnings;
+/** Per volume: time until fully warm and what warming costs (see docs/bootstrap.md for the rates). */
+export const warming = config.dataVolume ? estimateWarm(config.dataVolume) : null;

@@ -1,0 +1,215 @@
+import type { ResourceRecord, StackModel } from "../state/model";
+import { CATALOG_DATE, EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES, S3_PRICES } from "./catalog";
+
+/** Where prices come from: the embedded catalog by default, live prices when asked for. */
+export interface PriceBook {
+  source: string;
+  onDemandHourly(instanceType: string): number | undefined;
+  /** Current spot price for the type (in a zone when known); undefined without live prices. */
+  spotHourly?(instanceType: string, availabilityZone?: string): number | undefined;
+}
+
+export const catalogPrices: PriceBook = {
+  source: `catalog ${CATALOG_DATE} (us-east-1 list prices)`,
+  onDemandHourly: (type) => INSTANCE_PRICES[type]?.usd,
+};
+
+export interface CostItem {
+  urn: string;
+  type: string;
+  name: string;
+  /** USD per hour; null when the resource could not be priced. */
+  hourly: number | null;
+  monthly: number | null;
+  /** One-time charges such as volume initialization. */
+  oneTime?: number;
+  /** Monthly cost this resource leaves behind after a destroy (a final snapshot). */
+  afterDeleteMonthly?: number;
+  detail: string;
+  unpriced?: true;
+}
+
+export interface CostReport {
+  currency: "USD";
+  hours: number;
+  hourly: number;
+  monthly: number;
+  total: number;
+  oneTime: number;
+  priceSource: string;
+  unpriced: number;
+  items: CostItem[];
+  /** Preview only: what the deletes save. */
+  savings?: { hourly: number; monthly: number };
+  warnings: string[];
+}
+
+export interface EstimateOptions {
+  hours?: number;
+  prices?: PriceBook;
+}
+
+const round = (value: number) => Math.round(value * 1e6) / 1e6;
+const num = (value: unknown): number | undefined => {
+  const n = typeof value === "string" ? Number(value) : value;
+  return typeof n === "number" && Number.isFinite(n) ? n : undefined;
+};
+const prop = (r: ResourceRecord, key: string): unknown => r.inputs[key] ?? r.outputs[key];
+
+/** Monthly USD of one EBS volume's storage, IOPS and throughput. */
+export function volumeMonthly(volume: { type?: string; sizeGiB: number; iops?: number; throughputMiBs?: number }): { monthly: number; detail: string } {
+  const type = volume.type ?? "gp2";
+  const size = volume.sizeGiB;
+  if (type === "gp3") {
+    const p = EBS_PRICES.gp3;
+    const extraIops = Math.max(0, (volume.iops ?? p.freeIops) - p.freeIops);
+    const extraThroughput = Math.max(0, (volume.throughputMiBs ?? p.freeThroughputMiBs) - p.freeThroughputMiBs);
+    const monthly = size * p.storage.usd + extraIops * p.iops.usd + extraThroughput * p.throughput.usd;
+    const parts = [`${size} GiB gp3 × $${p.storage.usd}`];
+    if (extraIops) parts.push(`${extraIops} IOPS above ${p.freeIops} × $${p.iops.usd}`);
+    if (extraThroughput) parts.push(`${extraThroughput} MiB/s above ${p.freeThroughputMiBs} × $${p.throughput.usd}`);
+    return { monthly, detail: `${parts.join(" + ")} per month` };
+  }
+  if (type === "io2") {
+    const p = EBS_PRICES.io2;
+    let remaining = volume.iops ?? 0;
+    let lower = 0;
+    let iopsMonthly = 0;
+    for (const tier of p.iopsTiers) {
+      const inTier = Math.max(0, Math.min(remaining, tier.upTo - lower));
+      iopsMonthly += inTier * tier.price.usd;
+      remaining -= inTier;
+      lower = tier.upTo;
+    }
+    return { monthly: size * p.storage.usd + iopsMonthly, detail: `${size} GiB io2 × $${p.storage.usd} + ${volume.iops ?? 0} IOPS (tiered) per month` };
+  }
+  const storage = (EBS_PRICES as Record<string, { storage?: { usd: number } }>)[type]?.storage?.usd ?? EBS_PRICES.gp2.storage.usd;
+  return { monthly: size * storage, detail: `${size} GiB ${type} × $${storage} per month` };
+}
+
+/** Monthly USD of S3 Standard storage for `gib`, through the tiers. */
+export function s3StorageMonthly(gib: number): number {
+  let remaining = gib;
+  let lower = 0;
+  let total = 0;
+  for (const tier of S3_PRICES.storageTiers) {
+    const inTier = Math.max(0, Math.min(remaining, tier.upToGB - lower));
+    total += inTier * tier.price.usd;
+    remaining -= inTier;
+    lower = tier.upToGB;
+  }
+  return total;
+}
+
+function priceInstance(r: ResourceRecord, prices: PriceBook): Omit<CostItem, "urn" | "type" | "name"> {
+  const instanceType = String(prop(r, "instanceType") ?? "");
+  const market = prop(r, "instanceMarketOptions") as { marketType?: string; spotOptions?: { maxPrice?: string } } | undefined;
+  const onDemand = prices.onDemandHourly(instanceType);
+  const root = prop(r, "rootBlockDevice") as { volumeSize?: number; volumeType?: string; iops?: number; throughput?: number } | undefined;
+  const rootSize = num(root?.volumeSize) ?? 0;
+  const rootCost = rootSize ? volumeMonthly({ type: root?.volumeType ?? "gp3", sizeGiB: rootSize, iops: num(root?.iops), throughputMiBs: num(root?.throughput) }).monthly / HOURS_PER_MONTH : 0;
+  const rootDetail = rootSize ? ` + ${rootSize} GiB root $${rootCost.toFixed(4)}/h` : "";
+  if (onDemand === undefined) {
+    return { hourly: null, monthly: null, unpriced: true, detail: `${instanceType || "unknown type"}: no price known${rootDetail}` };
+  }
+  if (market?.marketType === "spot") {
+    const zone = String(prop(r, "availabilityZone") ?? "") || undefined;
+    const live = prices.spotHourly?.(instanceType, zone);
+    const cap = num(market.spotOptions?.maxPrice);
+    const compute = live ?? Math.min(onDemand, cap ?? onDemand);
+    const basis = live !== undefined ? `spot $${live}/h` : cap !== undefined && cap < onDemand ? `spot, at most the $${cap}/h max price` : "spot, at most the on-demand price";
+    const hourly = compute + rootCost;
+    return { hourly, monthly: hourly * HOURS_PER_MONTH, detail: `${instanceType} ${basis} (on-demand $${onDemand}/h)${rootDetail}` };
+  }
+  const hourly = onDemand + rootCost;
+  return { hourly, monthly: hourly * HOURS_PER_MONTH, detail: `${instanceType} on-demand $${onDemand}/h${rootDetail}` };
+}
+
+function priceVolume(r: ResourceRecord): Omit<CostItem, "urn" | "type" | "name"> {
+  const size = num(prop(r, "size"));
+  if (size === undefined) return { hourly: null, monthly: null, unpriced: true, detail: "size unknown (restored from a snapshot without sizeGiB)" };
+  const { monthly, detail } = volumeMonthly({ type: String(prop(r, "type") ?? "gp2"), sizeGiB: size, iops: num(prop(r, "iops")), throughputMiBs: num(prop(r, "throughput")) });
+  const rate = num(prop(r, "volumeInitializationRate"));
+  const oneTime = rate ? size * EBS_PRICES.volumeInitialization.usd : undefined;
+  const afterDeleteMonthly = prop(r, "finalSnapshot") === true ? size * EBS_PRICES.snapshot.storage.usd : undefined;
+  const extras = [
+    oneTime ? `initialization at ${rate} MiB/s: $${oneTime.toFixed(2)} once` : "",
+    afterDeleteMonthly ? `final snapshot up to $${afterDeleteMonthly.toFixed(2)}/month after delete` : "",
+  ].filter(Boolean);
+  return { hourly: monthly / HOURS_PER_MONTH, monthly, oneTime, afterDeleteMonthly, detail: [detail, ...extras].join("; ") };
+}
+
+function priceBucket(r: ResourceRecord): Omit<CostItem, "urn" | "type" | "name"> {
+  const gib = num(r.tags["trainctl:expected-gib"]);
+  if (gib === undefined) return { hourly: 0, monthly: 0, detail: "usage-based: S3 storage and requests are not known from state" };
+  const monthly = s3StorageMonthly(gib);
+  return { hourly: monthly / HOURS_PER_MONTH, monthly, detail: `${gib} GiB expected in S3 Standard ($${S3_PRICES.storageTiers[0].price.usd}/GB-month)` };
+}
+
+/** One resource's price line, or undefined for resources that cost nothing by themselves. */
+export function priceResource(r: ResourceRecord, prices: PriceBook = catalogPrices): CostItem | undefined {
+  let priced: Omit<CostItem, "urn" | "type" | "name">;
+  switch (r.type) {
+    case "aws:ec2/instance:Instance":
+      priced = priceInstance(r, prices);
+      break;
+    case "aws:ebs/volume:Volume":
+      priced = priceVolume(r);
+      break;
+    case "aws:ebs/fastSnapshotRestore:FastSnapshotRestore": {
+      const hourly = EBS_PRICES.fastSnapshotRestore.usd;
+      priced = { hourly, monthly: hourly * HOURS_PER_MONTH, detail: `fast snapshot restore: $${hourly}/DSU-hour in one zone while enabled` };
+      break;
+    }
+    case "aws:s3/bucket:Bucket":
+      priced = priceBucket(r);
+      break;
+    default:
+      return undefined;
+  }
+  return {
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    ...priced,
+    hourly: priced.hourly === null ? null : round(priced.hourly),
+    monthly: priced.monthly === null ? null : round(priced.monthly),
+  };
+}
+
+/** Hours to price: explicit, else the largest `trainctl:max-hours` an instance carries, else a month. */
+export function pricedHours(model: StackModel, hours?: number): number {
+  if (hours !== undefined) return hours;
+  const limits = model.resources.filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => num(r.tags["trainctl:max-hours"])).filter((h): h is number => h !== undefined);
+  return limits.length ? Math.max(...limits) : HOURS_PER_MONTH;
+}
+
+const sum = (items: CostItem[], key: "hourly" | "oneTime" | "afterDeleteMonthly") => items.reduce((total, i) => total + (i[key] ?? 0), 0);
+
+/** Prices every resource of a model: a pure function of the records and the price book. */
+export function estimateCost(model: StackModel, options: EstimateOptions = {}): CostReport {
+  const prices = options.prices ?? catalogPrices;
+  const items = model.resources.map((r) => priceResource(r, prices)).filter((i): i is CostItem => i !== undefined);
+  const hours = pricedHours(model, options.hours);
+  const hourly = round(sum(items, "hourly"));
+  const unpricedItems = items.filter((i) => i.unpriced);
+  const warnings = unpricedItems.filter((i) => i.type === "aws:ec2/instance:Instance").map((i) => `no price for ${i.detail.split(":")[0]} (${i.name}); it is listed as unpriced, not $0`);
+  const report: CostReport = {
+    currency: "USD",
+    hours,
+    hourly,
+    monthly: round(hourly * HOURS_PER_MONTH),
+    total: round(hourly * hours),
+    oneTime: round(sum(items, "oneTime")),
+    priceSource: prices.source,
+    unpriced: unpricedItems.length,
+    items,
+    warnings,
+  };
+  if (model.source === "preview" && model.deleted.length > 0) {
+    const deleted = model.deleted.map((r) => priceResource(r, prices)).filter((i): i is CostItem => i !== undefined);
+    const saved = round(sum(deleted, "hourly"));
+    report.savings = { hourly: saved, monthly: round(saved * HOURS_PER_MONTH) };
+  }
+  return report;
+}
