@@ -34,6 +34,8 @@ export interface OfflineRunOptions {
   program?: string;
   /** Answers for invokes; return undefined to fall back to the defaults. */
   invokes?: (token: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
+  /** Outputs a stack reference sees (the stack's last deployment); none by default. */
+  stackOutputs?: Record<string, unknown>;
 }
 
 export interface OfflineRun {
@@ -91,7 +93,7 @@ const hex = (seed: string, length = 17): string => {
 };
 
 /** Plausible ids and computed outputs, so that names, ARNs and AZs flow through the program. */
-function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id: string; state: Record<string, unknown> } {
+function mockState(args: pulumi.runtime.MockResourceArgs, region: string, stackOutputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
   const inputs = args.inputs as Record<string, any>;
   const seed = `${args.type}/${args.name}`;
   const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${MOCK_ACCOUNT}:${resource}`;
@@ -119,7 +121,7 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
       return { id: `sg-${hex(seed)}`, state: { ...inputs, arn: arn("ec2", `security-group/sg-${hex(seed)}`) } };
     case "pulumi:pulumi:StackReference":
       // The offline world has no earlier deployment: a stack reference sees no outputs.
-      return { id: String(inputs.name ?? args.name), state: { ...inputs, outputs: {}, secretOutputNames: [] } };
+      return { id: String(inputs.name ?? args.name), state: { ...inputs, outputs: stackOutputs, secretOutputNames: [] } };
     case "aws:ec2/placementGroup:PlacementGroup":
       return { id: inputs.name ?? args.name, state: { ...inputs, arn: arn("ec2", `placement-group/${args.name}`) } };
     default:
@@ -139,10 +141,16 @@ function defaultInvoke(token: string, inputs: Record<string, any>, region: strin
       return { id: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/16", default: true, arn: `arn:aws:ec2:${region}:${MOCK_ACCOUNT}:vpc/vpc-0000000000000000a` };
     case "aws:ec2/getVpcs:getVpcs":
       return { ids: ["vpc-0000000000000000a"], id: region };
-    case "aws:ec2/getSubnets:getSubnets":
-      return { ids: ["subnet-0000000000000000a", "subnet-0000000000000000b"] };
-    case "aws:ec2/getSubnet:getSubnet":
-      return { id: inputs.id ?? "subnet-0000000000000000a", availabilityZone: inputs.availabilityZone ?? zone, vpcId: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/20" };
+    case "aws:ec2/getSubnets:getSubnets": {
+      // One default subnet per zone; its id ends in the zone's letter.
+      const wanted = (inputs.filters as { name: string; values: string[] }[] | undefined)?.find((f) => f.name === "availability-zone")?.values[0];
+      const letters = wanted ? [wanted.slice(-1)] : ["a", "b", "c"];
+      return { ids: letters.map((l) => `subnet-0000000000000000${l}`) };
+    }
+    case "aws:ec2/getSubnet:getSubnet": {
+      const id = String(inputs.id ?? "subnet-0000000000000000a");
+      return { id, availabilityZone: `${region}${id.slice(-1)}`, vpcId: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/20" };
+    }
     case "aws:ec2/getRouteTables:getRouteTables":
       return { ids: ["rtb-0000000000000000a"] };
     case "aws:ebs/getEbsVolumes:getEbsVolumes":
@@ -177,6 +185,15 @@ function toRequest(req: any): CapturedRequest {
     importId: req.getImportid(),
     deleteBeforeReplace: req.getDeletebeforereplace(),
   };
+}
+
+/** `[runtime] Error serializing arguments for invoke X: Error: error serializing property "y": MESSAGE` → MESSAGE. */
+function cleanRuntimeMessage(message: string): string {
+  return message
+    .replace(/^\[runtime\] /, "")
+    .replace(/^Error serializing arguments for invoke [^:]+: (Error: )?/, "")
+    .replace(/error serializing property "[^"]*": /g, "")
+    .split("\n")[0];
 }
 
 /** Pulumi wraps errors thrown inside outputs as `error serializing property "x": …`; keep the cause's message. */
@@ -219,7 +236,7 @@ export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun
   const invokes: string[] = [];
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => mockState(args, region),
+      newResource: (args) => mockState(args, region, options.stackOutputs ?? {}),
       call: (args) => {
         invokes.push(args.token);
         return options.invokes?.(args.token, args.inputs) ?? defaultInvoke(args.token, args.inputs, region);
@@ -259,28 +276,47 @@ export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun
   // Failures inside outputs (a duplicate volume, a missing default VPC) surface as unhandled
   // rejections, as under `pulumi up`; the first one is the program's error.
   let programError: unknown;
+  let failed: () => void = () => {};
+  const failure = new Promise<void>((resolve) => (failed = resolve));
   const capture = (error: unknown) => {
     programError ??= error;
+    failed();
   };
+  // Pulumi logs a failed input (e.g. a throw inside apply) and leaves its resource pending forever.
+  const logModule = require("@pulumi/pulumi/log") as { error: typeof pulumi.log.error };
+  const logError = logModule.error;
+  // Offline, the error is rethrown as one clean line instead of being logged.
+  logModule.error = async (message: string) => capture(new Error(cleanRuntimeMessage(message)));
   process.on("unhandledRejection", capture);
   process.on("uncaughtException", capture);
-  await pulumi.runtime.runInPulumiStack(async () => {
-    try {
-      const exports = await loadProgram(program);
-      return Object.fromEntries(Object.entries(exports).filter(([key]) => key !== "default" && key !== "__esModule"));
-    } catch (error) {
-      programError = error;
-      return undefined;
-    }
-  });
-  try {
+  const run = async () => {
+    await pulumi.runtime.runInPulumiStack(async () => {
+      try {
+        const exports = await loadProgram(program);
+        return Object.fromEntries(Object.entries(exports).filter(([key]) => key !== "default" && key !== "__esModule"));
+      } catch (error) {
+        capture(error);
+        return undefined;
+      }
+    });
     await pulumi.runtime.disconnect();
     await new Promise((resolve) => setImmediate(resolve));
+  };
+  try {
+    await Promise.race([run(), failure]);
+    // A failed program leaves rejections in flight: let them land here, not in the next run.
+    if (programError) await new Promise((resolve) => setTimeout(resolve, 250));
   } finally {
     process.off("unhandledRejection", capture);
     process.off("uncaughtException", capture);
+    logModule.error = logError;
   }
-  if (programError) throw unwrapSerializationError(programError);
+  if (programError) {
+    const error = unwrapSerializationError(programError);
+    // Lets callers check that a failed program registered nothing beyond the stack.
+    if (error && typeof error === "object") Object.assign(error, { registeredTypes: captured.map((c) => c.request.type) });
+    throw error;
+  }
 
   const records: ResourceRecord[] = captured.map(({ request, urn, id, inputs, outputs }) => ({
     urn,
