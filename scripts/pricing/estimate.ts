@@ -184,22 +184,23 @@ export function pricedHours(model: StackModel, hours?: number): number {
   return limits.length ? Math.max(...limits) : HOURS_PER_MONTH;
 }
 
-const sum = (items: CostItem[], key: "hourly" | "oneTime" | "afterDeleteMonthly") => items.reduce((total, i) => total + (i[key] ?? 0), 0);
+const sum = (items: CostItem[], key: "monthly" | "oneTime" | "afterDeleteMonthly") => items.reduce((total, i) => total + (i[key] ?? 0), 0);
 
 /** Prices every resource of a model: a pure function of the records and the price book. */
 export function estimateCost(model: StackModel, options: EstimateOptions = {}): CostReport {
   const prices = options.prices ?? catalogPrices;
   const items = model.resources.map((r) => priceResource(r, prices)).filter((i): i is CostItem => i !== undefined);
   const hours = pricedHours(model, options.hours);
-  const hourly = round(sum(items, "hourly"));
+  const monthly = sum(items, "monthly");
+  const hourly = round(monthly / HOURS_PER_MONTH);
   const unpricedItems = items.filter((i) => i.unpriced);
   const warnings = unpricedItems.filter((i) => i.type === "aws:ec2/instance:Instance").map((i) => `no price for ${i.detail.split(":")[0]} (${i.name}); it is listed as unpriced, not $0`);
   const report: CostReport = {
     currency: "USD",
     hours,
     hourly,
-    monthly: round(hourly * HOURS_PER_MONTH),
-    total: round(hourly * hours),
+    monthly: round(monthly),
+    total: round((monthly / HOURS_PER_MONTH) * hours),
     oneTime: round(sum(items, "oneTime")),
     priceSource: prices.source,
     unpriced: unpricedItems.length,
@@ -208,8 +209,8 @@ export function estimateCost(model: StackModel, options: EstimateOptions = {}): 
   };
   if (model.source === "preview" && model.deleted.length > 0) {
     const deleted = model.deleted.map((r) => priceResource(r, prices)).filter((i): i is CostItem => i !== undefined);
-    const saved = round(sum(deleted, "hourly"));
-    report.savings = { hourly: saved, monthly: round(saved * HOURS_PER_MONTH) };
+    const saved = sum(deleted, "monthly");
+    report.savings = { hourly: round(saved / HOURS_PER_MONTH), monthly: round(saved) };
   }
   return report;
 }

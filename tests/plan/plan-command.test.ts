@@ -54,7 +54,7 @@ describe("trainctl plan --json for dev", () => {
     expect(datasets.monthly).toBeCloseTo(150 * 0.023, 6);
     const hourly = plan.cost.items.reduce((s: number, i: any) => s + (i.hourly ?? 0), 0);
     expect(plan.cost.hourly).toBeCloseTo(hourly, 5);
-    expect(plan.cost.monthly).toBeCloseTo(plan.cost.hourly * 730, 4);
+    expect(plan.cost.monthly).toBeCloseTo(plan.cost.hourly * 730, 2);
     expect(plan.cost.hours).toBe(72);
     expect(plan.cost.total).toBeCloseTo(plan.cost.hourly * 72, 4);
   });

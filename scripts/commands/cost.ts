@@ -1,0 +1,85 @@
+import Table from "cli-table3";
+import type { CommandModule } from "yargs";
+import { ThresholdError, UsageError } from "../errors";
+import { printJson, say, usd, warn } from "../output";
+import { compareCosts } from "../pricing/diff";
+import { type CostReport, estimateCost } from "../pricing/estimate";
+import { renderCostDiffMarkdown, renderCostMarkdown } from "../pricing/markdown";
+import type { StackModel } from "../state/model";
+import { loadStackConfig, runOffline } from "../state/plan";
+import { exportStack } from "../state/pulumi-cli";
+import { readPreview, readStackExport, readStateOrPreview } from "../state/readers";
+
+interface CostArgs {
+  state?: string;
+  preview?: string;
+  plan?: string;
+  stack?: string;
+  hours?: number;
+  compare?: string;
+  format: "table" | "json" | "markdown";
+  json?: boolean;
+  maxMonthly?: number;
+}
+
+const SOURCES = ["state", "preview", "plan", "stack"] as const;
+
+async function readModel(args: CostArgs): Promise<StackModel> {
+  if (args.state) return readStackExport(args.state);
+  if (args.preview) return readPreview(args.preview);
+  if (args.plan) return (await runOffline({ stack: args.plan, config: loadStackConfig(args.plan) })).model;
+  return exportStack(args.stack!);
+}
+
+function printTable(report: CostReport): void {
+  const table = new Table({ head: ["resource", "$/h", "$/month", "detail"], style: { head: [], border: [] }, wordWrap: true, colWidths: [34, 10, 11, 60] });
+  for (const i of report.items) table.push([i.name, usd(i.hourly, 4), usd(i.monthly), i.detail]);
+  say(table.toString());
+  say(`Total: ${usd(report.hourly, 3)}/h · ${usd(report.monthly)}/month · ${usd(report.total)} over ${report.hours} h (${report.priceSource})`);
+  if (report.oneTime) say(`One-time: ${usd(report.oneTime)}`);
+  if (report.savings) say(`Deletes save ${usd(report.savings.hourly, 3)}/h · ${usd(report.savings.monthly)}/month`);
+  if (report.unpriced) say(`${report.unpriced} resource(s) unpriced`);
+}
+
+const command: CommandModule<object, CostArgs> = {
+  command: "cost",
+  describe: "price a stack export, a preview or an offline plan; diff two of them for a pull request",
+  builder: (y) =>
+    y
+      .option("state", { type: "string", describe: "a `pulumi stack export` file" })
+      .option("preview", { type: "string", describe: "a `pulumi preview --json` file (deletes count as savings)" })
+      .option("plan", { type: "string", describe: "plan this stack offline from Pulumi.<name>.yaml and price it" })
+      .option("stack", { type: "string", describe: "read the stack's state through the Pulumi CLI" })
+      .option("hours", { type: "number", describe: "hours to price (default: instance maxHours, else 730)" })
+      .option("compare", { type: "string", describe: "base state or preview file; prints head, base and delta (head − base)" })
+      .option("format", { choices: ["table", "json", "markdown"] as const, default: "table" as const, describe: "output format (markdown and json on stdout)" })
+      .option("json", { type: "boolean", describe: "same as --format json" })
+      .option("max-monthly", { type: "number", describe: "exit 3 when the monthly cost exceeds this many USD" }) as never,
+  handler: async (args) => {
+    const given = SOURCES.filter((s) => args[s] !== undefined);
+    if (given.length !== 1) throw new UsageError(`cost needs exactly one of --state, --preview, --plan, --stack (got ${given.length ? given.map((s) => `--${s}`).join(", ") : "none"})`, { subject: "--state" });
+    if (args.hours !== undefined && !(args.hours >= 0)) throw new UsageError(`--hours must be a number >= 0 (got ${args.hours})`, { subject: "--hours" });
+    if (args.maxMonthly !== undefined && !(args.maxMonthly >= 0)) throw new UsageError(`--max-monthly must be a number of USD >= 0 (got ${args.maxMonthly})`, { subject: "--max-monthly" });
+    const format = args.json ? "json" : args.format;
+
+    const head = estimateCost(await readModel(args), { hours: args.hours });
+    for (const w of head.warnings) warn(w);
+    if (args.compare) {
+      const base = estimateCost(readStateOrPreview(args.compare, "--compare"), { hours: args.hours });
+      const diff = compareCosts(head, base);
+      if (format === "json") printJson(diff);
+      else if (format === "markdown") process.stdout.write(renderCostDiffMarkdown(diff));
+      else {
+        printTable(head);
+        say(`Base: ${usd(base.hourly, 3)}/h · ${usd(base.monthly)}/month; delta ${usd(diff.delta.hourly, 3)}/h · ${usd(diff.delta.monthly)}/month`);
+      }
+    } else if (format === "json") printJson(head);
+    else if (format === "markdown") process.stdout.write(renderCostMarkdown(head));
+    else printTable(head);
+
+    if (args.maxMonthly !== undefined && head.monthly > args.maxMonthly) {
+      throw new ThresholdError(`--max-monthly: estimated ${usd(head.monthly)}/month exceeds the ${usd(args.maxMonthly)} threshold`);
+    }
+  },
+};
+export default command;
