@@ -1,0 +1,74 @@
+import type { CommandModule } from "yargs";
+import { TrainctlError, UsageError } from "../errors";
+import { printJson, say, usd, warn } from "../output";
+import type { StackModel } from "../state/model";
+import { exportStack, findPulumi, INSTALL_PULUMI, runPulumi } from "../state/pulumi-cli";
+import { readStackExport } from "../state/readers";
+import { planTeardown, volumesWithoutFinalSnapshot } from "../teardown/plan";
+
+interface TeardownArgs {
+  state?: string;
+  stack?: string;
+  json?: boolean;
+  execute?: boolean;
+  confirm?: string;
+  snapshotVolumes?: boolean;
+}
+
+function readModel(args: TeardownArgs): StackModel {
+  if (Boolean(args.state) === Boolean(args.stack)) throw new UsageError("teardown needs exactly one of --state FILE or --stack NAME", { subject: "--state" });
+  const model = args.state ? readStackExport(args.state) : exportStack(args.stack!);
+  if (model.resources.length === 0) throw new UsageError(`${args.state ? "--state" : "--stack"}: the state is empty; there is nothing to tear down`, { subject: "--state" });
+  return model;
+}
+
+/** The checks --execute makes before anything runs: confirmation, stack identity, the CLI, snapshots. */
+function assertExecutable(args: TeardownArgs, model: StackModel, missingSnapshots: string[]): string {
+  const stack = args.stack ?? model.stack;
+  if (args.confirm === undefined) throw new UsageError(`--execute needs --confirm ${stack} (the exact stack name)`, { subject: "--confirm" });
+  if (args.confirm !== stack) throw new UsageError(`--confirm: ${JSON.stringify(args.confirm)} does not match the stack ${JSON.stringify(stack)}; nothing was done`, { subject: "--confirm" });
+  if (model.stack !== stack) throw new UsageError(`--state: the state is for stack ${JSON.stringify(model.stack)}, not ${JSON.stringify(stack)}; nothing was done`, { subject: "--state" });
+  if (!findPulumi()) throw new UsageError(`--execute needs the Pulumi CLI, which is not on PATH; ${INSTALL_PULUMI}. Nothing was done`, { subject: "--execute" });
+  if (args.snapshotVolumes && missingSnapshots.length > 0) {
+    throw new UsageError(`--snapshot-volumes: ${missingSnapshots.join(", ")} would be deleted without a final snapshot; set finalSnapshot (trainctl does by default) and run pulumi up first. Nothing was done`, { subject: "--snapshot-volumes" });
+  }
+  return stack;
+}
+
+const command: CommandModule<object, TeardownArgs> = {
+  command: "teardown",
+  describe: "plan a safe teardown from stack state (dry run); --execute runs pulumi destroy --exclude-protected",
+  builder: (y) =>
+    y
+      .option("state", { type: "string", describe: "a `pulumi stack export` file" })
+      .option("stack", { type: "string", describe: "read the stack's state through the Pulumi CLI" })
+      .option("json", { type: "boolean", describe: "print {delete, retain, monthlyCostAfter} on stdout" })
+      .option("execute", { type: "boolean", describe: "really destroy (needs --confirm and the Pulumi CLI)" })
+      .option("confirm", { type: "string", describe: "the exact stack name, required with --execute" })
+      .option("snapshot-volumes", { type: "boolean", describe: "refuse unless every deleted volume takes a final snapshot" }) as never,
+  handler: async (args) => {
+    const model = readModel(args);
+    const plan = planTeardown(model);
+    const missing = volumesWithoutFinalSnapshot(model, plan).map((r) => r.name);
+    const stack = args.execute ? assertExecutable(args, model, missing) : undefined;
+
+    if (args.json) printJson({ delete: plan.delete, retain: plan.retain, monthlyCostAfter: plan.monthlyCostAfter, finalSnapshots: plan.finalSnapshots, warnings: plan.warnings });
+    const name = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+    say(`Teardown of ${model.stack} (${args.execute ? "executing" : "dry run"}):`);
+    say(`  delete (${plan.delete.length}):`);
+    for (const urn of plan.delete) say(`    - ${name(urn)}  ${urn.split("::")[2].split("$").pop()}`);
+    say(`  stays in AWS (${plan.retain.length}):`);
+    for (const r of plan.retain) say(`    = ${name(r.urn)}  [${r.reason}]`);
+    say(`  still billed after teardown: ${usd(plan.monthlyCostAfter)}/month${plan.finalSnapshots.length ? ` (including ${plan.finalSnapshots.length} final snapshot(s))` : ""}`);
+    for (const w of plan.warnings) warn(w);
+    if (missing.length) warn(`no final snapshot for: ${missing.join(", ")}`);
+    if (!stack) {
+      say(`Dry run: nothing was deleted. Run again with --execute --confirm ${model.stack} to destroy.`);
+      return;
+    }
+    const result = runPulumi(["destroy", "--exclude-protected", "--yes", "--stack", stack], { inherit: true });
+    if (result.code !== 0) throw new TrainctlError(`pulumi destroy --exclude-protected failed for ${stack} (exit ${result.code})`, { subject: stack, retryable: true });
+    say(`Destroyed ${plan.delete.length} resource(s) of ${stack}; protected data stays.`);
+  },
+};
+export default command;

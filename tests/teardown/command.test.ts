@@ -1,0 +1,98 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { trainctl } from "../helpers/cli";
+import { installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
+
+const STATE = path.join(__dirname, "..", "fixtures", "dev.state.json");
+const dir = mkdtempSync(path.join(tmpdir(), "trainctl-teardown-"));
+const file = (name: string, text: string) => {
+  const p = path.join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+describe("trainctl teardown (dry run)", () => {
+  it("prints the JSON contract: delete, retain with reasons, monthlyCostAfter", () => {
+    const result = trainctl(["teardown", "--state", STATE, "--json"], { env: { PATH: pathWithout() } });
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout);
+    expect(Object.keys(plan)).toEqual(expect.arrayContaining(["delete", "retain", "monthlyCostAfter"]));
+    expect(plan.retain.every((r: { reason: string }) => ["protected", "retain-on-delete", "protected-dependency"].includes(r.reason))).toBe(true);
+    expect(plan.delete.some((u: string) => u.endsWith("::dev-training-node-0"))).toBe(true);
+    expect(plan.retain.find((r: { urn: string }) => r.urn.endsWith("::dev-data-0-volume")).reason).toBe("protected");
+    expect(result.stderr).toContain("Dry run: nothing was deleted");
+  });
+});
+
+describe("trainctl teardown --execute", () => {
+  it("runs exactly pulumi destroy --exclude-protected --yes --stack NAME", () => {
+    const fake = installFakePulumi();
+    const result = trainctl(["teardown", "--state", STATE, "--execute", "--confirm", "dev", "--snapshot-volumes"], { env: { PATH: pathWithout(fake.dir) } });
+    expect(result.code).toBe(0);
+    expect(fake.calls()).toEqual([["destroy", "--exclude-protected", "--yes", "--stack", "dev"]]);
+  });
+
+  it("reads the state through the CLI with --stack", () => {
+    const fake = installFakePulumi([{ prefix: ["stack", "export"], stdout: readFileSync(STATE, "utf8") }]);
+    const result = trainctl(["teardown", "--stack", "dev", "--execute", "--confirm", "dev"], { env: { PATH: pathWithout(fake.dir) } });
+    expect(result.code).toBe(0);
+    expect(fake.calls()).toEqual([
+      ["stack", "export", "--stack", "dev"],
+      ["destroy", "--exclude-protected", "--yes", "--stack", "dev"],
+    ]);
+  });
+
+  it.each([
+    ["without --confirm", ["--execute"], /--execute needs --confirm dev/],
+    ["with a wrong --confirm", ["--execute", "--confirm", "prod"], /--confirm: "prod" does not match the stack "dev"/],
+  ])("refuses %s and runs nothing", (_what, extra, message) => {
+    const fake = installFakePulumi();
+    const result = trainctl(["teardown", "--state", STATE, ...(extra as string[])], { env: { PATH: pathWithout(fake.dir) } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message as RegExp);
+    expect(fake.calls()).toEqual([]);
+  });
+
+  it("refuses a state of another stack than --confirm", () => {
+    const fake = installFakePulumi();
+    const other = readFileSync(STATE, "utf8").replaceAll("urn:pulumi:dev::", "urn:pulumi:prod::");
+    const result = trainctl(["teardown", "--state", file("prod.json", other), "--execute", "--confirm", "dev"], { env: { PATH: pathWithout(fake.dir) } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/does not match the stack "prod"/);
+    expect(fake.calls()).toEqual([]);
+  });
+
+  it("without the Pulumi CLI says how to install it, in one line, and does nothing", () => {
+    const result = trainctl(["teardown", "--state", STATE, "--execute", "--confirm", "dev"], { env: { PATH: pathWithout() } });
+    expect(result.code).toBe(2);
+    const errors = result.stderr.split("\n").filter((l) => l.startsWith("error:"));
+    expect(errors).toEqual([expect.stringMatching(/needs the Pulumi CLI.*get\.pulumi\.com.*Nothing was done/)]);
+  });
+
+  it("--snapshot-volumes refuses when a deleted volume has no final snapshot", () => {
+    const fake = installFakePulumi();
+    const state = JSON.parse(readFileSync(STATE, "utf8"));
+    const volume = state.deployment.resources.find((r: { type: string }) => r.type === "aws:ebs/volume:Volume");
+    delete volume.protect;
+    delete volume.retainOnDelete;
+    volume.inputs.finalSnapshot = false;
+    const result = trainctl(["teardown", "--state", file("nosnap.json", JSON.stringify(state)), "--execute", "--confirm", "dev", "--snapshot-volumes"], { env: { PATH: pathWithout(fake.dir) } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--snapshot-volumes: dev-data-0-volume would be deleted without a final snapshot/);
+    expect(fake.calls()).toEqual([]);
+  });
+
+  it.each([
+    ["an empty state", JSON.stringify({ version: 3, deployment: { resources: [] } }), /the state is empty/],
+    ["a version 1 state", JSON.stringify({ version: 1, deployment: {} }), /version 1 is not supported/],
+    ["malformed JSON", "{\"version\": 3, \"deploy", /not valid JSON/],
+  ])("%s: exit 2, nothing executed", (_what, text, message) => {
+    const fake = installFakePulumi();
+    const result = trainctl(["teardown", "--state", file("bad.json", text as string), "--execute", "--confirm", "dev"], { env: { PATH: pathWithout(fake.dir) } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message as RegExp);
+    expect(fake.calls()).toEqual([]);
+  });
+});
