@@ -91,8 +91,6 @@ const budgetSchema = z.strictObject({
 const networkSchema = z.strictObject({
   subnetId: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet id like subnet-0123456789abcdef0").optional(),
   availabilityZone: z.string().optional(),
-  /** Add an S3 gateway endpoint to the VPC's route tables. */
-  s3GatewayEndpoint: z.boolean().default(false),
 });
 
 const stackConfigSchema = z.strictObject({
@@ -104,7 +102,7 @@ const stackConfigSchema = z.strictObject({
   buckets: bucketsSchema.default(bucketsSchema.parse({})),
   dataset: datasetSchema.optional(),
   budget: budgetSchema.optional(),
-  network: networkSchema.default({ s3GatewayEndpoint: false }),
+  network: networkSchema.default({}),
   /** Extra cost-allocation tags added to the provider's default tags. */
   tags: z.record(z.string(), z.string()).default({}),
 });
