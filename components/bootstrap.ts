@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
+import { gzipSync } from "node:zlib";
 import { DATA_DEVICE_NAME } from "./data-volume";
 
 export interface BootstrapOptions {
@@ -63,13 +64,17 @@ export function bootstrapEnv(options: BootstrapOptions): Record<string, string> 
 
 const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
+/** EC2's limit on user data. */
+export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+
 /** Pure: the user-data script that writes the env file and the scripts, then runs setup. */
 export function renderUserData(options: BootstrapOptions): string {
   const env = Object.entries(bootstrapEnv(options))
     .map(([k, v]) => `${k}=${shellQuote(v)}`)
     .join("\n");
   const scripts = Object.entries(bootstrapScripts())
-    .map(([name, body]) => `echo ${Buffer.from(body).toString("base64")} | base64 -d > ${BOOTSTRAP_PATHS.bin}/${name}\nchmod 0755 ${BOOTSTRAP_PATHS.bin}/${name}`)
+    // Compressed: EC2 user data is limited to 16 KB.
+    .map(([name, body]) => `echo ${gzipSync(body, { level: 9 }).toString("base64")} | base64 -d | gunzip > ${BOOTSTRAP_PATHS.bin}/${name}\nchmod 0755 ${BOOTSTRAP_PATHS.bin}/${name}`)
     .join("\n");
   return [
     "#!/bin/bash",

@@ -1,7 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DataVolumeConfig } from "../infra/config";
+import { childName } from "./naming";
 import { resourceTags } from "./tags";
+import { type Transform, applyTransform } from "./transform";
 
 export interface DataVolumeArgs {
   /** The `Name` tag; existence checks look volumes up by it. */
@@ -11,16 +13,44 @@ export interface DataVolumeArgs {
   availabilityZone: pulumi.Input<string>;
   /** Volume ids this stack already manages (from its own last outputs); any other volume of this name is a duplicate. */
   managedVolumeIds: pulumi.Input<string[]>;
+  /**
+   * With `warm: fsr`, the experiment's one FastSnapshotRestore (one per snapshot and zone, however
+   * many nodes). When absent, this volume declares it.
+   */
+  fastSnapshotRestore?: aws.ebs.FastSnapshotRestore;
+  transform?: { volume?: Transform<aws.ebs.VolumeArgs> };
 }
 
 /** Device name the attachment asks for; the bootstrap finds the volume by id, never by this name. */
 export const DATA_DEVICE_NAME = "/dev/sdf";
+
+/**
+ * Properties whose change replaces a volume. An adopted volume keeps them as AWS has them: it is
+ * protected, so a replacement would fail, and its data must never be recreated.
+ */
+export const ADOPTED_VOLUME_KEEPS = ["availabilityZone", "encrypted", "kmsKeyId", "snapshotId"];
 
 /** Why creating this volume would duplicate one that exists outside the stack, or undefined. */
 export function duplicateVolumeProblem(volumeName: string, foundIds: string[], managedIds: string[]): string | undefined {
   const foreign = foundIds.filter((id) => !managedIds.includes(id));
   if (foreign.length === 0) return undefined;
   return `a data volume named ${volumeName} already exists outside this stack (${foreign.join(", ")}); adopt it with trainctl:dataVolume.adopt: ${foreign[0]} (and trainctl:dataVolume.availabilityZone), or delete it`;
+}
+
+/** The volume's own args: encrypted, final snapshot on delete, the init rate only with `warm: rate`. */
+export function volumeArgs(config: DataVolumeConfig, availabilityZone: pulumi.Input<string>, tags: pulumi.Input<Record<string, string>>): aws.ebs.VolumeArgs {
+  return {
+    availabilityZone: config.adopt && config.availabilityZone ? config.availabilityZone : availabilityZone,
+    snapshotId: config.snapshotId,
+    size: config.sizeGiB,
+    type: config.type,
+    iops: config.iops,
+    throughput: config.type === "gp3" ? config.throughputMiBs : undefined,
+    encrypted: true,
+    finalSnapshot: true,
+    volumeInitializationRate: config.warm === "rate" ? config.initRateMiBs : undefined,
+    tags,
+  };
 }
 
 /** An encrypted EBS data volume, restored from a snapshot or empty or adopted, protected unless told otherwise. */
@@ -35,11 +65,13 @@ export class DataVolume extends pulumi.ComponentResource {
     super("trainctl:storage:DataVolume", name, {}, opts);
     const { config } = args;
     this.name = name;
+    // One switch: protect and retainOnDelete together (retainOnDelete is not inherited, so set here).
     const data: pulumi.CustomResourceOptions = { parent: this, protect: config.protect, retainOnDelete: config.protect };
 
     const tags = resourceTags(args.volumeName, "data-volume", config.protect);
     let checkedTags: pulumi.Input<Record<string, string>> = tags;
     if (!config.adopt) {
+      // Existence check: a volume of this name that the stack does not manage fails the deployment.
       const found = aws.ebs.getEbsVolumesOutput({ filters: [{ name: "tag:Name", values: [args.volumeName] }] }, { parent: this });
       checkedTags = pulumi.all([found.ids, args.managedVolumeIds]).apply(([ids, managed]) => {
         const problem = duplicateVolumeProblem(args.volumeName, ids ?? [], managed ?? []);
@@ -49,31 +81,18 @@ export class DataVolume extends pulumi.ComponentResource {
     }
 
     if (config.warm === "fsr" && config.snapshotId) {
-      this.fastSnapshotRestore = new aws.ebs.FastSnapshotRestore(`${name}-fsr`, { snapshotId: config.snapshotId, availabilityZone: args.availabilityZone }, { parent: this });
+      this.fastSnapshotRestore =
+        args.fastSnapshotRestore ??
+        new aws.ebs.FastSnapshotRestore(childName(name, "fsr"), { snapshotId: config.snapshotId, availabilityZone: args.availabilityZone }, { parent: this });
     }
 
-    this.volume = new aws.ebs.Volume(
-      `${name}-volume`,
-      {
-        availabilityZone: config.adopt && config.availabilityZone ? config.availabilityZone : args.availabilityZone,
-        snapshotId: config.snapshotId,
-        size: config.sizeGiB,
-        type: config.type,
-        iops: config.iops,
-        throughput: config.type === "gp3" ? config.throughputMiBs : undefined,
-        encrypted: true,
-        finalSnapshot: true,
-        volumeInitializationRate: config.warm === "rate" ? config.initRateMiBs : undefined,
-        tags: checkedTags,
-      },
-      {
-        ...data,
-        ...(config.adopt ? { import: config.adopt } : {}),
-        ...(this.fastSnapshotRestore ? { dependsOn: [this.fastSnapshotRestore] } : {}),
-        // A restored volume keeps its snapshot; the rate only matters at creation.
-        ignoreChanges: ["snapshotId", "volumeInitializationRate"],
-      },
-    );
+    this.volume = new aws.ebs.Volume(childName(name, "volume"), applyTransform(volumeArgs(config, args.availabilityZone, checkedTags), args.transform?.volume), {
+      ...data,
+      ...(config.adopt ? { import: config.adopt } : {}),
+      ...(this.fastSnapshotRestore ? { dependsOn: [this.fastSnapshotRestore] } : {}),
+      // A restored volume keeps its snapshot; the rate only matters at creation.
+      ignoreChanges: ["snapshotId", "volumeInitializationRate", ...(config.adopt ? ADOPTED_VOLUME_KEEPS.filter((k) => k !== "snapshotId") : [])],
+    });
     this.volumeId = this.volume.id;
     this.availabilityZone = this.volume.availabilityZone;
     this.registerOutputs({ volumeId: this.volumeId });
@@ -82,7 +101,7 @@ export class DataVolume extends pulumi.ComponentResource {
   /** Attaches the volume to an instance. Compute is never protected, so the attachment is not either. */
   attachTo(instance: aws.ec2.Instance): aws.ec2.VolumeAttachment {
     return new aws.ec2.VolumeAttachment(
-      `${this.name}-attachment`,
+      childName(this.name, "attachment"),
       { instanceId: instance.id, volumeId: this.volume.id, deviceName: DATA_DEVICE_NAME, stopInstanceBeforeDetaching: true },
       { parent: this, deleteBeforeReplace: true },
     );

@@ -1,6 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { NetworkConfig } from "../infra/config";
+import { type PinnedZone, pickSubnet, subnetZoneProblem } from "./placement";
+
+export { pickSubnet } from "./placement";
 
 export interface Placement {
   subnetId: pulumi.Output<string>;
@@ -8,25 +11,23 @@ export interface Placement {
   availabilityZone: pulumi.Output<string>;
 }
 
-/** First subnet id in a stable order, or a clear error naming trainctl:network. */
-export function pickSubnet(ids: string[], zone: string | undefined, vpcId: string): string {
-  const sorted = [...ids].sort();
-  if (sorted.length === 0) {
-    throw new Error(`trainctl:network: no default subnet in ${vpcId}${zone ? ` for zone ${zone}` : ""}; set trainctl:network.subnetId`);
-  }
-  return sorted[0];
-}
-
 /**
- * Where the nodes go: the configured subnet, or a default subnet of the region's default VPC
- * (in `zone` when the data volume or the config pins one).
+ * Where the nodes go: the configured subnet (which must lie in the pinned zone), or a default
+ * subnet of the region's default VPC (in the pinned zone, if any). Invokes only; decisions in placement.ts.
  */
-export function resolvePlacement(network: NetworkConfig, zone: string | undefined, parent: pulumi.Resource): Placement {
+export function resolvePlacement(network: NetworkConfig, pin: PinnedZone | undefined, parent: pulumi.Resource): Placement {
   const opts = { parent };
   if (network.subnetId) {
-    const subnet = aws.ec2.getSubnetOutput({ id: network.subnetId }, opts);
-    return { subnetId: subnet.id, vpcId: subnet.vpcId, availabilityZone: subnet.availabilityZone };
+    const subnetId = network.subnetId;
+    const subnet = aws.ec2.getSubnetOutput({ id: subnetId }, opts);
+    const availabilityZone = subnet.availabilityZone.apply((zone) => {
+      const problem = subnetZoneProblem(subnetId, zone, pin);
+      if (problem) throw new pulumi.ResourceError(problem, parent, true);
+      return zone;
+    });
+    return { subnetId: subnet.id, vpcId: subnet.vpcId, availabilityZone };
   }
+  const zone = pin?.zone;
   const vpcs = aws.ec2.getVpcsOutput({ filters: [{ name: "is-default", values: ["true"] }] }, opts);
   const vpcId = vpcs.ids.apply((ids) => {
     if (!ids || ids.length === 0) throw new pulumi.ResourceError("trainctl:network: this region has no default VPC; set trainctl:network.subnetId", parent, true);

@@ -1,7 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { tlsOnlyBucketPolicy } from "./iam";
+import { childName } from "./naming";
 import { resourceTags } from "./tags";
+import { type Transform, applyTransform } from "./transform";
 
 export interface SecureBucketArgs {
   /** `datasets`, `checkpoints`: becomes the `trainctl:role` tag. */
@@ -16,6 +18,8 @@ export interface SecureBucketArgs {
   expireDays?: number;
   /** Extra tags on the bucket (e.g. the expected dataset size for pricing). */
   tags?: Record<string, string>;
+  /** Adjust the bucket's or the lifecycle's args (the guards themselves are not negotiable). */
+  transform?: { bucket?: Transform<aws.s3.BucketArgs>; lifecycle?: Transform<aws.s3.BucketLifecycleConfigurationArgs> };
 }
 
 /** Lifecycle defaults: one visible place. */
@@ -66,32 +70,39 @@ export class SecureBucket extends pulumi.ComponentResource {
     const data: pulumi.CustomResourceOptions = { parent: this, protect: isProtected, retainOnDelete: isProtected };
 
     this.bucket = new aws.s3.Bucket(
-      `${name}-bucket`,
-      {
-        ...(args.adopt ? { bucket: args.adopt } : {}),
-        forceDestroy: !isProtected,
-        tags: resourceTags(name, args.role, isProtected, args.tags),
-      },
+      childName(name, "bucket"),
+      applyTransform(
+        {
+          ...(args.adopt ? { bucket: args.adopt } : {}),
+          forceDestroy: !isProtected,
+          tags: resourceTags(name, args.role, isProtected, args.tags),
+        },
+        args.transform?.bucket,
+      ),
       { ...data, ...(args.adopt ? { import: args.adopt } : {}) },
     );
     const bucket = this.bucket.id;
     this.publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
+      childName(name, "public-access"),
       { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
       data,
     );
     this.encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
+      childName(name, "encryption"),
       { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
       data,
     );
-    this.versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, data);
+    this.versioning = new aws.s3.BucketVersioning(childName(name, "versioning"), { bucket, versioningConfiguration: { status: "Enabled" } }, data);
     this.policy = new aws.s3.BucketPolicy(
-      `${name}-tls-only`,
+      childName(name, "tls-only"),
       { bucket, policy: this.bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicy(arn))) },
       { ...data, dependsOn: [this.publicAccessBlock] },
     );
-    this.lifecycle = new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket, rules: lifecycleRules(args) }, { ...data, dependsOn: [this.versioning] });
+    this.lifecycle = new aws.s3.BucketLifecycleConfiguration(
+      childName(name, "lifecycle"),
+      applyTransform<aws.s3.BucketLifecycleConfigurationArgs>({ bucket, rules: lifecycleRules(args) }, args.transform?.lifecycle),
+      { ...data, dependsOn: [this.versioning] },
+    );
     this.bucketName = this.bucket.bucket;
     this.registerOutputs({ bucketName: this.bucketName });
   }

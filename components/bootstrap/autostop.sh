@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run once a minute by a systemd timer. Counts idle minutes (GPU utilisation below the threshold, no
+# SSM session, no training process) and stops or terminates the instance after autostop.idleMinutes.
+# maxHours is a hard stop. Keeps the trainctl:runtime:busy tag in step with the training process.
+set -euo pipefail
+TRAINCTL_COMPONENT=autostop
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+idle_file="$TRAINCTL_STATE_DIR/idle-minutes"
+busy_file="$TRAINCTL_STATE_DIR/busy"
+shutdown_cmd="${TRAINCTL_SHUTDOWN:-shutdown -h now}"
+threshold="${TRAINCTL_GPU_IDLE_PERCENT:-5}"
+
+uptime_seconds="${TRAINCTL_UPTIME_SECONDS:-$(cut -d. -f1 /proc/uptime)}"
+if [[ -n "${TRAINCTL_MAX_HOURS:-}" ]] && ((uptime_seconds >= ${TRAINCTL_MAX_HOURS%.*} * 3600)); then
+  log "maxHours ${TRAINCTL_MAX_HOURS} reached after ${uptime_seconds}s: shutting down"
+  $shutdown_cmd
+  exit 0
+fi
+
+training=0
+if [[ -f "$TRAINCTL_PID_FILE" ]] && kill -0 "$(cat "$TRAINCTL_PID_FILE")" 2>/dev/null; then training=1; fi
+if [[ "$(cat "$busy_file" 2>/dev/null || echo 0)" != "$training" ]]; then
+  echo "$training" >"$busy_file"
+  runtime_tag busy "$([[ $training == 1 ]] && echo true || echo false)"
+fi
+
+max_util=0
+while IFS= read -r util; do
+  util="${util//[^0-9]/}"
+  [[ -n "$util" ]] && ((util > max_util)) && max_util="$util"
+done < <(nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits 2>/dev/null || echo 0)
+
+ssm_session=0
+pgrep -f ssm-session-worker >/dev/null 2>&1 && ssm_session=1
+
+idle="$(cat "$idle_file" 2>/dev/null || echo 0)"
+if ((max_util < threshold && ssm_session == 0 && training == 0)); then
+  idle=$((idle + 1))
+else
+  idle=0
+fi
+echo "$idle" >"$idle_file"
+log "gpu ${max_util}% ssm=${ssm_session} training=${training} idle ${idle}/${TRAINCTL_IDLE_MINUTES:-30} min"
+
+if [[ "${TRAINCTL_IDLE_ACTION:-terminate}" != "none" ]] && ((idle >= ${TRAINCTL_IDLE_MINUTES:-30})); then
+  # The instance's shutdown behaviour (stop or terminate) is set from autostop.action by Pulumi.
+  log "idle for ${idle} minutes: ${TRAINCTL_IDLE_ACTION:-terminate}"
+  $shutdown_cmd
+fi

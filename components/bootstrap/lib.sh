@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Shared by the bootstrap scripts: environment, logging to journald and one log file, runtime tags.
+# shellcheck source=/dev/null
+source "${TRAINCTL_ENV_FILE:-/etc/trainctl/env}"
+TRAINCTL_LOG="${TRAINCTL_LOG:-/var/log/trainctl/bootstrap.log}"
+TRAINCTL_STATE_DIR="${TRAINCTL_STATE_DIR:-/var/lib/trainctl}"
+TRAINCTL_RUN_DIR="${TRAINCTL_RUN_DIR:-/run/trainctl}"
+TRAINCTL_PID_FILE="${TRAINCTL_PID_FILE:-$TRAINCTL_RUN_DIR/train.pid}"
+TRAINCTL_AWS="${TRAINCTL_AWS:-aws}"
+mkdir -p "$(dirname "$TRAINCTL_LOG")" "$TRAINCTL_STATE_DIR" "$TRAINCTL_RUN_DIR"
+
+log() {
+  local line
+  line="$(date -u +%FT%TZ) ${TRAINCTL_COMPONENT:-bootstrap}: $*"
+  echo "$line" >>"$TRAINCTL_LOG"
+  logger -t trainctl -- "$line" 2>/dev/null || echo "$line" >&2
+}
+
+# IMDSv2: a session token first, then the path.
+imds() {
+  local base="${TRAINCTL_IMDS:-http://169.254.169.254}" token
+  token="$(curl -sf -X PUT "$base/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300")" || return 1
+  curl -sf -H "X-aws-ec2-metadata-token: $token" "$base/latest/$1"
+}
+
+# Runtime tags use the trainctl:runtime: prefix, which the Pulumi provider ignores.
+runtime_tag() {
+  local key="$1" value="$2" instance
+  instance="$(imds meta-data/instance-id)" || return 0
+  "$TRAINCTL_AWS" ec2 create-tags --region "${TRAINCTL_REGION:-us-east-1}" --resources "$instance" \
+    --tags "Key=trainctl:runtime:$key,Value=$value" >/dev/null 2>&1 || log "could not tag $instance trainctl:runtime:$key=$value"
+}
+
+# `aws s3 … "${S3_ENDPOINT_ARGS[@]}"` reaches TRAINCTL_S3_ENDPOINT when set (S3-compatible stores, tests).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+{
+  S3_ENDPOINT_ARGS=()
+  if [[ -n "${TRAINCTL_S3_ENDPOINT:-}" ]]; then S3_ENDPOINT_ARGS=(--endpoint-url "$TRAINCTL_S3_ENDPOINT"); fi
+}
