@@ -2,7 +2,7 @@ import type { CommandModule } from "yargs";
 import { TrainctlError, UsageError } from "../errors";
 import { printJson, say, usd, warn } from "../output";
 import type { StackModel } from "../state/model";
-import { exportStack, findPulumi, INSTALL_PULUMI, runPulumi } from "../state/pulumi-cli";
+import { exportStack, requirePulumi, runPulumi } from "../state/pulumi-cli";
 import { readStackExport } from "../state/readers";
 import { planTeardown, volumesWithoutFinalSnapshot } from "../teardown/plan";
 
@@ -28,7 +28,7 @@ function assertExecutable(args: TeardownArgs, model: StackModel, missingSnapshot
   if (args.confirm === undefined) throw new UsageError(`--execute needs --confirm ${stack} (the exact stack name)`, { subject: "--confirm" });
   if (args.confirm !== stack) throw new UsageError(`--confirm: ${JSON.stringify(args.confirm)} does not match the stack ${JSON.stringify(stack)}; nothing was done`, { subject: "--confirm" });
   if (model.stack !== stack) throw new UsageError(`--state: the state is for stack ${JSON.stringify(model.stack)}, not ${JSON.stringify(stack)}; nothing was done`, { subject: "--state" });
-  if (!findPulumi()) throw new UsageError(`--execute needs the Pulumi CLI, which is not on PATH; ${INSTALL_PULUMI}. Nothing was done`, { subject: "--execute" });
+  requirePulumi();
   if (args.snapshotVolumes && missingSnapshots.length > 0) {
     throw new UsageError(`--snapshot-volumes: ${missingSnapshots.join(", ")} would be deleted without a final snapshot; set finalSnapshot (trainctl does by default) and run pulumi up first. Nothing was done`, { subject: "--snapshot-volumes" });
   }
@@ -52,7 +52,7 @@ const command: CommandModule<object, TeardownArgs> = {
     const missing = volumesWithoutFinalSnapshot(model, plan).map((r) => r.name);
     const stack = args.execute ? assertExecutable(args, model, missing) : undefined;
 
-    if (args.json) printJson({ delete: plan.delete, retain: plan.retain, monthlyCostAfter: plan.monthlyCostAfter, finalSnapshots: plan.finalSnapshots, warnings: plan.warnings });
+    if (args.json) printJson({ stack: model.stack, delete: plan.delete, retain: plan.retain, monthlyCostAfter: plan.monthlyCostAfter, pendingDelete: plan.pendingDelete, finalSnapshots: plan.finalSnapshots, warnings: plan.warnings });
     const name = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
     say(`Teardown of ${model.stack} (${args.execute ? "executing" : "dry run"}):`);
     say(`  delete (${plan.delete.length}):`);
@@ -66,7 +66,7 @@ const command: CommandModule<object, TeardownArgs> = {
       say(`Dry run: nothing was deleted. Run again with --execute --confirm ${model.stack} to destroy.`);
       return;
     }
-    const result = runPulumi(["destroy", "--exclude-protected", "--yes", "--stack", stack], { inherit: true });
+    const result = runPulumi(["destroy", "--exclude-protected", "--yes", "--stack", stack], { stream: true });
     if (result.code !== 0) throw new TrainctlError(`pulumi destroy --exclude-protected failed for ${stack} (exit ${result.code})`, { subject: stack, retryable: true });
     say(`Destroyed ${plan.delete.length} resource(s) of ${stack}; protected data stays.`);
   },

@@ -1,25 +1,37 @@
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import * as path from "node:path";
 import { UsageError } from "../errors";
 import type { StackModel } from "./model";
 import { parseStackExport } from "./readers";
 
-export const INSTALL_PULUMI = "install it with `curl -fsSL https://get.pulumi.com | sh` (https://www.pulumi.com/docs/install/)";
+export const INSTALL_PULUMI = "install it with `curl -fsSL https://get.pulumi.com | sh` (or see https://www.pulumi.com/docs/install/) and run again";
+export const PULUMI_MISSING = `the Pulumi CLI is not installed; ${INSTALL_PULUMI}`;
 
-/** The `pulumi` executable on PATH (or TRAINCTL_PULUMI), if any. */
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The `pulumi` executable: TRAINCTL_PULUMI when set, else the first on PATH; undefined when there is none. */
 export function findPulumi(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.TRAINCTL_PULUMI) return existsSync(env.TRAINCTL_PULUMI) ? env.TRAINCTL_PULUMI : undefined;
+  if (env.TRAINCTL_PULUMI) return isExecutable(env.TRAINCTL_PULUMI) ? env.TRAINCTL_PULUMI : undefined;
   for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
     const candidate = path.join(dir, "pulumi");
-    if (dir && existsSync(candidate)) return candidate;
+    if (isExecutable(candidate)) return candidate;
   }
   return undefined;
 }
 
-export function requirePulumi(why: string): string {
-  const pulumi = findPulumi();
-  if (!pulumi) throw new UsageError(`${why} needs the Pulumi CLI, which is not on PATH; ${INSTALL_PULUMI}`, { subject: "pulumi" });
+/** The Pulumi CLI, or a UsageError (exit 2) saying how to install it. */
+export function requirePulumi(env: NodeJS.ProcessEnv = process.env): string {
+  const pulumi = findPulumi(env);
+  if (!pulumi) throw new UsageError(PULUMI_MISSING, { subject: "pulumi" });
   return pulumi;
 }
 
@@ -29,24 +41,80 @@ export interface PulumiResult {
   stderr: string;
 }
 
-/** Runs the Pulumi CLI; `inherit` streams its output to the user's terminal (on stderr). */
-export function runPulumi(args: string[], options: { cwd?: string; inherit?: boolean } = {}): PulumiResult {
-  const pulumi = requirePulumi(`pulumi ${args[0]}`);
+export interface RunPulumiOptions {
+  cwd?: string;
+  /** Extra environment variables (merged over process.env). */
+  env?: Record<string, string | undefined>;
+  /** Send the CLI's output to our stderr as it runs (not captured: stdout and stderr come back empty). */
+  stream?: boolean;
+  /** Text for the CLI's stdin. */
+  input?: string;
+}
+
+/** Runs the Pulumi CLI and waits for it. Throws UsageError when the CLI is not installed. */
+export function runPulumi(args: string[], options: RunPulumiOptions = {}): PulumiResult {
+  const env = { ...process.env, ...options.env };
+  const pulumi = requirePulumi(env);
   const result = spawnSync(pulumi, args, {
     cwd: options.cwd,
+    env,
+    input: options.input,
     encoding: "utf8",
-    stdio: options.inherit ? ["inherit", process.stderr, process.stderr] : ["ignore", "pipe", "pipe"],
+    stdio: options.stream ? [options.input === undefined ? "inherit" : "pipe", process.stderr, process.stderr] : ["pipe", "pipe", "pipe"],
     maxBuffer: 512 * 1024 * 1024,
   });
+  if (result.error) throw new UsageError(`pulumi ${args[0] ?? ""}: cannot run ${pulumi}: ${result.error.message}`, { subject: "pulumi" });
   return { code: result.status ?? 1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
 }
 
-/** The stack's state through `pulumi stack export`. */
-export function exportStack(stack: string, cwd?: string): StackModel {
-  if (!findPulumi()) {
-    throw new UsageError(`--stack needs the Pulumi CLI, which is not on PATH; run 'pulumi stack export --stack ${stack} --file state.json' where it is and pass --state state.json`, { subject: "--stack" });
+function lastLine(text: string): string {
+  return text.trim().split("\n").pop() ?? "";
+}
+
+/** Runs the CLI and parses its stdout as JSON; a failure names the command and the CLI's last error line. */
+function pulumiJson(args: string[], cwd: string | undefined, subject: string): unknown {
+  const result = runPulumi(args, { cwd });
+  if (result.code !== 0) throw new UsageError(`${subject}: pulumi ${args.join(" ")} failed (exit ${result.code}): ${lastLine(result.stderr)}`, { subject });
+  try {
+    return JSON.parse(result.stdout);
+  } catch {
+    throw new UsageError(`${subject}: pulumi ${args.join(" ")} printed no JSON`, { subject });
   }
-  const result = runPulumi(["stack", "export", "--stack", stack], { cwd });
-  if (result.code !== 0) throw new UsageError(`--stack: pulumi stack export --stack ${stack} failed: ${result.stderr.trim().split("\n").pop()}`, { subject: "--stack" });
-  return parseStackExport(JSON.parse(result.stdout), `pulumi stack export --stack ${stack}`);
+}
+
+/** The stack's state through `pulumi stack export --stack NAME`. */
+export function exportStack(stack: string, cwd?: string): StackModel {
+  const json = pulumiJson(["stack", "export", "--stack", stack], cwd, "--stack");
+  return parseStackExport(json, `pulumi stack export --stack ${stack}`);
+}
+
+/** The stack's outputs (secrets stay masked) through `pulumi stack output --json`. */
+export function stackOutputs(stack: string, cwd?: string): Record<string, unknown> {
+  const json = pulumiJson(["stack", "output", "--json", "--show-secrets=false", "--stack", stack], cwd, "--stack");
+  return json && typeof json === "object" && !Array.isArray(json) ? (json as Record<string, unknown>) : {};
+}
+
+/** One entry of `pulumi stack ls --json`. */
+export interface StackSummary {
+  name: string;
+  current: boolean;
+  lastUpdate?: string;
+  updateInProgress?: boolean;
+  resourceCount?: number;
+  url?: string;
+}
+
+/** The project's stacks through `pulumi stack ls --json` (run in the project folder). */
+export function listStacks(cwd?: string, options: { all?: boolean } = {}): StackSummary[] {
+  const json = pulumiJson(["stack", "ls", "--json", ...(options.all ? ["--all"] : [])], cwd, "pulumi stack ls");
+  if (!Array.isArray(json)) throw new UsageError("pulumi stack ls --json did not print a list", { subject: "pulumi stack ls" });
+  return json.filter((s): s is StackSummary => Boolean(s) && typeof (s as StackSummary).name === "string");
+}
+
+/** The stack's tags through `pulumi stack tag ls --json --stack NAME`. */
+export function stackTags(stack: string, cwd?: string): Record<string, string> {
+  const json = pulumiJson(["stack", "tag", "ls", "--json", "--stack", stack], cwd, "--stack");
+  const tags: Record<string, string> = {};
+  for (const [key, value] of Object.entries((json as Record<string, unknown>) ?? {})) if (typeof value === "string") tags[key] = value;
+  return tags;
 }

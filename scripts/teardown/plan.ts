@@ -2,81 +2,97 @@ import { estimateCost } from "../pricing/estimate";
 import { type ResourceRecord, type StackModel, providerUrn } from "../state/model";
 
 export type RetainReason = "protected" | "retain-on-delete" | "protected-dependency";
+export const RETAIN_REASONS: readonly RetainReason[] = ["protected", "retain-on-delete", "protected-dependency"];
 
 export interface TeardownPlan {
   stack: string;
+  /** URNs `pulumi destroy --exclude-protected` deletes (in state order, each once). */
   delete: string[];
+  /** What stays in AWS, and why. */
   retain: { urn: string; reason: RetainReason }[];
+  /** Pending deletes left by earlier replacements; they are in `delete` too. */
+  pendingDelete: string[];
   /** USD per month still billed after the teardown: what stays, plus final snapshots of deleted volumes. */
   monthlyCostAfter: number;
-  /** Final snapshots the deletes leave behind, per deleted volume. */
+  /** Final snapshots the deletes leave behind, per deleted volume (USD per month, upper bound). */
   finalSnapshots: { urn: string; monthly: number }[];
   warnings: string[];
 }
 
-/**
- * What `pulumi destroy --exclude-protected` does to a state: a protected resource stays, and so do
- * the components above it, the resources it depends on (transitively) and its provider. A resource
- * with retainOnDelete leaves the state but stays in AWS. Everything else is deleted.
- */
-export function planTeardown(model: StackModel): TeardownPlan {
-  const byUrn = new Map(model.resources.map((r) => [r.urn, r]));
-  const reasons = new Map<string, RetainReason>();
-  const keepForProtection = (start: ResourceRecord) => {
-    const queue = [start];
-    while (queue.length > 0) {
-      const r = queue.pop()!;
-      const next = [r.parent, providerUrn(r.provider), ...r.dependencies].filter((u): u is string => Boolean(u));
-      for (const urn of next) {
-        const target = byUrn.get(urn);
-        if (!target || reasons.has(urn) || target.pendingDelete) continue;
-        reasons.set(urn, target.protect ? "protected" : "protected-dependency");
-        queue.push(target);
-      }
-    }
-  };
-  for (const r of model.resources) {
-    if (r.protect && !r.pendingDelete) {
-      reasons.set(r.urn, "protected");
-      keepForProtection(r);
-    }
-  }
-  for (const r of model.resources) {
-    if (!reasons.has(r.urn) && r.retainOnDelete && !r.pendingDelete) reasons.set(r.urn, "retain-on-delete");
-  }
+/** The records a record needs to exist: its parent, its provider and its dependencies. */
+function needs(r: ResourceRecord): string[] {
+  return [r.parent, providerUrn(r.provider), ...r.dependencies].filter((u): u is string => Boolean(u));
+}
 
-  const deleted = model.resources.filter((r) => !reasons.has(r.urn));
-  const retained = model.resources.filter((r) => reasons.has(r.urn));
+/**
+ * Which records stay, and why, under `pulumi destroy --exclude-protected`:
+ * - a protected record stays (`protected`, also when it has retainOnDelete);
+ * - so does everything it needs, transitively: the components above it, its provider and the
+ *   resources it depends on (`protected-dependency`), and with them the stack root;
+ * - a record with retainOnDelete that nothing protected needs leaves the state but stays in AWS
+ *   (`retain-on-delete`); its provider is not kept for it;
+ * - pending deletes (old copies from replacements) always go. A URN points at its live record.
+ */
+export function retainReasons(resources: readonly ResourceRecord[]): Map<ResourceRecord, RetainReason> {
+  const live = new Map<string, ResourceRecord>();
+  for (const r of resources) if (!r.pendingDelete) live.set(r.urn, r);
+  const reasons = new Map<ResourceRecord, RetainReason>();
+  const queue = resources.filter((r) => r.protect && !r.pendingDelete);
+  for (const r of queue) reasons.set(r, "protected");
+  while (queue.length > 0) {
+    for (const urn of needs(queue.pop()!)) {
+      const target = live.get(urn);
+      if (!target || reasons.has(target)) continue;
+      reasons.set(target, target.protect ? "protected" : "protected-dependency");
+      queue.push(target);
+    }
+  }
+  for (const r of resources) if (!reasons.has(r) && r.retainOnDelete && !r.pendingDelete) reasons.set(r, "retain-on-delete");
+  return reasons;
+}
+
+/** The teardown of a stack's state: what goes, what stays and why, and what stays billed. */
+export function planTeardown(model: StackModel): TeardownPlan {
+  const reasons = retainReasons(model.resources);
+  const deleted = model.resources.filter((r) => !reasons.has(r));
+  const retained = model.resources.filter((r) => reasons.has(r));
   const cost = estimateCost({ ...model, resources: retained });
-  const deletedCost = estimateCost({ ...model, resources: deleted });
-  const finalSnapshots = deletedCost.items.filter((i) => i.afterDeleteMonthly).map((i) => ({ urn: i.urn, monthly: i.afterDeleteMonthly! }));
+  const deletedCost = estimateCost({ ...model, resources: deleted.filter((r) => !r.pendingDelete) });
+  const finalSnapshots = deletedCost.items.filter((i) => i.afterDeleteMonthly).map((i) => ({ urn: i.urn, monthly: round(i.afterDeleteMonthly!) }));
   const snapshotMonthly = finalSnapshots.reduce((s, f) => s + f.monthly, 0);
 
   return {
     stack: model.stack,
-    delete: deleted.map((r) => r.urn),
-    retain: retained.map((r) => ({ urn: r.urn, reason: reasons.get(r.urn)! })),
-    monthlyCostAfter: Math.round((cost.monthly + snapshotMonthly) * 100) / 100,
+    delete: [...new Set(deleted.map((r) => r.urn))],
+    retain: retained.map((r) => ({ urn: r.urn, reason: reasons.get(r)! })),
+    pendingDelete: deleted.filter((r) => r.pendingDelete).map((r) => r.urn),
+    monthlyCostAfter: round(cost.monthly + snapshotMonthly),
     finalSnapshots,
     warnings: busyWarnings(deleted),
   };
 }
 
-const BUSY_TAGS = ["trainctl:runtime:busy", "trainctl:busy"];
+const round = (usd: number) => Math.round(usd * 100) / 100;
+
+/** Tags that say a training process is running: the bootstrap sets the first while the pid file lives. */
+export const BUSY_TAGS = ["trainctl:runtime:busy", "trainctl:busy"];
+
+function tagsOf(r: ResourceRecord): Record<string, unknown> {
+  return { ...(r.outputs.tagsAll as object | undefined), ...(r.outputs.tags as object | undefined), ...r.tags };
+}
 
 /** Instances about to be deleted that state or tags say are running a training process. */
 export function busyWarnings(deleted: ResourceRecord[]): string[] {
   return deleted
-    .filter((r) => r.type === "aws:ec2/instance:Instance")
-    .filter((r) => {
-      const tags = { ...(r.outputs.tags as Record<string, string> | undefined), ...r.tags };
-      return BUSY_TAGS.some((t) => tags[t] === "true");
-    })
+    .filter((r) => r.type === "aws:ec2/instance:Instance" && !r.pendingDelete)
+    .filter((r) => BUSY_TAGS.some((t) => String(tagsOf(r)[t]).toLowerCase() === "true"))
     .map((r) => `${r.name} (${r.id ?? r.urn}) is tagged busy: a training process was running when the state was last refreshed`);
 }
 
 /** Deleted volumes that would leave no final snapshot. */
 export function volumesWithoutFinalSnapshot(model: StackModel, plan: TeardownPlan): ResourceRecord[] {
   const deleting = new Set(plan.delete);
-  return model.resources.filter((r) => r.type === "aws:ebs/volume:Volume" && deleting.has(r.urn) && (r.inputs.finalSnapshot ?? r.outputs.finalSnapshot) !== true);
+  return model.resources.filter(
+    (r) => r.type === "aws:ebs/volume:Volume" && !r.pendingDelete && deleting.has(r.urn) && (r.inputs.finalSnapshot ?? r.outputs.finalSnapshot) !== true,
+  );
 }

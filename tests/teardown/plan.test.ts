@@ -1,115 +1,178 @@
+import * as path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ResourceRecord, StackModel } from "../../scripts/state/model";
 import { readStackExport } from "../../scripts/state/readers";
 import { planTeardown } from "../../scripts/teardown/plan";
-import * as path from "node:path";
 
-const urn = (type: string, name: string, parents: string[] = []) => `urn:pulumi:exp::trainctl::${[...parents, type].join("$")}::${name}`;
+const FIXTURES = path.join(__dirname, "..", "fixtures");
+const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+const names = (urns: string[]) => urns.map(nameOf).sort();
+const byReason = (plan: ReturnType<typeof planTeardown>) => {
+  const out: Record<string, string[]> = {};
+  for (const r of plan.retain) (out[r.reason] ??= []).push(nameOf(r.urn));
+  for (const list of Object.values(out)) list.sort();
+  return out;
+};
 
-function res(type: string, name: string, extra: Partial<ResourceRecord> = {}): ResourceRecord {
-  return { urn: urn(type, name), type, name, custom: !type.startsWith("trainctl:"), protect: false, retainOnDelete: false, dependencies: [], inputs: {}, outputs: {}, tags: {}, ...extra };
-}
-const model = (resources: ResourceRecord[]): StackModel => ({ source: "state", stack: "exp", project: "trainctl", resources, deleted: [] });
+describe("planTeardown on a realistic nested state (tests/fixtures/teardown/nested.state.json)", () => {
+  const model = readStackExport(path.join(FIXTURES, "teardown", "nested.state.json"));
+  const plan = planTeardown(model);
 
-describe("planTeardown on realistic states", () => {
-  const stack = res("pulumi:pulumi:Stack", "trainctl-exp", { custom: false });
-  const provider = res("pulumi:providers:aws", "aws", { custom: true, id: "p-1", parent: stack.urn });
-  const prov = `${provider.urn}::p-1`;
-  const experiment = res("trainctl:experiment:Experiment", "exp", { parent: stack.urn });
-  const bucketComponent = res("trainctl:storage:SecureBucket", "exp-datasets", { parent: experiment.urn });
-  const bucket = res("aws:s3/bucket:Bucket", "exp-datasets-bucket", { parent: bucketComponent.urn, provider: prov, protect: true, retainOnDelete: true });
-  const volumeComponent = res("trainctl:storage:DataVolume", "exp-data-0", { parent: experiment.urn });
-  const volume = res("aws:ebs/volume:Volume", "exp-data-0-volume", { parent: volumeComponent.urn, provider: prov, protect: true, retainOnDelete: true, inputs: { size: 100, type: "gp3", finalSnapshot: true } });
-  const kms = res("aws:kms/key:Key", "exp-key", { parent: experiment.urn, provider: prov });
-  const retainedVolume = res("aws:ebs/volume:Volume", "exp-scratch", { parent: experiment.urn, provider: prov, retainOnDelete: true, inputs: { size: 10, type: "gp3" } });
-  const instance = res("aws:ec2/instance:Instance", "exp-node-0", { parent: experiment.urn, provider: prov, inputs: { instanceType: "g5.xlarge" }, tags: { "trainctl:runtime:busy": "true" } });
-  const attachment = res("aws:ec2/volumeAttachment:VolumeAttachment", "exp-data-0-attachment", { parent: volumeComponent.urn, provider: prov, dependencies: [instance.urn, volume.urn] });
-  const encryptedVolume = { ...volume, dependencies: [kms.urn] };
-  const old = res("aws:ec2/instance:Instance", "exp-node-0", { parent: experiment.urn, provider: prov, protect: true, pendingDelete: true });
-  const all = [stack, provider, experiment, bucketComponent, bucket, volumeComponent, encryptedVolume, kms, retainedVolume, instance, attachment, old];
-  const plan = planTeardown(model(all));
-  const reasonOf = (r: ResourceRecord) => plan.retain.find((x) => x.urn === r.urn)?.reason;
-
-  it("keeps protected data and says why", () => {
-    expect(reasonOf(bucket)).toBe("protected");
-    expect(reasonOf(encryptedVolume)).toBe("protected");
+  it("keeps protected data, with its guards, and everything it needs, and says why", () => {
+    expect(byReason(plan)).toEqual({
+      // Protected and retained at once counts as protected (DESIGN.md).
+      protected: ["exp-7-checkpoints-bucket", "exp-7-checkpoints-versioning", "exp-7-data-0-volume"],
+      // Components above protected data (nested two deep), the stack root, the provider they use,
+      // and the KMS key the protected volume depends on.
+      "protected-dependency": ["aws", "exp-7", "exp-7-checkpoints", "exp-7-data-0", "exp-7-data-0-key", "trainctl-exp-7"],
+      // Leaves the state, stays in AWS.
+      "retain-on-delete": ["exp-7-scratch"],
+    });
   });
 
-  it("keeps what a protected resource depends on: its components, its provider, its key", () => {
-    for (const r of [bucketComponent, volumeComponent, experiment, stack, provider, kms]) expect(reasonOf(r), r.name).toBe("protected-dependency");
-  });
-
-  it("a retained volume leaves the state but stays in AWS", () => {
-    expect(reasonOf(retainedVolume)).toBe("retain-on-delete");
-  });
-
-  it("deletes compute, including an attachment that depends on a protected volume, and pending deletes", () => {
-    expect(plan.delete.sort()).toEqual([instance.urn, attachment.urn, old.urn].sort());
-  });
-
-  it("prices what stays, plus the final snapshot nothing here leaves", () => {
-    // Volume 100 GiB gp3 = $8/month; the retained 10 GiB scratch volume = $0.80.
-    expect(plan.monthlyCostAfter).toBeCloseTo(8.8, 6);
-    expect(plan.finalSnapshots).toEqual([]);
-  });
-
-  it("warns when a deleted instance is tagged busy", () => {
-    expect(plan.warnings).toEqual([expect.stringContaining("exp-node-0")]);
-  });
-
-  it("on the dev fixture: only compute goes", () => {
-    const dev = planTeardown(readStackExport(path.join(__dirname, "..", "fixtures", "dev.state.json")));
-    const types = (urns: string[]) => [...new Set(urns.map((u) => u.split("::")[2].split("$").pop()))].sort();
-    expect(types(dev.delete)).toEqual([
-      "aws:budgets/budget:Budget",
-      "aws:ec2/instance:Instance",
-      "aws:ec2/securityGroup:SecurityGroup",
-      "aws:ec2/volumeAttachment:VolumeAttachment",
-      "aws:iam/instanceProfile:InstanceProfile",
-      "aws:iam/role:Role",
-      "aws:iam/rolePolicy:RolePolicy",
-      "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-      "trainctl:compute:TrainingInstance",
-      "trainctl:cost:Budget",
+  it("deletes compute, the attachment that depends on the protected volume, an unused provider, and the pending delete", () => {
+    expect(names(plan.delete)).toEqual([
+      "aws-us-west-2",
+      "exp-7-data-0-attachment",
+      "exp-7-data-0-cache",
+      "exp-7-mirror-west",
+      "exp-7-training",
+      "exp-7-training-node-0",
+      "exp-7-training-role",
     ]);
-    // 500 GiB data volume $70 + datasets bucket 150 GiB × 0.023 = $3.45.
-    expect(dev.monthlyCostAfter).toBeCloseTo(73.45, 2);
+    // The replaced instance's old copy and the live instance share a URN: listed once in delete, and named as pending.
+    expect(names(plan.pendingDelete)).toEqual(["exp-7-training-node-0"]);
+  });
+
+  it("every record lands in exactly one group", () => {
+    const retained = new Set(plan.retain.map((r) => r.urn));
+    expect(plan.delete.filter((u) => retained.has(u))).toEqual([]);
+    expect(new Set([...plan.delete, ...retained])).toEqual(new Set(model.resources.map((r) => r.urn)));
+  });
+
+  it("prices what stays plus the final snapshots the deletes leave", () => {
+    // Stays: 500 GiB gp3 ($40) + 100 GiB scratch gp3 ($8); the checkpoints bucket has no size in state.
+    // Deleted 200 GiB cache volume with finalSnapshot: up to 200 × $0.05 = $10.
+    expect(plan.finalSnapshots).toEqual([{ urn: expect.stringMatching(/::exp-7-data-0-cache$/), monthly: 10 }]);
+    expect(plan.monthlyCostAfter).toBeCloseTo(58, 6);
+  });
+
+  it("warns about the live instance tagged busy, not about its pending-delete copy", () => {
+    expect(plan.warnings).toEqual([expect.stringMatching(/^exp-7-training-node-0 \(i-0new000000000000a\) is tagged busy/)]);
   });
 });
 
-describe("property: nothing protected, nor anything it depends on, is ever deleted", () => {
+describe("planTeardown on the dev stack (tests/fixtures/dev.state.json)", () => {
+  const plan = planTeardown(readStackExport(path.join(FIXTURES, "dev.state.json")));
+
+  it("deletes exactly the compute side and the budget", () => {
+    expect(names(plan.delete)).toEqual([
+      "dev-budget",
+      "dev-budget-monthly",
+      "dev-data-0-attachment",
+      "dev-training",
+      "dev-training-experiment-access",
+      "dev-training-node-0",
+      "dev-training-profile",
+      "dev-training-role",
+      "dev-training-sg",
+      "dev-training-ssm-core",
+    ]);
+  });
+
+  it("keeps both buckets with their guards and the data volume", () => {
+    const reasons = byReason(plan);
+    expect(reasons["protected-dependency"]).toEqual(["aws", "dev", "dev-checkpoints", "dev-data-0", "dev-datasets", "trainctl-dev"]);
+    expect(reasons.protected).toHaveLength(13);
+    expect(reasons["retain-on-delete"]).toBeUndefined();
+    // 500 GiB data volume $70 (gp3 with 6000 IOPS, 500 MiB/s) + datasets bucket 150 GiB × $0.023.
+    expect(plan.monthlyCostAfter).toBeCloseTo(73.45, 2);
+  });
+});
+
+describe("planTeardown edge cases", () => {
+  const urn = (name: string) => `urn:pulumi:exp::trainctl::aws:test/thing:Thing::${name}`;
+  const res = (name: string, extra: Partial<ResourceRecord> = {}): ResourceRecord => ({
+    urn: urn(name), type: "aws:test/thing:Thing", name, custom: true, protect: false, retainOnDelete: false, dependencies: [], inputs: {}, outputs: {}, tags: {}, ...extra,
+  });
+  const model = (resources: ResourceRecord[]): StackModel => ({ source: "state", stack: "exp", project: "trainctl", resources, deleted: [] });
+
+  it("a retained resource keeps nothing else alive", () => {
+    const dep = res("dep");
+    const plan = planTeardown(model([dep, res("kept", { retainOnDelete: true, dependencies: [dep.urn] })]));
+    expect(names(plan.delete)).toEqual(["dep"]);
+  });
+
+  it("a protected resource depending on a replaced resource keeps the live copy; the old copy goes", () => {
+    const old = res("db", { pendingDelete: true, id: "old" });
+    const live = res("db", { id: "new" });
+    const plan = planTeardown(model([old, live, res("guard", { protect: true, dependencies: [live.urn] })]));
+    expect(plan.retain.map((r) => [nameOf(r.urn), r.reason])).toEqual([["db", "protected-dependency"], ["guard", "protected"]]);
+    expect(plan.pendingDelete).toEqual([urn("db")]);
+  });
+
+  it("a protected pending delete goes (Pulumi deletes replaced copies)", () => {
+    const plan = planTeardown(model([res("old", { protect: true, pendingDelete: true })]));
+    expect(plan.retain).toEqual([]);
+  });
+});
+
+describe("property: nothing protected, nor anything it needs, is ever deleted", () => {
+  const urn = (i: number) => `urn:pulumi:exp::trainctl::aws:test/thing:Thing::r${i}`;
+  const provider = (i: number) => `urn:pulumi:exp::trainctl::pulumi:providers:aws::p${i}`;
   const arbitraryState = fc
-    .array(fc.record({ parent: fc.nat(), deps: fc.array(fc.nat(), { maxLength: 3 }), protect: fc.boolean(), retain: fc.boolean() }), { minLength: 1, maxLength: 40 })
-    .map((specs) =>
-      specs.map((s, i) =>
-        res("aws:test/thing:Thing", `r${i}`, {
-          urn: urn("aws:test/thing:Thing", `r${i}`),
+    .tuple(
+      fc.integer({ min: 0, max: 3 }),
+      fc.array(
+        fc.record({ parent: fc.nat(), deps: fc.array(fc.nat(), { maxLength: 3 }), provider: fc.nat(), protect: fc.boolean(), retain: fc.boolean(), custom: fc.boolean() }),
+        { minLength: 1, maxLength: 40 },
+      ),
+    )
+    .map(([providers, specs]) => {
+      const records: ResourceRecord[] = Array.from({ length: providers }, (_, i) => ({
+        urn: provider(i), type: "pulumi:providers:aws", name: `p${i}`, id: `id-${i}`, custom: true, protect: false, retainOnDelete: false, dependencies: [], inputs: {}, outputs: {}, tags: {},
+      }));
+      specs.forEach((s, i) =>
+        records.push({
+          urn: urn(i),
+          type: "aws:test/thing:Thing",
+          name: `r${i}`,
+          custom: s.custom,
           // Parents and dependencies point backwards, so the graph is acyclic like real state.
-          parent: i > 0 && s.parent % 3 !== 0 ? urn("aws:test/thing:Thing", `r${s.parent % i}`) : undefined,
-          dependencies: i > 0 ? s.deps.map((d) => urn("aws:test/thing:Thing", `r${d % i}`)) : [],
+          parent: i > 0 && s.parent % 3 !== 0 ? urn(s.parent % i) : undefined,
+          provider: providers > 0 && s.custom ? `${provider(s.provider % providers)}::id-${s.provider % providers}` : undefined,
+          dependencies: i > 0 ? [...new Set(s.deps.map((d) => urn(d % i)))] : [],
           protect: s.protect,
           retainOnDelete: s.retain,
+          inputs: {},
+          outputs: {},
+          tags: {},
         }),
-      ),
-    );
+      );
+      return records;
+    });
 
-  it("holds over random trees and dependency graphs", () => {
+  it("holds over random trees, providers and dependency graphs; every URN lands in exactly one group", () => {
     fc.assert(
       fc.property(arbitraryState, (resources) => {
-        const plan = planTeardown(model(resources));
+        const plan = planTeardown({ source: "state", stack: "exp", project: "trainctl", resources, deleted: [] });
         const deleted = new Set(plan.delete);
-        const byUrn = new Map(resources.map((r) => [r.urn, r]));
-        // Every URN lands in exactly one group.
+        const retained = new Map(plan.retain.map((r) => [r.urn, r.reason]));
         expect(plan.delete.length + plan.retain.length).toBe(resources.length);
+        for (const r of resources) expect(deleted.has(r.urn) !== retained.has(r.urn), r.urn).toBe(true);
+        const byUrn = new Map(resources.map((r) => [r.urn, r]));
         for (const r of resources) {
-          if (!r.protect) continue;
-          expect(deleted.has(r.urn)).toBe(false);
+          if (!r.protect) {
+            if (retained.get(r.urn) === "protected") throw new Error(`${r.urn} is not protected`);
+            continue;
+          }
+          expect(retained.get(r.urn)).toBe("protected");
           const stack = [r];
           const seen = new Set<string>();
           while (stack.length) {
             const x = stack.pop()!;
-            for (const u of [x.parent, ...x.dependencies].filter((v): v is string => Boolean(v))) {
+            for (const u of [x.parent, x.provider?.replace(/::[^:]*$/, ""), ...x.dependencies].filter((v): v is string => Boolean(v))) {
               if (seen.has(u)) continue;
               seen.add(u);
               expect(deleted.has(u), `${u} needed by protected ${r.urn}`).toBe(false);
@@ -117,6 +180,8 @@ describe("property: nothing protected, nor anything it depends on, is ever delet
             }
           }
         }
+        // Nothing is kept without a reason: a kept dependency is needed by something protected.
+        for (const [u, reason] of retained) if (reason === "retain-on-delete") expect(byUrn.get(u)!.retainOnDelete).toBe(true);
       }),
       { numRuns: 300 },
     );
