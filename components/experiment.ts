@@ -5,6 +5,7 @@ import { renderUserData } from "./bootstrap";
 import { Budget } from "./budget";
 import { DataVolume } from "./data-volume";
 import { resolvePlacement } from "./network";
+import { pinnedZone } from "./placement";
 import { SecureBucket } from "./secure-bucket";
 import { TAG } from "./tags";
 import { TrainingInstance } from "./training-instance";
@@ -70,8 +71,7 @@ export class Experiment extends pulumi.ComponentResource {
     this.checkpoints = new SecureBucket(`${name}-checkpoints`, { role: "checkpoints", ...config.buckets.checkpoints }, child);
 
     const volumeConfig = config.dataVolume;
-    const pinnedZone = volumeConfig?.adopt ? volumeConfig.availabilityZone : config.network.availabilityZone;
-    const placement = resolvePlacement(config.network, pinnedZone, this);
+    const placement = resolvePlacement(config.network, pinnedZone(config), this);
 
     // The stack's own last outputs tell which same-named volumes are already ours (pulumi/pulumi#3722).
     const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${args.project}/${experiment}`, {}, child);
