@@ -4,7 +4,8 @@ import { printJson, say, usd, warn } from "../output";
 import type { StackModel } from "../state/model";
 import { exportStack, requirePulumi, runPulumi } from "../state/pulumi-cli";
 import { readStackExport } from "../state/readers";
-import { planTeardown, volumesWithoutFinalSnapshot } from "../teardown/plan";
+import { liveBusyInstances } from "../teardown/live-tags";
+import { BUSY_TAGS, planTeardown, volumesWithoutFinalSnapshot } from "../teardown/plan";
 
 interface TeardownArgs {
   state?: string;
@@ -13,6 +14,22 @@ interface TeardownArgs {
   execute?: boolean;
   confirm?: string;
   snapshotVolumes?: boolean;
+  checkBusy?: boolean;
+}
+
+/** Warnings from the instances' live tags in EC2 (runtime tags are not in state). */
+async function liveBusyWarnings(model: StackModel, deleting: string[]): Promise<string[]> {
+  const del = new Set(deleting);
+  const instances = model.resources.filter((r) => r.type === "aws:ec2/instance:Instance" && del.has(r.urn) && !r.pendingDelete && r.id);
+  const region = model.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (instances.length === 0) return [];
+  if (!region) return ["--check-busy: no region in the state or AWS_REGION; live tags were not checked"];
+  try {
+    const busy = new Set(await liveBusyInstances(region, instances.map((r) => r.id!)));
+    return instances.filter((r) => busy.has(r.id!)).map((r) => `${r.name} (${r.id}) is busy now: EC2 tags it ${BUSY_TAGS[0]}=true, a training process is running`);
+  } catch (error) {
+    return [`--check-busy: could not read live tags from EC2: ${(error as Error).message}`];
+  }
 }
 
 function readModel(args: TeardownArgs): StackModel {
@@ -45,18 +62,20 @@ const command: CommandModule<object, TeardownArgs> = {
       .option("json", { type: "boolean", describe: "print {delete, retain, monthlyCostAfter} on stdout" })
       .option("execute", { type: "boolean", describe: "really destroy (needs --confirm and the Pulumi CLI)" })
       .option("confirm", { type: "string", describe: "the exact stack name, required with --execute" })
-      .option("snapshot-volumes", { type: "boolean", describe: "refuse unless every deleted volume takes a final snapshot" }) as never,
+      .option("snapshot-volumes", { type: "boolean", describe: "refuse unless every deleted volume takes a final snapshot" })
+      .option("check-busy", { type: "boolean", describe: "read the instances' live busy tags from EC2 (needs AWS credentials)" }) as never,
   handler: async (args) => {
     const model = readModel(args);
     const plan = planTeardown(model);
     const missing = volumesWithoutFinalSnapshot(model, plan).map((r) => r.name);
     const stack = args.execute ? assertExecutable(args, model, missing) : undefined;
+    if (args.checkBusy) plan.warnings.push(...(await liveBusyWarnings(model, plan.delete)));
 
     if (args.json) printJson({ stack: model.stack, delete: plan.delete, retain: plan.retain, monthlyCostAfter: plan.monthlyCostAfter, pendingDelete: plan.pendingDelete, finalSnapshots: plan.finalSnapshots, warnings: plan.warnings });
     const name = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
     say(`Teardown of ${model.stack} (${args.execute ? "executing" : "dry run"}):`);
     say(`  delete (${plan.delete.length}):`);
-    for (const urn of plan.delete) say(`    - ${name(urn)}  ${urn.split("::")[2].split("$").pop()}`);
+    for (const urn of plan.delete) say(`    - ${name(urn)}  ${urn.split("::")[2].split("$").pop()}${plan.pendingDelete.includes(urn) ? "  (and a pending delete of an old copy)" : ""}`);
     say(`  stays in AWS (${plan.retain.length}):`);
     for (const r of plan.retain) say(`    = ${name(r.urn)}  [${r.reason}]`);
     say(`  still billed after teardown: ${usd(plan.monthlyCostAfter)}/month${plan.finalSnapshots.length ? ` (including ${plan.finalSnapshots.length} final snapshot(s))` : ""}`);

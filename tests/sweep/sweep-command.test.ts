@@ -6,6 +6,7 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AwsReply, type AwsRequest, type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
 import { ROOT } from "../helpers/cli";
+import { installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 
 /**
@@ -168,9 +169,10 @@ beforeEach(() => {
 });
 
 /** Runs the CLI without blocking this process's event loop (the loopback server lives here). */
-function sweep(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function sweep(args: string[], options: { states?: boolean; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = {
     ...process.env,
+    ...options.env,
     ...s3.env(),
     AWS_ENDPOINT_URL_EC2: aws.endpoint,
     AWS_ENDPOINT_URL_STS: aws.endpoint,
@@ -178,7 +180,7 @@ function sweep(args: string[]): Promise<{ code: number; stdout: string; stderr: 
     AWS_PROFILE: undefined,
     FORCE_COLOR: "0",
   };
-  const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [path.join(ROOT, "scripts", "cli.ts"), "sweep", "--state", STATE, ...args], { cwd: ROOT, env });
+  const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [path.join(ROOT, "scripts", "cli.ts"), "sweep", ...(options.states === false ? [] : ["--state", STATE]), ...args], { cwd: ROOT, env });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c) => (stdout += c));
@@ -299,5 +301,38 @@ describe("trainctl sweep --execute", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(mutations()).toEqual(["DeleteVolume"]);
     expect(result.stderr).toContain("Sweep: 1 done, 0 failed.");
+  });
+});
+
+describe("trainctl sweep without --state", () => {
+  it("takes the union of every stack's state through the Pulumi CLI", async () => {
+    // A second stack that knows the instance the first one does not.
+    const other = { version: 3, deployment: { resources: [{ urn: "urn:pulumi:exp-2::trainctl::aws:ec2/instance:Instance::n", custom: true, id: "i-0leak00000000000a", type: "aws:ec2/instance:Instance" }] } };
+    writeFileSync(path.join(dir, "exp-2.json"), JSON.stringify(other));
+    const fake = installFakePulumi({
+      responses: (argv, { env }) => {
+        const fs = require("node:fs");
+        if (argv.join(" ") === "stack ls --json") return { stdout: JSON.stringify([{ name: "exp-1", current: true }, { name: "exp-2", current: false }]) };
+        if (argv[0] === "stack" && argv[1] === "export") return { stdout: fs.readFileSync(`${env.STATES_DIR}/${argv[3]}.json`, "utf8") };
+        return { stderr: "unexpected", code: 9 };
+      },
+    });
+    const result = await sweep(["--json"], { states: false, env: { PATH: pathWithout(fake.dir), STATES_DIR: dir } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(fake.calls()).toEqual([
+      ["stack", "ls", "--json"],
+      ["stack", "export", "--stack", "exp-1"],
+      ["stack", "export", "--stack", "exp-2"],
+    ]);
+    const report = JSON.parse(result.stdout);
+    expect(report.states).toEqual(["exp-1", "exp-2"]);
+    expect(report.leaks.map((l: { id: string }) => l.id)).not.toContain("i-0leak00000000000a");
+  });
+
+  it("refuses to guess without states or the Pulumi CLI", async () => {
+    const result = await sweep([], { states: false, env: { PATH: pathWithout() } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: sweep compares against stack states: pass --state FILE .*get\.pulumi\.com/m);
+    expect(aws.requests).toEqual([]);
   });
 });
