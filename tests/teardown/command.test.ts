@@ -26,7 +26,35 @@ describe("trainctl teardown (dry run)", () => {
   });
 });
 
+describe("trainctl teardown (human output)", () => {
+  it("prints the three groups on stderr and nothing on stdout", () => {
+    const result = trainctl(["teardown", "--state", path.join(__dirname, "..", "fixtures", "teardown", "nested.state.json")], { env: { PATH: pathWithout() } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/delete \(7\):[\s\S]*- exp-7-training-node-0  aws:ec2\/instance:Instance  \(and a pending delete of an old copy\)/);
+    expect(result.stderr).toMatch(/stays in AWS \(10\):[\s\S]*= exp-7-data-0-volume  \[protected\][\s\S]*= exp-7-scratch  \[retain-on-delete\]/);
+    expect(result.stderr).toContain("still billed after teardown: $58.00/month (including 1 final snapshot(s))");
+    expect(result.stderr).toMatch(/warning: exp-7-training-node-0 \(i-0new000000000000a\) is tagged busy/);
+  });
+
+  it("--stack without the Pulumi CLI: one line, exit 2", () => {
+    const result = trainctl(["teardown", "--stack", "dev"], { env: { PATH: pathWithout() } });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: the Pulumi CLI is not installed; install it with/)]);
+  });
+});
+
 describe("trainctl teardown --execute", () => {
+  it("streams pulumi's output to stderr and exits 1 when the destroy fails", () => {
+    const fake = installFakePulumi({ responses: [{ prefix: ["destroy"], stdout: "Destroying (dev)\n", stderr: "error: update failed\n", code: 255 }] });
+    const result = trainctl(["teardown", "--state", STATE, "--execute", "--confirm", "dev", "--json"], { env: { PATH: pathWithout(fake.dir) } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("Destroying (dev)");
+    expect(result.stderr).toContain("error: pulumi destroy --exclude-protected failed for dev (exit 255)");
+    // stdout holds only the plan JSON, never pulumi's output.
+    expect(Object.keys(JSON.parse(result.stdout))).toEqual(expect.arrayContaining(["delete", "retain", "monthlyCostAfter"]));
+  });
+
   it("runs exactly pulumi destroy --exclude-protected --yes --stack NAME", () => {
     const fake = installFakePulumi();
     const result = trainctl(["teardown", "--state", STATE, "--execute", "--confirm", "dev", "--snapshot-volumes"], { env: { PATH: pathWithout(fake.dir) } });
