@@ -1,0 +1,123 @@
+import { INSTANCE_PRICES } from "../scripts/pricing/catalog";
+
+/** What a rule sees of a resource: the same fields CrossGuard gives, as plain data. */
+export interface PolicySubject {
+  type: string;
+  name: string;
+  urn: string;
+  props: Record<string, any>;
+  protect: boolean;
+}
+
+export const COST_TAG_KEYS = ["trainctl:project", "trainctl:experiment", "trainctl:owner", "trainctl:cost-center", "trainctl:managed-by"] as const;
+
+/** Types that carry tags in this stack and so must carry the cost keys. */
+const TAGGED_TYPES = new Set(["aws:ec2/instance:Instance", "aws:ebs/volume:Volume", "aws:s3/bucket:Bucket", "aws:ec2/securityGroup:SecurityGroup", "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile", "aws:ec2/placementGroup:PlacementGroup"]);
+
+/** Every tagged resource carries the cost-allocation keys in `tagsAll` (provider default tags included). */
+export function missingCostTags(r: PolicySubject): string[] {
+  if (!TAGGED_TYPES.has(r.type)) return [];
+  const tags: Record<string, string> = r.props.tagsAll ?? r.props.tags ?? {};
+  const missing = COST_TAG_KEYS.filter((k) => !tags[k]);
+  return missing.length ? [`${r.name}: missing cost tags ${missing.join(", ")}`] : [];
+}
+
+const DATA_TYPES = new Set(["aws:ebs/volume:Volume", "aws:s3/bucket:Bucket"]);
+
+/** Data-bearing volumes and buckets are protected. */
+export function unprotectedData(r: PolicySubject): string[] {
+  return DATA_TYPES.has(r.type) && !r.protect ? [`${r.name}: ${r.type.split(":").pop()} holds data and must be protected (protect: true)`] : [];
+}
+
+/** EBS volumes and instance root volumes are encrypted. */
+export function unencryptedStorage(r: PolicySubject): string[] {
+  if (r.type === "aws:ebs/volume:Volume" && r.props.encrypted !== true) return [`${r.name}: EBS volume is not encrypted`];
+  if (r.type === "aws:ec2/instance:Instance" && r.props.rootBlockDevice?.encrypted !== true) return [`${r.name}: root volume is not encrypted`];
+  return [];
+}
+
+/** Instances require IMDSv2 tokens. */
+export function imdsV1Allowed(r: PolicySubject): string[] {
+  return r.type === "aws:ec2/instance:Instance" && r.props.metadataOptions?.httpTokens !== "required" ? [`${r.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`] : [];
+}
+
+interface IngressRule {
+  fromPort?: number;
+  toPort?: number;
+  protocol?: string;
+  cidrBlocks?: string[];
+  ipv6CidrBlocks?: string[];
+  cidrIpv4?: string;
+  cidrIpv6?: string;
+}
+
+function openIngress(rule: IngressRule): string | undefined {
+  const cidrs = [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? []), rule.cidrIpv4, rule.cidrIpv6].filter(Boolean);
+  if (cidrs.some((c) => c === "0.0.0.0/0" || c === "::/0")) return "opens inbound traffic to the internet";
+  const all = rule.protocol === "-1" || rule.protocol === "all";
+  const from = rule.fromPort ?? 0;
+  const to = rule.toPort ?? 65535;
+  if ((all && from === 0 && to === 0) || (from <= 22 && 22 <= to)) {
+    if (cidrs.length > 0) return "opens port 22 inbound";
+  }
+  return undefined;
+}
+
+/** No security group opens port 22, or anything to 0.0.0.0/0, inbound. Self-referencing rules are fine. */
+export function openSecurityGroups(r: PolicySubject): string[] {
+  let rules: IngressRule[] = [];
+  if (r.type === "aws:ec2/securityGroup:SecurityGroup") rules = r.props.ingress ?? [];
+  else if (r.type === "aws:ec2/securityGroupRule:SecurityGroupRule" && r.props.type === "ingress") rules = [r.props];
+  else if (r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") rules = [{ ...r.props, protocol: r.props.ipProtocol }];
+  return rules.map(openIngress).filter((p): p is string => Boolean(p)).map((p) => `${r.name}: ${p}`);
+}
+
+/** A spot max price at or above on-demand pays on-demand prices for interruptible capacity. */
+export function spotPriceAboveOnDemand(r: PolicySubject): string[] {
+  if (r.type !== "aws:ec2/instance:Instance") return [];
+  const max = Number(r.props.instanceMarketOptions?.spotOptions?.maxPrice);
+  const onDemand = INSTANCE_PRICES[r.props.instanceType]?.usd;
+  if (r.props.instanceMarketOptions?.marketType !== "spot" || !Number.isFinite(max) || onDemand === undefined) return [];
+  return max >= onDemand ? [`${r.name}: spot maxPrice $${max}/h is not below the on-demand $${onDemand}/h of ${r.props.instanceType}`] : [];
+}
+
+export const RESOURCE_RULES = {
+  "cost-tags": missingCostTags,
+  "data-protected": unprotectedData,
+  "storage-encrypted": unencryptedStorage,
+  "imdsv2-required": imdsV1Allowed,
+  "no-open-ingress": openSecurityGroups,
+  "spot-below-on-demand": spotPriceAboveOnDemand,
+} as const;
+
+/** Every bucket has a full public access block and a TLS-only policy, matched by bucket name. */
+export function bucketsWithoutGuards(resources: PolicySubject[]): string[] {
+  const buckets = resources.filter((r) => r.type === "aws:s3/bucket:Bucket");
+  const blocked = new Set(
+    resources
+      .filter((r) => r.type === "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+      .filter((r) => r.props.blockPublicAcls && r.props.blockPublicPolicy && r.props.ignorePublicAcls && r.props.restrictPublicBuckets)
+      .map((r) => r.props.bucket),
+  );
+  const tlsOnly = new Set(
+    resources
+      .filter((r) => r.type === "aws:s3/bucketPolicy:BucketPolicy")
+      .filter((r) => {
+        const policy = typeof r.props.policy === "string" ? JSON.parse(r.props.policy) : r.props.policy;
+        return (policy?.Statement ?? []).some((s: any) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false");
+      })
+      .map((r) => r.props.bucket),
+  );
+  const problems: string[] = [];
+  for (const b of buckets) {
+    const name = b.props.bucket;
+    if (!blocked.has(name)) problems.push(`${b.name}: no public access block with all four settings on`);
+    if (!tlsOnly.has(name)) problems.push(`${b.name}: no bucket policy denying requests without TLS`);
+  }
+  return problems;
+}
+
+/** A budget exists when the stack asks for one. */
+export function budgetMissing(resources: PolicySubject[], required: boolean): string[] {
+  return required && !resources.some((r) => r.type === "aws:budgets/budget:Budget") ? ["trainctl:budget is set but the stack declares no aws.budgets.Budget"] : [];
+}
