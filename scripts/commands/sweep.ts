@@ -90,6 +90,11 @@ const command: CommandModule<object, SweepArgs> = {
     if (args.execute && !args.account) throw new UsageError("--execute needs --account ID (the account to sweep, checked against STS GetCallerIdentity); nothing was deleted", { subject: "--account" });
     const project = projectName(args);
     const states = knownStates(args);
+    if (states.length === 0 && args.execute) {
+      // A wrong backend or folder lists no stacks, and then every live resource would look leaked.
+      throw new UsageError("--execute: the Pulumi CLI lists no stacks here, so every tagged resource would look leaked; check the backend (pulumi whoami, pulumi login) or pass --state files. Nothing was deleted", { subject: "--state" });
+    }
+    if (states.length === 0) warn("no stack states known: every tagged resource counts as a leak (check the backend with pulumi whoami)");
     const region = resolveRegion(args, states);
     const clients = sweepClients(region);
 

@@ -33,6 +33,9 @@ async function liveBusyWarnings(model: StackModel, deleting: string[]): Promise<
 }
 
 function readModel(args: TeardownArgs): StackModel {
+  for (const flag of ["state", "stack"] as const) {
+    if (Array.isArray(args[flag])) throw new UsageError(`--${flag}: give it once (teardown works on one stack)`, { subject: `--${flag}` });
+  }
   if (Boolean(args.state) === Boolean(args.stack)) throw new UsageError("teardown needs exactly one of --state FILE or --stack NAME", { subject: "--state" });
   const model = args.state ? readStackExport(args.state) : exportStack(args.stack!);
   if (model.resources.length === 0) throw new UsageError(`${args.state ? "--state" : "--stack"}: the state is empty; there is nothing to tear down`, { subject: "--state" });

@@ -329,6 +329,14 @@ describe("trainctl sweep without --state", () => {
     expect(report.leaks.map((l: { id: string }) => l.id)).not.toContain("i-0leak00000000000a");
   });
 
+  it("refuses --execute when the CLI lists no stacks (a wrong backend would make everything look leaked)", async () => {
+    const fake = installFakePulumi({ responses: [{ prefix: ["stack", "ls"], stdout: "[]" }] });
+    const result = await sweep(["--execute", "--account", ACCOUNT], { states: false, env: { PATH: pathWithout(fake.dir) } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: --execute: the Pulumi CLI lists no stacks here/m);
+    expect(aws.requests).toEqual([]);
+  });
+
   it("refuses to guess without states or the Pulumi CLI", async () => {
     const result = await sweep([], { states: false, env: { PATH: pathWithout() } });
     expect(result.code).toBe(2);
