@@ -23,11 +23,23 @@ interface SweepArgs {
   snapshot: boolean;
 }
 
+function pulumiYaml(): { name?: unknown; config?: Record<string, unknown> } | undefined {
+  const file = path.join(process.cwd(), "Pulumi.yaml");
+  return existsSync(file) ? (parseYaml(readFileSync(file, "utf8")) ?? undefined) : undefined;
+}
+
+/** Accounts never swept: TRAINCTL_SWEEP_BLOCKLIST, and `trainctl:sweepBlocklist` in Pulumi.yaml's config (value or default). */
+function configuredBlocklist(): string[] {
+  let value = pulumiYaml()?.config?.["trainctl:sweepBlocklist"];
+  if (value && typeof value === "object" && !Array.isArray(value)) value = (value as { default?: unknown }).default;
+  const fromConfig = Array.isArray(value) ? value.map(String) : typeof value === "string" ? value.split(",") : [];
+  return [...(process.env.TRAINCTL_SWEEP_BLOCKLIST?.split(",") ?? []), ...fromConfig];
+}
+
 /** The project name from Pulumi.yaml in the working folder. */
 function projectName(args: SweepArgs): string {
   if (args.project) return args.project;
-  const file = path.join(process.cwd(), "Pulumi.yaml");
-  const name = existsSync(file) ? (parseYaml(readFileSync(file, "utf8")) as { name?: unknown })?.name : undefined;
+  const name = pulumiYaml()?.name;
   if (typeof name !== "string") throw new UsageError("--project: no Pulumi.yaml here to read the project name from; pass --project NAME", { subject: "--project" });
   return name;
 }
@@ -83,7 +95,7 @@ const command: CommandModule<object, SweepArgs> = {
       .option("snapshot", { type: "boolean", default: true, describe: "snapshot each volume before deleting it (--no-snapshot to skip)" }) as never,
   handler: async (args) => {
     const minAgeMs = parseDuration(args.minAge);
-    const blocklist = (args.blocklist ?? []).flatMap((b) => b.split(",")).map((b) => b.trim()).filter(Boolean);
+    const blocklist = [...(args.blocklist ?? []), ...configuredBlocklist()].flatMap((b) => b.split(",")).map((b) => b.trim()).filter(Boolean);
     for (const id of [args.account, ...blocklist]) {
       if (id !== undefined && !/^\d{12}$/.test(id)) throw new UsageError(`--account/--blocklist: ${JSON.stringify(id)} is not a 12-digit AWS account id`, { subject: "--account" });
     }

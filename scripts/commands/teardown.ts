@@ -74,14 +74,14 @@ const command: CommandModule<object, TeardownArgs> = {
     const stack = args.execute ? assertExecutable(args, model, missing) : undefined;
     if (args.checkBusy) plan.warnings.push(...(await liveBusyWarnings(model, plan.delete)));
 
-    if (args.json) printJson({ stack: model.stack, delete: plan.delete, retain: plan.retain, monthlyCostAfter: plan.monthlyCostAfter, pendingDelete: plan.pendingDelete, finalSnapshots: plan.finalSnapshots, warnings: plan.warnings });
+    if (args.json) printJson({ stack: model.stack, delete: plan.delete, retain: plan.retain, monthlyCostAfter: plan.monthlyCostAfter, unpricedAfter: plan.unpricedAfter, pendingDelete: plan.pendingDelete, finalSnapshots: plan.finalSnapshots, warnings: plan.warnings });
     const name = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
     say(`Teardown of ${model.stack} (${args.execute ? "executing" : "dry run"}):`);
     say(`  delete (${plan.delete.length}):`);
     for (const urn of plan.delete) say(`    - ${name(urn)}  ${urn.split("::")[2].split("$").pop()}${plan.pendingDelete.includes(urn) ? "  (and a pending delete of an old copy)" : ""}`);
     say(`  stays in AWS (${plan.retain.length}):`);
     for (const r of plan.retain) say(`    = ${name(r.urn)}  [${r.reason}]`);
-    say(`  still billed after teardown: ${usd(plan.monthlyCostAfter)}/month${plan.finalSnapshots.length ? ` (including ${plan.finalSnapshots.length} final snapshot(s))` : ""}`);
+    say(`  still billed after teardown: ${usd(plan.monthlyCostAfter)}/month${plan.finalSnapshots.length ? ` (including ${plan.finalSnapshots.length} final snapshot(s))` : ""}${plan.unpricedAfter.length ? `, plus ${plan.unpricedAfter.length} unpriced` : ""}`);
     for (const w of plan.warnings) warn(w);
     if (missing.length) warn(`no final snapshot for: ${missing.join(", ")}`);
     if (!stack) {

@@ -14,6 +14,8 @@ export interface TeardownPlan {
   pendingDelete: string[];
   /** USD per month still billed after the teardown: what stays, plus final snapshots of deleted volumes. */
   monthlyCostAfter: number;
+  /** Resources that stay but have no price (e.g. a bucket whose size state does not know). */
+  unpricedAfter: string[];
   /** Final snapshots the deletes leave behind, per deleted volume (USD per month, upper bound). */
   finalSnapshots: { urn: string; monthly: number }[];
   warnings: string[];
@@ -67,6 +69,7 @@ export function planTeardown(model: StackModel): TeardownPlan {
     retain: retained.map((r) => ({ urn: r.urn, reason: reasons.get(r)! })),
     pendingDelete: deleted.filter((r) => r.pendingDelete).map((r) => r.urn),
     monthlyCostAfter: round(cost.monthly + snapshotMonthly),
+    unpricedAfter: cost.items.filter((i) => i.unpriced).map((i) => i.urn),
     finalSnapshots,
     warnings: busyWarnings(deleted),
   };

@@ -266,6 +266,13 @@ describe("trainctl sweep --execute", () => {
     expect(mutations()).toEqual([]);
   });
 
+  it("also refuses an account blocklisted through TRAINCTL_SWEEP_BLOCKLIST", async () => {
+    const result = await sweep(["--execute", "--account", ACCOUNT], { env: { TRAINCTL_SWEEP_BLOCKLIST: ACCOUNT } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`account ${ACCOUNT} is blocklisted`);
+    expect(mutations()).toEqual([]);
+  });
+
   it("on partial failure does the rest, reports each result and exits 1", async () => {
     world.fail.DeleteSnapshot = "You are not authorized to perform this operation.";
     const result = await sweep(["--execute", "--account", ACCOUNT, "--json"]);
