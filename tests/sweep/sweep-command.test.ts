@@ -33,6 +33,8 @@ function freshWorld(): World {
     tagged: [
       { arn: ec2Arn("instance", "i-0leak00000000000a"), tags: { ...TAGS, Name: "exp-old-node-0" } },
       { arn: ec2Arn("instance", "i-0known0000000000a"), tags: TAGS },
+      // Listed by the Tagging API but gone from EC2: the batch describe fails, each id is retried alone.
+      { arn: ec2Arn("instance", "i-0gone00000000000a"), tags: TAGS },
       { arn: ec2Arn("volume", "vol-0root0000000000a"), tags: TAGS },
       { arn: ec2Arn("volume", "vol-0leak0000000000a"), tags: { ...TAGS, Name: "exp-old-data-0" } },
       { arn: ec2Arn("volume", "vol-0young000000000a"), tags: TAGS },
@@ -220,6 +222,7 @@ describe("trainctl sweep (dry run)", () => {
     expect(reasons["vol-0prot0000000000a"]).toBe("tagged trainctl:protected=true");
     expect(reasons["vol-0young000000000a"]).toMatch(/^younger than --min-age/);
     expect(reasons["exp-old-role"]).toMatch(/^age unknown/);
+    expect(reasons["i-0gone00000000000a"]).toMatch(/^age unknown \(InvalidInstanceID\.NotFound: The instance ID 'i-0gone00000000000a' does not exist\)/);
 
     // Prices from the catalog: g5.xlarge on demand × 730 h; 100 GiB gp3 at $0.08; 50 GiB snapshot at $0.05.
     const monthly = Object.fromEntries(report.leaks.map((l: { id: string; monthly: number | null }) => [l.id, l.monthly]));
