@@ -1,0 +1,137 @@
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import type { Argv, CommandModule } from "yargs";
+import { parseStackConfig } from "../../infra/config";
+import { TrainctlError, UsageError } from "../errors";
+import { newExperimentFile } from "../experiments/config-file";
+import { EXPIRES_TAG, type ExperimentRow, expiryAfter, inventory } from "../experiments/inventory";
+import { printJson, say, usd } from "../output";
+import { PROJECT_ROOT, loadStackConfig } from "../state/plan";
+import { exportStack, findPulumi, listStacks, requirePulumi, runPulumi, stackTags } from "../state/pulumi-cli";
+import { planTeardown } from "../teardown/plan";
+
+const projectDir = () => process.env.TRAINCTL_PROJECT_DIR ?? PROJECT_ROOT;
+const shortName = (name: string) => name.split("/").pop() ?? name;
+
+/** A stack through the Automation API, with the CLI found on PATH (a clear error without it). */
+async function selectStack(name: string): Promise<Stack> {
+  requirePulumi();
+  const pulumiCommand = await PulumiCommand.get({ skipVersionCheck: true });
+  const workspace = await LocalWorkspace.create({ workDir: projectDir(), pulumiCommand });
+  return Stack.select(name, workspace);
+}
+
+const progress = (text: string) => process.stderr.write(text);
+
+function backendStacks(): { stacks: string[]; tags: Record<string, Record<string, string>> } | undefined {
+  if (!findPulumi()) return undefined;
+  const stacks = listStacks(projectDir()).map((s) => shortName(s.name));
+  return { stacks, tags: Object.fromEntries(stacks.map((s) => [s, stackTags(s, projectDir())])) };
+}
+
+function printTeardown(stack: string): void {
+  const plan = planTeardown(exportStack(stack, projectDir()));
+  say(`${stack}: delete ${plan.delete.length}, keep ${plan.retain.length} (${plan.retain.map((r) => `${r.urn.split("::").pop()} [${r.reason}]`).join(", ")}); still billed ${usd(plan.monthlyCostAfter)}/month`);
+}
+
+async function destroyExcludingProtected(stack: string): Promise<void> {
+  printTeardown(stack);
+  const selected = await selectStack(stack);
+  const result = await selected.destroy({ excludeProtected: true, onOutput: progress });
+  if (result.summary.result !== "succeeded") throw new TrainctlError(`destroy of ${stack} ended ${result.summary.result}`, { subject: stack, retryable: true });
+  say(`${stack}: destroyed; protected data stays`);
+}
+
+function printRows(rows: ExperimentRow[]): void {
+  for (const r of rows) {
+    const flags = [r.expired && "EXPIRED", r.hasStack === false && "no stack (config only)", !r.hasConfig && "no config file", r.error && `invalid: ${r.error}`].filter(Boolean);
+    say(`${r.name.padEnd(24)} ${String(r.owner ?? "-").padEnd(12)} ${String(r.instance ?? "-").padEnd(20)} ${String(r.market ?? "-").padEnd(10)} ${String(r.strategy ?? "-").padEnd(14)} ${r.hourlyUsd === undefined || r.hourlyUsd === null ? "-" : `${usd(r.hourlyUsd, 3)}/h`}  ${r.expires ?? ""} ${flags.join("; ")}`);
+  }
+}
+
+const subcommands = (y: Argv) =>
+  y
+    .command({
+      command: "new <name>",
+      describe: "write Pulumi.<name>.yaml from another stack's config with overrides (validated first)",
+      builder: (b: Argv) =>
+        b
+          .positional("name", { type: "string", demandOption: true })
+          .option("from", { type: "string", default: "dev", describe: "stack whose config to copy" })
+          .option("set", { type: "string", array: true, default: [], describe: "override, e.g. --set instance.type=g6.xlarge" }),
+      handler: (args: { name: string; from: string; set: string[] }) => {
+        const file = newExperimentFile({ projectDir: projectDir(), name: args.name, from: args.from, sets: args.set });
+        say(`wrote ${file}`);
+        if (!findPulumi()) {
+          say(`the Pulumi CLI is not installed: run 'pulumi stack init ${args.name}' once it is`);
+          return;
+        }
+        const config = parseStackConfig(loadStackConfig(args.name, projectDir()), { projectDir: projectDir() });
+        for (const cmd of [["stack", "init", args.name], ["stack", "tag", "set", "trainctl:owner", config.owner, "--stack", args.name], ["stack", "tag", "set", "trainctl:experiment", args.name, "--stack", args.name]]) {
+          const result = runPulumi(cmd, { cwd: projectDir() });
+          if (result.code !== 0) throw new TrainctlError(`pulumi ${cmd.join(" ")} failed: ${result.stderr.trim().split("\n").pop()}`, { subject: args.name });
+        }
+        say(`created stack ${args.name}`);
+      },
+    })
+    .command({
+      command: "list",
+      describe: "list experiments from Pulumi.*.yaml files and the backend's stacks",
+      builder: (b: Argv) => b.option("json", { type: "boolean" }),
+      handler: async (args: { json?: boolean }) => {
+        const rows = await inventory(projectDir(), backendStacks());
+        if (args.json) printJson(rows);
+        else printRows(rows);
+      },
+    })
+    .command({
+      command: "up <name>",
+      describe: "pulumi up through the Automation API; sets trainctl:expires from maxHours after the first success",
+      builder: (b: Argv) => b.positional("name", { type: "string", demandOption: true }),
+      handler: async (args: { name: string }) => {
+        const config = parseStackConfig(loadStackConfig(args.name, projectDir()), { projectDir: projectDir() });
+        const stack = await selectStack(args.name);
+        const result = await stack.up({ onOutput: progress });
+        if (result.summary.result !== "succeeded") throw new TrainctlError(`up of ${args.name} ended ${result.summary.result}`, { subject: args.name, retryable: true });
+        const expires = expiryAfter(config.instance.maxHours, new Date());
+        if (expires && !(await stack.listTags())[EXPIRES_TAG]) await stack.setTag(EXPIRES_TAG, expires);
+        say(`${args.name}: up${expires ? `; expires ${expires}` : ""}`);
+      },
+    })
+    .command({
+      command: "destroy <name>",
+      describe: "the safe teardown: destroy --exclude-protected, confirmed with --confirm <name>",
+      builder: (b: Argv) => b.positional("name", { type: "string", demandOption: true }).option("confirm", { type: "string", describe: "the exact stack name" }),
+      handler: async (args: { name: string; confirm?: string }) => {
+        if (args.confirm !== args.name) throw new UsageError(`--confirm: destroy needs --confirm ${args.name} (the exact stack name); nothing was done`, { subject: "--confirm" });
+        requirePulumi();
+        await destroyExcludingProtected(args.name);
+      },
+    })
+    .command({
+      command: "gc",
+      describe: "find experiments past trainctl:expires; --execute tears them down (the expiry tag is the confirmation)",
+      builder: (b: Argv) => b.option("execute", { type: "boolean", describe: "really tear down the expired stacks" }),
+      handler: async (args: { execute?: boolean }) => {
+        requirePulumi();
+        const rows = (await inventory(projectDir(), backendStacks())).filter((r) => r.expired);
+        if (rows.length === 0) {
+          say("nothing has expired");
+          return;
+        }
+        for (const row of rows) {
+          say(`${row.name} expired at ${row.expires}`);
+          if (args.execute) await destroyExcludingProtected(row.name);
+          else printTeardown(row.name);
+        }
+        if (!args.execute) say("Dry run: nothing was deleted. Run with --execute to tear these down.");
+      },
+    })
+    .demandCommand(1, "name a subcommand: new, list, up, destroy, gc");
+
+const command: CommandModule = {
+  command: "experiment",
+  describe: "one stack per experiment: new, list, up, destroy, gc",
+  builder: subcommands as never,
+  handler: () => undefined,
+};
+export default command;
