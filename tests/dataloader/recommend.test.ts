@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { RATES, estimateStrategies, parseSize, recommend, s3ObjectsPerSecond, s3ThroughputMiBs } from "../../scripts/dataloader/recommend";
+import { knownInstanceTypes } from "../../scripts/pricing/catalog";
+import { INSTANCE_SPECS, instanceSpec } from "../../scripts/pricing/instance-specs";
+
+const GiB = 1024 ** 3;
+
+describe("instance specs", () => {
+  it("cover every priced type, with a source", () => {
+    for (const type of knownInstanceTypes()) {
+      const spec = instanceSpec(type);
+      expect(spec, type).toBeDefined();
+      expect(spec!.source).toMatch(/^https:\/\/aws\.amazon\.com\/ec2\/instance-types\//);
+      expect(spec!.vcpus).toBeGreaterThan(0);
+    }
+    expect(Object.keys(INSTANCE_SPECS).sort()).toEqual(knownInstanceTypes().sort());
+  });
+});
+
+describe("parseSize", () => {
+  it.each([
+    ["500GiB", 500 * GiB],
+    ["3TiB", 3 * 1024 * GiB],
+    ["1.5TB", 1.5e12],
+    ["1048576", 1048576],
+    ["10 MiB", 10 * 1024 ** 2],
+  ])("%s", (text, bytes) => expect(parseSize(text)).toBe(bytes));
+
+  it.each(["0GiB", "-5GiB", "lots", "5 parsecs"])("rejects %s", (text) => expect(() => parseSize(text)).toThrow(/--size/));
+});
+
+describe("the model's arithmetic, worked by hand", () => {
+  it("S3 throughput: g5.xlarge bursts to 10 Gbps, sustains half, reaches 80%: 5e9/8/2^20 × 0.8 ≈ 476.8 MiB/s", () => {
+    expect(s3ThroughputMiBs(instanceSpec("g5.xlarge")!)).toBeCloseTo(476.837, 2);
+    // p4d: 400 Gbps sustained × 0.8 = 38,147 MiB/s.
+    expect(s3ThroughputMiBs(instanceSpec("p4d.24xlarge")!)).toBeCloseTo(38146.97, 1);
+  });
+
+  it("small objects: 64 in flight at 30 ms first byte = 2,133 objects/s, under the 5,500/s prefix limit", () => {
+    expect(s3ObjectsPerSecond()).toBeCloseTo(2133.33, 1);
+  });
+
+  it("150 GiB in 1,281,167 files on g5.xlarge", () => {
+    const [ebs, direct, local] = estimateStrategies({ sizeBytes: 150 * GiB, files: 1_281_167, epochs: 10, runs: 1, instanceType: "g5.xlarge" });
+    // Direct: request-bound, 1,281,167 / 2,133.3 = 600.5 s an epoch (bytes alone: 153,600 / 476.8 = 322 s).
+    expect(direct.epochReadS).toBeCloseTo(600.55, 1);
+    // Local cache: stage once (600.5 s), then 153,600 MiB / 2,000 MiB/s = 76.8 s an epoch from NVMe.
+    expect(local.timeToReadyS).toBeCloseTo(600.55, 1);
+    expect(local.epochReadS).toBeCloseTo(76.8, 1);
+    // Pre-warmed EBS: 60 s to attach, 153,600 / 300 = 512 s to warm, 153,600 / 1,000 = 153.6 s an epoch.
+    expect(ebs.timeToReadyS).toBeCloseTo(572, 1);
+    expect(ebs.epochReadS).toBeCloseTo(153.6, 1);
+    // Direct S3 GET cost: 1,281,167 × 10 epochs × $0.0004 / 1000 = $5.12.
+    expect(direct.extraCostUsd).toBeCloseTo(5.1247, 3);
+  });
+
+  it("warming 500 GiB at the maximum provisioned rate takes 512,000 / 300 s", () => {
+    const [ebs] = estimateStrategies({ sizeBytes: 500 * GiB, files: 1000, epochs: 1, runs: 1, instanceType: "g5.xlarge" });
+    expect(ebs.timeToReadyS - RATES.volumeReadySeconds).toBeCloseTo(1706.67, 1);
+  });
+});
+
+describe("the obvious cases", () => {
+  it("tiny datasets → local cache", () => {
+    expect(recommend({ sizeBytes: 1 * GiB, files: 1000, epochs: 10, runs: 1, instanceType: "g5.xlarge" }).recommended).toBe("local-cache");
+  });
+
+  it("larger than the instance store, many epochs, many runs → pre-warmed EBS", () => {
+    const result = recommend({ sizeBytes: 3 * 1024 * GiB, files: 30_000, epochs: 50, runs: 10, instanceType: "g5.xlarge" });
+    expect(result.recommended).toBe("prewarmed-ebs");
+    expect(result.strategies.find((s) => s.strategy === "local-cache")!.feasible).toBe(false);
+  });
+
+  it("a single pass over a huge sharded dataset → direct S3", () => {
+    expect(recommend({ sizeBytes: 20 * 1024 * GiB, files: 20_000, epochs: 1, runs: 1, instanceType: "p4d.24xlarge" }).recommended).toBe("direct-s3");
+  });
+
+  it("millions of small files → never per-object GETs; the reason says to pack shards", () => {
+    for (const instanceType of ["g5.xlarge", "p4d.24xlarge"]) {
+      const result = recommend({ sizeBytes: 150 * GiB, files: 5_000_000, epochs: 3, runs: 1, instanceType });
+      expect(result.recommended, instanceType).not.toBe("direct-s3");
+      expect(result.reason).toMatch(/pack them into shards/);
+    }
+  });
+
+  it("rejects zero counts", () => {
+    expect(() => recommend({ sizeBytes: GiB, files: 0, epochs: 1, runs: 1, instanceType: "g5.xlarge" })).toThrow(/--files/);
+  });
+});
