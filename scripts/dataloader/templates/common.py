@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, get_worker_info
+from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, default_collate, get_worker_info
 
 STRATEGY: str = "{{STRATEGY}}"
 FORMAT: str = "{{FORMAT}}"
@@ -31,15 +31,15 @@ DATA_SUFFIXES: Tuple[str, ...] = (".npy", ".jpg", ".jpeg", ".png", ".bin", ".raw
 Sample = Dict[str, Any]
 
 
-def decode(name: str, payload: bytes) -> torch.Tensor:
-    """One stored sample as a tensor: .npy arrays, images (RGB, HWC uint8), or raw bytes."""
+def decode(name: str, payload: bytes | bytearray) -> torch.Tensor:
+    """One stored sample as a tensor: .npy arrays, images (RGB, HWC uint8), or raw bytes (no copy from a bytearray)."""
     lower = name.lower()
     if lower.endswith(".npy"):
         return torch.from_numpy(np.load(io.BytesIO(payload), allow_pickle=False))
     if lower.endswith((".jpg", ".jpeg", ".png")):
         with Image.open(io.BytesIO(payload)) as image:
             return torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.uint8).copy())
-    return torch.frombuffer(bytearray(payload), dtype=torch.uint8)
+    return torch.frombuffer(payload if isinstance(payload, bytearray) else bytearray(payload), dtype=torch.uint8)
 
 
 def is_sample(name: str) -> bool:
@@ -95,19 +95,23 @@ class FileDataset(Dataset):
 def iter_tar(shard: str) -> Iterator[Sample]:
     """Samples of one WebDataset-style shard, read sequentially: members sharing a stem form a sample."""
     current: Optional[Sample] = None
-    with tarfile.open(fileobj=open_stream(shard), mode="r|*") as archive:
+    stream = open_stream(shard)
+    # Random access on seekable files reads members directly; S3 streams are read front to back.
+    with tarfile.open(fileobj=stream, mode="r:" if stream.seekable() else "r|*") as archive:
         for member in archive:
             if not member.isfile():
                 continue
             stem, _, extension = member.name.rpartition(".")
             extracted = archive.extractfile(member)
-            payload = extracted.read() if extracted is not None else b""
+            payload = bytearray(member.size)
+            if extracted is not None:
+                extracted.readinto(payload)
             if current is None or current["key"] != f"{shard}/{stem}":
                 if current is not None and "data" in current:
                     yield current
                 current = {"key": f"{shard}/{stem}"}
             if extension in ("cls", "label"):
-                current["label"] = int(payload.decode().strip())
+                current["label"] = int(bytes(payload).decode().strip())
             elif "data" not in current:
                 current["data"] = decode(member.name, payload)
     if current is not None and "data" in current:
@@ -134,7 +138,8 @@ def collate(batch: List[Sample]) -> Dict[str, Any]:
         values = [sample[field] for sample in batch]
         first = values[0]
         if isinstance(first, torch.Tensor) and all(v.shape == first.shape for v in values):
-            out[field] = torch.stack(values)
+            # default_collate stacks straight into shared memory inside a worker: no extra copy to the trainer.
+            out[field] = default_collate(values)
         elif isinstance(first, int):
             out[field] = torch.tensor(values)
         else:
