@@ -16,14 +16,18 @@ export function uploadCommand(source: string, destination: string): string {
 export interface LoaderSpec {
   strategy: string;
   format: string;
-  data: string;
+  /** Where the loader reads; undefined means the uploaded dataset's location. */
+  data?: string;
   instanceType: string;
+  /** local-cache: where the bootstrap stages the data. */
+  cacheDir?: string;
 }
 
 /** The exact shell the loader step runs: generate the module, then publish it to the code prefix. */
-export function loaderCommand(spec: LoaderSpec, out: string, destination: string): string {
+export function loaderCommand(spec: LoaderSpec & { data: string }, out: string, destination: string): string {
+  const cache = spec.cacheDir && spec.strategy === "local-cache" ? ` --cache-dir ${quote(spec.cacheDir)}` : "";
   return [
-    `npm run -s trainctl -- dataloader --strategy ${quote(spec.strategy)} --format ${quote(spec.format)} --data ${quote(spec.data)} --instance-type ${quote(spec.instanceType)} --out ${quote(out)} --force`,
+    `npm run -s trainctl -- dataloader --strategy ${quote(spec.strategy)} --format ${quote(spec.format)} --data ${quote(spec.data)} --instance-type ${quote(spec.instanceType)}${cache} --out ${quote(out)} --force`,
     `npm run -s trainctl -- transfer ${quote(out)} ${quote(destination)}`,
   ].join(" && ");
 }
@@ -31,8 +35,10 @@ export function loaderCommand(spec: LoaderSpec, out: string, destination: string
 export interface DataPathArgs {
   stack: string;
   projectDir: string;
-  /** A local dataset folder to upload, or undefined for an s3:// source. */
+  /** A local dataset folder to upload… */
   localSource?: string;
+  /** …or the s3:// location the data already lives at. */
+  externalSource?: string;
   datasetsBucket: pulumi.Input<string>;
   codeBucket: pulumi.Input<string>;
   loader: LoaderSpec;
@@ -54,7 +60,7 @@ export class DataPath extends pulumi.ComponentResource {
     super("trainctl:data:DataPath", name, {}, opts);
     const child = { parent: this };
     const datasetPrefix = "dataset/";
-    this.datasetLocation = pulumi.interpolate`s3://${args.datasetsBucket}/${datasetPrefix}`;
+    this.datasetLocation = args.localSource ? pulumi.interpolate`s3://${args.datasetsBucket}/${datasetPrefix}` : pulumi.output(args.externalSource ?? "");
     if (args.localSource) {
       const folder = path.resolve(args.projectDir, args.localSource);
       const tree = treeDigest(folder);
@@ -72,13 +78,14 @@ export class DataPath extends pulumi.ComponentResource {
     }
     const out = loaderPath(args.stack);
     this.loaderLocation = pulumi.interpolate`s3://${args.codeBucket}/code/loader.py`;
-    const loaderShell = this.loaderLocation.apply((destination) => loaderCommand(args.loader, out, destination));
+    const data = args.loader.data ?? this.datasetLocation;
+    const loaderShell = pulumi.all([this.loaderLocation, data]).apply(([destination, from]) => loaderCommand({ ...args.loader, data: from }, out, destination));
     this.loader = new command.local.Command(
       `${name}-loader`,
       {
         create: loaderShell,
         update: loaderShell,
-        triggers: [args.loader.strategy, args.loader.format, args.loader.data, args.loader.instanceType],
+        triggers: [args.loader.strategy, args.loader.format, data, args.loader.instanceType, ...(args.loader.strategy === "local-cache" && args.loader.cacheDir ? [args.loader.cacheDir] : [])],
         dir: args.projectDir,
         logging: "stderr",
       },

@@ -2,7 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../infra/config";
 import { estimateWarm } from "./warming";
 import { renderUserData } from "./bootstrap";
+import { recommend } from "../scripts/dataloader/recommend";
 import { Budget } from "./budget";
+import { DataPath } from "./data-path";
 import { DataVolume } from "./data-volume";
 import { resolvePlacement } from "./network";
 import { pinnedZone } from "./placement";
@@ -17,13 +19,21 @@ export interface ExperimentArgs {
   config: StackConfig;
   /** Provider default tags, repeated where the provider cannot reach (root volumes). */
   costTags: Record<string, string>;
+  /** The project folder: local dataset sources and generated files are relative to it. */
+  projectDir: string;
 }
 
-/** The data strategy the experiment provisions for (`auto` follows the data volume). */
+/**
+ * The data strategy the experiment provisions for. `auto` asks the recommender when the dataset's size
+ * and file count are known; pre-warmed EBS needs a configured data volume, else the local cache stands in.
+ */
 export function effectiveStrategy(config: StackConfig): "prewarmed-ebs" | "direct-s3" | "local-cache" {
-  const strategy = config.dataset?.strategy ?? "auto";
+  const dataset = config.dataset;
+  const strategy = dataset?.strategy ?? "auto";
   if (strategy !== "auto") return strategy;
-  return config.dataVolume ? "prewarmed-ebs" : "direct-s3";
+  if (!dataset?.sizeGiB || !dataset.files) return config.dataVolume ? "prewarmed-ebs" : "direct-s3";
+  const choice = recommend({ sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type }).recommended;
+  return choice === "prewarmed-ebs" && !config.dataVolume ? "local-cache" : choice;
 }
 
 /** Plain-language warnings the plan prints: what changes silently, what costs money while enabled. */
@@ -52,6 +62,7 @@ export class Experiment extends pulumi.ComponentResource {
   readonly volumes: DataVolume[] = [];
   readonly instance: TrainingInstance;
   readonly budget?: Budget;
+  readonly dataPath?: DataPath;
   readonly warnings: string[];
   readonly strategy: ReturnType<typeof effectiveStrategy>;
 
@@ -85,7 +96,33 @@ export class Experiment extends pulumi.ComponentResource {
       }
     }
 
-    const datasetSource = config.dataset?.source.startsWith("s3://") ? config.dataset.source : undefined;
+    const dataset = config.dataset;
+    const externalSource = dataset?.source.startsWith("s3://") ? dataset.source : undefined;
+    const stageTarget = `${volumeConfig?.mountPoint ?? "/opt/dlami/nvme"}/dataset`;
+    if (dataset) {
+      this.dataPath = new DataPath(
+        `${name}-data-path`,
+        {
+          stack: experiment,
+          projectDir: args.projectDir,
+          localSource: externalSource ? undefined : dataset.source,
+          externalSource,
+          datasetsBucket: this.datasets.bucketName,
+          codeBucket: this.checkpoints.bucketName,
+          loader: {
+            strategy: this.strategy,
+            format: dataset.format,
+            data: this.strategy === "prewarmed-ebs" ? stageTarget : externalSource,
+            instanceType: config.instance.type,
+            cacheDir: stageTarget,
+          },
+        },
+        child,
+      );
+    }
+    // A local dataset is uploaded to the datasets bucket and staged from there. A volume restored from
+    // a dataset snapshot already holds the data, so nothing is staged onto it.
+    const stagesFrom = this.strategy === "direct-s3" || (this.strategy === "prewarmed-ebs" && volumeConfig?.snapshotId) ? undefined : (externalSource ?? this.dataPath?.datasetLocation);
     this.instance = new TrainingInstance(
       `${name}-training`,
       {
@@ -95,9 +132,9 @@ export class Experiment extends pulumi.ComponentResource {
         vpcId: placement.vpcId,
         costTags: args.costTags,
         bucketNames: [this.datasets.bucketName, this.checkpoints.bucketName],
-        datasetSource,
+        datasetSource: externalSource,
         userData: (i) =>
-          pulumi.all([this.volumes[i]?.volumeId, this.checkpoints.bucketName]).apply(([volumeId, checkpointBucket]) =>
+          pulumi.all([this.volumes[i]?.volumeId, this.checkpoints.bucketName, stagesFrom]).apply(([volumeId, checkpointBucket, source]) =>
             renderUserData({
               experiment,
               region: config.region,
@@ -106,7 +143,7 @@ export class Experiment extends pulumi.ComponentResource {
               volumeId,
               mountPoint: volumeConfig?.mountPoint ?? "/mnt/data",
               warm: volumeConfig?.warm ?? "none",
-              dataset: datasetSource ? { source: datasetSource, strategy: this.strategy, target: `${volumeConfig?.mountPoint ?? "/opt/dlami/nvme"}/dataset` } : undefined,
+              dataset: source ? { source, strategy: this.strategy, target: stageTarget } : undefined,
               checkpointBucket,
               checkpointPrefix: "checkpoints/",
               autostop: config.instance.autostop,

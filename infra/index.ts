@@ -7,7 +7,8 @@ import { estimateWarm } from "../components/warming";
 import { parseStackConfig } from "./config";
 
 // One stack is one experiment. Config is validated in full before any resource is declared.
-const config = parseStackConfig(pulumi.runtime.allConfig(), { projectDir: path.resolve(__dirname, "..") });
+const projectDir = path.resolve(__dirname, "..");
+const config = parseStackConfig(pulumi.runtime.allConfig(), { projectDir });
 const project = pulumi.getProject();
 const experimentName = pulumi.getStack();
 const defaultTags = costTags({ project, experiment: experimentName, owner: config.owner, costCenter: config.costCenter, extra: config.tags });
@@ -18,7 +19,7 @@ const provider = new aws.Provider("aws", {
   ignoreTags: { keyPrefixes: [RUNTIME_TAG_PREFIX] },
 });
 
-const experiment = new Experiment(experimentName, { project, experiment: experimentName, config, costTags: defaultTags }, { providers: { aws: provider } });
+const experiment = new Experiment(experimentName, { project, experiment: experimentName, config, costTags: defaultTags, projectDir }, { providers: { aws: provider } });
 
 const nodes = experiment.instance.nodes;
 export const instanceIds = nodes.map((n) => n.id);
@@ -31,5 +32,8 @@ export const dataVolumeIds = experiment.volumes.map((v) => v.volumeId);
 export const mountPoint = config.dataVolume?.mountPoint ?? null;
 export const dataStrategy = experiment.strategy;
 export const warnings = experiment.warnings;
+/** Where the dataset is read from on S3, and where the generated DataLoader is published. */
+export const datasetLocation = experiment.dataPath ? experiment.dataPath.datasetLocation : null;
+export const loaderLocation = experiment.dataPath ? experiment.dataPath.loaderLocation : null;
 /** Per volume: time until fully warm and what warming costs (see docs/bootstrap.md for the rates). */
 export const warming = config.dataVolume ? estimateWarm(config.dataVolume) : null;

@@ -81,6 +81,12 @@ export function renderPlanTree(plan: PlanDocument): string[] {
     const price = item ? (item.unpriced ? "  unpriced" : item.hourly ? `  ${usd(item.hourly, 4)}/h` : "") : "";
     const tags = KEY_TAGS.filter((k) => r.tags[k]).map((k) => `${k}=${r.tags[k]}`).join(" ");
     lines.push(`${root ? "" : `${prefix}${last ? "└─ " : "├─ "}`}${r.type} ${r.name}${flags(r)}${tags ? `  {${tags}}` : ""}${price}`);
+    if (r.type === "command:local:Command") {
+      // Reviewers see exactly what `pulumi up` will run, and what re-runs it.
+      const detail = `${prefix}${root ? "" : last ? "   " : "│  "}     `;
+      lines.push(`${detail}$ ${String(r.inputs.create)}`);
+      lines.push(`${detail}triggers: ${JSON.stringify(r.inputs.triggers ?? [])}`);
+    }
     const kids = (children.get(r.urn) ?? []).filter((k) => !isProvider(k));
     kids.forEach((k, i) => walk(k, root ? "" : `${prefix}${last ? "   " : "│  "}`, i === kids.length - 1, false));
   };

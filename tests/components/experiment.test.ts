@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type CapturedResource, type OfflineRun, loadStackConfig, runOffline } from "../../scripts/state/plan";
 
@@ -73,10 +76,12 @@ describe("the dev experiment under mocks", () => {
     const ignore = provider.record.inputs.ignoreTags as string | { keyPrefixes: string[] };
     expect(JSON.stringify(ignore)).toContain("trainctl:runtime:");
     for (const c of run.captured) {
-      if (!c.record.custom || c.record.type.startsWith("pulumi:")) continue;
+      // Local commands run on the deployer's machine, through the command provider.
+      if (!c.record.custom || c.record.type.startsWith("pulumi:") || c.record.type.startsWith("command:")) continue;
       expect(c.request.provider.split("::").slice(0, -1).join("::"), c.record.name).toBe(provider.record.urn);
       expect(c.record.tags["trainctl:experiment"]).toBe("dev");
     }
+    expect(run.captured.filter((c) => c.record.type.startsWith("aws:")).every((c) => c.request.provider.startsWith(provider.record.urn))).toBe(true);
   });
 
   it("requires IMDSv2 and encrypts the root volume, tagged with the cost keys", () => {
@@ -268,5 +273,39 @@ describe("variants", () => {
     expect(error.message).toMatch(/trainctl:instance.type/);
     expect(error.exitCode).toBe(2);
     expect(error.registeredTypes).toEqual(["pulumi:pulumi:Stack"]);
+  });
+
+  it("a local dataset source declares the upload, and the instance stages from the uploaded location", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "trainctl-ds-"));
+    writeFileSync(path.join(dir, "0.npy"), "x");
+    const run = await runOffline({
+      stack: "dev",
+      config: withConfig({ "trainctl:dataset": { source: dir, strategy: "local-cache", format: "npy" }, "trainctl:dataVolume": undefined }),
+    });
+    const commands = ofType(run, "command:local:Command").map((c) => c.record);
+    expect(commands.map((c) => c.name)).toEqual(["dev-data-path-upload", "dev-data-path-loader"]);
+    const datasets = ofType(run, "aws:s3/bucket:Bucket").find((b) => b.record.name === "dev-datasets-bucket")!.record.outputs.bucket;
+    expect(commands[0].inputs.create).toBe(`npm run -s trainctl -- transfer ${dir} s3://${datasets}/dataset/ --sync`);
+    expect(commands[1].inputs.create).toContain(`--strategy local-cache --format npy --data s3://${datasets}/dataset/ --instance-type g5.xlarge --cache-dir /opt/dlami/nvme/dataset`);
+    const userData = one(run, "aws:ec2/instance:Instance").record.inputs.userData as string;
+    expect(userData).toContain(`TRAINCTL_DATASET_SOURCE='s3://${datasets}/dataset/'`);
+    expect(run.outputs).toMatchObject({ datasetLocation: `s3://${datasets}/dataset/`, loaderLocation: expect.stringMatching(/^s3:\/\/dev-checkpoints-.*\/code\/loader\.py$/) });
+  });
+
+  it("strategy auto asks the recommender: millions of small files on a g5.xlarge go to the local cache", async () => {
+    const run = await runOffline({
+      stack: "dev",
+      config: withConfig({ "trainctl:dataset": { source: "s3://team-data/imagenet/", strategy: "auto", sizeGiB: 150, files: 1281167, epochs: 10 } }),
+    });
+    expect(run.outputs.dataStrategy).toBe("local-cache");
+    const userData = one(run, "aws:ec2/instance:Instance").record.inputs.userData as string;
+    expect(userData).toContain("TRAINCTL_DATASET_STRATEGY='local-cache'");
+    expect(userData).toContain("TRAINCTL_DATASET_SOURCE='s3://team-data/imagenet/'");
+  });
+
+  it("a volume restored from a dataset snapshot is not staged onto", async () => {
+    const run = await runOffline({ stack: "dev", config: dev });
+    expect(run.outputs.dataStrategy).toBe("prewarmed-ebs");
+    expect(one(run, "aws:ec2/instance:Instance").record.inputs.userData).toContain("TRAINCTL_DATASET_SOURCE=''");
   });
 });
