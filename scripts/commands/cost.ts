@@ -4,6 +4,7 @@ import { ThresholdError, UsageError } from "../errors";
 import { printJson, say, usd, warn } from "../output";
 import { compareCosts } from "../pricing/diff";
 import { type CostReport, estimateCost } from "../pricing/estimate";
+import { livePriceBook } from "../pricing/live";
 import { renderCostDiffMarkdown, renderCostMarkdown } from "../pricing/markdown";
 import type { StackModel } from "../state/model";
 import { loadStackConfig, runOffline } from "../state/plan";
@@ -20,9 +21,15 @@ interface CostArgs {
   format: "table" | "json" | "markdown";
   json?: boolean;
   maxMonthly?: number;
+  livePrices?: boolean;
 }
 
 const SOURCES = ["state", "preview", "plan", "stack"] as const;
+
+function instanceTypesOf(models: StackModel[]): string[] {
+  const types = models.flatMap((m) => [...m.resources, ...m.deleted]).filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => String(r.inputs.instanceType ?? r.outputs.instanceType ?? ""));
+  return [...new Set(types.filter(Boolean))].sort();
+}
 
 async function readModel(args: CostArgs): Promise<StackModel> {
   if (args.state) return readStackExport(args.state);
@@ -54,7 +61,8 @@ const command: CommandModule<object, CostArgs> = {
       .option("compare", { type: "string", describe: "base state or preview file; prints head, base and delta (head − base)" })
       .option("format", { choices: ["table", "json", "markdown"] as const, default: "table" as const, describe: "output format (markdown and json on stdout)" })
       .option("json", { type: "boolean", describe: "same as --format json" })
-      .option("max-monthly", { type: "number", describe: "exit 3 when the monthly cost exceeds this many USD" }) as never,
+      .option("max-monthly", { type: "number", describe: "exit 3 when the monthly cost exceeds this many USD" })
+      .option("live-prices", { type: "boolean", describe: "prices from the AWS Pricing API and spot history (cached), falling back to the catalog" }) as never,
   handler: async (args) => {
     const given = SOURCES.filter((s) => args[s] !== undefined);
     if (given.length !== 1) throw new UsageError(`cost needs exactly one of --state, --preview, --plan, --stack (got ${given.length ? given.map((s) => `--${s}`).join(", ") : "none"})`, { subject: "--state" });
@@ -62,10 +70,13 @@ const command: CommandModule<object, CostArgs> = {
     if (args.maxMonthly !== undefined && !(args.maxMonthly >= 0)) throw new UsageError(`--max-monthly must be a number of USD >= 0 (got ${args.maxMonthly})`, { subject: "--max-monthly" });
     const format = args.json ? "json" : args.format;
 
-    const head = estimateCost(await readModel(args), { hours: args.hours });
+    const model = await readModel(args);
+    const baseModel = args.compare ? readStateOrPreview(args.compare, "--compare") : undefined;
+    const prices = args.livePrices ? await livePriceBook({ region: model.region ?? "us-east-1", instanceTypes: instanceTypesOf([model, ...(baseModel ? [baseModel] : [])]), onFallback: warn }) : undefined;
+    const head = estimateCost(model, { hours: args.hours, prices });
     for (const w of head.warnings) warn(w);
-    if (args.compare) {
-      const base = estimateCost(readStateOrPreview(args.compare, "--compare"), { hours: args.hours });
+    if (baseModel) {
+      const base = estimateCost(baseModel, { hours: args.hours, prices });
       const diff = compareCosts(head, base);
       if (format === "json") printJson(diff);
       else if (format === "markdown") process.stdout.write(renderCostDiffMarkdown(diff));

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -20,4 +20,16 @@ export function trainctl(args: string[], options: { cwd?: string; env?: Record<s
     timeout: 120_000,
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Like trainctl(), without blocking this process: needed when the test itself serves the CLI's endpoints. */
+export function trainctlAsync(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(TSX, [path.join(ROOT, "scripts", "cli.ts"), ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, FORCE_COLOR: "0", ...options.env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d));
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }
