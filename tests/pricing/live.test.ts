@@ -6,6 +6,7 @@ import { PricingClient } from "@aws-sdk/client-pricing";
 import { afterEach, describe, expect, it } from "vitest";
 import { TERM_FILTERS, getProducts, hourlyFrom, livePriceBook, parsePriceList, spotQuote } from "../../scripts/pricing/live";
 import { type AwsServerHandle, loopbackClientConfig, startAwsServer } from "../helpers/aws-server";
+import { trainctlAsync } from "../helpers/cli";
 
 /** A PriceList document shaped like the real ones: product attributes, OnDemand and Reserved terms. */
 function ec2Product(sku: string, instanceType: string, usd: string, extra: Record<string, string> = {}): string {
@@ -133,7 +134,6 @@ describe("trainctl cost --live-prices", () => {
         ? { body: { FormatVersion: "aws_v1", PriceList: [ec2Product("G", "g5.xlarge", "1.0060000000")] } }
         : { body: spotXml([["us-east-1a", "0.3621", new Date().toISOString()]]) },
     );
-    const { trainctlAsync: trainctl } = await import("../helpers/cli");
     const env = {
       AWS_ACCESS_KEY_ID: "AKIDTEST",
       AWS_SECRET_ACCESS_KEY: "secret",
@@ -143,7 +143,7 @@ describe("trainctl cost --live-prices", () => {
       TRAINCTL_CACHE_DIR: mkdtempSync(path.join(tmpdir(), "trainctl-cache-")),
     };
     const state = path.join(__dirname, "..", "fixtures", "dev.state.json");
-    const first = await trainctl(["cost", "--state", state, "--live-prices", "--json"], { env });
+    const first = await trainctlAsync(["cost", "--state", state, "--live-prices", "--json"], { env });
     expect(first.code, first.stderr).toBe(0);
     const report = JSON.parse(first.stdout);
     expect(report.priceSource).toMatch(/^live/);
@@ -151,7 +151,7 @@ describe("trainctl cost --live-prices", () => {
     expect(node.detail).toContain("spot $0.3621/h (on-demand $1.006/h)");
     const pricingCalls = () => server!.requests.filter((r) => r.target).length;
     expect(pricingCalls()).toBe(1);
-    expect((await trainctl(["cost", "--state", state, "--live-prices", "--json"], { env })).code).toBe(0);
+    expect((await trainctlAsync(["cost", "--state", state, "--live-prices", "--json"], { env })).code).toBe(0);
     expect(pricingCalls()).toBe(1);
   });
 });
