@@ -3,7 +3,7 @@ import type { CommandModule } from "yargs";
 import { ThresholdError, UsageError } from "../errors";
 import { printJson, say, usd, warn } from "../output";
 import { compareCosts } from "../pricing/diff";
-import { type CostReport, estimateCost } from "../pricing/estimate";
+import { type CostReport, estimateCost, runningCost } from "../pricing/estimate";
 import { livePriceBook } from "../pricing/live";
 import { renderCostDiffMarkdown, renderCostMarkdown } from "../pricing/markdown";
 import type { StackModel } from "../state/model";
@@ -22,6 +22,7 @@ interface CostArgs {
   json?: boolean;
   maxMonthly?: number;
   livePrices?: boolean;
+  running?: boolean;
 }
 
 const SOURCES = ["state", "preview", "plan", "stack"] as const;
@@ -62,6 +63,7 @@ const command: CommandModule<object, CostArgs> = {
       .option("format", { choices: ["table", "json", "markdown"] as const, default: "table" as const, describe: "output format (markdown and json on stdout)" })
       .option("json", { type: "boolean", describe: "same as --format json" })
       .option("max-monthly", { type: "number", describe: "exit 3 when the monthly cost exceeds this many USD" })
+      .option("running", { type: "boolean", describe: "with --state: cost so far (instance price × hours since creation) and the burn rate" })
       .option("live-prices", { type: "boolean", describe: "prices from the AWS Pricing API and spot history (cached), falling back to the catalog" }) as never,
   handler: async (args) => {
     const given = SOURCES.filter((s) => args[s] !== undefined);
@@ -73,6 +75,15 @@ const command: CommandModule<object, CostArgs> = {
     const model = await readModel(args);
     const baseModel = args.compare ? readStateOrPreview(args.compare, "--compare") : undefined;
     const prices = args.livePrices ? await livePriceBook({ region: model.region ?? "us-east-1", instanceTypes: instanceTypesOf([model, ...(baseModel ? [baseModel] : [])]), onFallback: warn }) : undefined;
+    if (args.running) {
+      const running = runningCost(model, new Date(), { prices });
+      if (format === "json") printJson(running);
+      else {
+        for (const i of running.instances) say(`${i.name}: ${i.hours === null ? "launch time unknown" : `${i.hours.toFixed(1)} h × ${usd(i.hourly, 3)}/h = ${usd(i.soFar)}`}`);
+        say(`So far: ${usd(running.soFar)} · burning ${usd(running.burnRate, 3)}/h`);
+      }
+      return;
+    }
     const head = estimateCost(model, { hours: args.hours, prices });
     for (const w of head.warnings) warn(w);
     if (baseModel) {

@@ -214,3 +214,25 @@ export function estimateCost(model: StackModel, options: EstimateOptions = {}): 
   }
   return report;
 }
+
+export interface RunningCost {
+  /** USD spent so far by the instances, since each was created. */
+  soFar: number;
+  /** USD per hour everything in the model burns now. */
+  burnRate: number;
+  instances: { urn: string; name: string; hourly: number | null; hours: number | null; soFar: number | null }[];
+}
+
+/** Cost so far: each instance's hourly price × the hours since Pulumi created it (`created` in state). */
+export function runningCost(model: StackModel, now: Date, options: EstimateOptions = {}): RunningCost {
+  const report = estimateCost(model, options);
+  const byUrn = new Map(model.resources.map((r) => [r.urn, r]));
+  const instances = report.items
+    .filter((i) => i.type === "aws:ec2/instance:Instance")
+    .map((i) => {
+      const created = Date.parse(byUrn.get(i.urn)?.created ?? "");
+      const hours = Number.isFinite(created) ? Math.max(0, (now.getTime() - created) / 3_600_000) : null;
+      return { urn: i.urn, name: i.name, hourly: i.hourly, hours: hours === null ? null : round(hours), soFar: hours === null || i.hourly === null ? null : round(hours * i.hourly) };
+    });
+  return { soFar: round(instances.reduce((s, i) => s + (i.soFar ?? 0), 0)), burnRate: report.hourly, instances };
+}

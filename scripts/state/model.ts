@@ -24,6 +24,8 @@ export interface ResourceRecord {
   tags: Record<string, string>;
   /** State only: the resource is marked for deletion (pending replace). */
   pendingDelete?: boolean;
+  /** State only: when Pulumi created the resource (ISO time; Pulumi 3.x writes it). */
+  created?: string;
   /** Preview only: the step's operation (`create`, `update`, `same`, `delete`, `replace`, …). */
   op?: string;
 }

@@ -13,6 +13,7 @@ interface RawResource {
   protect?: boolean;
   retainOnDelete?: boolean;
   delete?: boolean;
+  created?: string;
   dependencies?: string[];
   propertyDependencies?: Record<string, string[]>;
   inputs?: Record<string, unknown>;
@@ -53,6 +54,7 @@ function toRecord(raw: RawResource, extra: Partial<ResourceRecord> = {}): Resour
     outputs: raw.outputs ?? {},
     tags: {},
     pendingDelete: raw.delete === true || undefined,
+    created: raw.created || undefined,
     ...extra,
   };
 }

@@ -179,3 +179,20 @@ describe("trainctl cost", () => {
     expect(report.items.find((i: { name: string }) => i.name === "dev-training-node-0")).toMatchObject({ hourly: null, unpriced: true });
   });
 });
+
+describe("trainctl cost --running", () => {
+  it("multiplies each instance's price by the hours since Pulumi created it", () => {
+    const state = JSON.parse(readFileSync(STATE, "utf8"));
+    const node = state.deployment.resources.find((r: { type: string }) => r.type === "aws:ec2/instance:Instance");
+    node.created = new Date(Date.now() - 10 * 3_600_000).toISOString();
+    const dir = mkdtempSync(path.join(tmpdir(), "trainctl-running-"));
+    writeFileSync(path.join(dir, "state.json"), JSON.stringify(state));
+    const result = trainctl(["cost", "--state", path.join(dir, "state.json"), "--running", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const running = JSON.parse(result.stdout);
+    // 10 h × (0.75 spot cap + 100 GiB gp3 root at 0.08/730) = 7.5 + 0.1096.
+    expect(running.instances[0].hours).toBeCloseTo(10, 2);
+    expect(running.soFar).toBeCloseTo(10 * (0.75 + 8 / 730), 2);
+    expect(running.burnRate).toBeCloseTo(0.8616, 3);
+  });
+});
