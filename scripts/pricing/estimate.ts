@@ -1,9 +1,21 @@
 import type { ResourceRecord, StackModel } from "../state/model";
 import { CATALOG_DATE, EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES, S3_PRICES } from "./catalog";
 
+/** Storage prices that override the catalog's (first-tier) figures, from live prices. */
+export interface StoragePrices {
+  gp3GBMonth?: number;
+  gp3IopsMonth?: number;
+  gp3ThroughputMiBsMonth?: number;
+  io2GBMonth?: number;
+  snapshotGBMonth?: number;
+  fsrDsuHour?: number;
+  s3StandardGBMonth?: number;
+}
+
 /** Where prices come from: the embedded catalog by default, live prices when asked for. */
 export interface PriceBook {
   source: string;
+  storage?: StoragePrices;
   onDemandHourly(instanceType: string): number | undefined;
   /** Current spot price for the type (in a zone when known); undefined without live prices. */
   spotHourly?(instanceType: string, availabilityZone?: string): number | undefined;
@@ -57,11 +69,17 @@ const num = (value: unknown): number | undefined => {
 const prop = (r: ResourceRecord, key: string): unknown => r.inputs[key] ?? r.outputs[key];
 
 /** Monthly USD of one EBS volume's storage, IOPS and throughput. */
-export function volumeMonthly(volume: { type?: string; sizeGiB: number; iops?: number; throughputMiBs?: number }): { monthly: number; detail: string } {
+export function volumeMonthly(volume: { type?: string; sizeGiB: number; iops?: number; throughputMiBs?: number }, storage: StoragePrices = {}): { monthly: number; detail: string } {
   const type = volume.type ?? "gp2";
   const size = volume.sizeGiB;
   if (type === "gp3") {
-    const p = EBS_PRICES.gp3;
+    const c = EBS_PRICES.gp3;
+    const p = {
+      ...c,
+      storage: { usd: storage.gp3GBMonth ?? c.storage.usd },
+      iops: { usd: storage.gp3IopsMonth ?? c.iops.usd },
+      throughput: { usd: storage.gp3ThroughputMiBsMonth ?? c.throughput.usd },
+    };
     const extraIops = Math.max(0, (volume.iops ?? p.freeIops) - p.freeIops);
     const extraThroughput = Math.max(0, (volume.throughputMiBs ?? p.freeThroughputMiBs) - p.freeThroughputMiBs);
     const monthly = size * p.storage.usd + extraIops * p.iops.usd + extraThroughput * p.throughput.usd;
@@ -71,7 +89,7 @@ export function volumeMonthly(volume: { type?: string; sizeGiB: number; iops?: n
     return { monthly, detail: `${parts.join(" + ")} per month` };
   }
   if (type === "io2") {
-    const p = EBS_PRICES.io2;
+    const p = { ...EBS_PRICES.io2, storage: { usd: storage.io2GBMonth ?? EBS_PRICES.io2.storage.usd } };
     let remaining = volume.iops ?? 0;
     let lower = 0;
     let iopsMonthly = 0;
@@ -83,12 +101,13 @@ export function volumeMonthly(volume: { type?: string; sizeGiB: number; iops?: n
     }
     return { monthly: size * p.storage.usd + iopsMonthly, detail: `${size} GiB io2 × $${p.storage.usd} + ${volume.iops ?? 0} IOPS (tiered) per month` };
   }
-  const storage = (EBS_PRICES as Record<string, { storage?: { usd: number } }>)[type]?.storage?.usd ?? EBS_PRICES.gp2.storage.usd;
-  return { monthly: size * storage, detail: `${size} GiB ${type} × $${storage} per month` };
+  const perGB = (EBS_PRICES as Record<string, { storage?: { usd: number } }>)[type]?.storage?.usd ?? EBS_PRICES.gp2.storage.usd;
+  return { monthly: size * perGB, detail: `${size} GiB ${type} × $${perGB} per month` };
 }
 
 /** Monthly USD of S3 Standard storage for `gib`, through the tiers. */
-export function s3StorageMonthly(gib: number): number {
+export function s3StorageMonthly(gib: number, storage: StoragePrices = {}): number {
+  if (storage.s3StandardGBMonth !== undefined) return gib * storage.s3StandardGBMonth;
   let remaining = gib;
   let lower = 0;
   let total = 0;
@@ -125,13 +144,13 @@ function priceInstance(r: ResourceRecord, prices: PriceBook): Omit<CostItem, "ur
   return { hourly, monthly: hourly * HOURS_PER_MONTH, detail: `${instanceType} on-demand $${onDemand}/h${rootDetail}` };
 }
 
-function priceVolume(r: ResourceRecord): Omit<CostItem, "urn" | "type" | "name"> {
+function priceVolume(r: ResourceRecord, storage: StoragePrices): Omit<CostItem, "urn" | "type" | "name"> {
   const size = num(prop(r, "size"));
   if (size === undefined) return { hourly: null, monthly: null, unpriced: true, detail: "size unknown (restored from a snapshot without sizeGiB)" };
-  const { monthly, detail } = volumeMonthly({ type: String(prop(r, "type") ?? "gp2"), sizeGiB: size, iops: num(prop(r, "iops")), throughputMiBs: num(prop(r, "throughput")) });
+  const { monthly, detail } = volumeMonthly({ type: String(prop(r, "type") ?? "gp2"), sizeGiB: size, iops: num(prop(r, "iops")), throughputMiBs: num(prop(r, "throughput")) }, storage);
   const rate = num(prop(r, "volumeInitializationRate"));
   const oneTime = rate ? size * EBS_PRICES.volumeInitialization.usd : undefined;
-  const afterDeleteMonthly = prop(r, "finalSnapshot") === true ? size * EBS_PRICES.snapshot.storage.usd : undefined;
+  const afterDeleteMonthly = prop(r, "finalSnapshot") === true ? size * (storage.snapshotGBMonth ?? EBS_PRICES.snapshot.storage.usd) : undefined;
   const extras = [
     oneTime ? `initialization at ${rate} MiB/s: $${oneTime.toFixed(2)} once` : "",
     afterDeleteMonthly ? `final snapshot up to $${afterDeleteMonthly.toFixed(2)}/month after delete` : "",
@@ -139,11 +158,11 @@ function priceVolume(r: ResourceRecord): Omit<CostItem, "urn" | "type" | "name">
   return { hourly: monthly / HOURS_PER_MONTH, monthly, oneTime, afterDeleteMonthly, detail: [detail, ...extras].join("; ") };
 }
 
-function priceBucket(r: ResourceRecord): Omit<CostItem, "urn" | "type" | "name"> {
+function priceBucket(r: ResourceRecord, storage: StoragePrices): Omit<CostItem, "urn" | "type" | "name"> {
   const gib = num(r.tags["trainctl:expected-gib"]);
   if (gib === undefined) return { hourly: 0, monthly: 0, detail: "usage-based: S3 storage and requests are not known from state" };
-  const monthly = s3StorageMonthly(gib);
-  return { hourly: monthly / HOURS_PER_MONTH, monthly, detail: `${gib} GiB expected in S3 Standard ($${S3_PRICES.storageTiers[0].price.usd}/GB-month)` };
+  const monthly = s3StorageMonthly(gib, storage);
+  return { hourly: monthly / HOURS_PER_MONTH, monthly, detail: `${gib} GiB expected in S3 Standard ($${storage.s3StandardGBMonth ?? S3_PRICES.storageTiers[0].price.usd}/GB-month)` };
 }
 
 /** One resource's price line, or undefined for resources that cost nothing by themselves. */
@@ -154,15 +173,15 @@ export function priceResource(r: ResourceRecord, prices: PriceBook = catalogPric
       priced = priceInstance(r, prices);
       break;
     case "aws:ebs/volume:Volume":
-      priced = priceVolume(r);
+      priced = priceVolume(r, prices.storage ?? {});
       break;
     case "aws:ebs/fastSnapshotRestore:FastSnapshotRestore": {
-      const hourly = EBS_PRICES.fastSnapshotRestore.usd;
+      const hourly = prices.storage?.fsrDsuHour ?? EBS_PRICES.fastSnapshotRestore.usd;
       priced = { hourly, monthly: hourly * HOURS_PER_MONTH, detail: `fast snapshot restore: $${hourly}/DSU-hour in one zone while enabled` };
       break;
     }
     case "aws:s3/bucket:Bucket":
-      priced = priceBucket(r);
+      priced = priceBucket(r, prices.storage ?? {});
       break;
     default:
       return undefined;

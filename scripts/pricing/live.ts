@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { DescribeSpotPriceHistoryCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { type Filter, GetProductsCommand, PricingClient } from "@aws-sdk/client-pricing";
 import { CATALOG_DATE, INSTANCE_PRICES } from "./catalog";
-import type { PriceBook } from "./estimate";
+import type { PriceBook, StoragePrices } from "./estimate";
 
 /** One price dimension of a PriceList product. */
 export interface PricePoint {
@@ -62,6 +62,45 @@ export const TERM_FILTERS = (instanceType: string, regionCode: string): Filter[]
     ["preInstalledSw", "NA"],
     ["capacitystatus", "Used"],
   ].map(([Field, Value]) => ({ Type: "TERM_MATCH", Field, Value }));
+
+const match = (pairs: Record<string, string>): Filter[] => Object.entries(pairs).map(([Field, Value]) => ({ Type: "TERM_MATCH", Field, Value }));
+
+/** The storage prices trainctl uses, each with its documented filters and how to read its unit. */
+export const STORAGE_QUERIES: { key: keyof StoragePrices; serviceCode: string; filters: (region: string) => Filter[]; pick: (p: PricePoint) => number | undefined }[] = [
+  { key: "gp3GBMonth", serviceCode: "AmazonEC2", filters: (r) => match({ regionCode: r, productFamily: "Storage", volumeApiName: "gp3" }), pick: (p) => (p.unit === "GB-Mo" ? p.usd : undefined) },
+  { key: "gp3IopsMonth", serviceCode: "AmazonEC2", filters: (r) => match({ regionCode: r, productFamily: "System Operation", volumeApiName: "gp3", group: "EBS IOPS" }), pick: (p) => (/IOPS-Mo/i.test(p.unit) ? p.usd : undefined) },
+  {
+    key: "gp3ThroughputMiBsMonth",
+    serviceCode: "AmazonEC2",
+    filters: (r) => match({ regionCode: r, productFamily: "Provisioned Throughput", volumeApiName: "gp3" }),
+    pick: (p) => (/^GiBps/i.test(p.unit) ? p.usd / 1024 : /^(MiBps|MBps)/i.test(p.unit) ? p.usd : undefined),
+  },
+  { key: "io2GBMonth", serviceCode: "AmazonEC2", filters: (r) => match({ regionCode: r, productFamily: "Storage", volumeApiName: "io2" }), pick: (p) => (p.unit === "GB-Mo" ? p.usd : undefined) },
+  {
+    key: "snapshotGBMonth",
+    serviceCode: "AmazonEC2",
+    filters: (r) => match({ regionCode: r, productFamily: "Storage Snapshot" }),
+    pick: (p) => (p.unit === "GB-Mo" && /EBS:SnapshotUsage$/.test(p.attributes.usagetype ?? "") ? p.usd : undefined),
+  },
+  { key: "fsrDsuHour", serviceCode: "AmazonEC2", filters: (r) => match({ regionCode: r, productFamily: "Fast Snapshot Restore" }), pick: (p) => (/Hrs|Hours/i.test(p.unit) ? p.usd : undefined) },
+  {
+    key: "s3StandardGBMonth",
+    serviceCode: "AmazonS3",
+    filters: (r) => match({ regionCode: r, storageClass: "General Purpose", volumeType: "Standard" }),
+    pick: (p) => (p.unit === "GB-Mo" && p.beginRange === 0 ? p.usd : undefined),
+  },
+];
+
+/** Storage prices from the Pricing API; a price the API does not answer stays on the catalog. */
+export async function storagePrices(client: PricingClient, region: string, cache: PriceCache): Promise<StoragePrices> {
+  const prices: StoragePrices = {};
+  for (const query of STORAGE_QUERIES) {
+    const points = parsePriceList(await getProducts(client, query.serviceCode, query.filters(region), cache));
+    const value = points.map(query.pick).find((v): v is number => v !== undefined && v > 0);
+    if (value !== undefined) prices[query.key] = value;
+  }
+  return prices;
+}
 
 export interface PriceCache {
   dir: string;
@@ -150,7 +189,9 @@ export async function livePriceBook(options: LivePriceOptions): Promise<PriceBoo
   const cache = options.cache ?? defaultCache();
   const onDemand = new Map<string, number>();
   const spot = new Map<string, SpotQuote>();
+  let storage: StoragePrices = {};
   try {
+    storage = await storagePrices(pricing, options.region, cache);
     for (const type of options.instanceTypes) {
       const hourly = hourlyFrom(parsePriceList(await getProducts(pricing, "AmazonEC2", TERM_FILTERS(type, options.region), cache)), type);
       if (hourly !== undefined) onDemand.set(type, hourly);
@@ -162,6 +203,7 @@ export async function livePriceBook(options: LivePriceOptions): Promise<PriceBoo
   }
   return {
     source: `live (AWS Pricing API and spot history, ${options.region}; cached ${Math.round(cache.ttlMs / 3_600_000)} h in ${cache.dir})`,
+    storage,
     onDemandHourly: (type) => onDemand.get(type) ?? INSTANCE_PRICES[type]?.usd,
     spotHourly: (type, zone) => {
       const quote = spot.get(type);

@@ -129,11 +129,17 @@ describe("trainctl cost --live-prices", () => {
   afterEach(async () => server?.stop());
 
   it("prices spot from live history; a second run makes zero Pricing API calls while the cache is fresh", async () => {
-    server = await startAwsServer((request) =>
-      request.target
-        ? { body: { FormatVersion: "aws_v1", PriceList: [ec2Product("G", "g5.xlarge", "1.0060000000")] } }
-        : { body: spotXml([["us-east-1a", "0.3621", new Date().toISOString()]]) },
-    );
+    const liveGp3 = JSON.stringify({
+      product: { sku: "GP3", attributes: { volumeApiName: "gp3", productFamily: "Storage" } },
+      terms: { OnDemand: { "GP3.T": { priceDimensions: { d: { unit: "GB-Mo", beginRange: "0", endRange: "Inf", pricePerUnit: { USD: "0.0880000000" } } } } } },
+    });
+    server = await startAwsServer((request) => {
+      if (!request.target) return { body: spotXml([["us-east-1a", "0.3621", new Date().toISOString()]]) };
+      const filters = Object.fromEntries((JSON.parse(request.body).Filters as { Field: string; Value: string }[]).map((f) => [f.Field, f.Value]));
+      if (filters.instanceType === "g5.xlarge") return { body: { FormatVersion: "aws_v1", PriceList: [ec2Product("G", "g5.xlarge", "1.0060000000")] } };
+      if (filters.productFamily === "Storage" && filters.volumeApiName === "gp3") return { body: { FormatVersion: "aws_v1", PriceList: [liveGp3] } };
+      return { body: { FormatVersion: "aws_v1", PriceList: [] } };
+    });
     const env = {
       AWS_ACCESS_KEY_ID: "AKIDTEST",
       AWS_SECRET_ACCESS_KEY: "secret",
@@ -149,9 +155,12 @@ describe("trainctl cost --live-prices", () => {
     expect(report.priceSource).toMatch(/^live/);
     const node = report.items.find((i: { type: string }) => i.type === "aws:ec2/instance:Instance");
     expect(node.detail).toContain("spot $0.3621/h (on-demand $1.006/h)");
+    // The data volume's storage at the live $0.088/GB-month: 500 × 0.088 + 15 + 15 (IOPS and throughput from the catalog).
+    expect(report.items.find((i: { type: string }) => i.type === "aws:ebs/volume:Volume").monthly).toBeCloseTo(74, 6);
     const pricingCalls = () => server!.requests.filter((r) => r.target).length;
-    expect(pricingCalls()).toBe(1);
+    const firstRun = pricingCalls();
+    expect(firstRun).toBe(8); // seven storage queries and one instance type
     expect((await trainctlAsync(["cost", "--state", state, "--live-prices", "--json"], { env })).code).toBe(0);
-    expect(pricingCalls()).toBe(1);
+    expect(pricingCalls()).toBe(firstRun);
   });
 });
