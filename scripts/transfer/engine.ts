@@ -1,0 +1,421 @@
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { open, readFile } from "node:fs/promises";
+import { Agent } from "node:https";
+import { Agent as HttpAgent } from "node:http";
+import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import type { LimitFunction } from "p-limit" with { "resolution-mode": "import" };
+import picomatch from "picomatch";
+import { InterruptedError, TrainctlError } from "../errors";
+import { withRetry } from "../retry";
+import { Journal } from "./journal";
+import { joinKey, partSizeFor } from "./location";
+
+/** Object metadata holding the whole-file SHA-256 (x-amz-meta-trainctl-sha256). */
+export const DIGEST_KEY = "trainctl-sha256";
+
+export interface TransferOptions {
+  concurrency: number;
+  include: string[];
+  exclude: string[];
+  dryRun: boolean;
+  sync: boolean;
+  /** Remove destination objects/files the source does not have (the command requires --yes). */
+  deleteExtra: boolean;
+  verify: boolean;
+  multipartThreshold: number;
+  /** Folder holding `.trainctl/transfers/`. */
+  journalRoot: string;
+  signal?: AbortSignal;
+  onEvent?: (event: TransferEvent) => void;
+  onWarning?: (message: string) => void;
+}
+
+export type TransferEvent =
+  | { type: "plan"; files: number; bytes: number; skipped: number }
+  | { type: "file"; path: string; bytes: number; action: "upload" | "download" | "skip" | "delete" | "would-copy" | "would-delete" }
+  | { type: "progress"; files: number; bytes: number; totalFiles: number; totalBytes: number };
+
+export interface TransferSummary {
+  files: number;
+  bytes: number;
+  skipped: number;
+  deleted: number;
+  seconds: number;
+  mibPerSecond: number;
+  retries: number;
+}
+
+export function makeS3Client(options: { endpoint?: string; region?: string; concurrency: number }): S3Client {
+  const agentOptions = { keepAlive: true, maxSockets: Math.max(8, options.concurrency) };
+  return new S3Client({
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    maxAttempts: 5,
+    // A stalled response is abandoned after the timeout and retried.
+    requestHandler: new NodeHttpHandler({ httpAgent: new HttpAgent(agentOptions), httpsAgent: new Agent(agentOptions), requestTimeout: Number(process.env.TRAINCTL_S3_TIMEOUT_MS ?? 60_000) }),
+  });
+}
+
+interface LocalFile {
+  relative: string;
+  absolute: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Files under a folder (or the file itself), keyed by relative path with `/`. Symlinks are skipped with a warning. */
+export function listLocal(root: string, onWarning?: (m: string) => void): LocalFile[] {
+  const top = lstatSync(root);
+  if (top.isFile()) return [{ relative: path.basename(root), absolute: root, size: top.size, mtimeMs: top.mtimeMs }];
+  const files: LocalFile[] = [];
+  const walk = (dir: string, prefix: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const absolute = path.join(dir, entry.name);
+      const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isSymbolicLink()) onWarning?.(`skipping symlink ${absolute}`);
+      else if (entry.isDirectory()) walk(absolute, relative);
+      else if (entry.isFile()) {
+        const stat = statSync(absolute);
+        files.push({ relative, absolute, size: stat.size, mtimeMs: stat.mtimeMs });
+      }
+    }
+  };
+  walk(root, "");
+  return files.sort((a, b) => (a.relative < b.relative ? -1 : 1));
+}
+
+interface RemoteObject {
+  key: string;
+  relative: string;
+  size: number;
+}
+
+export async function listRemote(client: S3Client, bucket: string, prefix: string): Promise<RemoteObject[]> {
+  const objects: RemoteObject[] = [];
+  let ContinuationToken: string | undefined;
+  const base = prefix && !prefix.endsWith("/") ? `${prefix}/` : prefix;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: base, ContinuationToken }));
+    for (const o of page.Contents ?? []) {
+      if (!o.Key || o.Key.endsWith("/")) continue;
+      objects.push({ key: o.Key, relative: o.Key.slice(base.length), size: o.Size ?? 0 });
+    }
+    ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (ContinuationToken);
+  return objects;
+}
+
+export function matcher(include: string[], exclude: string[]): (relative: string) => boolean {
+  const inc = include.length ? picomatch(include, { dot: true }) : () => true;
+  const exc = exclude.length ? picomatch(exclude, { dot: true }) : () => false;
+  return (relative) => inc(relative) && !exc(relative);
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), hash);
+  return hash.digest("hex");
+}
+
+const isSlowDown = (error: unknown) => {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === "SlowDown" || e?.$metadata?.httpStatusCode === 503;
+};
+
+/** Shared state of one transfer: the global limit, counters and adaptive concurrency. */
+class Run {
+  readonly started = Date.now();
+  files = 0;
+  bytes = 0;
+  skipped = 0;
+  deleted = 0;
+  retries = 0;
+  private successes = 0;
+  private lastProgress = 0;
+
+  private constructor(
+    readonly options: TransferOptions,
+    readonly totalFiles: number,
+    readonly totalBytes: number,
+    readonly limit: LimitFunction,
+  ) {}
+
+  /** p-limit is an ES module, loaded on first use. */
+  static async create(options: TransferOptions, totalFiles: number, totalBytes: number): Promise<Run> {
+    const { default: pLimit } = await import("p-limit");
+    return new Run(options, totalFiles, totalBytes, pLimit(options.concurrency));
+  }
+
+  /** Runs one request under the global limit, with per-request retries; SlowDown halves the concurrency. */
+  async request<T>(operation: () => Promise<T & { $metadata?: { attempts?: number } }>): Promise<T> {
+    return this.limit(() =>
+      withRetry(
+        async () => {
+          if (this.options.signal?.aborted) throw new InterruptedError();
+          const result = await operation();
+          this.retries += Math.max(0, (result.$metadata?.attempts ?? 1) - 1);
+          if (++this.successes % 50 === 0 && this.limit.concurrency < this.options.concurrency) this.limit.concurrency += 1;
+          return result;
+        },
+        {
+          attempts: 6,
+          baseMs: 200,
+          retryable: (error) => !(error instanceof InterruptedError) && !(error instanceof TrainctlError && !error.retryable) && (error as { name?: string }).name !== "NoSuchUpload",
+          onRetry: (error) => {
+            this.retries += 1;
+            if (isSlowDown(error)) this.limit.concurrency = Math.max(1, Math.floor(this.limit.concurrency / 2));
+          },
+        },
+      ),
+    );
+  }
+
+  done(bytes: number): void {
+    this.files += 1;
+    this.bytes += bytes;
+    const now = Date.now();
+    if (now - this.lastProgress > 250 || this.files === this.totalFiles) {
+      this.lastProgress = now;
+      this.options.onEvent?.({ type: "progress", files: this.files, bytes: this.bytes, totalFiles: this.totalFiles, totalBytes: this.totalBytes });
+    }
+  }
+
+  summary(): TransferSummary {
+    const seconds = (Date.now() - this.started) / 1000;
+    return { files: this.files, bytes: this.bytes, skipped: this.skipped, deleted: this.deleted, seconds, mibPerSecond: seconds > 0 ? this.bytes / 1048576 / seconds : 0, retries: this.retries };
+  }
+}
+
+/** Local file or folder → S3 prefix. A folder's contents land under the prefix, keyed by relative path. */
+export async function upload(client: S3Client, source: string, bucket: string, prefix: string, options: TransferOptions): Promise<TransferSummary> {
+  const isFile = lstatSync(source).isFile();
+  const accept = matcher(options.include, options.exclude);
+  const files = listLocal(source, options.onWarning).filter((f) => isFile || accept(f.relative));
+  const keyOf = (f: LocalFile) => (isFile && prefix && !prefix.endsWith("/") ? prefix : joinKey(prefix, f.relative));
+  const remote = options.sync || options.deleteExtra ? await listRemote(client, bucket, isFile ? path.posix.dirname(prefix) : prefix) : [];
+  const remoteByKey = new Map(remote.map((o) => [o.key, o]));
+
+  const todo: LocalFile[] = [];
+  let skipped = 0;
+  for (const f of files) {
+    const existing = remoteByKey.get(keyOf(f));
+    if (options.sync && existing && existing.size === f.size) {
+      const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOf(f) }));
+      if (head.Metadata?.[DIGEST_KEY] && head.Metadata[DIGEST_KEY] === (await sha256File(f.absolute))) {
+        skipped += 1;
+        options.onEvent?.({ type: "file", path: f.relative, bytes: f.size, action: "skip" });
+        continue;
+      }
+    }
+    todo.push(f);
+  }
+  const wanted = new Set(files.map(keyOf));
+  const extra = options.deleteExtra ? remote.filter((o) => !wanted.has(o.key) && accept(o.relative)) : [];
+  const run = await Run.create(options, todo.length, todo.reduce((s, f) => s + f.size, 0));
+  run.skipped = skipped;
+  options.onEvent?.({ type: "plan", files: todo.length, bytes: run.totalBytes, skipped });
+  if (options.dryRun) {
+    for (const f of todo) options.onEvent?.({ type: "file", path: f.relative, bytes: f.size, action: "would-copy" });
+    for (const o of extra) options.onEvent?.({ type: "file", path: o.key, bytes: o.size, action: "would-delete" });
+    return run.summary();
+  }
+
+  const journal = new Journal(options.journalRoot, path.resolve(source), `s3://${bucket}/${prefix}`, bucket);
+  try {
+    await Promise.all(
+      todo.map(async (f) => {
+        const key = keyOf(f);
+        if (f.size <= options.multipartThreshold) {
+          const body = await run.limit(() => readFile(f.absolute));
+          const digest = createHash("sha256").update(body).digest("hex");
+          await run.request(() => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, Metadata: { [DIGEST_KEY]: digest } })));
+        } else {
+          await uploadMultipart(client, run, journal, f, bucket, key);
+        }
+        if (options.verify) await verifyRemote(client, run, bucket, key, f.absolute);
+        options.onEvent?.({ type: "file", path: f.relative, bytes: f.size, action: "upload" });
+        run.done(f.size);
+      }),
+    );
+  } finally {
+    journal.flush();
+  }
+  if (extra.length) {
+    for (let i = 0; i < extra.length; i += 1000) {
+      const batch = extra.slice(i, i + 1000);
+      await run.request(() => client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((o) => ({ Key: o.key })), Quiet: true } })));
+      for (const o of batch) options.onEvent?.({ type: "file", path: o.key, bytes: o.size, action: "delete" });
+    }
+    run.deleted = extra.length;
+  }
+  return run.summary();
+}
+
+async function uploadMultipart(client: S3Client, run: Run, journal: Journal, f: LocalFile, bucket: string, key: string): Promise<void> {
+  const digest = await sha256File(f.absolute);
+  let entry = journal.get(f.relative);
+  if (entry && (entry.size !== f.size || entry.mtimeMs !== f.mtimeMs || entry.sha256 !== digest || entry.key !== key)) {
+    // The source changed since the interrupted run: that upload is worthless; start the file again.
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: entry.key, UploadId: entry.uploadId })).catch(() => undefined);
+    journal.finish(f.relative);
+    entry = undefined;
+  }
+  if (!entry) {
+    const partSize = partSizeFor(f.size, run.options.multipartThreshold);
+    const created = await run.request(() => client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: { [DIGEST_KEY]: digest } })));
+    entry = { key, uploadId: created.UploadId!, size: f.size, mtimeMs: f.mtimeMs, partSize, sha256: digest, parts: {} };
+    journal.start(f.relative, entry);
+  }
+  const upload = entry;
+  const count = Math.ceil(f.size / upload.partSize);
+  const handle = await open(f.absolute, "r");
+  try {
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => i + 1)
+        .filter((n) => !upload.parts[String(n)])
+        .map(async (n) => {
+          const start = (n - 1) * upload.partSize;
+          const length = Math.min(upload.partSize, f.size - start);
+          const result = await run.request(async () => {
+            const body = Buffer.allocUnsafe(length);
+            await handle.read(body, 0, length, start);
+            const sha = createHash("sha256").update(body).digest("hex");
+            const sent = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId, PartNumber: n, Body: body, ContentLength: length }));
+            return Object.assign(sent, { sha });
+          });
+          journal.partDone(f.relative, n, result.ETag!, result.sha);
+          journal.flush();
+        }),
+    );
+  } finally {
+    await handle.close();
+  }
+  const parts = Object.entries(upload.parts)
+    .map(([n, p]) => ({ PartNumber: Number(n), ETag: p.etag }))
+    .sort((a, b) => a.PartNumber - b.PartNumber);
+  await run.request(() => client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId, MultipartUpload: { Parts: parts } })));
+  journal.finish(f.relative);
+}
+
+async function verifyRemote(client: S3Client, run: Run, bucket: string, key: string, local: string): Promise<void> {
+  const object = await run.request(() => client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+  const hash = createHash("sha256");
+  await pipeline(object.Body as NodeJS.ReadableStream, hash);
+  if (hash.digest("hex") !== (await sha256File(local))) throw new TrainctlError(`--verify: s3://${bucket}/${key} does not match ${local}`, { subject: key });
+}
+
+/** S3 prefix → local folder (the tree is recreated), checking each object's recorded digest. */
+export async function download(client: S3Client, bucket: string, prefix: string, destination: string, options: TransferOptions): Promise<TransferSummary> {
+  const accept = matcher(options.include, options.exclude);
+  let objects = (await listRemote(client, bucket, prefix)).filter((o) => accept(o.relative));
+  if (objects.length === 0 && prefix && !prefix.endsWith("/")) {
+    // A single object: s3://bucket/path/file → destination (a folder gets the file's name).
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: prefix })).catch(() => undefined);
+    if (head) objects = [{ key: prefix, relative: path.posix.basename(prefix), size: head.ContentLength ?? 0 }];
+  }
+  const target = (o: RemoteObject) => path.join(destination, ...o.relative.split("/"));
+  const todo: RemoteObject[] = [];
+  let skipped = 0;
+  for (const o of objects) {
+    const file = target(o);
+    if (options.sync && existsSync(file) && statSync(file).size === o.size) {
+      const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }));
+      const recorded = head.Metadata?.[DIGEST_KEY];
+      if (recorded && recorded === (await sha256File(file))) {
+        skipped += 1;
+        options.onEvent?.({ type: "file", path: o.relative, bytes: o.size, action: "skip" });
+        continue;
+      }
+    }
+    todo.push(o);
+  }
+  const run = await Run.create(options, todo.length, todo.reduce((s, o) => s + o.size, 0));
+  run.skipped = skipped;
+  options.onEvent?.({ type: "plan", files: todo.length, bytes: run.totalBytes, skipped });
+  if (options.dryRun) {
+    for (const o of todo) options.onEvent?.({ type: "file", path: o.relative, bytes: o.size, action: "would-copy" });
+    return run.summary();
+  }
+  await Promise.all(
+    todo.map(async (o) => {
+      const file = target(o);
+      mkdirSync(path.dirname(file), { recursive: true });
+      // Written under a temporary name and renamed only once its digest checks out.
+      const partial = `${file}.trainctl-partial`;
+      try {
+        const recorded = o.size > options.multipartThreshold ? await downloadRanged(client, run, bucket, o, partial) : await downloadWhole(client, run, bucket, o, partial);
+        const actual = await sha256File(partial);
+        if (recorded && recorded !== actual) {
+          throw new TrainctlError(`s3://${bucket}/${o.key} is corrupt: its SHA-256 is ${actual}, but ${recorded} was recorded at upload; the bad copy was not kept`, { subject: o.key });
+        }
+        renameSync(partial, file);
+      } catch (error) {
+        rmSync(partial, { force: true });
+        throw error;
+      }
+      options.onEvent?.({ type: "file", path: o.relative, bytes: o.size, action: "download" });
+      run.done(o.size);
+    }),
+  );
+  return run.summary();
+}
+
+async function downloadWhole(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<string | undefined> {
+  return run.request(async () => {
+    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
+    await pipeline(object.Body as NodeJS.ReadableStream, createWriteStream(partial));
+    return Object.assign(object, { recorded: object.Metadata?.[DIGEST_KEY] });
+  }).then((r) => r.recorded);
+}
+
+async function downloadRanged(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<string | undefined> {
+  const head = await run.request(() => client.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key })));
+  const partSize = partSizeFor(o.size, run.options.multipartThreshold);
+  const handle = await open(partial, "w");
+  try {
+    await Promise.all(
+      Array.from({ length: Math.ceil(o.size / partSize) }, (_, i) => i).map((i) =>
+        run.request(async () => {
+          const start = i * partSize;
+          const end = Math.min(o.size, start + partSize) - 1;
+          const part = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, Range: `bytes=${start}-${end}` }));
+          const body = Buffer.from(await part.Body!.transformToByteArray());
+          await handle.write(body, 0, body.length, start);
+          return part;
+        }),
+      ),
+    );
+  } finally {
+    await handle.close();
+  }
+  return head.Metadata?.[DIGEST_KEY];
+}
+
+/** Aborts the open multipart uploads a journal records, then removes the journal. */
+export async function abortJournal(client: S3Client, file: string): Promise<number> {
+  const data = Journal.load(file);
+  let aborted = 0;
+  for (const upload of Object.values(data.uploads)) {
+    await client.send(new AbortMultipartUploadCommand({ Bucket: data.bucket, Key: upload.key, UploadId: upload.uploadId })).catch(() => undefined);
+    aborted += 1;
+  }
+  rmSync(file, { force: true });
+  return aborted;
+}
