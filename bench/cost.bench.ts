@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { estimateCost } from "../scripts/pricing/estimate";
 import { parseStackExport } from "../scripts/state/readers";
-import type { BenchModule } from "./run";
+import { type BenchModule, median, seconds } from "./run";
 
 /** A state of `n` resources made of copies of the dev experiment's, with distinct URNs. */
 function bigState(n: number): string {
@@ -19,12 +19,6 @@ function bigState(n: number): string {
   return JSON.stringify({ ...dev, deployment: { ...dev.deployment, resources } });
 }
 
-function seconds(run: () => void): number {
-  const start = process.hrtime.bigint();
-  run();
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const bench: BenchModule = {
   title: "Pricing a stack export: 1,000 to 20,000 resources",

@@ -3,11 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { renderLoader } from "../scripts/dataloader/generate";
-import type { BenchModule } from "./run";
+import { type BenchModule, median } from "./run";
 
 const PYTHON = "/usr/bin/python3";
 const driver = path.join(__dirname, "dataloader_bench.py");
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function run(args: string[]): Record<string, number> {
   return JSON.parse(execFileSync(PYTHON, [driver, ...args], { encoding: "utf8", maxBuffer: 1 << 24 }));

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { treeDigest } from "../scripts/transfer/tree-digest";
-import type { BenchModule } from "./run";
+import { type BenchModule, median, seconds } from "./run";
 
 /** A dataset-like tree: `count` small files, 1,000 per folder. */
 function makeTree(count: number): string {
@@ -16,13 +16,7 @@ function makeTree(count: number): string {
   return root;
 }
 
-function seconds(run: () => void): number {
-  const start = process.hrtime.bigint();
-  run();
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const bench: BenchModule = {
   title: "Dataset tree digest (the upload command's trigger) against find | sort | sha256sum",

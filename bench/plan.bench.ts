@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import type { BenchModule } from "./run";
+import { type BenchModule, median } from "./run";
 
 const ROOT = path.resolve(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
@@ -13,7 +13,6 @@ function wall(args: string[], cwd = ROOT): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const bench: BenchModule = {
   title: "Offline plan: dev stack, and scaling with instance.count",

@@ -10,6 +10,15 @@ export interface BenchModule {
   run(): Promise<string>;
 }
 
+/** Wall seconds of a synchronous run. */
+export function seconds(run: () => void): number {
+  const start = process.hrtime.bigint();
+  run();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 const DOC = path.join(__dirname, "..", "docs", "benchmarks.md");
 const HEADER = `# Benchmarks
 

@@ -68,6 +68,17 @@ const num = (value: unknown): number | undefined => {
 };
 const prop = (r: ResourceRecord, key: string): unknown => r.inputs[key] ?? r.outputs[key];
 
+/** Prices `amount` through consecutive tiers, each priced up to its upper bound. */
+export function tiered(amount: number, tiers: { upTo: number; usd: number }[]): number {
+  let lower = 0;
+  let total = 0;
+  for (const tier of tiers) {
+    total += Math.max(0, Math.min(amount, tier.upTo) - lower) * tier.usd;
+    lower = tier.upTo;
+  }
+  return total;
+}
+
 /** Monthly USD of one EBS volume's storage, IOPS and throughput. */
 export function volumeMonthly(volume: { type?: string; sizeGiB: number; iops?: number; throughputMiBs?: number }, storage: StoragePrices = {}): { monthly: number; detail: string } {
   const type = volume.type ?? "gp2";
@@ -90,15 +101,7 @@ export function volumeMonthly(volume: { type?: string; sizeGiB: number; iops?: n
   }
   if (type === "io2") {
     const p = { ...EBS_PRICES.io2, storage: { usd: storage.io2GBMonth ?? EBS_PRICES.io2.storage.usd } };
-    let remaining = volume.iops ?? 0;
-    let lower = 0;
-    let iopsMonthly = 0;
-    for (const tier of p.iopsTiers) {
-      const inTier = Math.max(0, Math.min(remaining, tier.upTo - lower));
-      iopsMonthly += inTier * tier.price.usd;
-      remaining -= inTier;
-      lower = tier.upTo;
-    }
+    const iopsMonthly = tiered(volume.iops ?? 0, p.iopsTiers.map((t) => ({ upTo: t.upTo, usd: t.price.usd })));
     return { monthly: size * p.storage.usd + iopsMonthly, detail: `${size} GiB io2 × $${p.storage.usd} + ${volume.iops ?? 0} IOPS (tiered) per month` };
   }
   const perGB = (EBS_PRICES as Record<string, { storage?: { usd: number } }>)[type]?.storage?.usd ?? EBS_PRICES.gp2.storage.usd;
@@ -108,16 +111,7 @@ export function volumeMonthly(volume: { type?: string; sizeGiB: number; iops?: n
 /** Monthly USD of S3 Standard storage for `gib`, through the tiers. */
 export function s3StorageMonthly(gib: number, storage: StoragePrices = {}): number {
   if (storage.s3StandardGBMonth !== undefined) return gib * storage.s3StandardGBMonth;
-  let remaining = gib;
-  let lower = 0;
-  let total = 0;
-  for (const tier of S3_PRICES.storageTiers) {
-    const inTier = Math.max(0, Math.min(remaining, tier.upToGB - lower));
-    total += inTier * tier.price.usd;
-    remaining -= inTier;
-    lower = tier.upToGB;
-  }
-  return total;
+  return tiered(gib, S3_PRICES.storageTiers.map((t) => ({ upTo: t.upToGB, usd: t.price.usd })));
 }
 
 function priceInstance(r: ResourceRecord, prices: PriceBook): Omit<CostItem, "urn" | "type" | "name"> {
