@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Experiment } from "../components/experiment";
 import { RUNTIME_TAG_PREFIX, costTags } from "../components/tags";
 import { estimateWarm } from "../components/warming";
+import { estimatedHourlyUsd as hourlyEstimate } from "../components/hourly-estimate";
 import { parseStackConfig } from "./config";
 
 // One stack is one experiment. Config is validated in full before any resource is declared.
@@ -22,7 +23,10 @@ const provider = new aws.Provider("aws", {
 const experiment = new Experiment(experimentName, { project, experiment: experimentName, config, costTags: defaultTags, projectDir }, { providers: { aws: provider } });
 
 const nodes = experiment.instance.nodes;
+export const region = config.region;
 export const instanceIds = nodes.map((n) => n.id);
+/** Node 0 is the torchrun rendezvous (MASTER_ADDR). */
+export const privateIps = nodes.map((n) => n.privateIp);
 export const instanceId = nodes[0].id;
 export const availabilityZone = nodes[0].availabilityZone;
 export const ssmConnectCommand = pulumi.interpolate`aws ssm start-session --region ${config.region} --target ${nodes[0].id}`;
@@ -37,3 +41,5 @@ export const datasetLocation = experiment.dataPath ? experiment.dataPath.dataset
 export const loaderLocation = experiment.dataPath ? experiment.dataPath.loaderLocation : null;
 /** Per volume: time until fully warm and what warming costs (see docs/bootstrap.md for the rates). */
 export const warming = config.dataVolume ? estimateWarm(config.dataVolume) : null;
+/** Catalog burn rate of nodes and volumes; `trainctl cost --stack` prices the real state in detail. */
+export const estimatedHourlyUsd = hourlyEstimate(config);

@@ -161,6 +161,11 @@ describe("the dev experiment under mocks", () => {
   it("exports the outputs other tools read", () => {
     expect(run.outputs).toMatchObject({ instanceId: expect.stringMatching(/^i-/), datasetsBucket: expect.any(String), checkpointsBucket: expect.any(String), mountPoint: "/mnt/data" });
     expect(run.outputs.dataVolumeIds).toEqual([expect.stringMatching(/^vol-/)]);
+    expect(run.outputs.region).toBe("us-east-1");
+    expect(run.outputs.privateIps).toHaveLength(1);
+    // g5.xlarge spot capped at its 0.75 max price, plus 100 GiB gp3 root and the 500 GiB data volume.
+    const volumes = ((100 + 500) * 0.08 + (6000 - 3000) * 0.005 + (500 - 125) * 0.04) / 730;
+    expect(run.outputs.estimatedHourlyUsd).toBeCloseTo(0.75 + volumes, 3);
     expect(run.outputs.ssmConnectCommand).toBe(`aws ssm start-session --region us-east-1 --target ${run.outputs.instanceId}`);
   });
 
