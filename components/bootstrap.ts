@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { DATA_DEVICE_NAME } from "./data-volume";
+import { METRICS_NAMESPACE } from "./metrics";
 
 export interface BootstrapOptions {
   experiment: string;
@@ -56,6 +57,7 @@ export function bootstrapEnv(options: BootstrapOptions): Record<string, string> 
     TRAINCTL_GPU_IDLE_PERCENT: String(options.autostop.gpuThresholdPercent),
     TRAINCTL_MAX_HOURS: options.maxHours === undefined ? "" : String(options.maxHours),
     TRAINCTL_SPOT: options.spot ? "1" : "0",
+    TRAINCTL_METRICS_NAMESPACE: METRICS_NAMESPACE,
     TRAINCTL_LOG: BOOTSTRAP_PATHS.log,
     TRAINCTL_STATE_DIR: BOOTSTRAP_PATHS.state,
     TRAINCTL_BIN: BOOTSTRAP_PATHS.bin,

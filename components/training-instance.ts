@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { InstanceConfig } from "../infra/config";
 import { ec2AssumeRolePolicy, instanceAccessPolicy } from "./iam";
+import { METRICS_NAMESPACE } from "./metrics";
 import { TAG, resourceTags } from "./tags";
 
 /** Public SSM parameter of the AWS Deep Learning Base GPU AMI (Ubuntu 22.04, NVIDIA driver, CUDA). */
@@ -86,7 +87,7 @@ export class TrainingInstance extends pulumi.ComponentResource {
         role: this.role.id,
         policy: pulumi
           .all(args.bucketNames)
-          .apply((buckets) => JSON.stringify(instanceAccessPolicy({ experiment: args.experiment, readWriteBuckets: buckets, readOnlySource: args.datasetSource, metricsNamespace: "trainctl" }))),
+          .apply((buckets) => JSON.stringify(instanceAccessPolicy({ experiment: args.experiment, readWriteBuckets: buckets, readOnlySource: args.datasetSource, metricsNamespace: METRICS_NAMESPACE }))),
       },
       child,
     );

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs once at boot from user data: mount and warm the data volume, stage the dataset, and hand the
-# long-running duties (spot watcher, autostop timer) to systemd.
+# long-running duties (spot watcher, autostop and metrics timers) to systemd.
 set -euo pipefail
 TRAINCTL_COMPONENT=setup
 bin="$(dirname "$0")"
@@ -17,23 +17,28 @@ if [[ -n "${TRAINCTL_VOLUME_ID:-}" ]]; then
   fi
 fi
 
-cat >"$units/trainctl-autostop.service" <<UNIT
+# every_minute NAME SCRIPT DESCRIPTION FIRST: a oneshot service and the timer that runs it each minute.
+every_minute() {
+  cat >"$units/$1.service" <<UNIT
 [Unit]
-Description=trainctl idle autostop check
+Description=$3
 [Service]
 Type=oneshot
-ExecStart=$bin/autostop.sh
+ExecStart=$bin/$2
 UNIT
-cat >"$units/trainctl-autostop.timer" <<UNIT
+  cat >"$units/$1.timer" <<UNIT
 [Unit]
-Description=trainctl idle autostop, every minute
+Description=$3, every minute
 [Timer]
-OnBootSec=5min
+OnBootSec=$4
 OnUnitActiveSec=1min
 [Install]
 WantedBy=timers.target
 UNIT
-enable=(trainctl-autostop.timer)
+}
+every_minute trainctl-autostop autostop.sh "trainctl idle autostop" 5min
+every_minute trainctl-metrics publish-metrics.sh "trainctl CloudWatch metrics" 1min
+enable=(trainctl-autostop.timer trainctl-metrics.timer)
 if [[ "${TRAINCTL_SPOT:-0}" == "1" ]]; then
   cat >"$units/trainctl-spot-watcher.service" <<UNIT
 [Unit]

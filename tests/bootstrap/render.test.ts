@@ -48,11 +48,12 @@ describe("renderUserData", () => {
     expect(env).toContain("TRAINCTL_DATASET_SOURCE=s3://team-data/imagenet/");
     expect(env).toContain("TRAINCTL_MAX_HOURS=72");
     expect(env).toContain("TRAINCTL_SPOT=1");
+    expect(env).toContain("TRAINCTL_METRICS_NAMESPACE=trainctl");
   });
 });
 
 describe("setup.sh", () => {
-  it("installs the autostop timer and, on spot, the interruption watcher, then enables them", () => {
+  it("installs the autostop and metrics timers and, on spot, the interruption watcher, then enables them", () => {
     const root = mkdtempSync(path.join(tmpdir(), "trainctl-setup-"));
     const units = path.join(root, "units");
     mkdirSync(units);
@@ -75,9 +76,11 @@ describe("setup.sh", () => {
       },
     });
     expect(result.status, result.stderr).toBe(0);
-    expect(readdirSync(units).sort()).toEqual(["trainctl-autostop.service", "trainctl-autostop.timer", "trainctl-spot-watcher.service"]);
+    expect(readdirSync(units).sort()).toEqual(["trainctl-autostop.service", "trainctl-autostop.timer", "trainctl-metrics.service", "trainctl-metrics.timer", "trainctl-spot-watcher.service"]);
     expect(readFileSync(path.join(units, "trainctl-autostop.timer"), "utf8")).toContain("OnUnitActiveSec=1min");
-    expect(readFileSync(calls, "utf8").trim().split("\n")).toEqual(["daemon-reload", "enable --now trainctl-autostop.timer trainctl-spot-watcher.service"]);
+    expect(readFileSync(path.join(units, "trainctl-metrics.timer"), "utf8")).toContain("OnUnitActiveSec=1min");
+    expect(readFileSync(path.join(units, "trainctl-metrics.service"), "utf8")).toMatch(/^ExecStart=.*\/publish-metrics\.sh$/m);
+    expect(readFileSync(calls, "utf8").trim().split("\n")).toEqual(["daemon-reload", "enable --now trainctl-autostop.timer trainctl-metrics.timer trainctl-spot-watcher.service"]);
   });
 });
 

@@ -1,51 +1,18 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
-
-const SCRIPTS = path.resolve(__dirname, "..", "..", "components", "bootstrap");
-const AWS = "/usr/bin/aws";
-
-function need(tool: string, pkg: string): void {
-  if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is missing: install it with 'apt-get install ${pkg}' (npm run test:setup does)`);
-}
-
-/** A sandbox for one script run: its own state, log, env file and fake bin folder first on PATH. */
-function sandbox(fakes: Record<string, string> = {}) {
-  const root = mkdtempSync(path.join(tmpdir(), "trainctl-boot-"));
-  const bin = path.join(root, "bin");
-  mkdirSync(bin);
-  for (const [name, body] of Object.entries(fakes)) {
-    writeFileSync(path.join(bin, name), body);
-    chmodSync(path.join(bin, name), 0o755);
-  }
-  writeFileSync(path.join(root, "env"), "");
-  const env: Record<string, string> = {
-    PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
-    HOME: root,
-    TRAINCTL_ENV_FILE: path.join(root, "env"),
-    TRAINCTL_LOG: path.join(root, "bootstrap.log"),
-    TRAINCTL_STATE_DIR: path.join(root, "state"),
-    TRAINCTL_RUN_DIR: path.join(root, "run"),
-    TRAINCTL_IMDS: "http://127.0.0.1:9",
-    TRAINCTL_AWS: AWS,
-  };
-  const run = (script: string, extra: Record<string, string> = {}, args: string[] = []) =>
-    spawnSync("bash", [path.join(SCRIPTS, script), ...args], { env: { ...env, ...extra }, encoding: "utf8", timeout: 60_000 });
-  const log = () => (existsSync(env.TRAINCTL_LOG) ? readFileSync(env.TRAINCTL_LOG, "utf8") : "");
-  return { root, bin, env, run, log };
-}
+import { SCRIPTS, need, sandbox } from "./sandbox";
 
 describe("bootstrap scripts", () => {
   it("are shellcheck-clean", () => {
     need("shellcheck", "shellcheck");
     const scripts = readdirSync(SCRIPTS).filter((f) => f.endsWith(".sh"));
-    expect(scripts.length).toBeGreaterThanOrEqual(7);
+    expect(scripts.length).toBeGreaterThanOrEqual(8);
     const result = spawnSync("shellcheck", ["-x", ...scripts], { cwd: SCRIPTS, encoding: "utf8" });
     expect(result.stdout).toBe("");
     expect(result.status).toBe(0);
