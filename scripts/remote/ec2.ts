@@ -1,4 +1,4 @@
-import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DescribeInstancesCommand, DescribeVolumesCommand, DescribeVolumeStatusCommand, EC2Client, type VolumeStatusItem } from "@aws-sdk/client-ec2";
 import { UsageError } from "../errors";
 import type { ExperimentNode, ExperimentTarget } from "./target";
 
@@ -52,4 +52,48 @@ export async function requireRunning(client: EC2Client, target: ExperimentTarget
     throw new UsageError(`STACK: ${target.stack} has no running instance to use (${list}); start it with pulumi up -s ${target.stack}`, { subject: "STACK" });
   }
   return states;
+}
+
+/**
+ * DescribeVolumeStatus for the given volume ids (paged). When a batch fails because one id is gone,
+ * each id is asked alone, so the others still answer; ids EC2 no longer knows are absent.
+ */
+export async function describeVolumeStatus(client: EC2Client, volumeIds: string[]): Promise<Map<string, VolumeStatusItem>> {
+  const statuses = new Map<string, VolumeStatusItem>();
+  const ask = async (VolumeIds: string[]) => {
+    let NextToken: string | undefined;
+    do {
+      const page = await client.send(new DescribeVolumeStatusCommand({ VolumeIds, NextToken }));
+      for (const item of page.VolumeStatuses ?? []) if (item.VolumeId) statuses.set(item.VolumeId, item);
+      NextToken = page.NextToken || undefined;
+    } while (NextToken);
+  };
+  if (volumeIds.length === 0) return statuses;
+  try {
+    await ask(volumeIds);
+  } catch (error) {
+    if (!/NotFound/.test((error as Error).name ?? "")) throw error;
+    for (const id of volumeIds) await ask([id]).catch((e: Error) => (/NotFound/.test(e.name ?? "") ? undefined : Promise.reject(e)));
+  }
+  return statuses;
+}
+
+/** Each instance's attached data volume (tagged `trainctl:role=data-volume`), from DescribeVolumes (paged). */
+export async function dataVolumesByInstance(client: EC2Client, instanceIds: string[]): Promise<Map<string, string>> {
+  const volumes = new Map<string, string>();
+  if (instanceIds.length === 0) return volumes;
+  const Filters = [
+    { Name: "attachment.instance-id", Values: instanceIds },
+    { Name: "tag:trainctl:role", Values: ["data-volume"] },
+  ];
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(new DescribeVolumesCommand({ Filters, NextToken }));
+    for (const volume of page.Volumes ?? []) {
+      const instanceId = volume.Attachments?.find((a) => a.InstanceId && instanceIds.includes(a.InstanceId))?.InstanceId;
+      if (instanceId && volume.VolumeId && !volumes.has(instanceId)) volumes.set(instanceId, volume.VolumeId);
+    }
+    NextToken = page.NextToken || undefined;
+  } while (NextToken);
+  return volumes;
 }

@@ -1,0 +1,123 @@
+/**
+ * Gathers what `status` shows: EC2 instance state and runtime tags, the data volume's
+ * initialization, CloudWatch usage, and instances known only by their tags (Tagging API).
+ * Real SDK clients with the SDK's retries; endpoints follow AWS_ENDPOINT_URL_<SERVICE>.
+ */
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { paginateGetResources, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
+import { TrainctlError } from "../errors";
+import { dataVolumesByInstance, describeNodes, describeVolumeStatus } from "../remote/ec2";
+import type { ExperimentNode } from "../remote/target";
+import { fetchMetrics, type NodeMetrics } from "./metrics";
+import { buildNodeRow, type NodeRow, nodeIndexFromName } from "./rows";
+
+export interface StatusClients {
+  ec2: EC2Client;
+  cloudwatch: CloudWatchClient;
+  tagging: ResourceGroupsTaggingAPIClient;
+}
+
+export function statusClients(region: string): StatusClients {
+  const base = { region, maxAttempts: 3 };
+  return { ec2: new EC2Client(base), cloudwatch: new CloudWatchClient(base), tagging: new ResourceGroupsTaggingAPIClient(base) };
+}
+
+/** An experiment to show: from a stack's outputs (`state`), or from instance tags alone (`tags`). */
+export interface ExperimentSource {
+  stack: string;
+  region: string;
+  source: "state" | "tags";
+  nodes: ExperimentNode[];
+  /** The stack output's burn rate for the whole experiment (all nodes). */
+  estimatedHourlyUsd?: number;
+  dashboardUrl?: string;
+}
+
+export interface ExperimentStatus {
+  stack: string;
+  region: string;
+  source: "state" | "tags";
+  dashboardUrl?: string;
+  nodes: NodeRow[];
+  warnings: string[];
+}
+
+const errorText = (error: unknown) => {
+  const e = error as { name?: string; message?: string };
+  return e?.name && e.message && !e.message.startsWith(e.name) ? `${e.name}: ${e.message}` : (e?.message ?? String(error));
+};
+
+/** One experiment's rows. EC2 DescribeInstances must answer; volumes and metrics degrade to warnings. */
+export async function experimentStatus(experiment: ExperimentSource, clients: StatusClients, options: { minutes: number; now?: Date }): Promise<ExperimentStatus> {
+  const now = options.now ?? new Date();
+  const ids = experiment.nodes.map((n) => n.instanceId);
+  const warnings: string[] = [];
+  const states = await describeNodes(clients.ec2, ids).catch((error) => {
+    throw new TrainctlError(`EC2 DescribeInstances failed in ${experiment.region} for ${experiment.stack}: ${errorText(error)}`, { subject: experiment.stack, retryable: true, cause: error });
+  });
+  const soft = async <T>(what: string, call: () => Promise<T>, fallback: T): Promise<T> =>
+    call().catch((error) => {
+      warnings.push(`${what} failed in ${experiment.region}: ${errorText(error)}`);
+      return fallback;
+    });
+  const volumeIds = await soft("EC2 DescribeVolumes", () => dataVolumesByInstance(clients.ec2, ids), new Map<string, string>());
+  const volumes = await soft("EC2 DescribeVolumeStatus", () => describeVolumeStatus(clients.ec2, [...volumeIds.values()]), new Map());
+  const running = experiment.nodes.filter((n) => states.get(n.instanceId)?.state === "running");
+  const metricTargets = running.map((n) => ({ instanceId: n.instanceId, experiment: states.get(n.instanceId)?.tags["trainctl:experiment"] ?? experiment.stack.split("/").pop()! }));
+  const metrics = await soft("CloudWatch GetMetricData", () => fetchMetrics(clients.cloudwatch, metricTargets, options.minutes, now), new Map<string, NodeMetrics>());
+  const perNode = experiment.estimatedHourlyUsd !== undefined && experiment.nodes.length ? experiment.estimatedHourlyUsd / experiment.nodes.length : undefined;
+  const nodes = experiment.nodes.map((node) => {
+    const volumeId = volumeIds.get(node.instanceId);
+    return buildNodeRow({
+      node,
+      ec2: states.get(node.instanceId),
+      volumeId,
+      volume: volumeId ? volumes.get(volumeId) : undefined,
+      metrics: metrics.get(node.instanceId),
+      estimatedHourlyUsd: perNode,
+      now,
+    });
+  });
+  return { stack: experiment.stack, region: experiment.region, source: experiment.source, ...(experiment.dashboardUrl ? { dashboardUrl: experiment.dashboardUrl } : {}), nodes, warnings };
+}
+
+export interface TaggedInstance {
+  instanceId: string;
+  tags: Record<string, string>;
+}
+
+/** Instances tagged trainctl:managed-by=pulumi (and every extra k=v), through the Tagging API, all pages. */
+export async function taggedInstances(client: ResourceGroupsTaggingAPIClient, extra: readonly [string, string][] = []): Promise<TaggedInstance[]> {
+  const TagFilters = [{ Key: "trainctl:managed-by", Values: ["pulumi"] }, ...extra.map(([Key, value]) => ({ Key, Values: [value] }))];
+  const out: TaggedInstance[] = [];
+  for await (const page of paginateGetResources({ client, pageSize: 100 }, { ResourceTypeFilters: ["ec2:instance"], TagFilters })) {
+    for (const mapping of page.ResourceTagMappingList ?? []) {
+      const instanceId = mapping.ResourceARN?.split("/").pop();
+      if (!instanceId?.startsWith("i-")) continue;
+      out.push({ instanceId, tags: Object.fromEntries((mapping.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""])) });
+    }
+  }
+  return out;
+}
+
+/**
+ * Tagged instances no readable stack covers, as experiments grouped by their trainctl:experiment tag.
+ * Node order comes from the Name tag (`…-node-N`), else the order the API gave. Pure.
+ */
+export function experimentsFromTags(tagged: readonly TaggedInstance[], known: ReadonlySet<string>, region: string): ExperimentSource[] {
+  const groups = new Map<string, TaggedInstance[]>();
+  for (const instance of tagged) {
+    if (known.has(instance.instanceId)) continue;
+    const name = instance.tags["trainctl:experiment"] ?? "(untagged)";
+    groups.set(name, [...(groups.get(name) ?? []), instance]);
+  }
+  return [...groups].map(([stack, instances]) => ({
+    stack,
+    region,
+    source: "tags" as const,
+    nodes: instances
+      .map((i, position) => ({ instanceId: i.instanceId, index: nodeIndexFromName(i.tags.Name) ?? position }))
+      .sort((a, b) => a.index - b.index || a.instanceId.localeCompare(b.instanceId)),
+  }));
+}
