@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { STAGING_PREFIX } from "../scripts/transfer/location";
 import { tlsOnlyBucketPolicy } from "./iam";
 import { childName } from "./naming";
 import { resourceTags } from "./tags";
@@ -23,7 +24,7 @@ export interface SecureBucketArgs {
 }
 
 /** Lifecycle defaults: one visible place. */
-export const BUCKET_LIFECYCLE = { abortIncompleteUploadDays: 7, stagingPrefix: "staging/", stagingExpireDays: 1 } as const;
+export const BUCKET_LIFECYCLE = { abortIncompleteUploadDays: 7, stagingPrefix: STAGING_PREFIX, stagingExpireDays: 1 } as const;
 
 /** Lifecycle rules as data: abort stale multipart uploads, expire staging, trim noncurrent versions. */
 export function lifecycleRules(args: Pick<SecureBucketArgs, "keepVersions" | "expireDays">): aws.types.input.s3.BucketLifecycleConfigurationRule[] {

@@ -4,7 +4,11 @@ import cliProgress from "cli-progress";
 import type { CommandModule } from "yargs";
 import { InterruptedError, UsageError } from "../errors";
 import { say, warn } from "../output";
-import { type TransferEvent, type TransferOptions, abortJournal, download, makeS3Client, upload } from "../transfer/engine";
+import { type InvocationResult, requireSuccess, runShellCommand, ssmClient } from "../remote/ssm";
+import { instanceCopyShell } from "../remote/shell";
+import { resolveStack, selectNodes } from "../remote/target";
+import { type TransferEvent, type TransferOptions, type TransferSummary, abortJournal, download, makeS3Client, upload } from "../transfer/engine";
+import { type Leg, isInstanceId, planLegs, s3Url, stagingBucket, stagingLocation } from "../transfer/instance";
 import { type Location, parseLocation } from "../transfer/location";
 
 interface TransferArgs {
@@ -22,6 +26,16 @@ interface TransferArgs {
   json?: boolean;
   multipartThresholdMib: number;
   abort?: boolean;
+  bucket?: string;
+  node?: number;
+  timeout: number;
+}
+
+/** The instance side of a transfer, resolved before anything moves. */
+interface InstanceSide {
+  instanceId: string;
+  region: string;
+  staging?: Extract<Location, { kind: "s3" }>;
 }
 
 const inside = (child: string, parent: string) => {
@@ -35,15 +49,26 @@ function validate(src: Location, dst: Location, args: TransferArgs): void {
   if (args.delete && !args.yes) throw new UsageError("--delete removes objects at the destination: add --yes to confirm", { subject: "--delete" });
   if (src.kind === "local" && dst.kind === "local") {
     if (inside(dst.path, src.path)) throw new UsageError(`DST: ${dst.path} is inside the source ${src.path}`, { subject: "DST" });
-    throw new UsageError("local to local copies are not a transfer: use cp or rsync (accepted: local ↔ s3://)", { subject: "DST" });
+    throw new UsageError("local to local copies are not a transfer: use cp or rsync (accepted: local ↔ s3:// ↔ STACK:/path or i-…:/path)", { subject: "DST" });
   }
   if (src.kind === "s3" && dst.kind === "s3") {
     if (src.bucket === dst.bucket && dst.prefix.startsWith(src.prefix)) throw new UsageError(`DST: s3://${dst.bucket}/${dst.prefix} is inside the source`, { subject: "DST" });
-    throw new UsageError("S3 to S3 copies are not supported yet (accepted: local ↔ s3://)", { subject: "DST" });
+    throw new UsageError("S3 to S3 copies are not supported yet (accepted: local ↔ s3:// ↔ STACK:/path or i-…:/path)", { subject: "DST" });
   }
-  if (src.kind === "instance" || dst.kind === "instance") {
-    throw new UsageError(`${src.kind === "instance" ? "SRC" : "DST"}: instance locations (STACK:/path, i-…:/path) need the SSM transfer path, which is not built yet; stage through s3:// for now`, { subject: "SRC" });
-  }
+  if (args.delete && (src.kind === "instance" || dst.kind === "instance")) throw new UsageError("--delete is not supported with instance locations", { subject: "--delete" });
+  if (!(args.timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds (got ${args.timeout})`, { subject: "--timeout" });
+}
+
+/** `STACK:/path` through the stack's outputs, `i-…:/path` as given; local ↔ instance also needs a staging bucket. */
+function resolveInstanceSide(src: Location, dst: Location, args: TransferArgs): InstanceSide | undefined {
+  const [remote, flag] = src.kind === "instance" ? [src, "SRC"] : dst.kind === "instance" ? [dst, "DST"] : [];
+  if (!remote || !flag) return undefined;
+  const stack = isInstanceId(remote.target) ? undefined : resolveStack(remote.target, { flag });
+  const instanceId = stack ? selectNodes(stack, args.node)[0].instanceId : remote.target;
+  const region = stack?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const needsStaging = src.kind === "local" || dst.kind === "local";
+  const staging = needsStaging ? stagingLocation(stagingBucket(remote, args.bucket, stack?.checkpointsBucket), args.src!, args.dst!) : undefined;
+  return { instanceId, region, staging };
 }
 
 function progressReporter(json: boolean): { onEvent: (e: TransferEvent) => void; stop: () => void } {
@@ -63,13 +88,49 @@ function progressReporter(json: boolean): { onEvent: (e: TransferEvent) => void;
   };
 }
 
+/** The S3 summaries of a transfer's legs as one (an instance-only copy moves nothing through this machine). */
+function combine(summaries: TransferSummary[]): TransferSummary {
+  const sum = (key: keyof TransferSummary) => summaries.reduce((total, s) => total + s[key], 0);
+  const seconds = sum("seconds");
+  return { files: sum("files"), bytes: sum("bytes"), skipped: sum("skipped"), deleted: sum("deleted"), seconds, mibPerSecond: seconds > 0 ? sum("bytes") / 1048576 / seconds : 0, retries: sum("retries") };
+}
+
+/** Runs the copy on the instance through SSM, streaming its output to stderr; --dry-run prints the script instead. */
+async function runOnInstance(
+  leg: Extract<Leg, { kind: "to-instance" | "from-instance" }>,
+  remote: InstanceSide,
+  options: { endpoint?: string; dryRun: boolean; timeout: number; json: boolean; signal: AbortSignal },
+): Promise<InvocationResult> {
+  const [s3, instancePath] = leg.kind === "to-instance" ? [leg.from, leg.to.path] : [leg.to, leg.from.path];
+  const script = instanceCopyShell(leg.kind, s3Url(s3), instancePath, { region: remote.region, endpoint: options.endpoint });
+  if (options.dryRun) {
+    say(`would run on ${remote.instanceId} through SSM:\n${script}`);
+    return { instanceId: remote.instanceId, status: "dry-run", exitCode: 0, stdout: "", stderr: "" };
+  }
+  const ssm = ssmClient(remote.region);
+  try {
+    const [result] = await runShellCommand(ssm, {
+      instanceIds: [remote.instanceId],
+      script,
+      timeoutSeconds: options.timeout,
+      comment: `trainctl transfer ${leg.kind}`,
+      signal: options.signal,
+      onOutput: (_id, text) => options.json || process.stderr.write(text),
+    });
+    requireSuccess([result], `the copy ${leg.kind === "to-instance" ? "to" : "from"} ${instancePath}`);
+    return result;
+  } finally {
+    ssm.destroy();
+  }
+}
+
 const command: CommandModule<object, TransferArgs> = {
   command: "transfer [src] [dst]",
-  describe: "copy local ↔ S3: multipart, concurrent, resumable, verified by SHA-256",
+  describe: "copy local ↔ S3 ↔ training instance: multipart, concurrent, resumable, verified by SHA-256",
   builder: (y) =>
     y
-      .positional("src", { type: "string", describe: "local path or s3://bucket/prefix" })
-      .positional("dst", { type: "string", describe: "local path or s3://bucket/prefix" })
+      .positional("src", { type: "string", describe: "local path, s3://bucket/prefix, STACK:/path or i-…:/path" })
+      .positional("dst", { type: "string", describe: "local path, s3://bucket/prefix, STACK:/path or i-…:/path" })
       .option("endpoint-url", { type: "string", describe: "S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)" })
       .option("concurrency", { type: "number", default: 32, describe: "requests in flight, across files and parts" })
       .option("include", { type: "string", array: true, default: [], describe: "glob of relative paths to copy" })
@@ -81,7 +142,10 @@ const command: CommandModule<object, TransferArgs> = {
       .option("verify", { type: "boolean", describe: "re-read every uploaded object and compare" })
       .option("json", { type: "boolean", describe: "JSON-lines progress on stdout; the last line is the summary" })
       .option("multipart-threshold-mib", { type: "number", default: 8, describe: "files above this use multipart and ranged GETs" })
-      .option("abort", { type: "boolean", describe: "abort the open multipart uploads of every resume journal" }) as never,
+      .option("abort", { type: "boolean", describe: "abort the open multipart uploads of every resume journal" })
+      .option("bucket", { type: "string", describe: "bucket to stage local ↔ instance copies through (default: the stack's checkpoints bucket)" })
+      .option("node", { type: "number", describe: "which node of a STACK:/path location (default 0)" })
+      .option("timeout", { type: "number", default: 3600, describe: "seconds an on-instance copy may run before it is cancelled" }) as never,
   handler: async (args) => {
     const endpoint = args.endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
     if (!(args.concurrency >= 1)) throw new UsageError(`--concurrency must be at least 1 (got ${args.concurrency})`, { subject: "--concurrency" });
@@ -98,6 +162,8 @@ const command: CommandModule<object, TransferArgs> = {
     const src = parseLocation(args.src, "SRC");
     const dst = parseLocation(args.dst, "DST");
     validate(src, dst, args);
+    const remote = resolveInstanceSide(src, dst, args);
+    const legs = planLegs(src, dst, remote?.staging);
 
     const controller = new AbortController();
     const onInterrupt = () => controller.abort();
@@ -121,11 +187,17 @@ const command: CommandModule<object, TransferArgs> = {
       onWarning: warn,
     };
     try {
-      const summary =
-        src.kind === "local" && dst.kind === "s3" ? await upload(client, src.path, dst.bucket, dst.prefix, options) : await download(client, (src as { bucket: string }).bucket, (src as { prefix: string }).prefix, (dst as { path: string }).path, options);
+      const summaries: TransferSummary[] = [];
+      const invocations: InvocationResult[] = [];
+      for (const leg of legs) {
+        if (leg.kind === "upload") summaries.push(await upload(client, leg.from.path, leg.to.bucket, leg.to.prefix, options));
+        else if (leg.kind === "download") summaries.push(await download(client, leg.from.bucket, leg.from.prefix, leg.to.path, options));
+        else invocations.push(await runOnInstance(leg, remote!, { endpoint, dryRun: Boolean(args.dryRun), timeout: args.timeout, json: Boolean(args.json), signal: controller.signal }));
+      }
       progress.stop();
+      const summary = { ...combine(summaries), ...(remote ? { instance: { instanceId: remote.instanceId, status: invocations.at(-1)?.status ?? "dry-run" } } : {}) };
       if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-      else say(`${args.dryRun ? "would copy" : "copied"} ${summary.files} file(s), ${(summary.bytes / 1048576).toFixed(1)} MiB in ${summary.seconds.toFixed(1)} s (${summary.mibPerSecond.toFixed(1)} MiB/s); ${summary.skipped} already in place; ${summary.retries} retries`);
+      else say(`${args.dryRun ? "would copy" : "copied"} ${summary.files} file(s), ${(summary.bytes / 1048576).toFixed(1)} MiB in ${summary.seconds.toFixed(1)} s (${summary.mibPerSecond.toFixed(1)} MiB/s); ${summary.skipped} already in place; ${summary.retries} retries${remote ? `; on ${remote.instanceId}: ${summary.instance?.status}` : ""}`);
     } catch (error) {
       progress.stop();
       if (controller.signal.aborted || error instanceof InterruptedError) {

@@ -5,6 +5,9 @@ export type Location =
   | { kind: "s3"; bucket: string; prefix: string }
   | { kind: "instance"; target: string; path: string };
 
+/** Where local ↔ instance copies and run code wait in an experiment bucket; a lifecycle rule expires it. */
+export const STAGING_PREFIX = "staging/";
+
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** One syntax for every location: a local path, `s3://bucket/prefix`, `<stack>:/path` or `i-0123…:/path`. */
