@@ -32,6 +32,8 @@ export interface TransferOptions {
   concurrency: number;
   include: string[];
   exclude: string[];
+  /** Uploads only: a further filter on relative paths (e.g. the files git tracks). */
+  select?: (relative: string) => boolean;
   dryRun: boolean;
   sync: boolean;
   /** Remove destination objects/files the source does not have (the command requires --yes). */
@@ -207,7 +209,7 @@ class Run {
 export async function upload(client: S3Client, source: string, bucket: string, prefix: string, options: TransferOptions): Promise<TransferSummary> {
   const isFile = lstatSync(source).isFile();
   const accept = matcher(options.include, options.exclude);
-  const files = listLocal(source, options.onWarning).filter((f) => isFile || accept(f.relative));
+  const files = listLocal(source, options.onWarning).filter((f) => isFile || (accept(f.relative) && (options.select?.(f.relative) ?? true)));
   const keyOf = (f: LocalFile) => (isFile && prefix && !prefix.endsWith("/") ? prefix : joinKey(prefix, f.relative));
   const remote = options.sync || options.deleteExtra ? await listRemote(client, bucket, isFile ? path.posix.dirname(prefix) : prefix) : [];
   const remoteByKey = new Map(remote.map((o) => [o.key, o]));
