@@ -1,11 +1,14 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../infra/config";
 import { estimateWarm } from "./warming";
 import { renderUserData } from "./bootstrap";
 import { recommend } from "../scripts/dataloader/recommend";
 import { Budget } from "./budget";
+import { dashboardBody } from "./dashboard";
 import { DataPath } from "./data-path";
 import { DataVolume } from "./data-volume";
+import { dashboardName } from "./naming";
 import { resolvePlacement } from "./network";
 import { pinnedZone } from "./placement";
 import { SecureBucket } from "./secure-bucket";
@@ -62,6 +65,7 @@ export class Experiment extends pulumi.ComponentResource {
   readonly volumes: DataVolume[] = [];
   readonly instance: TrainingInstance;
   readonly budget?: Budget;
+  readonly dashboard: aws.cloudwatch.Dashboard;
   readonly dataPath?: DataPath;
   readonly warnings: string[];
   readonly strategy: ReturnType<typeof effectiveStrategy>;
@@ -155,6 +159,16 @@ export class Experiment extends pulumi.ComponentResource {
       child,
     );
     this.volumes.forEach((volume, i) => volume.attachTo(this.instance.nodes[i]));
+
+    // CloudWatch dashboards take no tags; the name carries project and stack.
+    this.dashboard = new aws.cloudwatch.Dashboard(
+      `${name}-dashboard`,
+      {
+        dashboardName: dashboardName(args.project, experiment),
+        dashboardBody: pulumi.all(this.instance.nodes.map((n) => n.id)).apply((instanceIds) => JSON.stringify(dashboardBody({ experiment, region: config.region, instanceIds }))),
+      },
+      child,
+    );
 
     if (config.budget) this.budget = new Budget(`${name}-budget`, { experiment, config: config.budget }, child);
     this.registerOutputs({});

@@ -25,3 +25,8 @@ export function budgetName(project: string, experiment: string): string {
 export function selfStackName(organization: string, project: string, experiment: string): string {
   return `${organization}/${project}/${experiment}`;
 }
+
+/** CloudWatch dashboard names are unique per account and allow only letters, digits, `-` and `_`. */
+export function dashboardName(project: string, experiment: string): string {
+  return `${project}-${experiment}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 255);
+}

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { dashboardUrl as consoleUrl } from "../components/dashboard";
 import { Experiment } from "../components/experiment";
 import { RUNTIME_TAG_PREFIX, costTags } from "../components/tags";
 import { estimateWarm } from "../components/warming";
@@ -43,3 +44,5 @@ export const loaderLocation = experiment.dataPath ? experiment.dataPath.loaderLo
 export const warming = config.dataVolume ? estimateWarm(config.dataVolume) : null;
 /** Catalog burn rate of nodes and volumes; `trainctl cost --stack` prices the real state in detail. */
 export const estimatedHourlyUsd = hourlyEstimate(config);
+/** The experiment's CloudWatch dashboard (node metrics from the bootstrap, EC2 CPU and EBS reads). */
+export const dashboardUrl = experiment.dashboard.dashboardName.apply((name) => consoleUrl(config.region, name));

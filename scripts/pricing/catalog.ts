@@ -88,6 +88,12 @@ export const S3_PRICES = {
   getPer1000: s3(0.0004, "Requests"),
 } as const;
 
+/** A CloudWatch dashboard per month; an account's first 3 dashboards are free. */
+export const CLOUDWATCH_PRICES = {
+  dashboard: { usd: 3, unit: "Dashboard-Mo", source: "https://aws.amazon.com/cloudwatch/pricing/ (dashboards)" } satisfies PriceEntry,
+  freeDashboards: 3,
+} as const;
+
 export function isKnownInstanceType(type: string): boolean {
   return Object.hasOwn(INSTANCE_PRICES, type);
 }

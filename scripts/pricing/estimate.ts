@@ -1,5 +1,5 @@
 import type { ResourceRecord, StackModel } from "../state/model";
-import { CATALOG_DATE, EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES, S3_PRICES } from "./catalog";
+import { CATALOG_DATE, CLOUDWATCH_PRICES, EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES, S3_PRICES } from "./catalog";
 
 /** Storage prices that override the catalog's (first-tier) figures, from live prices. */
 export interface StoragePrices {
@@ -172,6 +172,12 @@ export function priceResource(r: ResourceRecord, prices: PriceBook = catalogPric
     case "aws:ebs/fastSnapshotRestore:FastSnapshotRestore": {
       const hourly = prices.storage?.fsrDsuHour ?? EBS_PRICES.fastSnapshotRestore.usd;
       priced = { hourly, monthly: hourly * HOURS_PER_MONTH, detail: `fast snapshot restore: $${hourly}/DSU-hour in one zone while enabled` };
+      break;
+    }
+    case "aws:cloudwatch/dashboard:Dashboard": {
+      // Counted in full: whether this one falls in the account's free dashboards is not in state.
+      const { dashboard, freeDashboards } = CLOUDWATCH_PRICES;
+      priced = { hourly: dashboard.usd / HOURS_PER_MONTH, monthly: dashboard.usd, detail: `CloudWatch dashboard $${dashboard.usd}/month (free while the account has at most ${freeDashboards})` };
       break;
     }
     case "aws:s3/bucket:Bucket":

@@ -169,6 +169,25 @@ describe("the dev experiment under mocks", () => {
     expect(run.outputs.ssmConnectCommand).toBe(`aws ssm start-session --region us-east-1 --target ${run.outputs.instanceId}`);
   });
 
+  it("declares the experiment's dashboard under the Experiment, over the node's metrics, and exports its URL", () => {
+    const dashboard = one(run, "aws:cloudwatch/dashboard:Dashboard");
+    expect(dashboard.record.name).toBe("dev-dashboard");
+    expect(dashboard.request.parent).toBe(one(run, "trainctl:experiment:Experiment").record.urn);
+    expect(dashboard.request.protect).toBe(false);
+    expect(dashboard.record.inputs.dashboardName).toBe("trainctl-dev");
+    const body = JSON.parse(dashboard.record.inputs.dashboardBody as string);
+    expect(body.widgets).toHaveLength(3);
+    expect(JSON.stringify(body)).toContain(`"InstanceId","${run.outputs.instanceId}"`);
+    expect(run.outputs.dashboardUrl).toBe("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=trainctl-dev");
+  });
+
+  it("lets the nodes publish metrics to the trainctl namespace only", () => {
+    const policy = JSON.parse(one(run, "aws:iam/rolePolicy:RolePolicy").record.inputs.policy as string);
+    const publish = policy.Statement.filter((s: any) => [s.Action].flat().includes("cloudwatch:PutMetricData"));
+    expect(publish).toEqual([expect.objectContaining({ Effect: "Allow", Condition: { StringEquals: { "cloudwatch:namespace": "trainctl" } } })]);
+    expect(one(run, "aws:ec2/instance:Instance").record.inputs.userData).toContain("TRAINCTL_METRICS_NAMESPACE='trainctl'");
+  });
+
   it("attaches the volume after the instance it belongs to", () => {
     const attachment = one(run, "aws:ec2/volumeAttachment:VolumeAttachment");
     expect(attachment.record.inputs.instanceId).toBe(run.outputs.instanceId);
@@ -187,6 +206,9 @@ describe("variants", () => {
     expect(rule.cidrBlocks).toBeUndefined();
     const names = ofType(run, "aws:ebs/volume:Volume").map((v) => (v.record.inputs.tags as Record<string, string>).Name);
     expect(new Set(names).size).toBe(4);
+    // One dashboard for the experiment, with a widget set per node.
+    const body = JSON.parse(one(run, "aws:cloudwatch/dashboard:Dashboard").record.inputs.dashboardBody as string);
+    expect(body.widgets).toHaveLength(12);
   });
 
   it("protect: false turns off protect and retainOnDelete together and lets buckets be destroyed", async () => {
