@@ -4,9 +4,10 @@
  * gives GPU and memory in the `trainctl` namespace (by Experiment and InstanceId).
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from "@aws-sdk/client-cloudwatch";
+import { METRIC_DIMENSIONS, METRICS_NAMESPACE, type NodeMetric } from "../../components/metrics";
 
-/** Namespace and dimensions the bootstrap's metrics publisher writes to. */
-export const TRAINCTL_NAMESPACE = "trainctl";
+/** The namespace the bootstrap's publisher writes to (components/metrics.ts holds its names). */
+export const TRAINCTL_NAMESPACE = METRICS_NAMESPACE;
 
 /** What `status` reports per node; every value is null when CloudWatch has no data for it. */
 export interface NodeMetrics {
@@ -18,17 +19,20 @@ export interface NodeMetrics {
   diskReadBytes: number | null;
 }
 
+/** A metric the publisher writes; typed against components/metrics.ts so a rename there fails here. */
+const own = (name: NodeMetric) => ({ namespace: TRAINCTL_NAMESPACE, name });
+
 /**
- * The one list of metrics `status` reads. Percentages are averaged over the window; byte counts
- * are summed. Align the `trainctl` names here with the publisher in components/bootstrap/.
+ * The one list of metrics `status` reads. Percentages are averaged over the window (for GPU
+ * metrics, also over the node's GPUs: one value per GPU per datum); byte counts are summed.
  */
 export const STATUS_METRICS: readonly { key: keyof NodeMetrics; namespace: string; name: string; stat: "Average" | "Sum" }[] = [
   { key: "cpuPercent", namespace: "AWS/EC2", name: "CPUUtilization", stat: "Average" },
   { key: "networkInBytes", namespace: "AWS/EC2", name: "NetworkIn", stat: "Sum" },
   { key: "diskReadBytes", namespace: "AWS/EC2", name: "EBSReadBytes", stat: "Sum" },
-  { key: "memoryPercent", namespace: TRAINCTL_NAMESPACE, name: "MemoryUtilization", stat: "Average" },
-  { key: "gpuPercent", namespace: TRAINCTL_NAMESPACE, name: "GPUUtilization", stat: "Average" },
-  { key: "gpuMemoryPercent", namespace: TRAINCTL_NAMESPACE, name: "GPUMemoryUtilization", stat: "Average" },
+  { key: "memoryPercent", ...own("MemoryUtilization"), stat: "Average" },
+  { key: "gpuPercent", ...own("GPUUtilization"), stat: "Average" },
+  { key: "gpuMemoryPercent", ...own("GPUMemoryUtilization"), stat: "Average" },
 ];
 
 /** GetMetricData takes at most 500 queries per call. */
@@ -65,8 +69,8 @@ export function buildMetricQueries(targets: readonly MetricTarget[], minutes: nu
   targets.forEach((target, n) => {
     STATUS_METRICS.forEach((metric, m) => {
       const id = `m${n}_${m}`;
-      const dimensions = [{ Name: "InstanceId", Value: target.instanceId }];
-      if (metric.namespace === TRAINCTL_NAMESPACE) dimensions.unshift({ Name: "Experiment", Value: target.experiment });
+      const dimensions: { Name: string; Value: string }[] = [{ Name: METRIC_DIMENSIONS.instanceId, Value: target.instanceId }];
+      if (metric.namespace === TRAINCTL_NAMESPACE) dimensions.unshift({ Name: METRIC_DIMENSIONS.experiment, Value: target.experiment });
       queries.push({
         Id: id,
         MetricStat: { Metric: { Namespace: metric.namespace, MetricName: metric.name, Dimensions: dimensions }, Period: PERIOD_SECONDS, Stat: metric.stat },
