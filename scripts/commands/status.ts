@@ -17,6 +17,7 @@ interface StatusArgs {
   minutes: number;
   tag?: string[];
   region?: string[];
+  spotPrices?: boolean;
 }
 
 const projectDir = () => process.env.TRAINCTL_PROJECT_DIR ?? PROJECT_ROOT;
@@ -84,7 +85,7 @@ interface StatusView {
 }
 
 /** One refresh: the Tagging API for uncovered instances, then every experiment's rows. */
-async function collect(s: Scope, minutes: number, clientsFor: (region: string) => StatusClients): Promise<StatusView> {
+async function collect(s: Scope, options: { minutes: number; spotPrices?: boolean }, clientsFor: (region: string) => StatusClients): Promise<StatusView> {
   const now = new Date();
   const warnings = [...s.warnings];
   const fromTags: ExperimentSource[] = [];
@@ -95,8 +96,8 @@ async function collect(s: Scope, minutes: number, clientsFor: (region: string) =
       warnings.push(`Tagging API GetResources failed in ${region}: ${(error as Error).message}`);
     }
   }
-  const experiments = await Promise.all([...s.experiments, ...fromTags].map((e) => experimentStatus(e, clientsFor(e.region), { minutes, now })));
-  return { generatedAt: now.toISOString(), minutes, priceSource: catalogPrices.source, experiments, warnings };
+  const experiments = await Promise.all([...s.experiments, ...fromTags].map((e) => experimentStatus(e, clientsFor(e.region), { ...options, now })));
+  return { generatedAt: now.toISOString(), minutes: options.minutes, priceSource: catalogPrices.source, experiments, warnings };
 }
 
 const dash = "-";
@@ -125,7 +126,7 @@ function volume(row: NodeRow): string {
 const BASIS: Record<PriceBasis, { mark: string; text: string }> = {
   "on-demand": { mark: "", text: "on-demand nodes at the on-demand list price" },
   "spot-cap": { mark: " (cap)", text: "(cap) a spot node counted at the on-demand price, the most it can cost" },
-  "spot-live": { mark: " (spot)", text: "(spot) the live spot price" },
+  "spot-live": { mark: " (spot)", text: "(spot) a spot node at the latest spot price in its zone, as if it held over the whole uptime" },
   "stack-estimate": { mark: " (est)", text: "(est) the stack's estimatedHourlyUsd ÷ nodes, the type is not in the catalog" },
 };
 
@@ -171,6 +172,7 @@ const command: CommandModule<object, StatusArgs> = {
       .option("interval", { type: "number", default: 10, describe: "seconds between refreshes with --watch" })
       .option("minutes", { type: "number", default: 10, describe: "usage window: the last N minutes of CloudWatch metrics" })
       .option("tag", { type: "string", array: true, describe: "only experiments whose stack (or instance) tags carry KEY=VALUE (repeat)" })
+      .option("spot-prices", { type: "boolean", describe: "price spot nodes at the latest spot price in their zone (default: the on-demand price, the most spot can cost)" })
       .option("region", { type: "string", array: true, describe: "regions to ask the Tagging API (default: AWS_REGION and the stacks' regions)" }) as never,
   handler: async (args) => {
     const tags = parseArgs(args);
@@ -189,12 +191,12 @@ const command: CommandModule<object, StatusArgs> = {
     const onInterrupt = () => stop.abort();
     if (args.watch) process.once("SIGINT", onInterrupt); // without --watch, Ctrl-C keeps its default (exit 130)
     try {
-      show(await collect(s, args.minutes, clientsFor));
+      show(await collect(s, args, clientsFor));
       while (args.watch && !stop.signal.aborted) {
         await sleep(args.interval * 1000, stop.signal);
         if (stop.signal.aborted) break;
         // A failed refresh (a network blip) is a warning; the next one tries again.
-        await collect(s, args.minutes, clientsFor).then(show, (error: Error) => warn(`refresh failed: ${error.message}`));
+        await collect(s, args, clientsFor).then(show, (error: Error) => warn(`refresh failed: ${error.message}`));
       }
       if (stop.signal.aborted) process.exitCode = ExitCode.interrupted;
     } finally {

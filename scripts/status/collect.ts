@@ -7,6 +7,7 @@ import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { paginateGetResources, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { TrainctlError } from "../errors";
+import { spotQuote } from "../pricing/live";
 import { dataVolumesByInstance, describeNodes, describeVolumeStatus } from "../remote/ec2";
 import type { ExperimentNode } from "../remote/target";
 import { fetchMetrics, type NodeMetrics } from "./metrics";
@@ -48,8 +49,15 @@ const errorText = (error: unknown) => {
   return e?.name && e.message && !e.message.startsWith(e.name) ? `${e.name}: ${e.message}` : (e?.message ?? String(error));
 };
 
-/** One experiment's rows. EC2 DescribeInstances must answer; volumes and metrics degrade to warnings. */
-export async function experimentStatus(experiment: ExperimentSource, clients: StatusClients, options: { minutes: number; now?: Date }): Promise<ExperimentStatus> {
+export interface StatusOptions {
+  minutes: number;
+  now?: Date;
+  /** Price spot nodes at the latest spot price in their zone (DescribeSpotPriceHistory). */
+  spotPrices?: boolean;
+}
+
+/** One experiment's rows. EC2 DescribeInstances must answer; volumes, prices and metrics degrade to warnings. */
+export async function experimentStatus(experiment: ExperimentSource, clients: StatusClients, options: StatusOptions): Promise<ExperimentStatus> {
   const now = options.now ?? new Date();
   const ids = experiment.nodes.map((n) => n.instanceId);
   const warnings: string[] = [];
@@ -66,12 +74,17 @@ export async function experimentStatus(experiment: ExperimentSource, clients: St
   const running = experiment.nodes.filter((n) => states.get(n.instanceId)?.state === "running");
   const metricTargets = running.map((n) => ({ instanceId: n.instanceId, experiment: states.get(n.instanceId)?.tags["trainctl:experiment"] ?? experiment.stack.split("/").pop()! }));
   const metrics = await soft("CloudWatch GetMetricData", () => fetchMetrics(clients.cloudwatch, metricTargets, options.minutes, now), new Map<string, NodeMetrics>());
+  const spotTypes = options.spotPrices ? [...new Set([...states.values()].filter((n) => n.lifecycle === "spot" && n.instanceType).map((n) => n.instanceType!))] : [];
+  const spot = new Map<string, Record<string, number>>();
+  for (const type of spotTypes) spot.set(type, (await soft("EC2 DescribeSpotPriceHistory", () => spotQuote(clients.ec2, type, now), undefined))?.latestByZone ?? {});
   const perNode = experiment.estimatedHourlyUsd !== undefined && experiment.nodes.length ? experiment.estimatedHourlyUsd / experiment.nodes.length : undefined;
   const nodes = experiment.nodes.map((node) => {
     const volumeId = volumeIds.get(node.instanceId);
+    const ec2 = states.get(node.instanceId);
     return buildNodeRow({
       node,
-      ec2: states.get(node.instanceId),
+      ec2,
+      spotHourlyUsd: ec2?.instanceType && ec2.availabilityZone ? spot.get(ec2.instanceType)?.[ec2.availabilityZone] : undefined,
       volumeId,
       volume: volumeId ? volumes.get(volumeId) : undefined,
       metrics: metrics.get(node.instanceId),

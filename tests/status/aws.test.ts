@@ -25,6 +25,7 @@ function freshWorld(): World {
     },
     metrics: { "i-0node0/CPUUtilization": [10, 20, 30], "i-0node0/GPUUtilization": [90, 95], "i-0node0/NetworkIn": [1000, 2000] },
     tagged: [],
+    spot: { "g5.xlarge": 0.4 },
     deny: [],
   };
 }
@@ -116,6 +117,17 @@ describe("experimentStatus", () => {
     expect(status.nodes[1]).toMatchObject({ state: "stopped", uptimeSeconds: null, costSoFarUsd: null, volumeInit: { state: "completed", progressPercent: 100, etaSeconds: 0 }, run: null });
     const queried = JSON.parse(aws.requests.find((r) => r.operation === "GetMetricData")!.body).MetricDataQueries;
     expect(new Set(queried.map((q: { MetricStat: { Metric: { Dimensions: { Value: string }[] } } }) => q.MetricStat.Metric.Dimensions.at(-1)!.Value))).toEqual(new Set(["i-0node0"]));
+  });
+
+  it("--spot-prices: a spot node at the latest spot price in its zone; without one, the on-demand cap", async () => {
+    const status = await experimentStatus(experiment, clients, { minutes: 10, now: NOW, spotPrices: true });
+    expect(status.nodes[0]).toMatchObject({ lifecycle: "spot", hourlyUsd: 0.4, priceBasis: "spot-live", costSoFarUsd: 0.8 });
+    expect(status.nodes[1]).toMatchObject({ lifecycle: "on-demand", priceBasis: "on-demand" });
+    expect(aws.requests.filter((r) => r.operation === "DescribeSpotPriceHistory").map((r) => r.form!["InstanceType.1"])).toEqual(["g5.xlarge"]);
+    world.deny = ["DescribeSpotPriceHistory"];
+    const denied = await experimentStatus(experiment, clients, { minutes: 10, now: NOW, spotPrices: true });
+    expect(denied.nodes[0]).toMatchObject({ hourlyUsd: 1.006, priceBasis: "spot-cap" });
+    expect(denied.warnings).toEqual([expect.stringMatching(/^EC2 DescribeSpotPriceHistory failed in us-east-1: /)]);
   });
 
   it("turns volume and metric failures into warnings, with null values", async () => {

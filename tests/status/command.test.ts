@@ -25,6 +25,7 @@ function freshWorld(): World {
       { arn: ec2Arn("i-0exp1"), tags: { "trainctl:experiment": "exp", Name: "exp-training-node-1" } },
       { arn: ec2Arn("i-0lone0"), tags: { "trainctl:experiment": "lone", Name: "lone-training-node-0" } },
     ],
+    spot: { "g5.xlarge": 0.45 },
     deny: [],
   };
 }
@@ -102,9 +103,10 @@ describe("trainctl status STACK", () => {
     expect(result.stderr).toContain("Usage over the last 10 min");
   });
 
-  it("asks CloudWatch for the last --minutes", async () => {
-    const result = await status(["exp", "--json", "--minutes", "30"]);
+  it("asks CloudWatch for the last --minutes, and prices spot live with --spot-prices", async () => {
+    const result = await status(["exp", "--json", "--minutes", "30", "--spot-prices"]);
     expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).experiments[0].nodes[0]).toMatchObject({ hourlyUsd: 0.45, priceBasis: "spot-live" });
     const body = JSON.parse(aws.requests.find((r) => r.operation === "GetMetricData")!.body);
     expect(body.EndTime - body.StartTime).toBe(1800);
     expect(JSON.parse(result.stdout).minutes).toBe(30);

@@ -28,6 +28,8 @@ export interface World {
   metrics: Record<string, number[]>;
   /** ARN + tags the Tagging API lists. */
   tagged: { arn: string; tags: Record<string, string> }[];
+  /** Latest spot price per instance type in us-east-1a. */
+  spot: Record<string, number>;
   /** Operations that fail with AccessDenied. */
   deny: string[];
 }
@@ -83,6 +85,12 @@ export function answer(world: World, req: AwsRequest): AwsReply {
         return `<item><volumeId>${id}</volumeId><availabilityZone>us-east-1a</availabilityZone><volumeStatus><status>ok</status><details><item><name>io-enabled</name><status>passed</status></item>${detail}</details></volumeStatus>${progress}</item>`;
       });
       return xml(`<DescribeVolumeStatusResponse ${EC2_NS}><requestId>r-1</requestId><volumeStatusSet>${items.join("")}</volumeStatusSet></DescribeVolumeStatusResponse>`);
+    }
+    case "DescribeSpotPriceHistory": {
+      const type = list(form, "InstanceType")[0];
+      const price = world.spot[type];
+      const items = price === undefined ? "" : `<item><instanceType>${type}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${price}</spotPrice><timestamp>${new Date().toISOString()}</timestamp><availabilityZone>us-east-1a</availabilityZone></item>`;
+      return xml(`<DescribeSpotPriceHistoryResponse ${EC2_NS}><requestId>r-1</requestId><spotPriceHistorySet>${items}</spotPriceHistorySet><nextToken></nextToken></DescribeSpotPriceHistoryResponse>`);
     }
     case "GetMetricData": {
       const input = JSON.parse(req.body) as { MetricDataQueries: { Id: string; MetricStat: { Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] } } }[] };
