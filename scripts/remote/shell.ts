@@ -11,7 +11,9 @@ export interface S3Access {
   endpoint?: string;
 }
 
-const awsArgs = (access: S3Access) => [`--region ${quote(access.region)}`, ...(access.endpoint ? [`--endpoint-url ${quote(access.endpoint)}`] : [])].join(" ");
+/** `aws s3 VERB` with the region and, when set, the endpoint. */
+export const awsS3 = (verb: "sync" | "cp", access: S3Access) =>
+  [`aws s3 ${verb} --only-show-errors --region ${quote(access.region)}`, ...(access.endpoint ? [`--endpoint-url ${quote(access.endpoint)}`] : [])].join(" ");
 const s5cmdArgs = (access: S3Access) => (access.endpoint ? ` --endpoint-url ${quote(access.endpoint)}` : "");
 const asFolder = (url: string) => (url.endsWith("/") ? url : `${url}/`);
 
@@ -20,7 +22,7 @@ const asFolder = (url: string) => (url.endsWith("/") ? url : `${url}/`);
  * `aws s3 sync` (or `aws s3 cp` for a single file). Folders map the way `aws s3 sync` maps them.
  */
 export function instanceCopyShell(direction: "to-instance" | "from-instance", s3Url: string, instancePath: string, access: S3Access): string {
-  const aws = (verb: "sync" | "cp") => `aws s3 ${verb} --only-show-errors ${awsArgs(access)}`;
+  const aws = (verb: "sync" | "cp") => awsS3(verb, access);
   const prefix = asFolder(s3Url);
   const lines = ["set -euo pipefail", `export AWS_REGION=${quote(access.region)}`];
   if (direction === "to-instance") {
