@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { InstanceConfig } from "../infra/config";
 import { ec2AssumeRolePolicy, instanceAccessPolicy } from "./iam";
-import { METRICS_NAMESPACE } from "./metrics";
+import { METRICS_NAMESPACE } from "../scripts/status/node-metrics";
 import { TAG, resourceTags } from "./tags";
 
 /** Public SSM parameter of the AWS Deep Learning Base GPU AMI (Ubuntu 22.04, NVIDIA driver, CUDA). */

@@ -4,9 +4,9 @@
  * gives GPU and memory in the `trainctl` namespace (by Experiment and InstanceId).
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from "@aws-sdk/client-cloudwatch";
-import { METRIC_DIMENSIONS, METRICS_NAMESPACE, type NodeMetric } from "../../components/metrics";
+import { METRIC_DIMENSIONS, METRICS_NAMESPACE, type NodeMetric } from "./node-metrics";
 
-/** The namespace the bootstrap's publisher writes to (components/metrics.ts holds its names). */
+/** The namespace the bootstrap's publisher writes to (node-metrics.ts holds its names). */
 export const TRAINCTL_NAMESPACE = METRICS_NAMESPACE;
 
 /** What `status` reports per node; every value is null when CloudWatch has no data for it. */
@@ -19,7 +19,7 @@ export interface NodeMetrics {
   diskReadBytes: number | null;
 }
 
-/** A metric the publisher writes; typed against components/metrics.ts so a rename there fails here. */
+/** A metric the publisher writes; typed against node-metrics.ts so a rename there fails here. */
 const own = (name: NodeMetric) => ({ namespace: TRAINCTL_NAMESPACE, name });
 
 /**

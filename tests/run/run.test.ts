@@ -10,7 +10,7 @@ import { trainctlAsync } from "../helpers/cli";
 import { installFakePulumi } from "../helpers/fake-pulumi";
 import { type FakeSsm, runLocally, startFakeSsm } from "../helpers/fake-ssm";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
-import { type World, answer } from "../status/world";
+import { type World, answer } from "../helpers/aws-world";
 
 const spec = {
   runId: "20261201-120000-abcd",

@@ -6,7 +6,7 @@ import { dataVolumesByInstance, describeNodes, describeVolumeStatus } from "../.
 import { experimentStatus, taggedInstances } from "../../scripts/status/collect";
 import { fetchMetrics } from "../../scripts/status/metrics";
 import { type AwsServerHandle, loopbackClientConfig, startAwsServer } from "../helpers/aws-server";
-import { answer, ec2Arn, type World } from "./world";
+import { answer, ec2Arn, type World } from "../helpers/aws-world";
 
 const NOW = new Date("2025-06-01T12:00:00Z");
 let world: World;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
 import { ROOT, trainctlAsync } from "../helpers/cli";
 import { type FakePulumi, installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
-import { answer, ec2Arn, type World } from "./world";
+import { answer, ec2Arn, type World } from "../helpers/aws-world";
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
 

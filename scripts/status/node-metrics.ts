@@ -1,5 +1,5 @@
 /**
- * The CloudWatch metrics each node publishes (components/bootstrap/publish-metrics.sh), in one place:
+ * The CloudWatch metrics each node publishes (components/bootstrap/publish-metrics.sh); components import it from here, in one place:
  * the dashboard, the instance role and `trainctl status` read the names from here.
  */
 

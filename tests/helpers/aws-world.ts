@@ -1,9 +1,9 @@
 /**
- * A small AWS world for `status` tests, answered in each service's real protocol: EC2 query
+ * A small AWS world for the status, run and logs tests, answered in each service's real protocol: EC2 query
  * protocol with XML replies, CloudWatch JSON 1.0 (the pinned SDK's GetMetricData), and the
  * Tagging API's JSON 1.1.
  */
-import type { AwsReply, AwsRequest } from "../helpers/aws-server";
+import type { AwsReply, AwsRequest } from "./aws-server";
 
 export interface FakeInstance {
   state: string;
