@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { open, readFile } from "node:fs/promises";
+import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { type FileHandle, open, readFile } from "node:fs/promises";
 import { Agent } from "node:https";
 import { Agent as HttpAgent } from "node:http";
 import * as path from "node:path";
@@ -22,11 +22,16 @@ import type { LimitFunction } from "p-limit" with { "resolution-mode": "import" 
 import picomatch from "picomatch";
 import { InterruptedError, TrainctlError } from "../errors";
 import { withRetry } from "../retry";
+import { ByteBudget } from "./budget";
 import { Journal } from "./journal";
 import { joinKey, partSizeFor } from "./location";
+import { OrderedHasher } from "./ordered-hash";
 
 /** Object metadata holding the whole-file SHA-256 (x-amz-meta-trainctl-sha256). */
 export const DIGEST_KEY = "trainctl-sha256";
+
+/** Upload part buffers held at once, across files: bounds memory whatever the file size. */
+export const PART_BUFFER_BYTES = 64 * 1024 * 1024;
 
 export interface TransferOptions {
   concurrency: number;
@@ -70,9 +75,18 @@ export function makeS3Client(options: { endpoint?: string; region?: string; conc
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
     maxAttempts: 5,
-    // A stalled response is abandoned after the timeout and retried.
-    requestHandler: new NodeHttpHandler({ httpAgent: new HttpAgent(agentOptions), httpsAgent: new Agent(agentOptions), requestTimeout: Number(process.env.TRAINCTL_S3_TIMEOUT_MS ?? 60_000) }),
+    requestHandler: new NodeHttpHandler({ httpAgent: new HttpAgent(agentOptions), httpsAgent: new Agent(agentOptions), ...stallTimeouts() }),
   });
+}
+
+/**
+ * A connection that goes silent for TRAINCTL_S3_TIMEOUT_MS (default 60 s) fails, and the request is retried.
+ * This must be the socket idle timeout: it also covers a body that stops mid-stream after the headers,
+ * whereas the handler's `requestTimeout` ends when the headers arrive and, by default, only logs a warning.
+ */
+function stallTimeouts(): { connectionTimeout: number; socketTimeout: number } {
+  const ms = Number(process.env.TRAINCTL_S3_TIMEOUT_MS ?? 60_000);
+  return { connectionTimeout: ms, socketTimeout: ms };
 }
 
 interface LocalFile {
@@ -149,6 +163,7 @@ class Run {
   skipped = 0;
   deleted = 0;
   retries = 0;
+  readonly partBuffers = new ByteBudget(PART_BUFFER_BYTES);
   private successes = 0;
   private lastProgress = 0;
 
@@ -246,8 +261,8 @@ export async function upload(client: S3Client, source: string, bucket: string, p
         const key = keyOf(f);
         if (f.size <= options.multipartThreshold) {
           const body = await run.limit(() => readFile(f.absolute));
-          const digest = createHash("sha256").update(body).digest("hex");
-          await run.request(() => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, Metadata: { [DIGEST_KEY]: digest } })));
+          const digest = sha256(body);
+          await run.request(() => client.send(signedWith(digest, new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, Metadata: { [DIGEST_KEY]: digest } }))));
         } else {
           await uploadMultipart(client, run, journal, f, bucket, key);
         }
@@ -292,18 +307,16 @@ async function uploadMultipart(client: S3Client, run: Run, journal: Journal, f: 
     await Promise.all(
       Array.from({ length: count }, (_, i) => i + 1)
         .filter((n) => !upload.parts[String(n)])
-        .map(async (n) => {
+        .map((n) => {
           const start = (n - 1) * upload.partSize;
           const length = Math.min(upload.partSize, f.size - start);
-          const result = await run.request(async () => {
-            const body = Buffer.allocUnsafe(length);
-            await handle.read(body, 0, length, start);
-            const sha = createHash("sha256").update(body).digest("hex");
-            const sent = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId, PartNumber: n, Body: body, ContentLength: length }));
-            return Object.assign(sent, { sha });
+          return run.partBuffers.use(length, async () => {
+            const body = await readPart(handle, start, length);
+            const sha = sha256(body);
+            const sent = await run.request(() => client.send(signedWith(sha, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId, PartNumber: n, Body: body, ContentLength: length }))));
+            journal.partDone(f.relative, n, sent.ETag!, sha);
+            journal.flush();
           });
-          journal.partDone(f.relative, n, result.ETag!, result.sha);
-          journal.flush();
         }),
     );
   } finally {
@@ -314,6 +327,30 @@ async function uploadMultipart(client: S3Client, run: Run, journal: Journal, f: 
     .sort((a, b) => a.PartNumber - b.PartNumber);
   await run.request(() => client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId, MultipartUpload: { Parts: parts } })));
   journal.finish(f.relative);
+}
+
+async function readPart(handle: FileHandle, start: number, length: number): Promise<Buffer> {
+  const body = Buffer.allocUnsafe(length);
+  const { bytesRead } = await handle.read(body, 0, length, start);
+  if (bytesRead !== length) throw new TrainctlError(`${length - bytesRead} byte(s) missing at offset ${start}: the file shrank during the upload`);
+  return body;
+}
+
+const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+
+/**
+ * Signs the request with the body's SHA-256 computed by trainctl: the SDK does not hash the body a second
+ * time, and S3 rejects the request if the bytes it received do not match.
+ */
+function signedWith<C extends PutObjectCommand | UploadPartCommand>(digest: string, command: C): C {
+  (command as PutObjectCommand).middlewareStack.add(
+    (next) => (args) => {
+      (args.request as { headers: Record<string, string> }).headers["x-amz-content-sha256"] = digest;
+      return next(args);
+    },
+    { step: "build", name: "trainctlPayloadDigest" },
+  );
+  return command;
 }
 
 async function verifyRemote(client: S3Client, run: Run, bucket: string, key: string, local: string): Promise<void> {
@@ -355,15 +392,15 @@ export async function download(client: S3Client, bucket: string, prefix: string,
     for (const o of todo) options.onEvent?.({ type: "file", path: o.relative, bytes: o.size, action: "would-copy" });
     return run.summary();
   }
+  const makeDir = directoryMaker();
   await Promise.all(
     todo.map(async (o) => {
       const file = target(o);
-      mkdirSync(path.dirname(file), { recursive: true });
+      makeDir(path.dirname(file));
       // Written under a temporary name and renamed only once its digest checks out.
       const partial = `${file}.trainctl-partial`;
       try {
-        const recorded = o.size > options.multipartThreshold ? await downloadRanged(client, run, bucket, o, partial) : await downloadWhole(client, run, bucket, o, partial);
-        const actual = await sha256File(partial);
+        const { recorded, actual } = o.size > options.multipartThreshold ? await downloadRanged(client, run, bucket, o, partial) : await downloadWhole(client, run, bucket, o, partial);
         if (recorded && recorded !== actual) {
           throw new TrainctlError(`s3://${bucket}/${o.key} is corrupt: its SHA-256 is ${actual}, but ${recorded} was recorded at upload; the bad copy was not kept`, { subject: o.key });
         }
@@ -379,35 +416,72 @@ export async function download(client: S3Client, bucket: string, prefix: string,
   return run.summary();
 }
 
-async function downloadWhole(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<string | undefined> {
-  return run.request(async () => {
-    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
-    await pipeline(object.Body as NodeJS.ReadableStream, createWriteStream(partial));
-    return Object.assign(object, { recorded: object.Metadata?.[DIGEST_KEY] });
-  }).then((r) => r.recorded);
+/** mkdir -p, once per folder. */
+function directoryMaker(): (dir: string) => void {
+  const made = new Set<string>();
+  return (dir) => {
+    if (made.has(dir)) return;
+    mkdirSync(dir, { recursive: true });
+    made.add(dir);
+  };
 }
 
-async function downloadRanged(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<string | undefined> {
-  const head = await run.request(() => client.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key })));
+/** The digest recorded at upload (if any) and the SHA-256 of the bytes that arrived. */
+interface Digests {
+  recorded?: string;
+  actual: string;
+}
+
+/** One GET, hashed as it is written: the file is never read back. */
+async function downloadWhole(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<Digests> {
+  const result = await run.request(async () => {
+    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
+    const hash = createHash("sha256");
+    const handle = await open(partial, "w");
+    try {
+      await writeAt(handle, object.Body as AsyncIterable<Uint8Array>, 0, object.ContentLength ?? o.size, (chunk) => hash.update(chunk));
+    } finally {
+      await handle.close();
+    }
+    return Object.assign(object, { digests: { recorded: object.Metadata?.[DIGEST_KEY], actual: hash.digest("hex") } });
+  });
+  return result.digests;
+}
+
+/** Parallel ranged GETs written in place; the whole-file SHA-256 follows the parts in order (OrderedHasher). */
+async function downloadRanged(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<Digests> {
   const partSize = partSizeFor(o.size, run.options.multipartThreshold);
-  const handle = await open(partial, "w");
+  const handle = await open(partial, "w+"); // read back by the hasher
+  const hasher = new OrderedHasher(handle);
+  let recorded: string | undefined;
   try {
     await Promise.all(
-      Array.from({ length: Math.ceil(o.size / partSize) }, (_, i) => i).map((i) =>
-        run.request(async () => {
-          const start = i * partSize;
-          const end = Math.min(o.size, start + partSize) - 1;
-          const part = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, Range: `bytes=${start}-${end}` }));
-          const body = Buffer.from(await part.Body!.transformToByteArray());
-          await handle.write(body, 0, body.length, start);
+      Array.from({ length: Math.ceil(o.size / partSize) }, (_, i) => i * partSize).map(async (start) => {
+        const end = Math.min(o.size, start + partSize);
+        await run.request(async () => {
+          const part = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, Range: `bytes=${start}-${end - 1}` }));
+          await writeAt(handle, part.Body as AsyncIterable<Uint8Array>, start, end - start);
+          recorded = part.Metadata?.[DIGEST_KEY];
           return part;
-        }),
-      ),
+        });
+        hasher.complete(start, end);
+      }),
     );
+    return { recorded, actual: await hasher.digest() };
   } finally {
     await handle.close();
   }
-  return head.Metadata?.[DIGEST_KEY];
+}
+
+/** Writes a response body at `position`; a body shorter or longer than expected fails (and is retried). */
+async function writeAt(handle: FileHandle, body: AsyncIterable<Uint8Array>, position: number, expected: number, onChunk?: (chunk: Uint8Array) => void): Promise<void> {
+  let written = 0;
+  for await (const chunk of body) {
+    onChunk?.(chunk);
+    await handle.write(chunk, 0, chunk.length, position + written);
+    written += chunk.length;
+  }
+  if (written !== expected) throw new TrainctlError(`expected ${expected} bytes, received ${written}`, { retryable: true });
 }
 
 /** Aborts the open multipart uploads a journal records, then removes the journal. */
