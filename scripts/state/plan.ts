@@ -131,7 +131,6 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string, stackO
 
 /** Invoke answers for what the components ask AWS at plan time; the offline world has no duplicates. */
 function defaultInvoke(token: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
-  const zone = `${region}a`;
   switch (token) {
     case "aws:ssm/getParameter:getParameter":
       return { name: inputs.name, value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", type: "String", version: 1, arn: `arn:aws:ssm:${region}::parameter${inputs.name}` };
