@@ -143,8 +143,8 @@ describe("trainctl cost", () => {
   it("--max-monthly exits 3 with a clear line", () => {
     const result = trainctl(["cost", "--state", STATE, "--max-monthly", "100", "--json"]);
     expect(result.code).toBe(3);
-    expect(result.stderr.trim()).toMatch(/^error: --max-monthly: estimated \$628\.95\/month exceeds the \$100\.00 threshold$/);
-    expect(JSON.parse(result.stdout).monthly).toBeCloseTo(628.95, 2);
+    expect(result.stderr.trim()).toMatch(/^error: --max-monthly: estimated \$631\.95\/month exceeds the \$100\.00 threshold$/);
+    expect(JSON.parse(result.stdout).monthly).toBeCloseTo(631.95, 2);
   });
 
   it("--compare --format markdown writes the comment to stdout", () => {
@@ -193,6 +193,6 @@ describe("trainctl cost --running", () => {
     // 10 h × (0.75 spot cap + 100 GiB gp3 root at 0.08/730) = 7.5 + 0.1096.
     expect(running.instances[0].hours).toBeCloseTo(10, 2);
     expect(running.soFar).toBeCloseTo(10 * (0.75 + 8 / 730), 2);
-    expect(running.burnRate).toBeCloseTo(0.8616, 3);
+    expect(running.burnRate).toBeCloseTo(0.8657, 3);
   });
 });

@@ -66,11 +66,14 @@ describe("planTeardown on a realistic nested state (tests/fixtures/teardown/nest
 describe("planTeardown on the dev stack (tests/fixtures/dev.state.json)", () => {
   const plan = planTeardown(readStackExport(path.join(FIXTURES, "dev.state.json")));
 
-  it("deletes exactly the compute side and the budget", () => {
+  it("deletes exactly the compute side, the budget, the dashboard and the data-path commands", () => {
     expect(names(plan.delete)).toEqual([
       "dev-budget",
       "dev-budget-monthly",
+      "dev-dashboard",
       "dev-data-0-attachment",
+      "dev-data-path",
+      "dev-data-path-loader",
       "dev-training",
       "dev-training-experiment-access",
       "dev-training-node-0",

@@ -37,7 +37,7 @@ describe("running the CLI through the fake", () => {
     });
     process.env.TRAINCTL_PULUMI = fake.bin;
     const cwd = mkdtempSync(path.join(tmpdir(), "project-"));
-    expect(exportStack("dev", cwd).resources).toHaveLength(29);
+    expect(exportStack("dev", cwd).resources).toHaveLength(32);
     expect(stackOutputs("dev", cwd)).toEqual({ instanceId: "i-0abc", checkpointsBucket: "dev-ckpt" });
     expect(listStacks(cwd).map((s) => s.name)).toEqual(["dev", "exp-2"]);
     expect(fake.invocations().map((i) => [i.argv, i.cwd])).toEqual([
