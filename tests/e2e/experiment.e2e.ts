@@ -164,6 +164,15 @@ describe(`real AWS: throwaway experiment ${name}`, () => {
     expect(logs).toMatch(/Driver Version/);
   }, 25 * MINUTE);
 
+  it("transfer: a folder to the node's disk and back through SSM and the staging prefix", async () => {
+    const local = mkdtempSync(path.join(tmpdir(), "trainctl-e2e-node-"));
+    writeFileSync(path.join(local, "weights.bin"), Buffer.alloc(2 * 1024 * 1024, 3));
+    await cli(["transfer", local, `${name}:/var/tmp/trainctl-e2e`]);
+    const back = mkdtempSync(path.join(tmpdir(), "trainctl-e2e-node-back-"));
+    await cli(["transfer", `${name}:/var/tmp/trainctl-e2e`, back]);
+    expect(readFileSync(path.join(back, "weights.bin")).equals(readFileSync(path.join(local, "weights.bin")))).toBe(true);
+  }, 10 * MINUTE);
+
   it("the bootstrap publishes the node's metrics to CloudWatch", async () => {
     const dimensions = [
       { Name: "Experiment", Value: name },
