@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { type Hash, createHash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 
 const CHUNK = 1024 * 1024;
@@ -32,18 +32,19 @@ export class OrderedHasher {
   private async advance(): Promise<void> {
     for (let end = this.finished.get(this.hashed); end !== undefined; end = this.finished.get(this.hashed)) {
       this.finished.delete(this.hashed);
-      await this.hashRange(this.hashed, end);
+      await hashRange(this.handle, this.hashed, end, this.hash);
       this.hashed = end;
     }
   }
+}
 
-  private async hashRange(start: number, end: number): Promise<void> {
-    const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, end - start)));
-    for (let position = start; position < end; ) {
-      const { bytesRead } = await this.handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
-      if (bytesRead === 0) throw new Error(`short read at ${position}`);
-      this.hash.update(buffer.subarray(0, bytesRead));
-      position += bytesRead;
-    }
+/** Feeds bytes [start, end) of a file to `hash`, through one reused 1 MiB buffer. */
+export async function hashRange(handle: FileHandle, start: number, end: number, hash: Hash): Promise<void> {
+  const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, end - start)));
+  for (let position = start; position < end; ) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
+    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position}`);
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
   }
 }
