@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer, request as httpRequest } from "node:http";
+import { type IncomingMessage, createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, trainctlAsync } from "../helpers/cli";
+import { type CliResult, ROOT, trainctlAsync } from "../helpers/cli";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -27,6 +27,54 @@ function tree(root: string): Map<string, string> {
 }
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!);
+
+type Fault = "slowdown" | "reset" | "silent" | "mid-body";
+
+/**
+ * A proxy in front of s3rver that injects a fault into the requests `faultFor` picks (n counts from 1):
+ * a 503 SlowDown, a reset connection, no answer at all, or the headers and part of the body, then silence.
+ */
+async function faultProxy(target: URL, faultFor: (n: number, req: IncomingMessage) => Fault | undefined): Promise<{ endpoint: string; close: () => void }> {
+  let seen = 0;
+  const proxy = createServer((req, res) => {
+    const fault = faultFor(++seen, req);
+    if (fault === "slowdown") {
+      res.writeHead(503, { "content-type": "application/xml" });
+      res.end('<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      return;
+    }
+    if (fault === "reset") return void req.socket.destroy();
+    if (fault === "silent") return void req.resume();
+    const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 500, answer.headers);
+      if (fault !== "mid-body") return void answer.pipe(res);
+      answer.once("data", (chunk: Buffer) => {
+        res.write(chunk.subarray(0, Math.ceil(chunk.length / 2)));
+        answer.destroy();
+      });
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    close: () => {
+      proxy.closeAllConnections();
+      proxy.close();
+    },
+  };
+}
+
+/** trainctlAsync with a deadline: a hung transfer is killed and fails the test instead of hanging it. */
+async function trainctlWithin(ms: number, args: string[], env: Record<string, string>, cwd: string): Promise<CliResult> {
+  const child = spawn(process.execPath, ["--import", pathToFileURL(path.join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href, path.join(ROOT, "scripts", "cli.ts"), ...args], { cwd, env: { ...process.env, ...env }, timeout: ms, killSignal: "SIGKILL" });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d));
+  child.stderr.on("data", (d: Buffer) => (stderr += d));
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once("close", (c, s) => resolve([c, s])));
+  return { code: code ?? -1, stdout, stderr: signal ? `killed by ${signal} after ${ms} ms (hung)\n${stderr}` : stderr };
+}
 
 describe("trainctl transfer against s3rver", () => {
   let s3: S3rverHandle;
@@ -125,32 +173,12 @@ describe("trainctl transfer against s3rver", () => {
   });
 
   it("completes through a proxy that answers 503 SlowDown and resets connections, and counts the retries", async () => {
-    const target = new URL(s3.endpoint);
-    let seen = 0;
-    const proxy = createServer((req, res) => {
-      seen += 1;
-      if (seen % 7 === 3) {
-        res.writeHead(503, { "content-type": "application/xml" });
-        res.end('<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
-        return;
-      }
-      if (seen % 11 === 5) {
-        req.socket.destroy();
-        return;
-      }
-      const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 500, answer.headers);
-        answer.pipe(res);
-      });
-      req.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-    const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const proxy = await faultProxy(new URL(s3.endpoint), (n) => (n % 7 === 3 ? "slowdown" : n % 11 === 5 ? "reset" : undefined));
     const small = path.join(work, "faulty");
     mkdirSync(small, { recursive: true });
     for (let i = 0; i < 60; i++) writeFileSync(path.join(small, `${i}.bin`), Buffer.alloc(2048, i));
     try {
-      const result = await trainctlAsync(["transfer", small, "s3://bucket-1/faulty/", "--json", "--endpoint-url", endpoint, "--concurrency", "4"], { env: { ...env, TRAINCTL_S3_TIMEOUT_MS: "1500" }, cwd: work });
+      const result = await trainctlAsync(["transfer", small, "s3://bucket-1/faulty/", "--json", "--endpoint-url", proxy.endpoint, "--concurrency", "4"], { env: { ...env, TRAINCTL_S3_TIMEOUT_MS: "1500" }, cwd: work });
       expect(result.code, result.stderr).toBe(0);
       const summary = lastJson(result.stdout);
       expect(summary.files).toBe(60);
@@ -159,7 +187,45 @@ describe("trainctl transfer against s3rver", () => {
       expect((await trainctlAsync(["transfer", "s3://bucket-1/faulty/", back], { env, cwd: work })).code).toBe(0);
       expect(tree(back)).toEqual(tree(small));
     } finally {
-      proxy.closeAllConnections();
+      proxy.close();
+    }
+  });
+
+  // Regression: the SDK's requestTimeout only warns by default and ends when the headers arrive, so a response
+  // that went quiet (before the headers or mid-body) used to hang the transfer forever.
+  it("completes through a proxy that stalls responses (no answer, or silence mid-body), and counts the retries", { timeout: 120_000 }, async () => {
+    const stalled = new Set<string>();
+    const once = (what: string) => {
+      if (stalled.has(what)) return false;
+      stalled.add(what);
+      return true;
+    };
+    const proxy = await faultProxy(new URL(s3.endpoint), (_n, req) => {
+      const objectGet = req.method === "GET" && !req.url?.includes("list-type");
+      if (req.method === "PUT" && once("PUT")) return "silent";
+      if (objectGet && req.headers.range && once("ranged GET")) return "mid-body";
+      if (objectGet && !req.headers.range && once("whole GET")) return "mid-body";
+      if (objectGet && once("silent GET")) return "silent";
+      return undefined;
+    });
+    const folder = path.join(work, "stall");
+    mkdirSync(folder, { recursive: true });
+    for (let i = 0; i < 30; i++) writeFileSync(path.join(folder, `${i}.bin`), Buffer.alloc(4096, i));
+    writeFileSync(path.join(folder, "ranged.bin"), Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 5 }, (_, i) => (i * 13) % 256)));
+    const stallEnv = { ...env, TRAINCTL_S3_TIMEOUT_MS: "2000" };
+    const args = ["--json", "--endpoint-url", proxy.endpoint, "--concurrency", "4", "--multipart-threshold-mib", "1"];
+    try {
+      const up = await trainctlWithin(90_000, ["transfer", folder, "s3://bucket-1/stall/", ...args], stallEnv, work);
+      expect(up.code, up.stderr).toBe(0);
+      expect(lastJson(up.stdout)).toMatchObject({ files: 31 });
+      expect(lastJson(up.stdout).retries).toBeGreaterThan(0);
+      const back = path.join(work, "stall-back");
+      const down = await trainctlWithin(90_000, ["transfer", "s3://bucket-1/stall/", back, ...args], stallEnv, work);
+      expect(down.code, down.stderr).toBe(0);
+      expect(lastJson(down.stdout).retries).toBeGreaterThanOrEqual(3);
+      expect([...stalled].sort()).toEqual(["PUT", "ranged GET", "silent GET", "whole GET"]);
+      expect(tree(back)).toEqual(tree(folder));
+    } finally {
       proxy.close();
     }
   });
