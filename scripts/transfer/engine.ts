@@ -34,7 +34,7 @@ export const DIGEST_KEY = "trainctl-sha256";
 const SMALL_FILE = 256 * 1024;
 
 /** Upload part buffers held at once, across files: bounds memory whatever the file size. */
-export const PART_BUFFER_BYTES = 64 * 1024 * 1024;
+export const PART_BUFFER_BYTES = 48 * 1024 * 1024;
 
 export interface TransferOptions {
   concurrency: number;
