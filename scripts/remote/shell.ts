@@ -22,7 +22,6 @@ const asFolder = (url: string) => (url.endsWith("/") ? url : `${url}/`);
  * `aws s3 sync` (or `aws s3 cp` for a single file). Folders map the way `aws s3 sync` maps them.
  */
 export function instanceCopyShell(direction: "to-instance" | "from-instance", s3Url: string, instancePath: string, access: S3Access): string {
-  const aws = (verb: "sync" | "cp") => awsS3(verb, access);
   const prefix = asFolder(s3Url);
   const lines = ["set -euo pipefail", `export AWS_REGION=${quote(access.region)}`];
   if (direction === "to-instance") {
@@ -31,19 +30,19 @@ export function instanceCopyShell(direction: "to-instance" | "from-instance", s3
       "if command -v s5cmd >/dev/null 2>&1; then",
       `  s5cmd${s5cmdArgs(access)} sync ${quote(`${prefix}*`)} ${quote(asFolder(instancePath))}`,
       "else",
-      `  ${aws("sync")} ${quote(prefix)} ${quote(instancePath)}`,
+      `  ${awsS3("sync", access)} ${quote(prefix)} ${quote(instancePath)}`,
       "fi",
     );
   } else {
     lines.push(
       `if [ -f ${quote(instancePath)} ]; then`,
-      `  ${aws("cp")} ${quote(instancePath)} ${quote(prefix)}`,
+      `  ${awsS3("cp", access)} ${quote(instancePath)} ${quote(prefix)}`,
       `elif [ ! -d ${quote(instancePath)} ]; then`,
       `  echo ${quote(`trainctl: ${instancePath} does not exist on this instance`)} >&2; exit 2`,
       "elif command -v s5cmd >/dev/null 2>&1; then",
       `  s5cmd${s5cmdArgs(access)} sync ${quote(asFolder(instancePath))} ${quote(prefix)}`,
       "else",
-      `  ${aws("sync")} ${quote(instancePath)} ${quote(prefix)}`,
+      `  ${awsS3("sync", access)} ${quote(instancePath)} ${quote(prefix)}`,
       "fi",
     );
   }

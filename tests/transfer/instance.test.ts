@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,6 +48,10 @@ describe("the shell sent to an instance", () => {
     expect(script).toContain(`s5cmd sync 's3://b/staging/x/*' '/mnt/data/my set/'`);
     expect(script).toContain(`aws s3 sync --only-show-errors --region 'eu-west-1' 's3://b/staging/x/' '/mnt/data/my set'`);
     expect(script).not.toContain("--endpoint-url");
+    for (const direction of ["to-instance", "from-instance"] as const) {
+      const lint = spawnSync("shellcheck", ["-s", "bash", "-"], { input: instanceCopyShell(direction, "s3://b/p", "/x y", { region: "r", endpoint: "http://h" }), encoding: "utf8" });
+      expect(lint.status, lint.stdout).toBe(0);
+    }
   });
 
   it("prefers s5cmd when the instance has it", async () => {
