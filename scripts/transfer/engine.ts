@@ -82,9 +82,11 @@ export function makeS3Client(options: { endpoint?: string; region?: string; conc
     cacheMiddleware: true,
     requestHandler: new NodeHttpHandler({ httpAgent: new HttpAgent(agentOptions), httpsAgent: new Agent(agentOptions), ...stallTimeouts() }),
   });
+  // On the client, not per command: with the middleware cache, a command's own middleware would be ignored.
   client.middlewareStack.add(
     (next) => (args) => {
-      const digest = bodyDigests.get((args.input as { Body?: object }).Body ?? bodyDigests);
+      const body = (args.input as { Body?: unknown }).Body;
+      const digest = Buffer.isBuffer(body) ? bodyDigests.get(body) : undefined;
       if (digest) (args.request as { headers: Record<string, string> }).headers["x-amz-content-sha256"] = digest;
       return next(args);
     },
