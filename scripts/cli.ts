@@ -4,14 +4,21 @@ import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { ExitCode, type TrainctlError } from "./errors";
 
-/** Every file in scripts/commands/ exports one yargs command module as its default export. */
-function loadCommands(): CommandModule[] {
+/**
+ * Every file in scripts/commands/ exports one yargs command module, named like the file. Only the
+ * command being run is loaded (the others pull in SDKs and Pulumi: seconds of start-up); help,
+ * --version and unknown names load them all.
+ */
+function loadCommands(argv: string[]): CommandModule[] {
   const folder = path.join(__dirname, "commands");
-  return readdirSync(folder)
-    .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
-    .sort()
-    .map((file) => require(path.join(folder, file)).default as CommandModule)
-    .filter(Boolean);
+  const files = readdirSync(folder).filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"));
+  return commandFilesFor(argv, files).map((file) => require(path.join(folder, file)).default as CommandModule);
+}
+
+/** The command files to load for these arguments: the named command's own, else all of them. */
+export function commandFilesFor(argv: string[], files: string[]): string[] {
+  const chosen = files.find((file) => file === `${argv[0]}.ts`);
+  return chosen ? [chosen] : [...files].sort();
 }
 
 /** One line per error, `error: …`; the stack only with --debug. */
@@ -42,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName("trainctl")
     .usage("$0 <command> [options]\n\nOne Pulumi stack per training experiment: plan, cost, data, teardown.")
     .option("debug", { type: "boolean", describe: "print stack traces with errors", global: true })
-    .command(loadCommands())
+    .command(loadCommands(argv))
     .demandCommand(1, "name a command (see --help)")
     .version(require("../package.json").version)
     .strict()
