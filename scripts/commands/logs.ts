@@ -43,7 +43,7 @@ const command: CommandModule<object, LogsArgs> = {
         if (result.status !== "Success") throw new TrainctlError(`logs: ${result.stderr.trim().split("\n").pop()?.replace(/^trainctl: /, "") || `${result.status} on ${node.instanceId}`}`, { subject: node.instanceId });
         const chunk = parseLogChunk(result.stdout);
         process.stdout.write(chunk.text);
-        const caughtUp = chunk.text.length === 0 || ("offset" in from && chunk.nextOffset === from.offset);
+        const caughtUp = chunk.text.length === 0;
         from = { offset: chunk.nextOffset };
         if (!args.follow && chunk.text.length < LOG_CHUNK_BYTES) return;
         if (args.follow && caughtUp && !chunk.alive) return;

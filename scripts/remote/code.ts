@@ -19,10 +19,7 @@ export function codeFolder(code: string | undefined, cwd = process.cwd()): strin
  * relative to the folder with `/`. Undefined when the folder is not in a git work tree (ship everything).
  */
 export function gitFiles(folder: string): Set<string> | undefined {
-  const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--full-name", "."], { cwd: folder, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (listed.status !== 0) return undefined;
-  const top = spawnSync("git", ["rev-parse", "--show-toplevel"], { cwd: folder, encoding: "utf8" }).stdout.trim();
-  const base = path.relative(top, folder).split(path.sep).join("/");
-  const strip = base ? `${base}/` : "";
-  return new Set(listed.stdout.split("\0").filter(Boolean).map((f) => (f.startsWith(strip) ? f.slice(strip.length) : f)));
+  // Without --full-name, git lists paths relative to (and only under) the folder it runs in.
+  const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: folder, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  return listed.status === 0 ? new Set(listed.stdout.split("\0").filter(Boolean)) : undefined;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gitFiles } from "../../scripts/remote/code";
 import { RUN_PATHS, logChunkShell, parseLogChunk, runEnvironment, runShell } from "../../scripts/remote/run";
 import { type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
 import { trainctlAsync } from "../helpers/cli";
@@ -48,6 +49,17 @@ describe("the run unit", () => {
     expect(runShell({ ...spec, replace: true })).not.toMatch(/exit 75/);
     const lint = spawnSync("shellcheck", ["-s", "bash", "-"], { input: runShell(spec), encoding: "utf8" });
     expect(lint.status, lint.stdout).toBe(0);
+  });
+
+  it("ships from a subfolder of a git tree what git would, keyed relative to that folder", () => {
+    const repo = mkdtempSync(path.join(tmpdir(), "trainctl-git-"));
+    mkdirSync(path.join(repo, "train", "deep"), { recursive: true });
+    for (const file of ["top.py", "train/main.py", "train/deep/ünï.py", "train/new.py", "train/w.ckpt"]) writeFileSync(path.join(repo, file), file);
+    writeFileSync(path.join(repo, ".gitignore"), "*.ckpt\n");
+    spawnSync("git", ["init", "-q"], { cwd: repo });
+    spawnSync("git", ["add", "top.py", "train/main.py", "train/deep/ünï.py"], { cwd: repo });
+    expect([...gitFiles(path.join(repo, "train"))!].sort()).toEqual(["deep/ünï.py", "main.py", "new.py"]);
+    expect(gitFiles(tmpdir())).toBeUndefined();
   });
 
   it("reads the log in chunks from an offset, across runs of the shell", async () => {
