@@ -5,11 +5,11 @@ import { TrainctlError, UsageError } from "../errors";
 import { newExperimentFile } from "../experiments/config-file";
 import { EXPIRES_TAG, type ExperimentRow, expiryAfter, inventory } from "../experiments/inventory";
 import { printJson, say, usd } from "../output";
-import { PROJECT_ROOT, loadStackConfig } from "../state/plan";
+import { loadStackConfig } from "../state/plan";
+import { projectDir } from "../state/project";
 import { exportStack, findPulumi, listStacks, requirePulumi, runPulumi, stackTags } from "../state/pulumi-cli";
 import { planTeardown } from "../teardown/plan";
 
-const projectDir = () => process.env.TRAINCTL_PROJECT_DIR ?? PROJECT_ROOT;
 const shortName = (name: string) => name.split("/").pop() ?? name;
 
 /** A stack through the Automation API, with the CLI found on PATH (a clear error without it). */

@@ -4,7 +4,7 @@ import { ExitCode, UsageError } from "../errors";
 import { printJson, say, usd, warn } from "../output";
 import { catalogPrices } from "../pricing/estimate";
 import { type ExperimentTarget, resolveStack, targetFromOutputs } from "../remote/target";
-import { PROJECT_ROOT } from "../state/plan";
+import { projectDir } from "../state/project";
 import { findPulumi, listStacks, stackOutputs, stackTags } from "../state/pulumi-cli";
 import { type ExperimentSource, type ExperimentStatus, experimentsFromTags, experimentStatus, type StatusClients, statusClients, taggedInstances } from "../status/collect";
 import { matchesTags, type NodeRow, parseTagFilter, type PriceBasis } from "../status/rows";
@@ -19,8 +19,6 @@ interface StatusArgs {
   region?: string[];
   spotPrices?: boolean;
 }
-
-const projectDir = () => process.env.TRAINCTL_PROJECT_DIR ?? PROJECT_ROOT;
 
 /** What to look at, decided once: experiments from stack state, and (without STACK) regions to ask the Tagging API. */
 interface Scope {
@@ -47,7 +45,7 @@ const fromTarget = (t: ExperimentTarget): ExperimentSource => ({ stack: t.stack,
 
 function scope(args: StatusArgs, tags: [string, string][]): Scope {
   if (args.stack) {
-    return { experiments: [fromTarget(resolveStack(args.stack, { cwd: projectDir() }))], known: new Set(), tagRegions: [], tags, warnings: [] };
+    return { experiments: [fromTarget(resolveStack(args.stack))], known: new Set(), tagRegions: [], tags, warnings: [] };
   }
   const warnings: string[] = [];
   const experiments: ExperimentSource[] = [];

@@ -1,4 +1,5 @@
 import { TrainctlError, UsageError } from "../errors";
+import { projectDir } from "../state/project";
 import { stackOutputs } from "../state/pulumi-cli";
 
 /** One training node of an experiment, in the stack's node order (node 0 is the torchrun rendezvous). */
@@ -40,13 +41,13 @@ export function targetFromOutputs(stack: string, outputs: Record<string, unknown
   };
 }
 
-/** Reads a stack's outputs through the Pulumi CLI; an unknown stack is bad input (exit 2) naming `flag`. */
+/** Reads a stack's outputs through the Pulumi CLI (in the project folder); an unknown stack is bad input (exit 2) naming `flag`. */
 export function resolveStack(stack: string, options: { flag?: string; cwd?: string } = {}): ExperimentTarget {
   const flag = options.flag ?? "STACK";
   if (!/^[A-Za-z0-9_.\-/]+$/.test(stack)) throw new UsageError(`${flag}: ${JSON.stringify(stack)} is not a stack name (letters, digits, '-', '_', '.', '/')`, { subject: flag });
   let outputs: Record<string, unknown>;
   try {
-    outputs = stackOutputs(stack, options.cwd);
+    outputs = stackOutputs(stack, options.cwd ?? projectDir());
   } catch (error) {
     if (error instanceof TrainctlError && error.subject !== "pulumi") throw new UsageError(`${flag}: unknown stack ${JSON.stringify(stack)}: ${error.message.replace(/^--stack: /, "")}`, { subject: flag });
     throw error;

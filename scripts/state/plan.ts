@@ -3,6 +3,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors";
+import { PROJECT_ROOT } from "./project";
 import { type ResourceRecord, type StackModel, regionOf, withEffectiveTags } from "./model";
 
 /** What the engine would have received for one resource, as the mock monitor saw it. */
@@ -47,7 +48,7 @@ export interface OfflineRun {
   invokes: string[];
 }
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+export { PROJECT_ROOT };
 export const DEFAULT_PROGRAM = path.join(PROJECT_ROOT, "infra", "index.ts");
 export const MOCK_ACCOUNT = "123456789012";
 
