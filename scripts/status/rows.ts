@@ -5,13 +5,13 @@
 import type { VolumeStatusItem } from "@aws-sdk/client-ec2";
 import { catalogPrices, type PriceBook } from "../pricing/estimate";
 import type { NodeState } from "../remote/ec2";
+import { isBusy } from "../teardown/plan";
 import { emptyMetrics, type NodeMetrics } from "./metrics";
 
 /** Runtime tags the bootstrap writes on the instance (components/bootstrap/*.sh). */
 export const RUNTIME_TAGS = {
   warmState: "trainctl:runtime:warm-state",
   staging: "trainctl:runtime:staging",
-  busy: "trainctl:runtime:busy",
 } as const;
 
 /**
@@ -87,10 +87,10 @@ export function volumeInitFrom(item: VolumeStatusItem | undefined): VolumeInit |
   return { state, progressPercent: progress ?? (done ? 100 : null), etaSeconds: eta ?? (done ? 0 : null) };
 }
 
-/** The run state from the busy tag; absent means no training process was ever seen. */
+/** The run state from the busy tag teardown also reads; absent means no training process was ever seen. */
 function runState(ec2: NodeState | undefined): NodeRow["run"] {
   if (ec2?.state !== "running") return null;
-  return ec2.tags[RUNTIME_TAGS.busy]?.toLowerCase() === "true" ? "running" : "idle";
+  return isBusy(ec2.tags) ? "running" : "idle";
 }
 
 /** One node's row. */

@@ -80,6 +80,9 @@ const round = (usd: number) => Math.round(usd * 100) / 100;
 /** Tags that say a training process is running: the bootstrap sets the first while the pid file lives. */
 export const BUSY_TAGS = ["trainctl:runtime:busy", "trainctl:busy"];
 
+/** Whether an instance's tags say a training process runs on it. */
+export const isBusy = (tags: Record<string, unknown>): boolean => BUSY_TAGS.some((t) => String(tags[t]).toLowerCase() === "true");
+
 function tagsOf(r: ResourceRecord): Record<string, unknown> {
   return { ...(r.outputs.tagsAll as object | undefined), ...(r.outputs.tags as object | undefined), ...r.tags };
 }
@@ -88,7 +91,7 @@ function tagsOf(r: ResourceRecord): Record<string, unknown> {
 export function busyWarnings(deleted: ResourceRecord[]): string[] {
   return deleted
     .filter((r) => r.type === "aws:ec2/instance:Instance" && !r.pendingDelete)
-    .filter((r) => BUSY_TAGS.some((t) => String(tagsOf(r)[t]).toLowerCase() === "true"))
+    .filter((r) => isBusy(tagsOf(r)))
     .map((r) => `${r.name} (${r.id ?? r.urn}) is tagged busy: a training process was running when the state was last refreshed`);
 }
 
