@@ -115,6 +115,7 @@ const command: CommandModule<object, RunArgs> = {
             runId,
             command: cmd,
             codeUrl,
+            loaderUrl: target.loaderLocation,
             env,
             node: { rank: node.index, count: nodes.length, masterAddr, masterPort: args.port },
             checkpoint: { dir: `${target.mountPoint ?? "/mnt/data"}/checkpoints`, bucket: target.checkpointsBucket },

@@ -17,6 +17,8 @@ export interface ExperimentTarget {
   datasetsBucket?: string;
   checkpointsBucket?: string;
   mountPoint?: string;
+  /** The generated DataLoader the stack publishes (`s3://…/code/loader.py`). */
+  loaderLocation?: string;
   dashboardUrl?: string;
   estimatedHourlyUsd?: number;
 }
@@ -36,6 +38,7 @@ export function targetFromOutputs(stack: string, outputs: Record<string, unknown
     datasetsBucket: text(outputs.datasetsBucket),
     checkpointsBucket: text(outputs.checkpointsBucket),
     mountPoint: text(outputs.mountPoint),
+    loaderLocation: text(outputs.loaderLocation),
     dashboardUrl: text(outputs.dashboardUrl),
     estimatedHourlyUsd: typeof outputs.estimatedHourlyUsd === "number" ? outputs.estimatedHourlyUsd : undefined,
   };

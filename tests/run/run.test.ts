@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gitFiles } from "../../scripts/remote/code";
 import { RUN_PATHS, logChunkShell, parseLogChunk, runEnvironment, runShell } from "../../scripts/remote/run";
@@ -135,7 +135,7 @@ describe("trainctl run and logs on a two-node stack", () => {
           PATH: `${bin}:/usr/bin:/bin`,
         }),
     });
-    const outputs = { region: "us-east-1", instanceIds: ["i-0000000000000000a", "i-0000000000000000b"], privateIps: ["10.0.0.1", "10.0.0.2"], checkpointsBucket: "exp2-checkpoints", mountPoint: "/mnt/data" };
+    const outputs = { region: "us-east-1", instanceIds: ["i-0000000000000000a", "i-0000000000000000b"], privateIps: ["10.0.0.1", "10.0.0.2"], checkpointsBucket: "exp2-checkpoints", mountPoint: "/mnt/data", loaderLocation: "s3://exp2-checkpoints/code/loader.py" };
     const pulumi = installFakePulumi([
       { prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", "exp2"], stdout: JSON.stringify(outputs) },
       { prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", "idle"], stdout: JSON.stringify({ ...outputs, instanceIds: ["i-0000000000000000c"] }) },
@@ -143,6 +143,7 @@ describe("trainctl run and logs on a two-node stack", () => {
     ]);
     env = { ...s3.env(), AWS_ENDPOINT_URL_SSM: ssm.endpoint, AWS_ENDPOINT_URL_EC2: ec2.endpoint, TRAINCTL_PULUMI: pulumi.bin, TRAINCTL_SSM_POLL_MS: "50" };
 
+    await s3.client().send(new PutObjectCommand({ Bucket: "exp2-checkpoints", Key: "code/loader.py", Body: "def make_loader(): ...\n" }));
     mkdirSync(code);
     writeFileSync(path.join(code, "train.sh"), 'echo "rank=$NODE_RANK world=$WORLD_SIZE master=$MASTER_ADDR:$MASTER_PORT ckpt=$TRAINCTL_CHECKPOINT_DIR lr=$LR"\ncat notes.txt\nexec sleep 60\n');
     writeFileSync(path.join(code, ".gitignore"), "*.ckpt\n");
@@ -169,6 +170,7 @@ describe("trainctl run and logs on a two-node stack", () => {
     await expect.poll(() => existsSync(onNode("i-0000000000000000b", "log/run.log")) && readFileSync(onNode("i-0000000000000000b", "log/run.log"), "utf8"), { timeout: 10_000 }).toContain("untracked but not ignored");
     const log = readFileSync(onNode("i-0000000000000000b", "log/run.log"), "utf8");
     expect(log).toContain(`=== trainctl run ${out.runId} on node 1 ===`);
+    expect(readFileSync(onNode("i-0000000000000000b", `opt/runs/${out.runId}/trainctl_loader.py`), "utf8")).toBe("def make_loader(): ...\n");
     expect(log).toContain(`rank=1 world=2 master=10.0.0.1:29500 ckpt=${onNode("i-0000000000000000b", "data")}/checkpoints lr=3e-4`);
     for (const pid of pids()) expect(spawnSync("kill", ["-0", String(pid)]).status).toBe(0);
   });
