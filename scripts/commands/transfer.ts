@@ -88,12 +88,8 @@ function progressReporter(json: boolean): { onEvent: (e: TransferEvent) => void;
   };
 }
 
-/** The S3 summaries of a transfer's legs as one (an instance-only copy moves nothing through this machine). */
-function combine(summaries: TransferSummary[]): TransferSummary {
-  const sum = (key: keyof TransferSummary) => summaries.reduce((total, s) => total + s[key], 0);
-  const seconds = sum("seconds");
-  return { files: sum("files"), bytes: sum("bytes"), skipped: sum("skipped"), deleted: sum("deleted"), seconds, mibPerSecond: seconds > 0 ? sum("bytes") / 1048576 / seconds : 0, retries: sum("retries") };
-}
+/** An instance-only copy moves nothing through this machine. */
+const NOTHING_MOVED: TransferSummary = { files: 0, bytes: 0, skipped: 0, deleted: 0, seconds: 0, mibPerSecond: 0, retries: 0 };
 
 /** Runs the copy on the instance through SSM, streaming its output to stderr; --dry-run prints the script instead. */
 async function runOnInstance(
@@ -187,15 +183,16 @@ const command: CommandModule<object, TransferArgs> = {
       onWarning: warn,
     };
     try {
-      const summaries: TransferSummary[] = [];
+      // planLegs gives at most one leg through this machine's S3 engine.
+      let moved = NOTHING_MOVED;
       const invocations: InvocationResult[] = [];
       for (const leg of legs) {
-        if (leg.kind === "upload") summaries.push(await upload(client, leg.from.path, leg.to.bucket, leg.to.prefix, options));
-        else if (leg.kind === "download") summaries.push(await download(client, leg.from.bucket, leg.from.prefix, leg.to.path, options));
+        if (leg.kind === "upload") moved = await upload(client, leg.from.path, leg.to.bucket, leg.to.prefix, options);
+        else if (leg.kind === "download") moved = await download(client, leg.from.bucket, leg.from.prefix, leg.to.path, options);
         else invocations.push(await runOnInstance(leg, remote!, { endpoint, dryRun: Boolean(args.dryRun), timeout: args.timeout, json: Boolean(args.json), signal: controller.signal }));
       }
       progress.stop();
-      const summary = { ...combine(summaries), ...(remote ? { instance: { instanceId: remote.instanceId, status: invocations.at(-1)?.status ?? "dry-run" } } : {}) };
+      const summary = { ...moved, ...(remote ? { instance: { instanceId: remote.instanceId, status: invocations.at(-1)?.status ?? "dry-run" } } : {}) };
       if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else say(`${args.dryRun ? "would copy" : "copied"} ${summary.files} file(s), ${(summary.bytes / 1048576).toFixed(1)} MiB in ${summary.seconds.toFixed(1)} s (${summary.mibPerSecond.toFixed(1)} MiB/s); ${summary.skipped} already in place; ${summary.retries} retries${remote ? `; on ${remote.instanceId}: ${summary.instance?.status}` : ""}`);
     } catch (error) {
