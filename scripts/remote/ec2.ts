@@ -1,4 +1,4 @@
-import { DescribeInstancesCommand, DescribeVolumesCommand, DescribeVolumeStatusCommand, EC2Client, type VolumeStatusItem } from "@aws-sdk/client-ec2";
+import { EC2Client, paginateDescribeInstances, paginateDescribeVolumeStatus, paginateDescribeVolumes, type VolumeStatusItem } from "@aws-sdk/client-ec2";
 import { UsageError } from "../errors";
 import type { ExperimentNode, ExperimentTarget } from "./target";
 
@@ -22,9 +22,7 @@ export function ec2Client(region: string): EC2Client {
 export async function describeNodes(client: EC2Client, instanceIds: string[]): Promise<Map<string, NodeState>> {
   const states = new Map<string, NodeState>();
   if (instanceIds.length === 0) return states;
-  let NextToken: string | undefined;
-  do {
-    const page = await client.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: instanceIds }], NextToken }));
+  for await (const page of paginateDescribeInstances({ client }, { Filters: [{ Name: "instance-id", Values: instanceIds }] })) {
     for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
       if (!instance.InstanceId) continue;
       states.set(instance.InstanceId, {
@@ -38,8 +36,7 @@ export async function describeNodes(client: EC2Client, instanceIds: string[]): P
         tags: Object.fromEntries((instance.Tags ?? []).filter((t) => t.Key).map((t) => [t.Key!, t.Value ?? ""])),
       });
     }
-    NextToken = page.NextToken;
-  } while (NextToken);
+  }
   return states;
 }
 
@@ -61,12 +58,9 @@ export async function requireRunning(client: EC2Client, target: ExperimentTarget
 export async function describeVolumeStatus(client: EC2Client, volumeIds: string[]): Promise<Map<string, VolumeStatusItem>> {
   const statuses = new Map<string, VolumeStatusItem>();
   const ask = async (VolumeIds: string[]) => {
-    let NextToken: string | undefined;
-    do {
-      const page = await client.send(new DescribeVolumeStatusCommand({ VolumeIds, NextToken }));
+    for await (const page of paginateDescribeVolumeStatus({ client }, { VolumeIds })) {
       for (const item of page.VolumeStatuses ?? []) if (item.VolumeId) statuses.set(item.VolumeId, item);
-      NextToken = page.NextToken || undefined;
-    } while (NextToken);
+    }
   };
   if (volumeIds.length === 0) return statuses;
   try {
@@ -86,14 +80,11 @@ export async function dataVolumesByInstance(client: EC2Client, instanceIds: stri
     { Name: "attachment.instance-id", Values: instanceIds },
     { Name: "tag:trainctl:role", Values: ["data-volume"] },
   ];
-  let NextToken: string | undefined;
-  do {
-    const page = await client.send(new DescribeVolumesCommand({ Filters, NextToken }));
+  for await (const page of paginateDescribeVolumes({ client }, { Filters })) {
     for (const volume of page.Volumes ?? []) {
       const instanceId = volume.Attachments?.find((a) => a.InstanceId && instanceIds.includes(a.InstanceId))?.InstanceId;
       if (instanceId && volume.VolumeId && !volumes.has(instanceId)) volumes.set(instanceId, volume.VolumeId);
     }
-    NextToken = page.NextToken || undefined;
-  } while (NextToken);
+  }
   return volumes;
 }
