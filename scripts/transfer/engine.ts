@@ -26,6 +26,7 @@ import { Journal } from "./journal";
 import { joinKey, partSizeFor } from "./location";
 import { OrderedHasher, hashRange } from "./ordered-hash";
 import { PartBuffers } from "./part-buffers";
+import { SmallObjects } from "./small-objects";
 
 /** Object metadata holding the whole-file SHA-256 (x-amz-meta-trainctl-sha256). */
 export const DIGEST_KEY = "trainctl-sha256";
@@ -107,9 +108,9 @@ const hashed = (body: Buffer, digest: string): Buffer => (bodyDigests.set(body, 
  * This must be the socket idle timeout: it also covers a body that stops mid-stream after the headers,
  * whereas the handler's `requestTimeout` ends when the headers arrive and, by default, only logs a warning.
  */
+const stallMs = () => Number(process.env.TRAINCTL_S3_TIMEOUT_MS ?? 60_000);
 function stallTimeouts(): { connectionTimeout: number; socketTimeout: number } {
-  const ms = Number(process.env.TRAINCTL_S3_TIMEOUT_MS ?? 60_000);
-  return { connectionTimeout: ms, socketTimeout: ms };
+  return { connectionTimeout: stallMs(), socketTimeout: stallMs() };
 }
 
 interface LocalFile {
@@ -192,6 +193,7 @@ class Run {
   deleted = 0;
   retries = 0;
   readonly partBuffers = new PartBuffers(PART_BUFFER_BYTES);
+  readonly small: SmallObjects;
   private successes = 0;
   private lastProgress = 0;
 
@@ -200,22 +202,36 @@ class Run {
     readonly totalFiles: number,
     readonly totalBytes: number,
     readonly limit: LimitFunction,
-  ) {}
+    client: S3Client,
+  ) {
+    this.small = new SmallObjects(client, stallMs());
+  }
 
   /** p-limit is an ES module, loaded on first use. */
-  static async create(options: TransferOptions, totalFiles: number, totalBytes: number): Promise<Run> {
+  static async create(client: S3Client, options: TransferOptions, totalFiles: number, totalBytes: number): Promise<Run> {
     const { default: pLimit } = await import("p-limit");
-    return new Run(options, totalFiles, totalBytes, pLimit(options.concurrency));
+    return new Run(options, totalFiles, totalBytes, pLimit(options.concurrency), client);
+  }
+
+  /** The lean request first; if it fails in any way the SDK asks again, with its own errors and retries. */
+  async leanFirst<T>(lean: () => Promise<T>, sdk: () => Promise<T>): Promise<T> {
+    try {
+      return await lean();
+    } catch {
+      if (this.options.signal?.aborted) throw new InterruptedError();
+      this.retries += 1;
+      return sdk();
+    }
   }
 
   /** Runs one request under the global limit, with per-request retries; SlowDown halves the concurrency. */
-  async request<T>(operation: () => Promise<T & { $metadata?: { attempts?: number } }>): Promise<T> {
+  async request<T>(operation: () => Promise<T>): Promise<T> {
     return this.limit(() =>
       withRetry(
         async () => {
           if (this.options.signal?.aborted) throw new InterruptedError();
           const result = await operation();
-          this.retries += Math.max(0, (result.$metadata?.attempts ?? 1) - 1);
+          this.retries += Math.max(0, ((result as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1) - 1);
           if (++this.successes % 50 === 0 && this.limit.concurrency < this.options.concurrency) this.limit.concurrency += 1;
           return result;
         },
@@ -273,7 +289,7 @@ export async function upload(client: S3Client, source: string, bucket: string, p
   }
   const wanted = new Set(files.map(keyOf));
   const extra = options.deleteExtra ? remote.filter((o) => !wanted.has(o.key) && accept(o.relative)) : [];
-  const run = await Run.create(options, todo.length, todo.reduce((s, f) => s + f.size, 0));
+  const run = await Run.create(client, options, todo.length, todo.reduce((s, f) => s + f.size, 0));
   run.skipped = skipped;
   options.onEvent?.({ type: "plan", files: todo.length, bytes: run.totalBytes, skipped });
   if (options.dryRun) {
@@ -290,7 +306,9 @@ export async function upload(client: S3Client, source: string, bucket: string, p
         if (f.size <= options.multipartThreshold) {
           const body = f.size <= SMALL_FILE ? readFileSync(f.absolute) : await run.limit(() => readFile(f.absolute));
           const digest = sha256(body);
-          await run.request(() => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: hashed(body, digest), ContentLength: body.length, Metadata: { [DIGEST_KEY]: digest } })));
+          const metadata = { [DIGEST_KEY]: digest };
+          const put = () => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: hashed(body, digest), ContentLength: body.length, Metadata: metadata }));
+          await run.request<unknown>(() => (body.length <= SMALL_FILE ? run.leanFirst<unknown>(() => run.small.put(bucket, key, body, digest, metadata), put) : put()));
         } else {
           await uploadMultipart(client, run, journal, f, bucket, key);
         }
@@ -397,7 +415,7 @@ export async function download(client: S3Client, bucket: string, prefix: string,
     }
     todo.push(o);
   }
-  const run = await Run.create(options, todo.length, todo.reduce((s, o) => s + o.size, 0));
+  const run = await Run.create(client, options, todo.length, todo.reduce((s, o) => s + o.size, 0));
   run.skipped = skipped;
   options.onEvent?.({ type: "plan", files: todo.length, bytes: run.totalBytes, skipped });
   if (options.dryRun) {
@@ -444,36 +462,35 @@ interface Digests {
   actual: string;
 }
 
-/** One GET, hashed as it is written: the file is never read back. */
+/** One GET, hashed as it is written: the file is never read back. A small object is fetched whole, then written in one call. */
 async function downloadWhole(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<Digests> {
+  const get = () => client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
+  if (o.size <= SMALL_FILE) {
+    const object = await run.request(() =>
+      run.leanFirst(
+        () => run.small.get(bucket, o.key),
+        async () => {
+          const answer = await get();
+          return { body: Buffer.from(await answer.Body!.transformToByteArray()), metadata: answer.Metadata ?? {}, $metadata: answer.$metadata };
+        },
+      ),
+    );
+    checkLength(object.body.length, o.size);
+    await writeFile(partial, object.body); // not sync: creating a file costs far more than writing 4 KiB, and must not stall the event loop
+    return { recorded: object.metadata[DIGEST_KEY], actual: sha256(object.body) };
+  }
   const result = await run.request(async () => {
-    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
-    const actual = await writeHashed(object.Body as AsyncIterable<Uint8Array>, partial, object.ContentLength ?? o.size);
-    return Object.assign(object, { digests: { recorded: object.Metadata?.[DIGEST_KEY], actual } });
-  });
-  return result.digests;
-}
-
-/** Writes a body to a new file and returns its SHA-256: a small body in one call, a larger one as it streams. */
-async function writeHashed(body: AsyncIterable<Uint8Array>, file: string, expected: number): Promise<string> {
-  const hash = createHash("sha256");
-  const onChunk = (chunk: Uint8Array) => hash.update(chunk);
-  if (expected <= SMALL_FILE) {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of body) chunks.push(chunk);
-    const bytes = Buffer.concat(chunks);
-    checkLength(bytes.length, expected);
-    onChunk(bytes);
-    await writeFile(file, bytes); // not sync: creating a file costs far more than writing 4 KiB, and must not stall the event loop
-  } else {
-    const handle = await open(file, "w");
+    const object = await get();
+    const hash = createHash("sha256");
+    const handle = await open(partial, "w");
     try {
-      await writeAt(handle, body, 0, expected, onChunk);
+      await writeAt(handle, object.Body as AsyncIterable<Uint8Array>, 0, object.ContentLength ?? o.size, (chunk) => hash.update(chunk));
     } finally {
       await handle.close();
     }
-  }
-  return hash.digest("hex");
+    return Object.assign(object, { digests: { recorded: object.Metadata?.[DIGEST_KEY], actual: hash.digest("hex") } });
+  });
+  return result.digests;
 }
 
 /** Parallel ranged GETs written in place; the whole-file SHA-256 follows the parts in order (OrderedHasher). */
