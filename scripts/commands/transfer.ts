@@ -4,7 +4,7 @@ import cliProgress from "cli-progress";
 import type { CommandModule } from "yargs";
 import { InterruptedError, UsageError } from "../errors";
 import { say, warn } from "../output";
-import { type InvocationResult, requireSuccess, runShellCommand, ssmClient } from "../remote/ssm";
+import type { InvocationResult } from "../remote/ssm";
 import { instanceCopyShell } from "../remote/shell";
 import { resolveStack, selectNodes } from "../remote/target";
 import { type TransferEvent, type TransferOptions, type TransferSummary, abortJournal, download, makeS3Client, upload } from "../transfer/engine";
@@ -103,6 +103,8 @@ async function runOnInstance(
     say(`would run on ${remote.instanceId} through SSM:\n${script}`);
     return { instanceId: remote.instanceId, status: "dry-run", exitCode: 0, stdout: "", stderr: "" };
   }
+  // The SSM client loads only for instance copies (a fifth of the start-up of every local ↔ S3 copy otherwise).
+  const { requireSuccess, runShellCommand, ssmClient } = require("../remote/ssm") as typeof import("../remote/ssm");
   const ssm = ssmClient(remote.region);
   try {
     const [result] = await runShellCommand(ssm, {
@@ -122,7 +124,7 @@ async function runOnInstance(
 
 const command: CommandModule<object, TransferArgs> = {
   command: "transfer [src] [dst]",
-  describe: "copy local ↔ S3 ↔ training instance: multipart, concurrent, resumable, verified by SHA-256",
+  describe: "copy local ↔ S3 ↔ training instance: multipart, concurrent, resumable, verified by CRC32C",
   builder: (y) =>
     y
       .positional("src", { type: "string", describe: "local path, s3://bucket/prefix, STACK:/path or i-…:/path" })

@@ -4,7 +4,6 @@ import { type FileHandle, open, readFile, writeFile } from "node:fs/promises";
 import { Agent } from "node:https";
 import { Agent as HttpAgent } from "node:http";
 import * as path from "node:path";
-import { pipeline } from "node:stream/promises";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -24,15 +23,15 @@ import { InterruptedError, TrainctlError } from "../errors";
 import { withRetry } from "../retry";
 import { Journal } from "./journal";
 import { joinKey, partSizeFor } from "./location";
-import { OrderedHasher, hashRange } from "./ordered-hash";
+import { Crc32c, DIGEST_KEY, LEGACY_DIGEST_KEY, crc32cOf, fileDigest, recordedDigest } from "./digest";
 import { PartBuffers } from "./part-buffers";
 import { SmallObjects } from "./small-objects";
 
-/** Object metadata holding the whole-file SHA-256 (x-amz-meta-trainctl-sha256). */
-export const DIGEST_KEY = "trainctl-sha256";
-
 /** Files up to this size are read with one synchronous call and written with one call, from one buffer. */
 const SMALL_FILE = 256 * 1024;
+
+/** Downloads write in batches of this many bytes: a write per socket chunk costs more CPU than the copy itself. */
+const WRITE_BATCH = 1024 * 1024;
 
 /** Upload part buffers held at once, across files: bounds memory whatever the file size. */
 export const PART_BUFFER_BYTES = 48 * 1024 * 1024;
@@ -168,17 +167,6 @@ export function matcher(include: string[], exclude: string[]): (relative: string
   return (relative) => inc(relative) && !exc(relative);
 }
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  const handle = await open(file, "r");
-  try {
-    await hashRange(handle, 0, (await handle.stat()).size, hash);
-  } finally {
-    await handle.close();
-  }
-  return hash.digest("hex");
-}
-
 const isSlowDown = (error: unknown) => {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === "SlowDown" || e?.$metadata?.httpStatusCode === 503;
@@ -279,7 +267,7 @@ export async function upload(client: S3Client, source: string, bucket: string, p
     const existing = remoteByKey.get(keyOf(f));
     if (options.sync && existing && existing.size === f.size) {
       const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOf(f) }));
-      if (head.Metadata?.[DIGEST_KEY] && head.Metadata[DIGEST_KEY] === (await sha256File(f.absolute))) {
+      if (await matchesRecorded(head.Metadata, f.absolute)) {
         skipped += 1;
         options.onEvent?.({ type: "file", path: f.relative, bytes: f.size, action: "skip" });
         continue;
@@ -305,10 +293,10 @@ export async function upload(client: S3Client, source: string, bucket: string, p
         const key = keyOf(f);
         if (f.size <= options.multipartThreshold) {
           const body = f.size <= SMALL_FILE ? readFileSync(f.absolute) : await run.limit(() => readFile(f.absolute));
-          const digest = sha256(body);
-          const metadata = { [DIGEST_KEY]: digest };
-          const put = () => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: hashed(body, digest), ContentLength: body.length, Metadata: metadata }));
-          await run.request<unknown>(() => (body.length <= SMALL_FILE ? run.leanFirst<unknown>(() => run.small.put(bucket, key, body, digest, metadata), put) : put()));
+          const signed = sha256(body);
+          const metadata = { [DIGEST_KEY]: crc32cOf(body) };
+          const put = () => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: hashed(body, signed), ContentLength: body.length, Metadata: metadata }));
+          await run.request<unknown>(() => (body.length <= SMALL_FILE ? run.leanFirst<unknown>(() => run.small.put(bucket, key, body, signed, metadata), put) : put()));
         } else {
           await uploadMultipart(client, run, journal, f, bucket, key);
         }
@@ -332,9 +320,9 @@ export async function upload(client: S3Client, source: string, bucket: string, p
 }
 
 async function uploadMultipart(client: S3Client, run: Run, journal: Journal, f: LocalFile, bucket: string, key: string): Promise<void> {
-  const digest = await sha256File(f.absolute);
+  const digest = await fileDigest(f.absolute);
   let entry = journal.get(f.relative);
-  if (entry && (entry.size !== f.size || entry.mtimeMs !== f.mtimeMs || entry.sha256 !== digest || entry.key !== key)) {
+  if (entry && (entry.size !== f.size || entry.mtimeMs !== f.mtimeMs || entry.digest !== digest || entry.key !== key)) {
     // The source changed since the interrupted run: that upload is worthless; start the file again.
     await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: entry.key, UploadId: entry.uploadId })).catch(() => undefined);
     journal.finish(f.relative);
@@ -343,7 +331,7 @@ async function uploadMultipart(client: S3Client, run: Run, journal: Journal, f: 
   if (!entry) {
     const partSize = partSizeFor(f.size, run.options.multipartThreshold);
     const created = await run.request(() => client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: { [DIGEST_KEY]: digest } })));
-    entry = { key, uploadId: created.UploadId!, size: f.size, mtimeMs: f.mtimeMs, partSize, sha256: digest, parts: {} };
+    entry = { key, uploadId: created.UploadId!, size: f.size, mtimeMs: f.mtimeMs, partSize, digest, parts: {} };
     journal.start(f.relative, entry);
   }
   const upload = entry;
@@ -385,9 +373,15 @@ const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("h
 
 async function verifyRemote(client: S3Client, run: Run, bucket: string, key: string, local: string): Promise<void> {
   const object = await run.request(() => client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
-  const hash = createHash("sha256");
-  await pipeline(object.Body as NodeJS.ReadableStream, hash);
-  if (hash.digest("hex") !== (await sha256File(local))) throw new TrainctlError(`--verify: s3://${bucket}/${key} does not match ${local}`, { subject: key });
+  const crc = new Crc32c();
+  for await (const chunk of object.Body as AsyncIterable<Uint8Array>) crc.update(chunk);
+  if (crc.encoded() !== (await fileDigest(local))) throw new TrainctlError(`--verify: s3://${bucket}/${key} does not match ${local}`, { subject: key });
+}
+
+/** Whether a local file has the digest an object's metadata records (in whichever algorithm it was recorded). */
+async function matchesRecorded(metadata: Record<string, string> | undefined, file: string): Promise<boolean> {
+  const recorded = recordedDigest(metadata);
+  return recorded !== undefined && recorded.value === (await fileDigest(file, recorded.key));
 }
 
 /** S3 prefix → local folder (the tree is recreated), checking each object's recorded digest. */
@@ -406,8 +400,7 @@ export async function download(client: S3Client, bucket: string, prefix: string,
     const file = target(o);
     if (options.sync && existsSync(file) && statSync(file).size === o.size) {
       const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }));
-      const recorded = head.Metadata?.[DIGEST_KEY];
-      if (recorded && recorded === (await sha256File(file))) {
+      if (await matchesRecorded(head.Metadata, file)) {
         skipped += 1;
         options.onEvent?.({ type: "file", path: o.relative, bytes: o.size, action: "skip" });
         continue;
@@ -430,9 +423,12 @@ export async function download(client: S3Client, bucket: string, prefix: string,
       // Written under a temporary name and renamed only once its digest checks out.
       const partial = `${file}.trainctl-partial`;
       try {
-        const { recorded, actual } = o.size > options.multipartThreshold ? await downloadRanged(client, run, bucket, o, partial) : await downloadWhole(client, run, bucket, o, partial);
-        if (recorded && recorded !== actual) {
-          throw new TrainctlError(`s3://${bucket}/${o.key} is corrupt: its SHA-256 is ${actual}, but ${recorded} was recorded at upload; the bad copy was not kept`, { subject: o.key });
+        const { metadata, crc } = o.size > options.multipartThreshold ? await downloadRanged(client, run, bucket, o, partial) : await downloadWhole(client, run, bucket, o, partial);
+        const recorded = recordedDigest(metadata);
+        const actual = recorded?.key === LEGACY_DIGEST_KEY ? await fileDigest(partial, recorded.key) : crc.encoded();
+        if (recorded && recorded.value !== actual) {
+          const algorithm = recorded.key === LEGACY_DIGEST_KEY ? "SHA-256" : "CRC32C";
+          throw new TrainctlError(`s3://${bucket}/${o.key} is corrupt: its ${algorithm} is ${actual}, but ${recorded.value} was recorded at upload; the bad copy was not kept`, { subject: o.key });
         }
         renameSync(partial, file);
       } catch (error) {
@@ -456,14 +452,14 @@ function directoryMaker(): (dir: string) => void {
   };
 }
 
-/** The digest recorded at upload (if any) and the SHA-256 of the bytes that arrived. */
-interface Digests {
-  recorded?: string;
-  actual: string;
+/** What a download learnt: the object's metadata (with the digest recorded at upload, if any) and the CRC32C of the bytes that arrived. */
+interface Arrived {
+  metadata?: Record<string, string>;
+  crc: Crc32c;
 }
 
-/** One GET, hashed as it is written: the file is never read back. A small object is fetched whole, then written in one call. */
-async function downloadWhole(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<Digests> {
+/** One GET, its CRC32C computed as it is written: the file is never read back. A small object is fetched whole, then written in one call. */
+async function downloadWhole(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<Arrived> {
   const get = () => client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
   if (o.size <= SMALL_FILE) {
     const object = await run.request(() =>
@@ -477,55 +473,64 @@ async function downloadWhole(client: S3Client, run: Run, bucket: string, o: Remo
     );
     checkLength(object.body.length, o.size);
     await writeFile(partial, object.body); // not sync: creating a file costs far more than writing 4 KiB, and must not stall the event loop
-    return { recorded: object.metadata[DIGEST_KEY], actual: sha256(object.body) };
+    return { metadata: object.metadata, crc: new Crc32c().update(object.body) };
   }
-  const result = await run.request(async () => {
+  return run.request(async () => {
     const object = await get();
-    const hash = createHash("sha256");
+    const crc = new Crc32c();
     const handle = await open(partial, "w");
     try {
-      await writeAt(handle, object.Body as AsyncIterable<Uint8Array>, 0, object.ContentLength ?? o.size, (chunk) => hash.update(chunk));
+      await writeAt(handle, object.Body as AsyncIterable<Uint8Array>, 0, object.ContentLength ?? o.size, crc);
     } finally {
       await handle.close();
     }
-    return Object.assign(object, { digests: { recorded: object.Metadata?.[DIGEST_KEY], actual: hash.digest("hex") } });
+    return { metadata: object.Metadata, crc, $metadata: object.$metadata };
   });
-  return result.digests;
 }
 
-/** Parallel ranged GETs written in place; the whole-file SHA-256 follows the parts in order (OrderedHasher). */
-async function downloadRanged(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<Digests> {
+/** Parallel ranged GETs written in place, each with its own CRC32C; the whole file's is their combination, in order. */
+async function downloadRanged(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<Arrived> {
   const partSize = partSizeFor(o.size, run.options.multipartThreshold);
-  const handle = await open(partial, "w+"); // read back by the hasher
-  const hasher = new OrderedHasher(handle);
-  let recorded: string | undefined;
+  const handle = await open(partial, "w");
+  let metadata: Record<string, string> | undefined;
   try {
-    await Promise.all(
-      Array.from({ length: Math.ceil(o.size / partSize) }, (_, i) => i * partSize).map(async (start) => {
+    const parts = await Promise.all(
+      Array.from({ length: Math.ceil(o.size / partSize) }, (_, i) => i * partSize).map((start) => {
         const end = Math.min(o.size, start + partSize);
-        await run.request(async () => {
+        return run.request(async () => {
           const part = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, Range: `bytes=${start}-${end - 1}` }));
-          await writeAt(handle, part.Body as AsyncIterable<Uint8Array>, start, end - start);
-          recorded = part.Metadata?.[DIGEST_KEY];
-          return part;
+          const crc = new Crc32c();
+          await writeAt(handle, part.Body as AsyncIterable<Uint8Array>, start, end - start, crc);
+          metadata = part.Metadata;
+          return Object.assign(crc, { $metadata: part.$metadata });
         });
-        hasher.complete(start, end);
       }),
     );
-    return { recorded, actual: await hasher.digest() };
+    return { metadata, crc: parts.reduce((whole, part) => whole.append(part), new Crc32c()) };
   } finally {
     await handle.close();
   }
 }
 
-/** Writes a response body at `position`; a body shorter or longer than expected fails (and is retried). */
-async function writeAt(handle: FileHandle, body: AsyncIterable<Uint8Array>, position: number, expected: number, onChunk?: (chunk: Uint8Array) => void): Promise<void> {
+/** Writes a response body at `position` in batches, feeding `crc`; a body shorter or longer than expected fails (and is retried). */
+async function writeAt(handle: FileHandle, body: AsyncIterable<Uint8Array>, position: number, expected: number, crc: Crc32c): Promise<void> {
   let written = 0;
+  let batch: Uint8Array[] = [];
+  let batched = 0;
+  const flush = async () => {
+    const { bytesWritten } = await handle.writev(batch, position + written);
+    if (bytesWritten !== batched) throw new TrainctlError(`short write: ${bytesWritten} of ${batched} bytes`, { retryable: true });
+    written += batched;
+    batch = [];
+    batched = 0;
+  };
   for await (const chunk of body) {
-    onChunk?.(chunk);
-    await handle.write(chunk, 0, chunk.length, position + written);
-    written += chunk.length;
+    crc.update(chunk);
+    batch.push(chunk);
+    batched += chunk.length;
+    if (batched >= WRITE_BATCH) await flush();
   }
+  if (batched) await flush();
   checkLength(written, expected);
 }
 

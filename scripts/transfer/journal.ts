@@ -9,7 +9,8 @@ export interface JournalUpload {
   size: number;
   mtimeMs: number;
   partSize: number;
-  sha256: string;
+  /** The whole file's CRC32C (as recorded in metadata): a source that changed restarts the file. */
+  digest: string;
   /** Completed parts: number → {etag, sha256 of the part}. */
   parts: Record<string, { etag: string; sha256: string }>;
 }

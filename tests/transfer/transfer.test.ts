@@ -6,9 +6,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, ROOT, trainctlAsync } from "../helpers/cli";
+import { crc32cOf } from "../../scripts/transfer/digest";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -108,7 +109,9 @@ describe("trainctl transfer against s3rver", () => {
     expect(tree(back)).toEqual(expected);
     // Keys are relative paths with `/`, as aws s3 sync and rclone write them.
     const object = await s3.client().send(new GetObjectCommand({ Bucket: "bucket-1", Key: "ds/nested/deeper/sample 1.bin" }));
-    expect(object.Metadata?.["trainctl-sha256"]).toBe(expected.get("nested/deeper/sample 1.bin"));
+    expect(object.Metadata?.["trainctl-crc32c"]).toBe(crc32cOf(readFileSync(path.join(source, "nested", "deeper", "sample 1.bin"))));
+    const multipart = await s3.client().send(new HeadObjectCommand({ Bucket: "bucket-1", Key: "ds/big.bin" }));
+    expect(multipart.Metadata?.["trainctl-crc32c"]).toBe(crc32cOf(readFileSync(path.join(source, "big.bin"))));
   });
 
   it("--sync on a second run transfers nothing, both ways", async () => {
@@ -120,15 +123,29 @@ describe("trainctl transfer against s3rver", () => {
     expect(lastJson(down.stdout)).toMatchObject({ files: 0, skipped: 2003 });
   });
 
-  it("a corrupted object is detected on download and no bad copy is left", async () => {
-    const client = s3.client();
-    await client.send(new PutObjectCommand({ Bucket: "bucket-1", Key: "bad/file.bin", Body: "tampered", Metadata: { "trainctl-sha256": sha(Buffer.from("original")) } }));
+  it.each([
+    ["a small object (CRC32C)", "small.bin", Buffer.from("tampered"), { "trainctl-crc32c": crc32cOf(Buffer.from("original")) }, "CRC32C"],
+    ["a ranged download (CRC32C of the parts combined)", "large.bin", Buffer.alloc(6 * 1024 * 1024, 1), { "trainctl-crc32c": crc32cOf(Buffer.alloc(6 * 1024 * 1024, 2)) }, "CRC32C"],
+    ["an object an earlier trainctl recorded with SHA-256", "legacy.bin", Buffer.from("tampered"), { "trainctl-sha256": sha(Buffer.from("original")) }, "SHA-256"],
+  ])("a corrupted object is detected on download and no bad copy is left: %s", async (_, name, body, metadata, algorithm) => {
+    await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: `bad/${name}`, Body: body, Metadata: metadata }));
     const out = path.join(work, "bad-out");
-    const result = await trainctlAsync(["transfer", "s3://bucket-1/bad/", out, "--json"], { env, cwd: work });
+    const result = await trainctlAsync(["transfer", `s3://bucket-1/bad/${name}`, out, "--json", "--multipart-threshold-mib", "5"], { env, cwd: work });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/error: s3:\/\/bucket-1\/bad\/file\.bin is corrupt/);
-    expect(existsSync(path.join(out, "file.bin"))).toBe(false);
-    expect(existsSync(path.join(out, "file.bin.trainctl-partial"))).toBe(false);
+    expect(result.stderr).toContain(`error: s3://bucket-1/bad/${name} is corrupt: its ${algorithm} is `);
+    expect(existsSync(path.join(out, name))).toBe(false);
+    expect(existsSync(path.join(out, `${name}.trainctl-partial`))).toBe(false);
+  });
+
+  it("an intact object an earlier trainctl recorded with SHA-256 downloads, and --sync recognises it", async () => {
+    const body = Buffer.from("recorded the old way");
+    await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: "legacy-ok/file.txt", Body: body, Metadata: { "trainctl-sha256": sha(body) } }));
+    const out = path.join(work, "legacy-out");
+    const first = await trainctlAsync(["transfer", "s3://bucket-1/legacy-ok/", out, "--json"], { env, cwd: work });
+    expect(first.code, first.stderr).toBe(0);
+    expect(readFileSync(path.join(out, "file.txt"))).toEqual(body);
+    const again = await trainctlAsync(["transfer", "s3://bucket-1/legacy-ok/", out, "--sync", "--json"], { env, cwd: work });
+    expect(lastJson(again.stdout)).toMatchObject({ files: 0, skipped: 1 });
   });
 
   it("a transfer killed with SIGKILL resumes: byte-identical, and no completed part is sent again", async () => {
