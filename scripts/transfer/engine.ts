@@ -462,16 +462,17 @@ interface Arrived {
 async function downloadWhole(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<Arrived> {
   const get = () => client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
   if (o.size <= SMALL_FILE) {
-    const object = await run.request(() =>
-      run.leanFirst(
+    const object = await run.request(async () => {
+      const arrived = await run.leanFirst(
         () => run.small.get(bucket, o.key),
         async () => {
           const answer = await get();
           return { body: Buffer.from(await answer.Body!.transformToByteArray()), metadata: answer.Metadata ?? {}, $metadata: answer.$metadata };
         },
-      ),
-    );
-    checkLength(object.body.length, o.size);
+      );
+      checkLength(arrived.body.length, o.size);
+      return arrived;
+    });
     await writeFile(partial, object.body); // not sync: creating a file costs far more than writing 4 KiB, and must not stall the event loop
     return { metadata: object.metadata, crc: new Crc32c().update(object.body) };
   }
