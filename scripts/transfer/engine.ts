@@ -291,15 +291,8 @@ export async function upload(client: S3Client, source: string, bucket: string, p
     await Promise.all(
       todo.map(async (f) => {
         const key = keyOf(f);
-        if (f.size <= options.multipartThreshold) {
-          const body = f.size <= SMALL_FILE ? readFileSync(f.absolute) : await run.limit(() => readFile(f.absolute));
-          const signed = sha256(body);
-          const metadata = { [DIGEST_KEY]: crc32cOf(body) };
-          const put = () => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: hashed(body, signed), ContentLength: body.length, Metadata: metadata }));
-          await run.request<unknown>(() => (body.length <= SMALL_FILE ? run.leanFirst<unknown>(() => run.small.put(bucket, key, body, signed, metadata), put) : put()));
-        } else {
-          await uploadMultipart(client, run, journal, f, bucket, key);
-        }
+        if (f.size <= options.multipartThreshold) await uploadWhole(client, run, f, bucket, key);
+        else await uploadMultipart(client, run, journal, f, bucket, key);
         if (options.verify) await verifyRemote(client, run, bucket, key, f.absolute);
         options.onEvent?.({ type: "file", path: f.relative, bytes: f.size, action: "upload" });
         run.done(f.size);
@@ -317,6 +310,17 @@ export async function upload(client: S3Client, source: string, bucket: string, p
     run.deleted = extra.length;
   }
   return run.summary();
+}
+
+/** One PUT. The file is read only once its request holds a slot, so at most `concurrency` bodies are in memory. */
+async function uploadWhole(client: S3Client, run: Run, f: LocalFile, bucket: string, key: string): Promise<void> {
+  await run.request<unknown>(async () => {
+    const body = f.size <= SMALL_FILE ? readFileSync(f.absolute) : await readFile(f.absolute);
+    const signed = sha256(body);
+    const metadata = { [DIGEST_KEY]: crc32cOf(body) };
+    const put = () => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: hashed(body, signed), ContentLength: body.length, Metadata: metadata }));
+    return body.length <= SMALL_FILE ? run.leanFirst<unknown>(() => run.small.put(bucket, key, body, signed, metadata), put) : put();
+  });
 }
 
 async function uploadMultipart(client: S3Client, run: Run, journal: Journal, f: LocalFile, bucket: string, key: string): Promise<void> {

@@ -189,6 +189,28 @@ describe("trainctl transfer against s3rver", () => {
     expect(existsSync(journalDir) ? readdirSync(journalDir).filter((f) => f.endsWith(".json")) : []).toEqual([]);
   });
 
+  it("reads a file only when its request can go, so many mid-size files never sit in memory at once", async () => {
+    const folder = path.join(work, "mid-size");
+    mkdirSync(folder);
+    for (let i = 0; i < 48; i++) writeFileSync(path.join(folder, `${i}.bin`), Buffer.alloc(6 * 1024 * 1024, i)); // 288 MiB, each one PUT
+    const loader = pathToFileURL(path.join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
+    const child = spawn(process.execPath, ["--import", loader, path.join(ROOT, "scripts", "cli.ts"), "transfer", folder, "s3://bucket-1/mid-size/", "--concurrency", "4", "--json"], { cwd: work, env: { ...process.env, ...env } });
+    // VmHWM is the process's peak RSS so far; the last reading before it exits is (close to) the peak of the run.
+    let peakKiB = 0;
+    const poll = setInterval(() => {
+      const status = existsSync(`/proc/${child.pid}/status`) ? readFileSync(`/proc/${child.pid}/status`, "utf8") : "";
+      peakKiB = Math.max(peakKiB, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+    }, 20);
+    let stdout = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d));
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    clearInterval(poll);
+    expect(code).toBe(0);
+    expect(lastJson(stdout)).toMatchObject({ files: 48, bytes: 48 * 6 * 1024 * 1024 });
+    expect(peakKiB / 1024).toBeGreaterThan(50); // the readings did happen
+    expect(peakKiB / 1024).toBeLessThan(250); // all 48 bodies at once would be 288 MiB on top of the CLI's own ~100 MiB
+  });
+
   it("completes through a proxy that answers 503 SlowDown and resets connections, and counts the retries", async () => {
     const proxy = await faultProxy(new URL(s3.endpoint), (n) => (n % 7 === 3 ? "slowdown" : n % 11 === 5 ? "reset" : undefined));
     const small = path.join(work, "faulty");
