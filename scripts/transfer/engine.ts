@@ -182,6 +182,7 @@ class Run {
   retries = 0;
   readonly partBuffers = new PartBuffers(PART_BUFFER_BYTES);
   readonly small: SmallObjects;
+  private sdkOnly = false;
   private successes = 0;
   private lastProgress = 0;
 
@@ -201,14 +202,21 @@ class Run {
     return new Run(options, totalFiles, totalBytes, pLimit(options.concurrency), client);
   }
 
-  /** The lean request first; if it fails in any way the SDK asks again, with its own errors and retries. */
+  /**
+   * The lean request first; if it fails in any way the SDK asks again, with its own errors and retries.
+   * Once the SDK has succeeded where the lean request failed, the rest of the run uses the SDK alone:
+   * a store or proxy that refuses the lean requests costs one retry, not one per object.
+   */
   async leanFirst<T>(lean: () => Promise<T>, sdk: () => Promise<T>): Promise<T> {
+    if (this.sdkOnly) return sdk();
     try {
       return await lean();
     } catch {
       if (this.options.signal?.aborted) throw new InterruptedError();
       this.retries += 1;
-      return sdk();
+      const result = await sdk();
+      this.sdkOnly = true;
+      return result;
     }
   }
 

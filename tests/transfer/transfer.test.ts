@@ -29,16 +29,21 @@ function tree(root: string): Map<string, string> {
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!);
 
-type Fault = "slowdown" | "reset" | "silent" | "mid-body";
+type Fault = "slowdown" | "refuse" | "reset" | "silent" | "mid-body";
 
 /**
  * A proxy in front of s3rver that injects a fault into the requests `faultFor` picks (n counts from 1):
- * a 503 SlowDown, a reset connection, no answer at all, or the headers and part of the body, then silence.
+ * a 503 SlowDown, a 400 refusal, a reset connection, no answer at all, or the headers and part of the body, then silence.
  */
 async function faultProxy(target: URL, faultFor: (n: number, req: IncomingMessage) => Fault | undefined): Promise<{ endpoint: string; close: () => void }> {
   let seen = 0;
   const proxy = createServer((req, res) => {
     const fault = faultFor(++seen, req);
+    if (fault === "refuse") {
+      res.writeHead(400, { "content-type": "application/xml" });
+      res.end('<?xml version="1.0"?><Error><Code>InvalidRequest</Code><Message>Refused by the test proxy.</Message></Error>');
+      return;
+    }
     if (fault === "slowdown") {
       res.writeHead(503, { "content-type": "application/xml" });
       res.end('<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
@@ -209,6 +214,30 @@ describe("trainctl transfer against s3rver", () => {
     expect(lastJson(stdout)).toMatchObject({ files: 48, bytes: 48 * 6 * 1024 * 1024 });
     expect(peakKiB / 1024).toBeGreaterThan(50); // the readings did happen
     expect(peakKiB / 1024).toBeLessThan(250); // all 48 bodies at once would be 288 MiB on top of the CLI's own ~100 MiB
+  });
+
+  it("a store that refuses the lean small-object requests costs one retry per run, not one per object", async () => {
+    // Only the SDK sends amz-sdk-invocation-id: the proxy refuses every request without it.
+    let refused = 0;
+    const proxy = await faultProxy(new URL(s3.endpoint), (_, req) => (req.headers["amz-sdk-invocation-id"] ? undefined : (refused++, "refuse")));
+    const folder = path.join(work, "refused");
+    mkdirSync(folder, { recursive: true });
+    for (let i = 0; i < 40; i++) writeFileSync(path.join(folder, `${i}.bin`), Buffer.alloc(1024, i));
+    try {
+      for (const [src, dst] of [
+        [folder, "s3://bucket-1/refused/"],
+        ["s3://bucket-1/refused/", path.join(work, "refused-back")],
+      ]) {
+        const before = refused;
+        const result = await trainctlAsync(["transfer", src, dst, "--json", "--endpoint-url", proxy.endpoint, "--concurrency", "1"], { env, cwd: work });
+        expect(result.code, result.stderr).toBe(0);
+        expect(lastJson(result.stdout)).toMatchObject({ files: 40, retries: 1 });
+        expect(refused - before).toBe(1);
+      }
+      expect(tree(path.join(work, "refused-back"))).toEqual(tree(folder));
+    } finally {
+      proxy.close();
+    }
   });
 
   it("completes through a proxy that answers 503 SlowDown and resets connections, and counts the retries", async () => {
