@@ -39,9 +39,11 @@ export class Crc32c {
 /** CRC32C, encoded, of bytes in memory. */
 export const crc32cOf = (data: Uint8Array): string => new Crc32c().update(data).encoded();
 
-/** The digest an object's metadata records, if any, and the name of its algorithm. */
-export function recordedDigest(metadata: Record<string, string> | undefined): { key: string; value: string } | undefined {
-  for (const key of [DIGEST_KEY, LEGACY_DIGEST_KEY]) if (metadata?.[key]) return { key, value: metadata[key] };
+const ALGORITHMS = { [DIGEST_KEY]: "CRC32C", [LEGACY_DIGEST_KEY]: "SHA-256" };
+
+/** The digest an object's metadata records, if any: its metadata key, value and algorithm. */
+export function recordedDigest(metadata: Record<string, string> | undefined): { key: string; value: string; algorithm: string } | undefined {
+  for (const [key, algorithm] of Object.entries(ALGORITHMS)) if (metadata?.[key]) return { key, value: metadata[key], algorithm };
   return undefined;
 }
 

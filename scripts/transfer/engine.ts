@@ -23,7 +23,7 @@ import { InterruptedError, TrainctlError } from "../errors";
 import { withRetry } from "../retry";
 import { Journal } from "./journal";
 import { joinKey, partSizeFor } from "./location";
-import { Crc32c, DIGEST_KEY, LEGACY_DIGEST_KEY, crc32cOf, fileDigest, recordedDigest } from "./digest";
+import { Crc32c, DIGEST_KEY, crc32cOf, fileDigest, recordedDigest } from "./digest";
 import { PartBuffers } from "./part-buffers";
 import { SmallObjects } from "./small-objects";
 
@@ -437,10 +437,10 @@ export async function download(client: S3Client, bucket: string, prefix: string,
       try {
         const { metadata, crc } = o.size > options.multipartThreshold ? await downloadRanged(client, run, bucket, o, partial) : await downloadWhole(client, run, bucket, o, partial);
         const recorded = recordedDigest(metadata);
-        const actual = recorded?.key === LEGACY_DIGEST_KEY ? await fileDigest(partial, recorded.key) : crc.encoded();
+        // The CRC32C was computed as the bytes arrived; a digest recorded otherwise is computed from the file.
+        const actual = !recorded || recorded.key === DIGEST_KEY ? crc.encoded() : await fileDigest(partial, recorded.key);
         if (recorded && recorded.value !== actual) {
-          const algorithm = recorded.key === LEGACY_DIGEST_KEY ? "SHA-256" : "CRC32C";
-          throw new TrainctlError(`s3://${bucket}/${o.key} is corrupt: its ${algorithm} is ${actual}, but ${recorded.value} was recorded at upload; the bad copy was not kept`, { subject: o.key });
+          throw new TrainctlError(`s3://${bucket}/${o.key} is corrupt: its ${recorded.algorithm} is ${actual}, but ${recorded.value} was recorded at upload; the bad copy was not kept`, { subject: o.key });
         }
         renameSync(partial, file);
       } catch (error) {

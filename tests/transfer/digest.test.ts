@@ -49,8 +49,8 @@ describe("CRC32C digests", () => {
     writeFileSync(file, bytes);
     expect(await fileDigest(file)).toBe(crc32cOf(bytes));
     expect(await fileDigest(file, LEGACY_DIGEST_KEY)).toBe(createHash("sha256").update(bytes).digest("hex"));
-    expect(recordedDigest({ "trainctl-crc32c": "x", "trainctl-sha256": "y" })).toEqual({ key: "trainctl-crc32c", value: "x" });
-    expect(recordedDigest({ "trainctl-sha256": "y" })).toEqual({ key: "trainctl-sha256", value: "y" });
+    expect(recordedDigest({ "trainctl-crc32c": "x", "trainctl-sha256": "y" })).toEqual({ key: "trainctl-crc32c", value: "x", algorithm: "CRC32C" });
+    expect(recordedDigest({ "trainctl-sha256": "y" })).toEqual({ key: "trainctl-sha256", value: "y", algorithm: "SHA-256" });
     expect(recordedDigest({ other: "z" })).toBeUndefined();
   });
 });
