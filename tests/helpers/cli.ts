@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { expect } from "vitest";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
@@ -32,4 +33,11 @@ export function trainctlAsync(args: string[], options: { cwd?: string; env?: Rec
     child.stderr.on("data", (d: Buffer) => (stderr += d));
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** What bad input must get: exit code 2 and exactly one line on stderr, matching `message`. */
+export function expectUsageError(result: CliResult, message: RegExp): void {
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  expect(result.stderr).toMatch(message);
 }

@@ -7,7 +7,7 @@ import { estimateCost, priceResource, s3StorageMonthly, volumeMonthly } from "..
 import { renderCostDiffMarkdown } from "../../scripts/pricing/markdown";
 import type { ResourceRecord, StackModel } from "../../scripts/state/model";
 import { parsePreview, readPreview, readStackExport } from "../../scripts/state/readers";
-import { trainctl } from "../helpers/cli";
+import { expectUsageError, trainctl } from "../helpers/cli";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures");
 const STATE = path.join(FIXTURES, "dev.state.json");
@@ -162,9 +162,7 @@ describe("trainctl cost", () => {
     ["two sources", ["--state", STATE, "--preview", PREVIEW], /exactly one of --state, --preview/],
   ])("bad input: %s → exit 2, one line", (_what, args, message) => {
     const result = trainctl(["cost", ...(args as string[])]);
-    expect(result.code).toBe(2);
-    expect(result.stderr.trim().split("\n")).toHaveLength(1);
-    expect(result.stderr).toMatch(message as RegExp);
+    expectUsageError(result, message as RegExp);
   });
 
   it("an unknown instance type is a warning, not an error", () => {

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
-import { ROOT, trainctlAsync } from "../helpers/cli";
+import { ROOT, expectUsageError, trainctlAsync } from "../helpers/cli";
 import { type FakePulumi, installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
 import { answer, ec2Arn, type World } from "../helpers/aws-world";
 
@@ -135,10 +135,7 @@ describe("trainctl status bad input", () => {
     [["--interval", "0", "--watch"], "--interval"],
   ])("%j exits 2 naming the flag", async (args, flag) => {
     const result = await status(["exp", ...args]);
-    expect(result.code).toBe(2);
-    const lines = result.stderr.trim().split("\n");
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^error: ${flag}`));
+    expectUsageError(result, new RegExp(`^error: ${flag}`));
     expect(aws.requests).toEqual([]);
   });
 });
