@@ -4,6 +4,7 @@ import cliProgress from "cli-progress";
 import type { CommandModule } from "yargs";
 import { InterruptedError, UsageError } from "../errors";
 import { say, warn } from "../output";
+import { environmentRegion } from "../region";
 import type { InvocationResult } from "../remote/ssm";
 import { instanceCopyShell } from "../remote/shell";
 import { resolveStack, selectNodes } from "../remote/target";
@@ -65,7 +66,7 @@ function resolveInstanceSide(src: Location, dst: Location, args: TransferArgs): 
   if (!remote || !flag) return undefined;
   const stack = isInstanceId(remote.target) ? undefined : resolveStack(remote.target, { flag });
   const instanceId = stack ? selectNodes(stack, args.node)[0].instanceId : remote.target;
-  const region = stack?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const region = stack?.region ?? environmentRegion();
   const needsStaging = src.kind === "local" || dst.kind === "local";
   const staging = needsStaging ? stagingLocation(stagingBucket(remote, args.bucket, stack?.checkpointsBucket), args.src!, args.dst!) : undefined;
   return { instanceId, region, staging };

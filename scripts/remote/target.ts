@@ -1,4 +1,5 @@
 import { TrainctlError, UsageError } from "../errors";
+import { environmentRegion } from "../region";
 import { projectDir } from "../state/project";
 import { stackOutputs } from "../state/pulumi-cli";
 
@@ -33,7 +34,7 @@ export function targetFromOutputs(stack: string, outputs: Record<string, unknown
   const nodes = ids.flatMap((instanceId, index) => (instanceId ? [{ index, instanceId, privateIp: ips[index] }] : []));
   return {
     stack,
-    region: text(outputs.region) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
+    region: text(outputs.region) ?? environmentRegion(env),
     nodes,
     datasetsBucket: text(outputs.datasetsBucket),
     checkpointsBucket: text(outputs.checkpointsBucket),

@@ -20,6 +20,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { LimitFunction } from "p-limit" with { "resolution-mode": "import" };
 import picomatch from "picomatch";
 import { InterruptedError, TrainctlError } from "../errors";
+import { environmentRegion } from "../region";
 import { withRetry } from "../retry";
 import { Journal } from "./journal";
 import { joinKey, partSizeFor } from "./location";
@@ -73,7 +74,7 @@ export interface TransferSummary {
 export function makeS3Client(options: { endpoint?: string; region?: string; concurrency: number }): S3Client {
   const agentOptions = { keepAlive: true, maxSockets: Math.max(8, options.concurrency) };
   const client = new S3Client({
-    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    region: options.region ?? environmentRegion(),
     ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
