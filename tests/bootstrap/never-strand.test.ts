@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { type BootstrapOptions, SPOT_BUDGET_LIMIT_SECONDS, bootstrapEnv, volumeOrigin } from "../../components/bootstrap";
 import { estimateWarm } from "../../components/warming";
+import { INSTANCE_SPECS } from "../../scripts/pricing/instance-specs";
+import { trainctl } from "../helpers/cli";
 import { SCRIPTS, need, sandbox } from "./sandbox";
 
 const volumeId = "vol-0123456789abcdef0";
@@ -43,6 +45,19 @@ describe("volumeOrigin: the bootstrap is told how the volume came to be", () => 
     expect(volumeOrigin({})).toBe("empty");
     expect(volumeOrigin({ snapshotId: "snap-0123456789abcdef0" })).toBe("snapshot");
     expect(volumeOrigin({ adopt: "vol-0123456789abcdef0" })).toBe("adopted");
+  });
+});
+
+describe("the program tells each node its volume's origin and maxHours in seconds", () => {
+  it("dev (a volume restored from snapshotId, maxHours 72) renders TRAINCTL_VOLUME_ORIGIN='snapshot'", () => {
+    const result = trainctl(["plan", "--stack", "dev", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const instances = JSON.parse(result.stdout).resources.filter((r: { type: string }) => r.type === "aws:ec2/instance:Instance");
+    expect(instances.length).toBeGreaterThan(0);
+    for (const instance of instances) {
+      expect(instance.inputs.userData).toContain("TRAINCTL_VOLUME_ORIGIN='snapshot'");
+      expect(instance.inputs.userData).toContain("TRAINCTL_MAX_SECONDS='259200'");
+    }
   });
 });
 
@@ -255,6 +270,11 @@ describe("warm: fio installs fio on the node", () => {
 });
 
 describe("fio warming estimate: min(volume throughput, instance EBS baseline)", () => {
+  it("every instance type in the specs has a baseline EBS bandwidth", () => {
+    const missing = Object.entries(INSTANCE_SPECS).filter(([, spec]) => !(spec.ebsBaselineMbps > 0));
+    expect(missing).toEqual([]);
+  });
+
   const volume = { warm: "fio" as const, sizeGiB: 500, type: "gp3" as const, throughputMiBs: 1000, snapshotId: "snap-0123456789abcdef0" };
 
   it("g5.xlarge's 700 Mbps baseline (83.4 MiB/s) caps a 1000 MiB/s gp3 volume: 512000 MiB / 83.4465 MiB/s ≈ 6136 s", () => {
