@@ -26,7 +26,11 @@ export interface InstanceSpec {
 /** Where `ebsBaselineMbps` comes from: the baseline column of the EC2 docs' EBS-optimized table. */
 export const EBS_SOURCE = "https://docs.aws.amazon.com/ec2/latest/instancetypes/ebs-optimized.html (Amazon EBS-optimized instance types, baseline bandwidth)";
 
-/** Baseline EBS bandwidth in Mbps per type, from EBS_SOURCE; types that do not burst have one figure. */
+/**
+ * Baseline EBS bandwidth in Mbps per type, from EBS_SOURCE; types that do not burst have one figure.
+ * g4dn, p3, p3dn, t3, m5, m6i, c5 and r5 were checked against the awsdocs/amazon-ec2-user-guide copy of
+ * the page; g5, g6, g6e, p4d, p4de, p5, trn1, inf2 and c6i were transcribed without that offline check.
+ */
 const EBS_BASELINE_MBPS: Readonly<Record<string, number>> = {
   "g4dn.xlarge": 950, "g4dn.2xlarge": 1150, "g4dn.4xlarge": 4750, "g4dn.8xlarge": 9500, "g4dn.12xlarge": 9500, "g4dn.16xlarge": 9500, "g4dn.metal": 19000,
   "g5.xlarge": 700, "g5.2xlarge": 850, "g5.4xlarge": 4750, "g5.8xlarge": 16000, "g5.12xlarge": 16000, "g5.16xlarge": 16000, "g5.24xlarge": 19000, "g5.48xlarge": 19000,
