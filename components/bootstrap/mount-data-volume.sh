@@ -63,7 +63,7 @@ if ((status == 2)); then
   fi
   log "$device is blank and was created empty by the stack; formatting ext4"
   mkfs.ext4 -q -L trainctl-data "$device"
-  probe "$device"
+  probe "$device" || { log "blkid cannot read the filesystem just made on $device"; exit 1; }
 elif ((status != 0)); then
   log "blkid -p $device exited $status (an I/O or probing error): not formatting, not mounting"
   exit 1
