@@ -41,7 +41,7 @@ export const warnings = experiment.warnings;
 export const datasetLocation = experiment.dataPath ? experiment.dataPath.datasetLocation : null;
 export const loaderLocation = experiment.dataPath ? experiment.dataPath.loaderLocation : null;
 /** Per volume: time until fully warm and what warming costs (see docs/bootstrap.md for the rates). */
-export const warming = config.dataVolume ? estimateWarm(config.dataVolume) : null;
+export const warming = config.dataVolume ? estimateWarm(config.dataVolume, config.instance.type) : null;
 /** Catalog burn rate, priced like `trainctl cost` (spot at its cap); `estimateCovers` names the lines it includes. */
 const estimate = hourlyEstimate(config);
 export const estimatedHourlyUsd = estimate.hourly;
