@@ -3,7 +3,7 @@
  * bandwidth (the "up to" figure for burstable network, flagged) and local NVMe instance store.
  * Transcribed from the AWS instance-type pages named in `source`, with the catalog's first prices.
  */
-import { TRANSCRIBED_DATE } from "./catalog";
+import { TRANSCRIBED_DATE } from "../../core/catalog";
 
 export const SPECS_DATE = TRANSCRIBED_DATE;
 
