@@ -114,8 +114,9 @@ const CLOUDWATCH_SOURCE = "https://aws.amazon.com/cloudwatch/pricing/";
 /**
  * CloudWatch: a dashboard per month (an account's first 3 are free); a custom metric per month,
  * prorated by the hour, first tier up to 10,000 metrics (an account's first 10 are free).
- * Metric figures confirmed 2026-12-02 on vantage.sh 'CloudWatch Metrics Pricing Explained' and
- * cal53.calculator.city's CloudWatch custom metrics calculator ($0.30 per metric-month, first 10,000).
+ * Metric figures confirmed 2026-12-02 on cal53.calculator.city's CloudWatch custom metrics calculator
+ * ($0.30 per metric-month, first 10,000) and hub.pointfive.co CER-0302 (free tier: 10 custom metrics
+ * and 1 million API requests a month).
  */
 export const CLOUDWATCH_PRICES = {
   dashboard: { usd: 3, unit: "Dashboard-Mo", source: `${CLOUDWATCH_SOURCE} (dashboards)` } satisfies PriceEntry,
