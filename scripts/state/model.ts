@@ -61,6 +61,18 @@ export function parseUrn(urn: string): ParsedUrn {
   return { stack, project, qualifiedType, type: chain[chain.length - 1], name };
 }
 
+/** The tag that tells tools outside Pulumi a resource holds data nobody can recreate. */
+export const TAG_PROTECTED = "trainctl:protected";
+
+/**
+ * Whether tags mark a resource protected. Fail safe: the key in any case with ANY value counts
+ * (`true`, `True`, `yes`, even empty); only its absence means unprotected.
+ */
+export function hasProtectedTag(tags: Readonly<Record<string, unknown>>): boolean {
+  const key = TAG_PROTECTED.toLowerCase();
+  return Object.keys(tags).some((k) => k.trim().toLowerCase() === key);
+}
+
 export function isProvider(record: Pick<ResourceRecord, "type">): boolean {
   return record.type.startsWith("pulumi:providers:");
 }
