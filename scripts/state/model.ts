@@ -69,8 +69,14 @@ export const TAG_PROTECTED = "trainctl:protected";
  * (`true`, `True`, `yes`, even empty); only its absence means unprotected.
  */
 export function hasProtectedTag(tags: Readonly<Record<string, unknown>>): boolean {
+  return protectedTag(tags) !== undefined;
+}
+
+/** The protection tag as written (`key=value`), when there is one; see hasProtectedTag. */
+export function protectedTag(tags: Readonly<Record<string, unknown>>): string | undefined {
   const key = TAG_PROTECTED.toLowerCase();
-  return Object.keys(tags).some((k) => k.trim().toLowerCase() === key);
+  const found = Object.entries(tags).find(([k]) => k.trim().toLowerCase() === key);
+  return found && `${found[0]}=${String(found[1])}`;
 }
 
 export function isProvider(record: Pick<ResourceRecord, "type">): boolean {

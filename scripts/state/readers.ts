@@ -184,7 +184,8 @@ export function parsePreview(json: unknown, source = "--preview"): StackModel {
     const op = step.op;
     if (typeof op !== "string" || !STEP_OPS.has(op)) return bad("op", `one of ${[...STEP_OPS].join(", ")}`, op);
     const isDelete = DELETE_OPS.has(op);
-    const side = isDelete ? "oldState" : step.newState !== undefined && step.newState !== null ? "newState" : "oldState";
+    const side = isDelete || (!isObject(step.newState) && isObject(step.oldState)) ? "oldState" : "newState";
+    if (!isObject(step[side])) return bad(side, "an object (the resource's state)", step[side]);
     const state = checkRaw(step[side], `${where} ${side}`, source);
     const record = toRecord({ ...state, urn: state.urn ?? (step.urn as string | undefined) }, where, source, { op });
     if (!REPLACE_HALVES.has(op)) (isDelete ? deleted : resources).push(record);

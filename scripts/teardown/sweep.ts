@@ -5,7 +5,7 @@
 import { UsageError } from "../errors";
 import { EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES } from "../pricing/catalog";
 import { volumeMonthly } from "../pricing/estimate";
-import { hasProtectedTag, type StackModel, TAG_PROTECTED } from "../state/model";
+import { hasProtectedTag, protectedTag, type StackModel } from "../state/model";
 
 export type SweepKind = "instance" | "volume" | "snapshot" | "bucket" | "other";
 
@@ -152,7 +152,7 @@ export function findLeaks(
     if (known.has(r.arn) || known.has(r.id)) {
       skipped.push({ arn: r.arn, reason: "known to a stack state" });
     } else if (hasProtectedTag(r.tags)) {
-      skipped.push({ arn: r.arn, reason: `tagged ${TAG_PROTECTED}` });
+      skipped.push({ arn: r.arn, reason: `tagged ${protectedTag(r.tags)}` });
     } else if (!r.createdAt || Number.isNaN(r.createdAt.getTime())) {
       skipped.push({ arn: r.arn, reason: `age unknown${r.describeError ? ` (${r.describeError})` : ""}; treated as young` });
     } else if (options.now.getTime() - r.createdAt.getTime() < options.minAgeMs) {
