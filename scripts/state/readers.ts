@@ -75,9 +75,15 @@ function at(value: unknown, dotted: string): unknown {
   return dotted.split(".").reduce<unknown>((v, key) => (isObject(v) ? v[key] : undefined), value);
 }
 
-/** A price-bearing number: unset, or a finite number >= 0 (numbers or numeric strings, as Pulumi writes them). */
+/** How Pulumi writes a value a preview cannot know yet (sdk/go/common/resource/plugin: UnknownStringValue). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** The key of Pulumi's secret envelope in state (resource.SigKey); the value inside is not readable here. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** A price-bearing number: unset, unknown, secret, or a finite number >= 0 (numbers or numeric strings, as Pulumi writes them). */
 const isPriceable = (value: unknown) => {
-  if (value === undefined || value === null || value === "") return true;
+  if (value === undefined || value === null || value === "" || value === UNKNOWN) return true;
+  if (isObject(value) && SECRET_SIG in value) return true;
   const n = typeof value === "string" ? Number(value.trim()) : value;
   return typeof n === "number" && Number.isFinite(n) && n >= 0;
 };
