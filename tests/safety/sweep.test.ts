@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -14,7 +14,6 @@ import { installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
  */
 const ACCOUNT = "123456789012";
 const FIXTURE = path.join(__dirname, "..", "fixtures", "dev.state.json");
-const STATE = JSON.parse(readFileSync(FIXTURE, "utf8"));
 const dir = mkdtempSync(path.join(tmpdir(), "trainctl-safety-sweep-"));
 const file = (name: string, content: unknown) => {
   const p = path.join(dir, name);
