@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { ConfigError, type ConfigIssue } from "../scripts/errors";
 import { INSTANCE_PRICES, isKnownInstanceType } from "../scripts/pricing/catalog";
+import { CONTROL_CHARACTER } from "../scripts/remote/shell";
 
 /**
  * The one schema for a stack's config. Every default lives here; `docs/configuration.md`
@@ -137,9 +138,6 @@ const FIELD_TO_KEY = Object.fromEntries(Object.entries(KEY_NAMES).map(([k, v]) =
 
 /** Old key names and what replaced them. Empty until a key is renamed. */
 const RENAMED_KEYS: Record<string, string> = {};
-
-/** C0 and C1 controls, DEL included: a newline would end a heredoc in user data or a line of shell. */
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** `["dataVolume","initRateMiBs"]` → `trainctl:dataVolume.initRateMiBs`; a segment holding controls is shown quoted. */
 export function keyPath(segments: readonly PropertyKey[]): string {
