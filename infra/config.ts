@@ -369,8 +369,8 @@ function dataVolumeIssues(
       key("availabilityZone"),
     ]);
   }
-  if (typeof volume.mountPoint === "string" && (!path.posix.isAbsolute(volume.mountPoint) || path.posix.normalize(volume.mountPoint) === "/")) {
-    add(key("mountPoint"), `must be an absolute path other than / (got ${show(volume.mountPoint)})`);
+  if (typeof volume.mountPoint === "string" && !isMountPoint(volume.mountPoint)) {
+    add(key("mountPoint"), `must be an absolute path other than /, of letters, digits and . _ - (it is a field of /etc/fstab), with no . or .. level (got ${show(volume.mountPoint)})`);
   }
 
   const limits = type === "io2" ? VOLUME_LIMITS.io2 : VOLUME_LIMITS.gp3;
@@ -393,6 +393,12 @@ function dataVolumeIssues(
       else if (throughput > effectiveIops * gp3.throughputPerIops) add(key("throughputMiBs"), `gp3 allows at most 0.25 MiB/s per provisioned IOPS: ${effectiveIops} IOPS allows ${effectiveIops * gp3.throughputPerIops} (got ${throughput})`, [key("iops")]);
     }
   }
+}
+
+/** A mount point fit for an /etc/fstab field and a shell word: absolute, not /, no whitespace, no dot levels. */
+export function isMountPoint(mountPoint: string): boolean {
+  const trimmed = mountPoint.replace(/\/$/, "");
+  return /^(\/[A-Za-z0-9._-]+)+$/.test(trimmed) && !trimmed.split("/").some((level) => level === "." || level === "..");
 }
 
 /** Why a local dataset source is unusable, or undefined when it is fine (or an s3:// URL). */
