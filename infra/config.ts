@@ -23,6 +23,17 @@ export const VOLUME_LIMITS = {
 
 const positiveInt = z.number().int().positive();
 
+/** SSM parameter names: levels of `a-zA-Z0-9_.-` (PutParameter, Name, in the SSM API reference). */
+const ssmParameterName = z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, "expected an SSM parameter name like /aws/service/…/ami-id");
+
+/**
+ * Tags every service accepts (Tagging AWS resources, "Tag naming limits and requirements"): keys
+ * 1..128 and values 0..256 of letters, digits, spaces and `_ . : / = + - @`; `aws:` is reserved.
+ */
+const TAG_TEXT = /^[\p{L}\p{N}\p{Zs}_.:/=+\-@]*$/u;
+const tagKey = z.string().min(1).max(128).regex(TAG_TEXT, "expected letters, digits, spaces and _ . : / = + - @").refine((key) => !key.toLowerCase().startsWith("aws:"), "the aws: prefix is reserved by AWS");
+const tagValue = z.string().max(256).regex(TAG_TEXT, "expected letters, digits, spaces and _ . : / = + - @");
+
 const autostopSchema = z.strictObject({
   idleMinutes: z.number().int().min(5).max(1_440).default(30),
   action: z.enum(["stop", "terminate", "none"]).default("terminate"),
@@ -42,7 +53,7 @@ const instanceSchema = z.strictObject({
   /** Explicit AMI id; when set, AMI changes are no longer ignored. */
   ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, "expected an AMI id like ami-0123456789abcdef0").optional(),
   /** SSM parameter holding the AMI id (default: the AWS Deep Learning Base GPU AMI, Ubuntu 22.04). */
-  amiParameter: z.string().startsWith("/").optional(),
+  amiParameter: ssmParameterName.optional(),
 });
 
 const dataVolumeSchema = z.strictObject({
@@ -105,7 +116,7 @@ export const stackConfigSchema = z.strictObject({
   budget: budgetSchema.optional(),
   network: networkSchema.default({}),
   /** Extra cost-allocation tags added to the provider's default tags. */
-  tags: z.record(z.string(), z.string()).default({}),
+  tags: z.record(tagKey, tagValue).default({}),
 });
 
 type ParsedConfig = z.infer<typeof stackConfigSchema>;
@@ -165,6 +176,8 @@ function describeIssue(issue: z.core.$ZodIssue & { input?: unknown }): string {
       return issue.input === undefined ? `is required (expected ${issue.expected})` : `expected ${issue.expected} ${got}`;
     case "unrecognized_keys":
       return "";
+    case "invalid_key":
+      return `invalid key: ${issue.issues.map((inner) => inner.message).join("; ")} ${got}`;
     case "invalid_format":
       return `${issue.message.replace(/^Invalid string: /, "")} ${got}`;
     default:
@@ -404,6 +417,7 @@ export function isMountPoint(mountPoint: string): boolean {
 /** Why a local dataset source is unusable, or undefined when it is fine (or an s3:// URL). */
 export function datasetSourceProblem(source: string, context: ConfigContext): string | undefined {
   if (source.startsWith("s3://")) {
+    if (/[*?]/.test(source)) return `${show(source)} holds * or ?, which the instance role's IAM policy would read as wildcards (accepted: a literal prefix)`;
     return /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(source) ? undefined : `malformed S3 URL ${show(source)} (expected s3://bucket/prefix/)`;
   }
   if (/^[a-z0-9]+:\/\//i.test(source)) return `unsupported scheme in ${show(source)} (accepted: s3://bucket/prefix or a local folder)`;

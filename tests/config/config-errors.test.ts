@@ -147,6 +147,28 @@ describe("dataVolume.mountPoint is one field of /etc/fstab", () => {
   });
 });
 
+describe("strings sent to AWS follow AWS's rules", () => {
+  it.each([
+    ["a reserved tag key", { "trainctl:tags": { "aws:team": "x" } }, 'trainctl:tags.aws:team: invalid key: the aws: prefix is reserved by AWS (got "aws:team")'],
+    ["a tag key of 129 characters", { "trainctl:tags": { ["k".repeat(129)]: "x" } }, `trainctl:tags.${"k".repeat(129)}: invalid key`],
+    ["a tag key with a character S3 and IAM refuse", { "trainctl:tags": { "team#1": "x" } }, "trainctl:tags.team#1: invalid key: expected letters, digits, spaces and _ . : / = + - @"],
+    ["a tag value of 257 characters", { "trainctl:tags": { team: "v".repeat(257) } }, "trainctl:tags.team: must be <= 256"],
+    ["a tag value with a character S3 and IAM refuse", { "trainctl:tags": { team: "a,b" } }, "trainctl:tags.team: expected letters, digits, spaces and _ . : / = + - @"],
+    ["an AMI parameter that is no SSM name", { "trainctl:instance": { amiParameter: "/aws/service/my ami" } }, "trainctl:instance.amiParameter: expected an SSM parameter name"],
+    ["an AMI parameter without the leading /", { "trainctl:instance": { amiParameter: "aws/service/x" } }, "trainctl:instance.amiParameter: expected an SSM parameter name"],
+    ["a dataset source with an IAM wildcard", { "trainctl:dataset": { source: "s3://team-data/imagenet*" } }, "trainctl:dataset.source: \"s3://team-data/imagenet*\" holds * or ?"],
+  ])("%s is one error naming the key", (_what, overrides, line) => {
+    const error = errorFor({ ...base, ...overrides });
+    expect(error.message.split("\n")).toHaveLength(1);
+    expect(error.message.startsWith(line), error.message).toBe(true);
+  });
+
+  it("accepts tags with spaces and letters of any script, and the default AMI parameter's shape", () => {
+    const config = parseStackConfig({ ...base, "trainctl:tags": { "Team Name": "Vision Zürich", "cost:unit": "a/b=c+d-e@f" }, "trainctl:instance": { amiParameter: "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id" } });
+    expect(config.tags).toEqual({ "Team Name": "Vision Zürich", "cost:unit": "a/b=c+d-e@f" });
+  });
+});
+
 describe("config errors list independent mistakes only", () => {
   it("a negative sizeGiB is one error: no iops error follows from it", () => {
     const error = errorFor({ ...base, "trainctl:dataVolume": { snapshotId: "snap-0123456789abcdef0", sizeGiB: -10, iops: 6000 } });
