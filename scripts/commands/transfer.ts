@@ -10,6 +10,7 @@ import { instanceCopyShell } from "../remote/shell";
 import { resolveStack, selectNodes } from "../remote/target";
 import { type TransferEvent, type TransferOptions, type TransferSummary, abortJournal, download, makeS3Client, upload } from "../transfer/engine";
 import { type Leg, isInstanceId, planLegs, s3Url, stagingBucket, stagingLocation } from "../transfer/instance";
+import { printable } from "../transfer/keys";
 import { type Location, parseLocation } from "../transfer/location";
 
 interface TransferArgs {
@@ -57,14 +58,14 @@ function validate(src: Location, dst: Location, args: TransferArgs): void {
   if (src.kind === "local") {
     const top = path.resolve(src.path); // without a trailing slash, so a link is seen as a link
     const stat = lstatSync(top, { throwIfNoEntry: false });
-    if (!stat) throw new UsageError(`SRC: ${src.path} does not exist`, { subject: "SRC" });
-    if (stat.isSymbolicLink()) throw new UsageError(`SRC: ${src.path} is a symbolic link, and links are never followed: give the path it points to (${realpathOr(top)})`, { subject: "SRC" });
+    if (!stat) throw new UsageError(`SRC: ${printable(src.path)} does not exist`, { subject: "SRC" });
+    if (stat.isSymbolicLink()) throw new UsageError(`SRC: ${printable(src.path)} is a symbolic link, and links are never followed: give the path it points to (${printable(realpathOr(top))})`, { subject: "SRC" });
     if (args.delete && stat.isFile()) throw new UsageError("--delete applies to folder copies only, not to a single file", { subject: "--delete" });
   }
   if (args.delete && dst.kind === "local") throw new UsageError("--delete applies to uploads only: a download never removes local files", { subject: "--delete" });
   if (args.delete && !args.yes) throw new UsageError("--delete removes objects at the destination: add --yes to confirm", { subject: "--delete" });
   if (src.kind === "local" && dst.kind === "local") {
-    if (inside(dst.path, src.path)) throw new UsageError(`DST: ${dst.path} is inside the source ${src.path}`, { subject: "DST" });
+    if (inside(dst.path, src.path)) throw new UsageError(`DST: ${printable(dst.path)} is inside the source ${printable(src.path)}`, { subject: "DST" });
     throw new UsageError("local to local copies are not a transfer: use cp or rsync (accepted: local ↔ s3:// ↔ STACK:/path or i-…:/path)", { subject: "DST" });
   }
   if (src.kind === "s3" && dst.kind === "s3") {

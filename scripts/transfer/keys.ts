@@ -18,3 +18,6 @@ export function refusalReason(relative: string): string | undefined {
 
 /** A key as one safe line of output: JSON-quoted, so control characters and spaces show. */
 export const quoteKey = (key: string): string => JSON.stringify(key);
+
+/** A path as it is safe to print on one line: JSON-quoted only when it holds a control character. */
+export const printable = (text: string): string => (/[\u0000-\u001f\u007f]/.test(text) ? JSON.stringify(text) : text);
