@@ -138,6 +138,17 @@ describe("transfer: hostile input exits with one clear line and no side effect",
     expect(server.requests.filter((r) => r.method === "GET" && !r.url.includes("list-type"))).toEqual([]);
   });
 
+  it("EEXIST (a file where a folder must go) names the file it was writing; the other objects are copied", async () => {
+    const dst = path.join(work, "blocked");
+    mkdirSync(dst, { recursive: true });
+    writeFileSync(path.join(dst, "nested"), "a file, not a folder");
+    const result = await trainctlAsync(["transfer", "s3://bucket-1/up/", dst, "--include", "ok.txt", "--include", "nested/**"], { env, cwd: work });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(new RegExp(`^error: cannot write ${path.join(dst, "nested", "ok.txt")}: E(EXIST|NOTDIR): `));
+    expect(readFileSync(path.join(dst, "ok.txt"), "utf8")).toBe("fine");
+  });
+
   it("a folder in DST that is a symlink leading outside is not written through; the error names it", async () => {
     const dst = path.join(work, "planted");
     const victim = path.join(work, "victim-folder");

@@ -1,7 +1,8 @@
+import { open } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { TrainctlError } from "../../scripts/errors";
 import { RetryDeadline, withRetry } from "../../scripts/retry";
-import { isTransient } from "../../scripts/transfer/engine";
+import { isTransient, naming } from "../../scripts/transfer/engine";
 
 const failing = (message: string) => {
   let calls = 0;
@@ -58,5 +59,23 @@ describe("isTransient: the one retry layer retries what may succeed next time, n
     ["a changed source", new TrainctlError("changed"), false],
   ])("%s → %s", (_what, error, expected) => {
     expect(isTransient(error)).toBe(expected);
+  });
+});
+
+describe("naming: file-system errors name the file", () => {
+  it("an ENOSPC raised through a file handle (which Node reports without a path) names the file", async () => {
+    const handle = await open("/dev/full", "w");
+    const error = await handle.write(Buffer.alloc(16)).catch((e) => e);
+    await handle.close();
+    expect(error.code).toBe("ENOSPC");
+    expect(error.message).not.toContain("/data/out.bin");
+    const named = naming(error, "write", "/data/out.bin") as Error;
+    expect(named).toBeInstanceOf(TrainctlError);
+    expect(named.message).toBe("cannot write /data/out.bin: ENOSPC: no space left on device, write");
+  });
+
+  it("leaves other errors (a network reset) as they are", async () => {
+    const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET", syscall: "read" });
+    expect(naming(reset, "write", "/data/out.bin")).toBe(reset);
   });
 });
