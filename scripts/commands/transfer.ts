@@ -158,7 +158,7 @@ const command: CommandModule<object, TransferArgs> = {
       .option("exclude", { type: "string", array: true, default: [], describe: "glob of relative paths to skip" })
       .option("dry-run", { type: "boolean", describe: "show what would be copied or deleted" })
       .option("sync", { type: "boolean", describe: "skip files whose size and recorded digest already match" })
-      .option("delete", { type: "boolean", describe: "remove destination objects the source lacks (needs --yes)" })
+      .option("delete", { type: "boolean", describe: "folder uploads: remove destination objects the source lacks (needs --yes)" })
       .option("yes", { type: "boolean", describe: "confirm --delete" })
       .option("verify", { type: "boolean", describe: "re-read every uploaded object and compare" })
       .option("json", { type: "boolean", describe: "JSON-lines progress on stdout; the last line is the summary" })
