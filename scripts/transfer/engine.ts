@@ -25,6 +25,7 @@ import { RetryDeadline, withRetry } from "../retry";
 import { Journal } from "./journal";
 import { quoteKey, refusalReason } from "./keys";
 import { joinKey, partSizeFor } from "./location";
+import { type SyncPlan, planSync } from "./plan";
 import { Crc32c, DIGEST_KEY, crc32cOf, fileDigest, recordedDigest } from "./digest";
 import { PartBuffers } from "./part-buffers";
 import { SmallObjects } from "./small-objects";
@@ -339,22 +340,17 @@ export async function upload(client: S3Client, source: string, bucket: string, p
   const files = listLocal(source, options.onWarning).filter((f) => isFile || (accept(f.relative) && (options.select?.(f.relative) ?? true)));
   const keyOf = (f: LocalFile) => (isFile && prefix && !prefix.endsWith("/") ? prefix : joinKey(prefix, f.relative));
   const remote = options.sync || options.deleteExtra ? await listRemote(run, client, bucket, isFile ? path.posix.dirname(prefix) : prefix) : [];
-  const remoteByKey = new Map(remote.map((o) => [o.key, o]));
-
-  // --sync: a file is in place when an object of its size records its digest (HEADs under the concurrency limit).
-  const inPlace = await Promise.all(
-    files.map(async (f) => {
-      const key = keyOf(f);
-      if (!options.sync || remoteByKey.get(key)?.size !== f.size) return false;
-      const head = await run.request(`HEAD s3://${bucket}/${key}`, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
-      return matchesRecorded(head.Metadata, f.absolute);
-    }),
+  const plan = planSync(
+    files.map((f) => ({ name: keyOf(f), size: f.size, item: f })),
+    remote.map((o) => ({ name: o.key, size: o.size, item: o })),
+    options,
   );
-  files.forEach((f, i) => inPlace[i] && options.onEvent?.({ type: "file", path: f.relative, bytes: f.size, action: "skip" }));
-  const todo = files.filter((_, i) => !inPlace[i]);
-  const wanted = new Set(files.map(keyOf));
-  const extra = options.deleteExtra ? remote.filter((o) => !wanted.has(o.key) && accept(o.relative)) : [];
-  run.plan(todo.length, todo.reduce((s, f) => s + f.size, 0), files.length - todo.length);
+  const todo = await unlessInPlace(run, plan, async ({ source, destination }) => {
+    const head = await run.request(`HEAD s3://${bucket}/${destination.key}`, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: destination.key })));
+    return matchesRecorded(head.Metadata, source.absolute);
+  });
+  const extra = plan.remove.filter((o) => accept(o.relative));
+  run.plan(todo.length, todo.reduce((sum, f) => sum + f.size, 0), files.length - todo.length);
   if (options.dryRun) {
     for (const f of todo) options.onEvent?.({ type: "file", path: f.relative, bytes: f.size, action: "would-copy" });
     for (const o of extra) options.onEvent?.({ type: "file", path: o.key, bytes: o.size, action: "would-delete" });
@@ -395,6 +391,17 @@ export async function upload(client: S3Client, source: string, bucket: string, p
     run.deleted += batch.length;
   }
   return run.summary();
+}
+
+/**
+ * The sources to copy: the plan's copies, and the compared ones that `inPlace` (a HEAD, under the concurrency limit)
+ * finds not in place. The others are reported as skipped.
+ */
+async function unlessInPlace<S extends { relative: string; size: number }, D>(run: Run, plan: SyncPlan<S, D>, inPlace: (pair: { source: S; destination: D }) => Promise<boolean>): Promise<S[]> {
+  const found = await Promise.all(plan.compare.map(inPlace));
+  const stale = plan.compare.filter((_, i) => !found[i]).map((pair) => pair.source);
+  for (const [i, pair] of plan.compare.entries()) if (found[i]) run.options.onEvent?.({ type: "file", path: pair.source.relative, bytes: pair.source.size, action: "skip" });
+  return [...plan.copy, ...stale];
 }
 
 /** A source file that is no longer what was listed (size or mtime): its upload must not be published. */
@@ -512,18 +519,17 @@ export async function download(client: S3Client, bucket: string, prefix: string,
   const safe = objects.filter((o) => refusalReason(o.relative) === undefined);
   const target = (o: RemoteObject) => path.join(destination, ...o.relative.split("/"));
 
-  const inPlace = await Promise.all(
-    safe.map(async (o) => {
-      if (!options.sync) return false;
-      const file = target(o);
-      if (!existsSync(file) || statSync(file).size !== o.size) return false;
-      const head = await run.request(`HEAD s3://${bucket}/${o.key}`, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key })));
-      return matchesRecorded(head.Metadata, file);
-    }),
+  const present = options.sync && statSync(destination, { throwIfNoEntry: false })?.isDirectory() ? listLocal(destination) : [];
+  const plan = planSync(
+    safe.map((o) => ({ name: o.relative, size: o.size, item: o })),
+    present.map((f) => ({ name: f.relative, size: f.size, item: f })),
+    options,
   );
-  safe.forEach((o, i) => inPlace[i] && options.onEvent?.({ type: "file", path: o.relative, bytes: o.size, action: "skip" }));
-  const todo = safe.filter((_, i) => !inPlace[i]);
-  run.plan(todo.length, todo.reduce((s, o) => s + o.size, 0), safe.length - todo.length);
+  const todo = await unlessInPlace(run, plan, async ({ source, destination: local }) => {
+    const head = await run.request(`HEAD s3://${bucket}/${source.key}`, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: source.key })));
+    return matchesRecorded(head.Metadata, local.absolute);
+  });
+  run.plan(todo.length, todo.reduce((sum, o) => sum + o.size, 0), safe.length - todo.length);
   let failures: unknown[] = [];
   if (options.dryRun) {
     for (const o of todo) options.onEvent?.({ type: "file", path: o.relative, bytes: o.size, action: "would-copy" });

@@ -119,7 +119,7 @@ describe("trainctl transfer against s3rver", () => {
     expect(multipart.Metadata?.["trainctl-crc32c"]).toBe(crc32cOf(readFileSync(path.join(source, "big.bin"))));
   });
 
-  it("--sync on a second run transfers nothing, both ways", async () => {
+  it("--sync on a second run transfers nothing, both ways", { timeout: 180_000 }, async () => {
     const before = s3.requests.filter((r) => r.startsWith("PUT")).length;
     const up = await trainctlAsync(["transfer", source, "s3://bucket-1/ds/", "--sync", "--json", "--multipart-threshold-mib", "5"], { env, cwd: work });
     expect(lastJson(up.stdout)).toMatchObject({ files: 0, bytes: 0, skipped: 2003 });
@@ -153,7 +153,7 @@ describe("trainctl transfer against s3rver", () => {
     expect(lastJson(again.stdout)).toMatchObject({ files: 0, skipped: 1 });
   });
 
-  it("a transfer killed with SIGKILL resumes: byte-identical, and no completed part is sent again", async () => {
+  it("a transfer killed with SIGKILL resumes: byte-identical, and no completed part is sent again", { timeout: 180_000 }, async () => {
     const big = path.join(work, "resume", "huge.bin");
     mkdirSync(path.dirname(big), { recursive: true });
     writeFileSync(big, Buffer.from(Array.from({ length: 60 * 1024 * 1024 }, (_, i) => (i * 7 + 3) % 256)));
