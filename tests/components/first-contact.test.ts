@@ -1,11 +1,16 @@
 /** Issue #16, items 1–10: what Pulumi's mocks accepted and AWS rejects. One block per item. */
 import fc from "fast-check";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { defaultAmiProblem } from "../../core/ami";
 import { EXPERIMENT_NAME, derivedNames, experimentNameProblem, maxExperimentNameLength } from "../../core/names";
 import { chooseZone } from "../../core/zones";
 import { parseStackConfig } from "../../infra/config";
-import { type CapturedResource, type OfflineRun, runOffline } from "../../scripts/state/plan";
+import { newExperimentFile } from "../../scripts/experiments/config-file";
+import { type CapturedResource, type OfflineRun, PROJECT_ROOT, runOffline } from "../../scripts/state/plan";
 import { fixtureConfig } from "../fixtures/stacks";
 
 const dev = fixtureConfig("dev");
@@ -66,6 +71,17 @@ describe("3. the incarnation id", () => {
   it("a retained volume of an earlier incarnation of the same name is still a duplicate", async () => {
     const error = await runOffline({ stack: "dev", config: withIncarnation, invokes: volumesNamed(false) }).catch((e) => e);
     expect(error.message).toMatch(/trainctl-dev-data-0 already exists outside this stack \(vol-0ccccccccccccccc1\)/);
+  });
+
+  it("experiment new writes a fresh incarnation, never the source's, and refuses names AWS would reject", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "trainctl-new-"));
+    copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    writeFileSync(path.join(dir, "Pulumi.dev.yaml"), `${readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8")}  trainctl:incarnation: 0123456789ab\n`);
+    const file = newExperimentFile({ projectDir: dir, name: "run-2", from: "dev", sets: [] });
+    const incarnation = parseYaml(readFileSync(file, "utf8")).config["trainctl:incarnation"];
+    expect(incarnation).toMatch(/^[0-9a-f]{12}$/);
+    expect(incarnation).not.toBe("0123456789ab");
+    expect(() => newExperimentFile({ projectDir: dir, name: "Run_3", from: "dev", sets: [] })).toThrow(/experiment name "Run_3" must be lowercase/);
   });
 
   it("is validated as a config key", () => {
