@@ -44,11 +44,12 @@ def decode(name: str, payload: bytes | bytearray, transform: Optional[Transform]
                 return torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.uint8).copy())
             # The default transform decodes lazily (JPEG DCT scaling); any other callable gets RGB, as ImageFolder gives.
             return transform(image if getattr(transform, "lazy", False) else image.convert("RGB"))
-    if FORMAT == "npy" and name.lower().endswith(".npy"):
+    if FORMAT != "files" and name.lower().endswith(".npy"):
         data = torch.from_numpy(np.load(io.BytesIO(payload), allow_pickle=False))
     else:
         data = torch.frombuffer(payload if isinstance(payload, bytearray) else bytearray(payload), dtype=torch.uint8)
-    return data if transform is None else transform(data)
+    # The default image transform (lazy) leaves arrays and bytes as they are.
+    return data if transform is None or getattr(transform, "lazy", False) else transform(data)
 
 
 def is_sample(name: str) -> bool:
