@@ -94,7 +94,12 @@ def resume(module):
                     restored.load_state_dict(state)
                     rest = keys_of(restored)
                     cases.append({"workers": workers, "world": world, "rank": rank, "k": k, "full": full, "first": first, "rest": rest, "state": state, "after": restored.state_dict()})
-    return cases
+    try:
+        module.make_loader(3, num_workers=0, rank=1, world_size=2).load_state_dict(cases[-1]["state"] | {"rank": 0})
+        mismatch = None
+    except ValueError as error:
+        mismatch = str(error)
+    return {"cases": cases, "mismatch": mismatch}
 
 
 def main(mode, path, *rest):
