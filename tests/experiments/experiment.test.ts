@@ -78,7 +78,7 @@ describe("experiment list", () => {
     expect(rows.map((r: { name: string }) => r.name)).toEqual(["big", "dev", "old"]);
     const [big, dev, old] = rows;
     expect(big).toMatchObject({ instance: "p4d.24xlarge × 2", market: "on-demand", hasConfig: true, hasStack: false, expired: false });
-    expect(big.hourlyUsd).toBeGreaterThan(2 * 32.77);
+    expect(big.hourlyUsd).toBeGreaterThan(2 * 21.957642); // p4d.24xlarge on-demand after the June 2025 cut
     expect(dev).toMatchObject({ owner: "alice", instance: "g5.xlarge × 1", market: "spot", strategy: "prewarmed-ebs", hasStack: true, expired: false });
     expect(old).toMatchObject({ owner: "carol", hasConfig: false, expired: true });
   });
@@ -109,7 +109,7 @@ describe("experiment up, destroy and gc through the Automation API", () => {
     expect(fake.calls()).toEqual([]);
     const result = run(project(), ["destroy", "dev", "--confirm", "dev"], [fake.dir]);
     expect(result.code, result.stderr).toBe(0);
-    expect(fake.calls()).toContainEqual(["destroy", "--yes", "--skip-preview", "--exclude-protected", "--exec-kind", "auto.local", "--stack", "dev", "--non-interactive"]);
+    expect(fake.calls()).toContainEqual(["destroy", "--refresh", "--exclude-protected", "--yes", "--non-interactive", "--stack", "dev"]);
   });
 
   it("gc --execute destroys exactly the expired stacks; with nothing expired it does nothing and says so", () => {
@@ -121,7 +121,7 @@ describe("experiment up, destroy and gc through the Automation API", () => {
     const result = run(project(), ["gc", "--execute"], [fake.dir]);
     expect(result.code, result.stderr).toBe(0);
     const destroys = fake.calls().filter((c) => c[0] === "destroy");
-    expect(destroys).toEqual([["destroy", "--yes", "--skip-preview", "--exclude-protected", "--exec-kind", "auto.local", "--stack", "dev", "--non-interactive"]]);
+    expect(destroys).toEqual([["destroy", "--refresh", "--exclude-protected", "--yes", "--non-interactive", "--stack", "dev"]]);
 
     const idle = automation([{ prefix: ["stack", "ls"], stdout: JSON.stringify([{ name: "fresh" }]) }]);
     const nothing = run(project(), ["gc", "--execute"], [idle.dir]);
