@@ -105,6 +105,8 @@ const stackConfigSchema = z.strictObject({
   network: networkSchema.default({}),
   /** Extra cost-allocation tags added to the provider's default tags. */
   tags: z.record(z.string(), z.string()).default({}),
+  /** Accounts this stack may deploy to; `trainctl preflight` fails in any other. */
+  allowedAccounts: z.array(z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id")).min(1).optional(),
 });
 
 type ParsedConfig = z.infer<typeof stackConfigSchema>;
@@ -132,6 +134,7 @@ const KEY_NAMES: Record<string, string> = {
   "trainctl:budget": "budget",
   "trainctl:network": "network",
   "trainctl:tags": "tags",
+  "trainctl:allowedAccounts": "allowedAccounts",
 };
 const FIELD_TO_KEY = Object.fromEntries(Object.entries(KEY_NAMES).map(([k, v]) => [v, k]));
 
