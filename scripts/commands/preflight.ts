@@ -2,7 +2,6 @@ import type { CommandModule } from "yargs";
 import { parseStackConfig } from "../../infra/config";
 import { UsageError } from "../errors";
 import { printJson, say } from "../output";
-import { preflightClients, runPreflight } from "../preflight/account";
 import { type Check, exitCodeFor } from "../preflight/checks";
 import { loadStackConfig } from "../state/plan";
 import { projectDir } from "../state/project";
@@ -25,6 +24,8 @@ export async function preflightStack(stack: string): Promise<PreflightReport> {
   if (!STACK_NAME.test(stack)) throw new UsageError(`--stack: ${JSON.stringify(stack)} is not a stack name (accepted: letters, digits, . _ -)`, { subject: "--stack" });
   const dir = projectDir();
   const config = parseStackConfig(loadStackConfig(stack, dir), { projectDir: dir });
+  // Loaded only now: bad input answers before the SDKs and the program's AMI choice load.
+  const { preflightClients, runPreflight } = require("../preflight/account") as typeof import("../preflight/account");
   return { stack, checks: await runPreflight(config, preflightClients(config.region)) };
 }
 
