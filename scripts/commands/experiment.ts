@@ -7,6 +7,7 @@ import { EXPIRES_TAG, type ExperimentRow, expiryAfter, inventory } from "../expe
 import { printJson, say, usd } from "../output";
 import { loadStackConfig } from "../state/plan";
 import { projectDir } from "../state/project";
+import { preflightGate } from "./preflight";
 import { exportStack, findPulumi, listStacks, requirePulumi, runPulumi, stackTags } from "../state/pulumi-cli";
 import { planTeardown } from "../teardown/plan";
 
@@ -86,10 +87,12 @@ const subcommands = (y: Argv) =>
     .command({
       command: "up <name>",
       describe: "pulumi up through the Automation API; sets trainctl:expires from maxHours after the first success",
-      builder: (b: Argv) => b.positional("name", { type: "string", demandOption: true }),
-      handler: async (args: { name: string }) => {
+      builder: (b: Argv) =>
+        b.positional("name", { type: "string", demandOption: true }).option("skip-preflight", { type: "boolean", describe: "do not run trainctl preflight first" }),
+      handler: async (args: { name: string; skipPreflight?: boolean }) => {
         const config = parseStackConfig(loadStackConfig(args.name, projectDir()), { projectDir: projectDir() });
         const stack = await selectStack(args.name);
+        if (!args.skipPreflight) await preflightGate(args.name);
         const result = await stack.up({ onOutput: progress });
         if (result.summary.result !== "succeeded") throw new TrainctlError(`up of ${args.name} ended ${result.summary.result}`, { subject: args.name, retryable: true });
         const expires = expiryAfter(config.instance.maxHours, new Date());

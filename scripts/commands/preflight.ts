@@ -1,6 +1,6 @@
 import type { CommandModule } from "yargs";
 import { parseStackConfig } from "../../infra/config";
-import { UsageError } from "../errors";
+import { TrainctlError, UsageError } from "../errors";
 import { printJson, say } from "../output";
 import { type Check, exitCodeFor } from "../preflight/checks";
 import { loadStackConfig } from "../state/plan";
@@ -34,6 +34,14 @@ const MARK = { ok: "ok  ", warn: "WARN", fail: "FAIL" } as const;
 /** The human view: one line per check, the fix indented under it. */
 export function renderChecks(checks: readonly Check[]): string[] {
   return checks.flatMap((c) => [`${MARK[c.status]} ${c.id.padEnd(16)} ${c.detail}`, ...(c.fix && c.status !== "ok" ? [`     ${"".padEnd(16)} → ${c.fix}`] : [])]);
+}
+
+/** Run before `experiment up`: prints the rows that are not ok, and stops on a failed one. */
+export async function preflightGate(stack: string): Promise<void> {
+  const { checks } = await preflightStack(stack);
+  for (const line of renderChecks(checks.filter((c) => c.status !== "ok"))) say(line);
+  const failed = checks.filter((c) => c.status === "fail").length;
+  if (failed > 0) throw new TrainctlError(`preflight: ${failed} check(s) failed for ${stack}; fix them, or pass --skip-preflight`, { subject: "--skip-preflight" });
 }
 
 const command: CommandModule<object, PreflightArgs> = {
