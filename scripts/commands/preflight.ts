@@ -9,6 +9,7 @@ import { projectDir } from "../state/project";
 interface PreflightArgs {
   stack: string;
   json?: boolean;
+  deployRole?: string;
 }
 
 /** The `preflight --json` contract (DESIGN.md). */
@@ -18,15 +19,20 @@ export interface PreflightReport {
 }
 
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** An IAM role ARN (IAM role names: `[\w+=,.@-]`, paths of `/`-separated segments). */
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 /** Reads `Pulumi.<stack>.yaml` with the one config parser (usage errors before any AWS call), then asks the account. */
-export async function preflightStack(stack: string): Promise<PreflightReport> {
+export async function preflightStack(stack: string, deployRole?: string): Promise<PreflightReport> {
   if (!STACK_NAME.test(stack)) throw new UsageError(`--stack: ${JSON.stringify(stack)} is not a stack name (accepted: letters, digits, . _ -)`, { subject: "--stack" });
+  if (deployRole !== undefined && !ROLE_ARN.test(deployRole)) {
+    throw new UsageError(`--deploy-role: ${JSON.stringify(deployRole)} is not an IAM role ARN (accepted: arn:aws:iam::123456789012:role/NAME)`, { subject: "--deploy-role" });
+  }
   const dir = projectDir();
   const config = parseStackConfig(loadStackConfig(stack, dir), { projectDir: dir });
   // Loaded only now: bad input answers before the SDKs and the program's AMI choice load.
   const { preflightClients, runPreflight } = require("../preflight/account") as typeof import("../preflight/account");
-  return { stack, checks: await runPreflight(config, preflightClients(config.region)) };
+  return { stack, checks: await runPreflight(config, preflightClients(config.region), { deployRole }) };
 }
 
 const MARK = { ok: "ok  ", warn: "WARN", fail: "FAIL" } as const;
@@ -50,9 +56,10 @@ const command: CommandModule<object, PreflightArgs> = {
   builder: (y) =>
     y
       .option("stack", { alias: "s", type: "string", default: "dev", describe: "stack name; reads Pulumi.<stack>.yaml" })
-      .option("json", { type: "boolean", describe: "print {stack, checks: [{id, status, detail, fix}]} on stdout" }) as never,
+      .option("json", { type: "boolean", describe: "print {stack, checks: [{id, status, detail, fix}]} on stdout" })
+      .option("deploy-role", { type: "string", describe: "IAM role ARN that runs pulumi up, simulated instead of the caller (for a read-only CI role)" }) as never,
   handler: async (args) => {
-    const report = await preflightStack(args.stack);
+    const report = await preflightStack(args.stack, args.deployRole);
     if (args.json) printJson(report);
     else {
       say(`Preflight for stack ${report.stack}`);

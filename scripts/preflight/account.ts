@@ -99,8 +99,13 @@ interface Identity {
   arn: string;
 }
 
+export interface PreflightOptions {
+  /** The role `pulumi up` runs as, when it is not the caller (a read-only CI role checking the deploy role). */
+  deployRole?: string;
+}
+
 /** Every row for this stack. Identity comes first: without it, nothing else can be asked. */
-export async function runPreflight(config: StackConfig, clients: PreflightClients): Promise<Check[]> {
+export async function runPreflight(config: StackConfig, clients: PreflightClients, options: PreflightOptions = {}): Promise<Check[]> {
   let identity: Identity;
   try {
     const caller = await clients.sts.send(new GetCallerIdentityCommand({}));
@@ -131,7 +136,7 @@ export async function runPreflight(config: StackConfig, clients: PreflightClient
     if (bucket.adopt) tasks.push(guarded(`bucket:${role}`, "s3:ListAllMyBuckets", () => adoptedBucket(role, bucket.adopt as string, config.region, clients)));
   }
   tasks.push(guarded("ami", amiSource(config).kind === "image" ? "ec2:DescribeImages" : "ssm:GetParameter", () => ami(amiSource(config), clients)));
-  tasks.push(guarded("permissions", "iam:SimulatePrincipalPolicy", () => permissions(config, identity.arn, clients)));
+  tasks.push(guarded("permissions", "iam:SimulatePrincipalPolicy", () => permissions(config, options.deployRole ?? identity.arn, clients)));
   if (config.budget) {
     const activated = config.budget.activateCostTags;
     tasks.push(guarded("cost-tags", "ce:ListCostAllocationTags", () => costTags(activated, clients)));

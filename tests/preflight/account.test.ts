@@ -187,6 +187,16 @@ describe("preflight against a table of accounts", () => {
     expect(aws.requests.map((r) => r.operation)).toEqual(["GetCallerIdentity"]);
   });
 
+  it("--deploy-role: simulates the deploy role, not the read-only caller", async () => {
+    account = healthyAccount();
+    aws.requests.length = 0;
+    const parsed = parseStackConfig(DEV);
+    const role = "arn:aws:iam::111122223333:role/ci/deployer";
+    const checks = await runPreflight(parsed, preflightClients(parsed.region, { ...loopbackClientConfig(aws.endpoint), maxAttempts: 1 }), { deployRole: role });
+    expect(aws.requests.find((r) => r.operation === "SimulatePrincipalPolicy")?.form?.PolicySourceArn).toBe(role);
+    expect(byId(checks, "permissions").detail).toContain(role);
+  });
+
   it("sends only read-only operations", async () => {
     aws.requests.length = 0;
     await preflight(() => {}, { "trainctl:buckets": { datasets: { adopt: "imagenet" } } });

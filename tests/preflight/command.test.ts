@@ -82,6 +82,7 @@ describe("trainctl preflight", () => {
   it("bad input: exit 2, one line naming the key or flag, and no AWS call", async () => {
     expectUsageError(await preflight(["--stack", "../exp"]), /^error: --stack: "\.\.\/exp" is not a stack name/);
     expectUsageError(await preflight(["--stack", "nope"]), /^error: --stack: .*does not exist \(stacks here: bad, exp\)/);
+    expectUsageError(await preflight(["--stack", "exp", "--deploy-role", "deployer"]), /^error: --deploy-role: "deployer" is not an IAM role ARN/);
     expectUsageError(await preflight(["--stack", "bad"]), /^error: trainctl:allowedAccounts\[0\]: expected a 12-digit AWS account id/);
     expect(aws.requests).toEqual([]);
   });
