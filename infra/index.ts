@@ -1,4 +1,3 @@
-import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { dashboardUrl as consoleUrl } from "../components/dashboard";
@@ -9,7 +8,8 @@ import { estimatedHourlyUsd as hourlyEstimate } from "../components/hourly-estim
 import { parseStackConfig } from "./config";
 
 // One stack is one experiment. Config is validated in full before any resource is declared.
-const projectDir = path.resolve(__dirname, "..");
+// `pulumi up` runs the program in the project folder; the offline plan names it in TRAINCTL_PROJECT_DIR.
+const projectDir = process.env.TRAINCTL_PROJECT_DIR ?? process.cwd();
 const config = parseStackConfig(pulumi.runtime.allConfig(), { projectDir });
 const project = pulumi.getProject();
 const experimentName = pulumi.getStack();

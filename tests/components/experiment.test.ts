@@ -312,7 +312,7 @@ describe("variants", () => {
     const commands = ofType(run, "command:local:Command").map((c) => c.record);
     expect(commands.map((c) => c.name)).toEqual(["dev-data-path-upload", "dev-data-path-loader"]);
     const datasets = ofType(run, "aws:s3/bucket:Bucket").find((b) => b.record.name === "dev-datasets-bucket")!.record.outputs.bucket;
-    expect(commands[0].inputs.create).toBe(`npm run -s trainctl -- transfer ${dir} s3://${datasets}/dataset/ --sync`);
+    expect(commands[0].inputs.create).toBe(`npx --no trainctl transfer ${dir} s3://${datasets}/dataset/ --sync`);
     expect(commands[1].inputs.create).toContain(`--strategy local-cache --format npy --data s3://${datasets}/dataset/ --instance-type g5.xlarge --cache-dir /opt/dlami/nvme/dataset`);
     const userData = one(run, "aws:ec2/instance:Instance").record.inputs.userData as string;
     expect(userData).toContain(`TRAINCTL_DATASET_SOURCE='s3://${datasets}/dataset/'`);
