@@ -124,6 +124,8 @@ export const stackConfigSchema = z.strictObject({
   incarnation: z.string().regex(INCARNATION, "expected 12 lowercase hex characters").optional(),
   /** Extra cost-allocation tags added to the provider's default tags. */
   tags: z.record(tagKey, tagValue).default({}),
+  /** Accounts this stack may deploy to; `trainctl preflight` fails in any other. */
+  allowedAccounts: z.array(z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id")).min(1).optional(),
 });
 
 type ParsedConfig = z.infer<typeof stackConfigSchema>;
@@ -152,6 +154,7 @@ const KEY_NAMES: Record<string, string> = {
   "trainctl:network": "network",
   "trainctl:tags": "tags",
   "trainctl:incarnation": "incarnation",
+  "trainctl:allowedAccounts": "allowedAccounts",
 };
 const FIELD_TO_KEY = Object.fromEntries(Object.entries(KEY_NAMES).map(([k, v]) => [v, k]));
 
