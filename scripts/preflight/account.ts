@@ -138,7 +138,7 @@ export async function runPreflight(config: StackConfig, clients: PreflightClient
   tasks.push(guarded("ami", amiSource(config).kind === "image" ? "ec2:DescribeImages" : "ssm:GetParameter", () => ami(amiSource(config), clients)));
   tasks.push(guarded("permissions", "iam:SimulatePrincipalPolicy", () => permissions(config, options.deployRole ?? identity.arn, clients)));
   if (config.budget) {
-    const activated = config.budget.activateCostTags;
+    const activated = config.budget.activateCostTags === "retain";
     tasks.push(guarded("cost-tags", "ce:ListCostAllocationTags", () => costTags(activated, clients)));
   }
   return (await Promise.all(tasks)).flat();

@@ -284,6 +284,6 @@ export function permissionsCheck(principal: string, checked: number, denied: rea
 export function costTagsCheck(tag: string, status: string | undefined, activatedByStack: boolean): Check {
   if (status === "Active") return row("cost-tags", "ok", `cost-allocation tag ${tag} is Active`);
   const figure = `cost-allocation tag ${tag} is ${status ?? "not known to Cost Explorer yet"}`;
-  if (activatedByStack) return row("cost-tags", "ok", `${figure}; pulumi up activates it (budget.activateCostTags)`);
-  return row("cost-tags", "warn", `${figure}: the budget would track $0`, `set trainctl:budget.activateCostTags: true, or activate it in Billing → Cost allocation tags`);
+  if (activatedByStack) return row("cost-tags", "ok", `${figure}; this stack still declares it (budget.activateCostTags: retain, a migration step)`);
+  return row("cost-tags", "warn", `${figure}: the budget would track $0`, `activate it once per account: aws ce update-cost-allocation-tags-status (docs/configuration.md, Cost-allocation tags), or in Billing → Cost allocation tags`);
 }
