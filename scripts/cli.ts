@@ -56,7 +56,6 @@ const positionalsOf = (command: string) => command.split(" ").filter((t) => /^[<
 /** yargs' (often multi-line) usage message as one line that names the command, the flag and the accepted values. */
 export function usageLine(message: string, context: UsageContext): string {
   const prefix = commandPrefix(context.commands);
-  const flagList = (names: string[]) => names.map(dashed).join(", ");
   let m: RegExpExecArray | null;
   if ((m = /^Unknown arguments?: (.*)$/s.exec(message))) {
     const names = m[1].split(", ");
@@ -85,7 +84,7 @@ export function usageLine(message: string, context: UsageContext): string {
     const names = m[1].split(", ").map((n) => (positionals.includes(n) ? `<${n}>` : dashed(n)));
     return `${prefix}missing ${names.join(", ")}`;
   }
-  if ((m = /^Arguments (\S+) and (\S+) are mutually exclusive$/.exec(message))) return `${prefix}${flagList([m[1], m[2]])} cannot be used together`;
+  if ((m = /^Arguments (\S+) and (\S+) are mutually exclusive$/.exec(message))) return `${prefix}${dashed(m[1])} and ${dashed(m[2])} cannot be used together`;
   const unknownCommand = /^(?:Did you mean (.*)\?|Unknown commands?: .*)$/.exec(message);
   if (unknownCommand) {
     const given = context.argv.filter((a) => !a.startsWith("-"))[context.commands.length];
