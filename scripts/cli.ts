@@ -94,17 +94,35 @@ export function usageLine(message: string, context: UsageContext): string {
   return prefix + message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
 }
 
-/** The first option or positional value holding a control character, as a usage error message. */
-export function controlCharacterIn(args: Record<string, unknown>, positionals: string[]): string | undefined {
-  for (const [key, value] of Object.entries(args)) {
-    if (key === "_" || key === "$0" || key === "--" || /[A-Z]/.test(key)) continue;
-    // eslint-disable-next-line no-control-regex
-    const bad = [value].flat().find((v) => typeof v === "string" && /[\u0000-\u001f\u007f-\u009f]/.test(v)) as string | undefined;
-    if (bad === undefined) continue;
-    // eslint-disable-next-line no-control-regex
-    const code = bad.match(/[\u0000-\u001f\u007f-\u009f]/)![0].charCodeAt(0);
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** What the user typed for `--key` (`--key VALUE` or `--key=VALUE`), for messages about a parsed value. */
+function typed(argv: string[], key: string): string | undefined {
+  const at = argv.findIndex((a) => a === dashed(key) || a.startsWith(`${dashed(key)}=`));
+  if (at < 0) return undefined;
+  return argv[at].includes("=") ? argv[at].slice(argv[at].indexOf("=") + 1) : argv[at + 1];
+}
+
+/**
+ * The first value no command may act on, as a usage error message: a control character in any option
+ * or positional (it would end a line in user data, a tag or a file name), or a number that is not
+ * finite (`--hours ten`, `--hours 1e400`). The command after `--` is left alone.
+ */
+export function badValueIn(args: Record<string, unknown>, positionals: string[], argv: string[] = []): string | undefined {
+  // Long names first, so `--stack` is named rather than its alias `-s`; camelCase copies are skipped.
+  const keys = Object.keys(args)
+    .filter((key) => !["_", "$0", "--"].includes(key) && !/[A-Z]/.test(key))
+    .sort((a, b) => b.length - a.length);
+  for (const key of keys) {
     const name = positionals.includes(key) ? `<${key}>` : dashed(key);
-    return `${name}: control character U+${code.toString(16).toUpperCase().padStart(4, "0")} in ${JSON.stringify(bad)}; values may not contain control characters`;
+    const values = [args[key]].flat();
+    const text = values.find((v): v is string => typeof v === "string" && CONTROL.test(v));
+    if (text !== undefined) {
+      const code = text.match(CONTROL)![0].charCodeAt(0);
+      return `${name}: control character U+${code.toString(16).toUpperCase().padStart(4, "0")} in ${JSON.stringify(text)}; values may not contain control characters`;
+    }
+    if (values.some((v) => typeof v === "number" && !Number.isFinite(v))) return `${name}: ${JSON.stringify(typed(argv, key) ?? String(args[key]))} is not a finite number`;
   }
   return undefined;
 }
@@ -173,9 +191,9 @@ export async function main(argv: string[]): Promise<number> {
     .recommendCommands()
     .wrap(Math.min(110, process.stderr.columns ?? 100))
     .exitProcess(false)
-    // Runs after validation, before any handler: no value may smuggle a newline or escape into a file name, tag or shell.
+    // Runs after validation, before any handler.
     .middleware((args) => {
-      const problem = controlCharacterIn(args, usageContext().commands.flatMap(positionalsOf).map((t) => t.slice(1, -1)));
+      const problem = badValueIn(args, usageContext().commands.flatMap(positionalsOf).map((t) => t.slice(1, -1)), argv);
       if (problem) throw new UsageError(commandPrefix(usageContext().commands) + problem);
     })
     // Throwing stops yargs before the handler runs (with exitProcess(false) it would otherwise go on).

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { closest, commandFilesFor, controlCharacterIn, errorMessage, type UsageContext, usageLine } from "../scripts/cli";
+import { closest, commandFilesFor, badValueIn, errorMessage, type UsageContext, usageLine } from "../scripts/cli";
 import { trainctl } from "./helpers/cli";
 
 const files = readdirSync(path.join(__dirname, "..", "scripts", "commands")).filter((f) => f.endsWith(".ts"));
@@ -45,15 +45,21 @@ describe("usageLine: yargs' usage messages as one line naming the command, the f
   });
 });
 
-describe("controlCharacterIn: no value may carry a control character", () => {
+describe("badValueIn: no value may carry a control character or a number that is not finite", () => {
   it("names the flag or the positional, and the character", () => {
-    expect(controlCharacterIn({ _: ["plan"], stack: "dev\n", $0: "trainctl" }, [])).toBe('--stack: control character U+000A in "dev\\n"; values may not contain control characters');
-    expect(controlCharacterIn({ name: "a\u001bb" }, ["name"])).toMatch(/^<name>: control character U\+001B/);
-    expect(controlCharacterIn({ env: ["A=1", "B=\r"] }, [])).toMatch(/^--env: control character U\+000D/);
+    expect(badValueIn({ _: ["plan"], stack: "dev\n", $0: "trainctl" }, [])).toBe('--stack: control character U+000A in "dev\\n"; values may not contain control characters');
+    expect(badValueIn({ name: "a\u001bb" }, ["name"])).toMatch(/^<name>: control character U\+001B/);
+    expect(badValueIn({ env: ["A=1", "B=\r"] }, [])).toMatch(/^--env: control character U\+000D/);
+  });
+
+  it("names a number flag that parsed to NaN or Infinity, with what was typed", () => {
+    expect(badValueIn({ hours: Number.NaN }, [], ["cost", "--hours", "ten"])).toBe('--hours: "ten" is not a finite number');
+    expect(badValueIn({ hours: Number.POSITIVE_INFINITY }, [], ["cost", "--hours=1e400"])).toBe('--hours: "1e400" is not a finite number');
+    expect(badValueIn({ s: "dev\n", stack: "dev\n" }, [])).toMatch(/^--stack:/);
   });
 
   it("leaves clean values and the command after -- alone", () => {
-    expect(controlCharacterIn({ _: ["run"], stack: "dev", env: ["A=1"], "--": ["bash", "-c", "a\nb"] }, ["stack"])).toBeUndefined();
+    expect(badValueIn({ _: ["run"], stack: "dev", env: ["A=1"], port: 29500, "--": ["bash", "-c", "a\nb"] }, ["stack"])).toBeUndefined();
   });
 });
 

@@ -29,6 +29,7 @@ const ROWS: [args: string[], message: RegExp][] = [
   [["transfer", "{src}", "s3://{bucket}/p/", "--include", "a\nb"], /--include: control character U\+000A/],
   [["transfer", "{src}", "s3://{bucket}/p/\r"], /<dst>: control character U\+000D/],
   [["transfer", "{src}", "s3://{bucket}/p/", "--delete"], /--delete removes objects at the destination: add --yes/],
+  [["transfer", "{src}", "s3://{bucket}/p/", "--concurrency", "many"], /^error: transfer: --concurrency: "many" is not a finite number$/],
   // sweep
   [["sweep", "--execute", "--account", "111122223333", "--state", "{state}", "--dry-run"], /^error: sweep: unknown flag --dry-run; it is a dry run unless --execute$/],
   [["sweep", "--exeucte", "--account", "111122223333", "--state", "{state}"], /unknown flag --exeucte \(did you mean --execute\?\)/],
@@ -55,6 +56,7 @@ const ROWS: [args: string[], message: RegExp][] = [
   // logs
   [["logs"], /^error: logs: missing <stack>/],
   [["logs", "dev", "--folow"], /unknown flag --folow \(did you mean --follow\?\)/],
+  [["logs", "dev", "--lines", "ten"], /^error: logs: --lines: "ten" is not a finite number$/],
   // plan
   [["plan", "--stak", "dev"], /^error: plan: unknown flag --stak \(did you mean --stack\?\)$/],
   [["plan", "--stack", "dev\u0007"], /--stack: control character U\+0007/],
@@ -63,6 +65,7 @@ const ROWS: [args: string[], message: RegExp][] = [
   [["cost", "--format", "html"], /^error: cost: --format "html" is not one of: table, json, markdown$/],
   [["cost", "--state", "{state}", "--max-montly", "5"], /unknown flag --max-montly \(did you mean --max-monthly\?\)/],
   [["cost", "--state", "{state}", "--preview", "{state}"], /exactly one of --state, --preview/],
+  [["cost", "--state", "{state}", "--hours", "1e400"], /^error: cost: --hours: "1e400" is not a finite number$/],
   // dataloader
   [["dataloader", "--strategy", "direct-s3", "--format", "npy", "--data", "s3://{bucket}/p/"], /^error: dataloader: missing --out$/],
   [["dataloader", "--strategy", "direct-s3", "--format", "npy", "--data", "s3://{bucket}/p/", "--out", "{dst}/loader.py", "--forse"], /unknown flag --forse \(did you mean --force\?\)/],
