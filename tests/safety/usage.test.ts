@@ -29,15 +29,18 @@ const ROWS: [args: string[], message: RegExp][] = [
   [["transfer", "{src}", "s3://{bucket}/p/", "--include", "a\nb"], /--include: control character U\+000A/],
   [["transfer", "{src}", "s3://{bucket}/p/\r"], /<dst>: control character U\+000D/],
   [["transfer", "{src}", "s3://{bucket}/p/", "--delete"], /--delete removes objects at the destination: add --yes/],
+  [["transfer", "s3://{bucket}/p/", "s3://{bucket}/q/", "--delete", "--yes"], /S3 to S3 copies are not supported/],
   [["transfer", "{src}", "s3://{bucket}/p/", "--concurrency", "many"], /^error: transfer: --concurrency: "many" is not a finite number$/],
   // sweep
   [["sweep", "--execute", "--account", "111122223333", "--state", "{state}", "--dry-run"], /^error: sweep: unknown flag --dry-run; it is a dry run unless --execute$/],
   [["sweep", "--exeucte", "--account", "111122223333", "--state", "{state}"], /unknown flag --exeucte \(did you mean --execute\?\)/],
   [["sweep", "--state", "{state}", "--region", "us-east-1\u001b[2J"], /--region: control character U\+001B/],
+  [["sweep", "--execute", "--state", "{state}"], /--execute needs --account ID/],
   // teardown
   [["teardown", "--state", "{state}", "--execute", "--confirm", "dev", "--dry-run"], /^error: teardown: unknown flag --dry-run; it is a dry run unless --execute$/],
   [["teardown", "--stat", "{state}", "--execute", "--confirm", "dev"], /unknown flag --stat \(did you mean --state\?\)/],
   [["teardown", "--state", "{state}", "--execute", "--confirm", "dev\n"], /--confirm: control character U\+000A/],
+  [["teardown", "--state", "{state}", "--stack", "dev", "--execute", "--confirm", "dev"], /teardown needs exactly one of --state FILE or --stack NAME/],
   // experiment
   [["experiment", "new"], /^error: experiment new: missing <name> \(usage: trainctl experiment new <name>\)$/],
   [["experiment", "destroy", "--confirm", "x"], /^error: experiment destroy: missing <name>/],
@@ -53,6 +56,7 @@ const ROWS: [args: string[], message: RegExp][] = [
   [["run"], /^error: run: missing <stack> \(usage: trainctl run <stack>\)$/],
   [["run", "dev", "--replce", "--", "python", "train.py"], /unknown flag --replce \(did you mean --replace\?\)/],
   [["run", "dev", "--env", "A=1\nB=2", "--", "true"], /--env: control character U\+000A/],
+  [["run", "dev"], /run needs a command after --/],
   // logs
   [["logs"], /^error: logs: missing <stack>/],
   [["logs", "dev", "--folow"], /unknown flag --folow \(did you mean --follow\?\)/],
