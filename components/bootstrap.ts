@@ -11,6 +11,8 @@ export interface BootstrapOptions {
   nodeCount: number;
   /** Resolved id of this node's data volume. */
   volumeId?: string;
+  /** How the volume came to be; only an `empty` one may ever be formatted (see `volumeOrigin`). */
+  volumeOrigin: VolumeOrigin | undefined;
   mountPoint: string;
   warm: "none" | "rate" | "fsr" | "fio";
   dataset?: { source: string; strategy: "prewarmed-ebs" | "direct-s3" | "local-cache"; target: string };
@@ -20,6 +22,28 @@ export interface BootstrapOptions {
   maxHours?: number;
   spot: boolean;
 }
+
+/** `empty`: created by the stack with no snapshot; `snapshot`: restored from one; `adopted`: someone else's. */
+export type VolumeOrigin = "empty" | "snapshot" | "adopted";
+
+/** Pure: the origin of a configured data volume. */
+export function volumeOrigin(volume: { snapshotId?: string; adopt?: string }): VolumeOrigin {
+  if (volume.adopt) return "adopted";
+  return volume.snapshotId ? "snapshot" : "empty";
+}
+
+/**
+ * The spot watcher's budget, in seconds, for each step after an interruption notice: the poll
+ * interval (the notice may wait that long to be seen), the user's hook, the grace for the trainer to
+ * exit, the checkpoint sync. Steps that run over are killed. EC2 gives two minutes' notice
+ * ("Spot Instance interruption notices", EC2 user guide); the steps together fit in
+ * SPOT_BUDGET_LIMIT_SECONDS, leaving the rest of the two minutes for the shutdown itself.
+ */
+export const SPOT_WATCH_SECONDS = { poll: 5, hook: 30, grace: 10, sync: 60 } as const;
+export const SPOT_BUDGET_LIMIT_SECONDS = 110;
+
+/** Pure: maxHours as whole seconds of uptime, so the shell compares fractional hours exactly. */
+export const maxUptimeSeconds = (maxHours: number) => Math.round(maxHours * 3600);
 
 /** Where the scripts land on the instance. */
 export const BOOTSTRAP_PATHS = { bin: "/opt/trainctl", envFile: "/etc/trainctl/env", log: "/var/log/trainctl/bootstrap.log", state: "/var/lib/trainctl" } as const;
@@ -44,6 +68,7 @@ export function bootstrapEnv(options: BootstrapOptions): Record<string, string> 
     TRAINCTL_NODE_INDEX: String(options.nodeIndex),
     TRAINCTL_NODE_COUNT: String(options.nodeCount),
     TRAINCTL_VOLUME_ID: options.volumeId ?? "",
+    TRAINCTL_VOLUME_ORIGIN: options.volumeOrigin ?? "",
     TRAINCTL_DEVICE_NAME: DATA_DEVICE_NAME,
     TRAINCTL_MOUNT_POINT: options.mountPoint,
     TRAINCTL_WARM: options.warm,
@@ -55,8 +80,12 @@ export function bootstrapEnv(options: BootstrapOptions): Record<string, string> 
     TRAINCTL_IDLE_MINUTES: String(options.autostop.idleMinutes),
     TRAINCTL_IDLE_ACTION: options.autostop.action,
     TRAINCTL_GPU_IDLE_PERCENT: String(options.autostop.gpuThresholdPercent),
-    TRAINCTL_MAX_HOURS: options.maxHours === undefined ? "" : String(options.maxHours),
+    TRAINCTL_MAX_SECONDS: options.maxHours === undefined ? "" : String(maxUptimeSeconds(options.maxHours)),
     TRAINCTL_SPOT: options.spot ? "1" : "0",
+    TRAINCTL_SPOT_POLL_SECONDS: String(SPOT_WATCH_SECONDS.poll),
+    TRAINCTL_SPOT_HOOK_SECONDS: String(SPOT_WATCH_SECONDS.hook),
+    TRAINCTL_SPOT_GRACE_SECONDS: String(SPOT_WATCH_SECONDS.grace),
+    TRAINCTL_SPOT_SYNC_SECONDS: String(SPOT_WATCH_SECONDS.sync),
     TRAINCTL_METRICS_NAMESPACE: METRICS_NAMESPACE,
     TRAINCTL_LOG: BOOTSTRAP_PATHS.log,
     TRAINCTL_STATE_DIR: BOOTSTRAP_PATHS.state,

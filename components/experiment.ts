@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../infra/config";
 import { estimateWarm } from "./warming";
-import { renderUserData } from "./bootstrap";
+import { renderUserData, volumeOrigin } from "./bootstrap";
 import { recommend } from "../scripts/dataloader/recommend";
 import { Budget } from "./budget";
 import { dashboardBody } from "./dashboard";
@@ -47,7 +47,7 @@ export function experimentWarnings(config: StackConfig): string[] {
   }
   const volume = config.dataVolume;
   if (volume?.warm === "fsr") {
-    const warm = estimateWarm(volume);
+    const warm = estimateWarm(volume, config.instance.type);
     warnings.push(`trainctl:dataVolume.warm: fsr bills ${warm.detail}; set warm: none and run pulumi up once the volume exists to stop it`);
   }
   if (volume && !volume.protect) warnings.push("trainctl:dataVolume.protect is false: pulumi destroy deletes the data volume (a final snapshot is kept)");
@@ -145,6 +145,7 @@ export class Experiment extends pulumi.ComponentResource {
               nodeIndex: i,
               nodeCount: config.instance.count,
               volumeId,
+              volumeOrigin: volumeConfig && volumeOrigin(volumeConfig),
               mountPoint: volumeConfig?.mountPoint ?? "/mnt/data",
               warm: volumeConfig?.warm ?? "none",
               dataset: source ? { source, strategy: this.strategy, target: stageTarget } : undefined,

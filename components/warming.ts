@@ -1,5 +1,6 @@
 import type { DataVolumeConfig } from "../infra/config";
 import { EBS_PRICES, HOURS_PER_MONTH } from "../scripts/pricing/catalog";
+import { instanceSpec } from "../scripts/pricing/instance-specs";
 
 export interface WarmEstimate {
   mode: DataVolumeConfig["warm"];
@@ -20,12 +21,22 @@ export function volumeThroughputMiBs(volume: Pick<DataVolumeConfig, "type" | "io
   return volume.throughputMiBs ?? 125;
 }
 
+/** The instance type's sustained (baseline) EBS bandwidth in MiB/s; undefined for an unknown type. */
+export function instanceEbsMiBs(instanceType: string): number | undefined {
+  const mbps = instanceSpec(instanceType)?.ebsBaselineMbps;
+  return mbps === undefined ? undefined : (mbps * 1e6) / 8 / 2 ** 20;
+}
+
 /**
  * Time and cost until a volume restored from a snapshot is fully warm. Rates (AWS EBS documentation,
  * "Initialize Amazon EBS volumes"): provisioned rate 100–300 MiB/s, charged per GiB; fast snapshot
- * restore is warm at creation and billed per DSU-hour per zone; fio reads at most the volume's throughput.
+ * restore is warm at creation and billed per DSU-hour per zone; fio reads at the lower of the volume's
+ * throughput and the instance's baseline EBS bandwidth (a full read outlasts the 30-minute burst).
  */
-export function estimateWarm(volume: Pick<DataVolumeConfig, "warm" | "sizeGiB" | "initRateMiBs" | "type" | "iops" | "throughputMiBs" | "snapshotId">): WarmEstimate {
+export function estimateWarm(
+  volume: Pick<DataVolumeConfig, "warm" | "sizeGiB" | "initRateMiBs" | "type" | "iops" | "throughputMiBs" | "snapshotId">,
+  instanceType: string,
+): WarmEstimate {
   const size = volume.sizeGiB;
   const secondsAt = (rate: number) => (size === undefined ? null : Math.round((size * 1024) / rate));
   switch (volume.warm) {
@@ -39,8 +50,11 @@ export function estimateWarm(volume: Pick<DataVolumeConfig, "warm" | "sizeGiB" |
       return { mode: "fsr", secondsToWarm: 0, rateMiBs: null, oneTimeUsd: 0, hourlyUsd: hourly, detail: `$${hourly}/DSU-hour per zone while fast snapshot restore stays enabled ($${(hourly * HOURS_PER_MONTH).toFixed(2)}/month)` };
     }
     case "fio": {
-      const rate = volumeThroughputMiBs(volume);
-      return { mode: "fio", secondsToWarm: secondsAt(rate), rateMiBs: rate, oneTimeUsd: 0, hourlyUsd: 0, detail: `fio reads every block at up to the volume's ${rate} MiB/s throughput (no extra charge)` };
+      const volumeRate = volumeThroughputMiBs(volume);
+      const instanceRate = instanceEbsMiBs(instanceType) ?? Infinity;
+      const rate = Math.min(volumeRate, instanceRate);
+      const limit = instanceRate < volumeRate ? `${instanceType}'s baseline EBS bandwidth` : "volume's throughput";
+      return { mode: "fio", secondsToWarm: secondsAt(rate), rateMiBs: rate, oneTimeUsd: 0, hourlyUsd: 0, detail: `fio reads every block at up to the ${limit}, ${Number(rate.toFixed(1))} MiB/s (no extra charge)` };
     }
     default:
       return {

@@ -41,7 +41,7 @@ export const warnings = experiment.warnings;
 export const datasetLocation = experiment.dataPath ? experiment.dataPath.datasetLocation : null;
 export const loaderLocation = experiment.dataPath ? experiment.dataPath.loaderLocation : null;
 /** Per volume: time until fully warm and what warming costs (see docs/bootstrap.md for the rates). */
-export const warming = config.dataVolume ? estimateWarm(config.dataVolume) : null;
+export const warming = config.dataVolume ? estimateWarm(config.dataVolume, config.instance.type) : null;
 /** Catalog burn rate of nodes and volumes; `trainctl cost --stack` prices the real state in detail. */
 export const estimatedHourlyUsd = hourlyEstimate(config);
 /** The experiment's CloudWatch dashboard (node metrics from the bootstrap, EC2 CPU and EBS reads). */

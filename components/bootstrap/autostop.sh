@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run once a minute by a systemd timer. Counts idle minutes (GPU utilisation below the threshold, no
-# SSM session, no training process) and stops or terminates the instance after autostop.idleMinutes.
-# maxHours is a hard stop. Keeps the trainctl:runtime:busy tag in step with the training process.
+# SSM session, no training process, no dataset staging or fio warming) and stops or terminates the
+# instance after autostop.idleMinutes. maxHours is a hard stop. Keeps the trainctl:runtime:busy tag
+# in step with the training process.
 set -euo pipefail
 TRAINCTL_COMPONENT=autostop
 # shellcheck source=lib.sh
@@ -12,15 +13,18 @@ busy_file="$TRAINCTL_STATE_DIR/busy"
 shutdown_cmd="${TRAINCTL_SHUTDOWN:-shutdown -h now}"
 threshold="${TRAINCTL_GPU_IDLE_PERCENT:-5}"
 
+# maxHours arrives in whole seconds (TRAINCTL_MAX_SECONDS), so fractional hours compare exactly.
 uptime_seconds="${TRAINCTL_UPTIME_SECONDS:-$(cut -d. -f1 /proc/uptime)}"
-if [[ -n "${TRAINCTL_MAX_HOURS:-}" ]] && ((uptime_seconds >= ${TRAINCTL_MAX_HOURS%.*} * 3600)); then
-  log "maxHours ${TRAINCTL_MAX_HOURS} reached after ${uptime_seconds}s: shutting down"
+if [[ -n "${TRAINCTL_MAX_SECONDS:-}" ]] && ((uptime_seconds >= TRAINCTL_MAX_SECONDS)); then
+  log "maxHours (${TRAINCTL_MAX_SECONDS}s) reached after ${uptime_seconds}s: shutting down"
   $shutdown_cmd
   exit 0
 fi
 
-training=0
-if [[ -f "$TRAINCTL_PID_FILE" ]] && kill -0 "$(cat "$TRAINCTL_PID_FILE")" 2>/dev/null; then training=1; fi
+training=0 staging=0 warming=0
+if alive "$TRAINCTL_PID_FILE"; then training=1; fi
+if alive "$TRAINCTL_RUN_DIR/staging.pid"; then staging=1; fi
+if alive "$TRAINCTL_RUN_DIR/warming.pid"; then warming=1; fi
 if [[ "$(cat "$busy_file" 2>/dev/null || echo 0)" != "$training" ]]; then
   echo "$training" >"$busy_file"
   runtime_tag busy "$([[ $training == 1 ]] && echo true || echo false)"
@@ -36,13 +40,13 @@ ssm_session=0
 pgrep -f ssm-session-worker >/dev/null 2>&1 && ssm_session=1
 
 idle="$(cat "$idle_file" 2>/dev/null || echo 0)"
-if ((max_util < threshold && ssm_session == 0 && training == 0)); then
+if ((max_util < threshold && ssm_session == 0 && training == 0 && staging == 0 && warming == 0)); then
   idle=$((idle + 1))
 else
   idle=0
 fi
 echo "$idle" >"$idle_file"
-log "gpu ${max_util}% ssm=${ssm_session} training=${training} idle ${idle}/${TRAINCTL_IDLE_MINUTES:-30} min"
+log "gpu ${max_util}% ssm=${ssm_session} training=${training} staging=${staging} warming=${warming} idle ${idle}/${TRAINCTL_IDLE_MINUTES:-30} min"
 
 if [[ "${TRAINCTL_IDLE_ACTION:-terminate}" != "none" ]] && ((idle >= ${TRAINCTL_IDLE_MINUTES:-30})); then
   # The instance's shutdown behaviour (stop or terminate) is set from autostop.action by Pulumi.

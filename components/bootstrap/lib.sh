@@ -31,6 +31,15 @@ runtime_tag() {
     --tags "Key=trainctl:runtime:$key,Value=$value" >/dev/null 2>&1 || log "could not tag $instance trainctl:runtime:$key=$value"
 }
 
+# Busy duties (staging, warming) hold a pid file in the run folder while they work; the autostop
+# counts a live one as busy. /run is emptied at boot, and a dead pid is not busy.
+hold_busy() {
+  echo $$ >"$TRAINCTL_RUN_DIR/$1.pid"
+  # shellcheck disable=SC2064 # expand the path now
+  trap "rm -f '$TRAINCTL_RUN_DIR/$1.pid'" EXIT
+}
+alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
 # `aws s3 … "${S3_ENDPOINT_ARGS[@]}"` reaches TRAINCTL_S3_ENDPOINT when set (S3-compatible stores, tests).
 # shellcheck disable=SC2034 # used by the scripts that source this file
 {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs once at boot from user data: mount and warm the data volume, stage the dataset, and hand the
-# long-running duties (spot watcher, autostop and metrics timers) to systemd.
+# Runs once at boot from user data. First hands the stops and the other long-running duties (autostop
+# with maxHours, metrics, spot watcher) to systemd, so that nothing failing later (mount, warming,
+# staging) can leave a billing GPU without a stop; then mounts and warms the data volume and stages
+# the dataset.
 set -euo pipefail
 TRAINCTL_COMPONENT=setup
 bin="$(dirname "$0")"
@@ -8,14 +10,6 @@ bin="$(dirname "$0")"
 source "$bin/lib.sh"
 units="${TRAINCTL_SYSTEMD_DIR:-/etc/systemd/system}"
 systemctl="${TRAINCTL_SYSTEMCTL:-systemctl}"
-
-if [[ -n "${TRAINCTL_VOLUME_ID:-}" ]]; then
-  "$bin/mount-data-volume.sh"
-  if [[ "${TRAINCTL_WARM:-none}" == "fio" ]]; then
-    # In the background: the volume is usable while it warms.
-    nohup "$bin/warm-fio.sh" >/dev/null 2>&1 &
-  fi
-fi
 
 # every_minute NAME SCRIPT DESCRIPTION FIRST: a oneshot service and the timer that runs it each minute.
 every_minute() {
@@ -55,6 +49,17 @@ fi
 "$systemctl" daemon-reload
 "$systemctl" enable --now "${enable[@]}"
 log "enabled ${enable[*]}"
+
+if [[ -n "${TRAINCTL_VOLUME_ID:-}" ]]; then
+  if ! "$bin/mount-data-volume.sh"; then
+    log "the data volume is not mounted (see above); the stops are in place, nothing is staged"
+    exit 1
+  fi
+  if [[ "${TRAINCTL_WARM:-none}" == "fio" ]]; then
+    # In the background: the volume is usable while it warms.
+    nohup "$bin/warm-fio.sh" >/dev/null 2>&1 &
+  fi
+fi
 
 if [[ -n "${TRAINCTL_DATASET_SOURCE:-}" && "${TRAINCTL_DATASET_STRATEGY:-}" != "direct-s3" ]]; then
   "$bin/stage-dataset.sh"

@@ -1,20 +1,36 @@
 #!/usr/bin/env bash
-# Polls IMDSv2 for a spot interruption notice. On notice: SIGTERM to the training process group,
-# the user's hook, then the checkpoint folder to S3, all inside the two-minute window.
+# Polls IMDSv2 for a spot interruption notice. On notice: SIGTERM to the training process group, the
+# user's hook, a grace period for the trainer to exit, then the checkpoint folder to S3. Each step has
+# its budget in seconds (TRAINCTL_SPOT_*_SECONDS, from components/bootstrap.ts) and is killed when it
+# runs over, so poll + hook + grace + sync fit inside the two-minute notice.
 set -uo pipefail
 TRAINCTL_COMPONENT=spot-watcher
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-interval="${TRAINCTL_SPOT_POLL_SECONDS:-5}"
+interval="${TRAINCTL_SPOT_POLL_SECONDS:?}"
+hook_seconds="${TRAINCTL_SPOT_HOOK_SECONDS:?}"
+grace_seconds="${TRAINCTL_SPOT_GRACE_SECONDS:?}"
+sync_seconds="${TRAINCTL_SPOT_SYNC_SECONDS:?}"
 checkpoints="${TRAINCTL_CHECKPOINT_DIR:-${TRAINCTL_MOUNT_POINT:-/mnt/data}/checkpoints}"
 hook="${TRAINCTL_SPOT_HOOK:-/etc/trainctl/on-interruption}"
+
+# within SECONDS COMMAND…: runs the command, killed after SECONDS; logs when it ran over.
+within() {
+  local seconds="$1" status=0
+  shift
+  timeout -s KILL "$seconds" "$@" || status=$?
+  ((status == 124 || status == 137)) && log "$1 ran over its ${seconds}s budget and was killed"
+  return "$status"
+}
 
 log "watching for spot interruption every ${interval}s"
 while true; do
   if notice="$(imds meta-data/spot/instance-action)"; then
     log "interruption notice: $notice"
-    if [[ -f "$TRAINCTL_PID_FILE" ]] && pid="$(cat "$TRAINCTL_PID_FILE")" && kill -0 "$pid" 2>/dev/null; then
+    pid=""
+    if alive "$TRAINCTL_PID_FILE"; then
+      pid="$(cat "$TRAINCTL_PID_FILE")"
       pgid="$(ps -o pgid= -p "$pid" | tr -d ' ')"
       kill -TERM -- "-${pgid:-$pid}" 2>/dev/null || kill -TERM "$pid"
       log "sent SIGTERM to process group ${pgid:-$pid} (pid $pid)"
@@ -22,12 +38,18 @@ while true; do
       log "no training process running"
     fi
     if [[ -x "$hook" ]]; then
-      if timeout 60 "$hook"; then log "ran $hook"; else log "$hook failed"; fi
+      if within "$hook_seconds" "$hook"; then log "ran $hook"; else log "$hook failed"; fi
     fi
+    # The grace period ends early once the trainer has exited.
+    waited=0
+    while [[ -n "$pid" ]] && ((waited < grace_seconds)) && kill -0 "$pid" 2>/dev/null; do
+      sleep 1
+      waited=$((waited + 1))
+    done
     if [[ -n "${TRAINCTL_CHECKPOINT_BUCKET:-}" && -d "$checkpoints" ]]; then
-      sleep "${TRAINCTL_SPOT_GRACE_SECONDS:-10}"
-      if timeout 90 "$TRAINCTL_AWS" s3 sync --only-show-errors "$checkpoints" "s3://$TRAINCTL_CHECKPOINT_BUCKET/${TRAINCTL_CHECKPOINT_PREFIX:-checkpoints/}" "${S3_ENDPOINT_ARGS[@]}"; then
-        log "synced $checkpoints to s3://$TRAINCTL_CHECKPOINT_BUCKET/${TRAINCTL_CHECKPOINT_PREFIX:-checkpoints/}"
+      destination="s3://$TRAINCTL_CHECKPOINT_BUCKET/${TRAINCTL_CHECKPOINT_PREFIX:-checkpoints/}"
+      if within "$sync_seconds" "$TRAINCTL_AWS" s3 sync --only-show-errors "$checkpoints" "$destination" "${S3_ENDPOINT_ARGS[@]}"; then
+        log "synced $checkpoints to $destination"
       else
         log "checkpoint sync failed"
       fi

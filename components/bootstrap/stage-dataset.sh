@@ -13,6 +13,7 @@ if [[ -f "$marker" ]] && [[ "$(cat "$marker")" == "$source_url" ]]; then
   exit 0
 fi
 mkdir -p "$target"
+hold_busy staging
 runtime_tag staging copying
 log "staging $source_url to $target"
 if command -v s5cmd >/dev/null 2>&1; then

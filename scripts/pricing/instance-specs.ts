@@ -18,8 +18,35 @@ export interface InstanceSpec {
   networkBurst: boolean;
   /** Local NVMe instance store, in GB (0 when EBS only). */
   instanceStoreGB: number;
+  /** Dedicated EBS bandwidth the type sustains, in Mbps (the baseline, not the 30-minute burst): EBS_SOURCE. */
+  ebsBaselineMbps: number;
   source: string;
 }
+
+/** Where `ebsBaselineMbps` comes from: the baseline column of the EC2 docs' EBS-optimized table. */
+export const EBS_SOURCE = "https://docs.aws.amazon.com/ec2/latest/instancetypes/ebs-optimized.html (Amazon EBS-optimized instance types, baseline bandwidth)";
+
+/**
+ * Baseline EBS bandwidth in Mbps per type, from EBS_SOURCE; types that do not burst have one figure.
+ * g4dn, p3, p3dn, t3, m5, m6i, c5 and r5 were checked against the awsdocs/amazon-ec2-user-guide copy of
+ * the page; g5, g6, g6e, p4d, p4de, p5, trn1, inf2 and c6i were transcribed without that offline check.
+ */
+const EBS_BASELINE_MBPS: Readonly<Record<string, number>> = {
+  "g4dn.xlarge": 950, "g4dn.2xlarge": 1150, "g4dn.4xlarge": 4750, "g4dn.8xlarge": 9500, "g4dn.12xlarge": 9500, "g4dn.16xlarge": 9500, "g4dn.metal": 19000,
+  "g5.xlarge": 700, "g5.2xlarge": 850, "g5.4xlarge": 4750, "g5.8xlarge": 16000, "g5.12xlarge": 16000, "g5.16xlarge": 16000, "g5.24xlarge": 19000, "g5.48xlarge": 19000,
+  "g6.xlarge": 1000, "g6.2xlarge": 2000, "g6.4xlarge": 8000, "g6.8xlarge": 16000, "g6.12xlarge": 20000, "g6.16xlarge": 20000, "g6.24xlarge": 30000, "g6.48xlarge": 60000,
+  "g6e.xlarge": 1000, "g6e.2xlarge": 2000, "g6e.4xlarge": 8000, "g6e.8xlarge": 16000, "g6e.12xlarge": 20000, "g6e.16xlarge": 20000, "g6e.24xlarge": 30000, "g6e.48xlarge": 60000,
+  "p3.2xlarge": 1750, "p3.8xlarge": 7000, "p3.16xlarge": 14000, "p3dn.24xlarge": 19000,
+  "p4d.24xlarge": 19000, "p4de.24xlarge": 19000, "p5.48xlarge": 80000,
+  "trn1.2xlarge": 5000, "trn1.32xlarge": 80000,
+  "inf2.xlarge": 1250, "inf2.8xlarge": 10000, "inf2.24xlarge": 30000, "inf2.48xlarge": 60000,
+  "t3.micro": 87, "t3.small": 174, "t3.medium": 347, "t3.large": 695,
+  "m5.large": 650, "m5.xlarge": 1150, "m5.2xlarge": 2300,
+  "m6i.large": 650, "m6i.xlarge": 1250, "m6i.2xlarge": 2500,
+  "c5.xlarge": 1150, "c5.2xlarge": 2300,
+  "c6i.xlarge": 1250, "c6i.2xlarge": 2500,
+  "r5.xlarge": 1150,
+};
 
 const page = (family: string) => `https://aws.amazon.com/ec2/instance-types/${family}/`;
 type Row = [vcpus: number, gpus: number, memoryGiB: number, networkGbps: number, burst: boolean, instanceStoreGB: number];
@@ -28,7 +55,7 @@ function family(name: string, gpuModel: string | undefined, gpuMemoryGiB: number
   return Object.fromEntries(
     Object.entries(rows).map(([size, [vcpus, gpus, memoryGiB, networkGbps, networkBurst, instanceStoreGB]]) => [
       `${name}.${size}`,
-      { vcpus, gpus, ...(gpus ? { gpuModel, gpuMemoryGiB } : {}), memoryGiB, networkGbps, networkBurst, instanceStoreGB, source },
+      { vcpus, gpus, ...(gpus ? { gpuModel, gpuMemoryGiB } : {}), memoryGiB, networkGbps, networkBurst, instanceStoreGB, ebsBaselineMbps: EBS_BASELINE_MBPS[`${name}.${size}`], source },
     ]),
   );
 }

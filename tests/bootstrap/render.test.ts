@@ -12,6 +12,7 @@ const options: BootstrapOptions = {
   nodeIndex: 0,
   nodeCount: 2,
   volumeId: "vol-0123456789abcdef0",
+  volumeOrigin: "snapshot",
   mountPoint: "/mnt/data",
   warm: "fio",
   dataset: { source: "s3://team-data/imagenet/", strategy: "prewarmed-ebs", target: "/mnt/data/dataset" },
@@ -46,7 +47,8 @@ describe("renderUserData", () => {
     expect(env).toContain("TRAINCTL_VOLUME_ID=vol-0123456789abcdef0");
     expect(env).toContain("TRAINCTL_WARM=fio");
     expect(env).toContain("TRAINCTL_DATASET_SOURCE=s3://team-data/imagenet/");
-    expect(env).toContain("TRAINCTL_MAX_HOURS=72");
+    expect(env).toContain("TRAINCTL_MAX_SECONDS=259200");
+    expect(env).toContain("TRAINCTL_VOLUME_ORIGIN=snapshot");
     expect(env).toContain("TRAINCTL_SPOT=1");
     expect(env).toContain("TRAINCTL_METRICS_NAMESPACE=trainctl");
   });
@@ -86,23 +88,23 @@ describe("setup.sh", () => {
 
 describe("estimateWarm, worked by hand", () => {
   it("rate: 500 GiB at 300 MiB/s is 512000/300 s ≈ 28.4 min, at $0.0024/GiB", () => {
-    const warm = estimateWarm({ warm: "rate", sizeGiB: 500, initRateMiBs: 300, type: "gp3", snapshotId: "snap-1" });
+    const warm = estimateWarm({ warm: "rate", sizeGiB: 500, initRateMiBs: 300, type: "gp3", snapshotId: "snap-1" }, "p4d.24xlarge");
     expect(warm.secondsToWarm).toBe(1707);
     expect(warm.oneTimeUsd).toBeCloseTo(1.2, 9);
   });
 
   it("fio on gp3 is capped by provisioned throughput: 500 GiB at 500 MiB/s = 1024 s", () => {
-    expect(estimateWarm({ warm: "fio", sizeGiB: 500, type: "gp3", throughputMiBs: 500, snapshotId: "snap-1" }).secondsToWarm).toBe(1024);
+    expect(estimateWarm({ warm: "fio", sizeGiB: 500, type: "gp3", throughputMiBs: 500, snapshotId: "snap-1" }, "p4d.24xlarge").secondsToWarm).toBe(1024);
     // Without provisioned throughput, gp3's 125 MiB/s baseline: 4096 s.
-    expect(estimateWarm({ warm: "fio", sizeGiB: 500, type: "gp3", snapshotId: "snap-1" }).secondsToWarm).toBe(4096);
+    expect(estimateWarm({ warm: "fio", sizeGiB: 500, type: "gp3", snapshotId: "snap-1" }, "p4d.24xlarge").secondsToWarm).toBe(4096);
   });
 
   it("fsr is warm at creation and bills $0.75 per DSU-hour", () => {
-    expect(estimateWarm({ warm: "fsr", sizeGiB: 500, type: "gp3", snapshotId: "snap-1" })).toMatchObject({ secondsToWarm: 0, hourlyUsd: 0.75 });
+    expect(estimateWarm({ warm: "fsr", sizeGiB: 500, type: "gp3", snapshotId: "snap-1" }, "p4d.24xlarge")).toMatchObject({ secondsToWarm: 0, hourlyUsd: 0.75 });
   });
 
   it("none: a restored volume loads lazily (unknown), an empty one is warm", () => {
-    expect(estimateWarm({ warm: "none", sizeGiB: 500, type: "gp3", snapshotId: "snap-1" }).secondsToWarm).toBeNull();
-    expect(estimateWarm({ warm: "none", sizeGiB: 500, type: "gp3" }).secondsToWarm).toBe(0);
+    expect(estimateWarm({ warm: "none", sizeGiB: 500, type: "gp3", snapshotId: "snap-1" }, "p4d.24xlarge").secondsToWarm).toBeNull();
+    expect(estimateWarm({ warm: "none", sizeGiB: 500, type: "gp3" }, "p4d.24xlarge").secondsToWarm).toBe(0);
   });
 });

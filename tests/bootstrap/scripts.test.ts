@@ -28,7 +28,7 @@ describe("mount-data-volume.sh", () => {
     const byId = path.join(box.root, "by-id");
     mkdirSync(byId);
     symlinkSync(image, path.join(byId, "nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0"));
-    const extra = { TRAINCTL_VOLUME_ID: volumeId, TRAINCTL_MOUNT_POINT: path.join(box.root, "mnt"), TRAINCTL_DEV_BY_ID: byId, TRAINCTL_FSTAB: path.join(box.root, "fstab"), TRAINCTL_MOUNT: "true", TRAINCTL_WAIT_SECONDS: "3" };
+    const extra = { TRAINCTL_VOLUME_ID: volumeId, TRAINCTL_MOUNT_POINT: path.join(box.root, "mnt"), TRAINCTL_DEV_BY_ID: byId, TRAINCTL_FSTAB: path.join(box.root, "fstab"), TRAINCTL_MOUNT: "true", TRAINCTL_WAIT_SECONDS: "3", TRAINCTL_VOLUME_ORIGIN: "empty" };
     return { ...box, image, extra };
   }
   const uuidOf = (image: string) => execFileSync("blkid", ["-s", "UUID", "-o", "value", image], { encoding: "utf8" }).trim();
@@ -38,11 +38,11 @@ describe("mount-data-volume.sh", () => {
     const first = d.run("mount-data-volume.sh", d.extra);
     expect(first.status, first.stderr).toBe(0);
     const uuid = uuidOf(d.image);
-    expect(d.log()).toContain("is blank; formatting ext4");
+    expect(d.log()).toContain("is blank and was created empty by the stack; formatting ext4");
     const second = d.run("mount-data-volume.sh", d.extra);
     expect(second.status).toBe(0);
     expect(uuidOf(d.image)).toBe(uuid);
-    expect(d.log()).toContain("already has a filesystem; not formatting");
+    expect(d.log()).toMatch(/mounted .* \(ext4, UUID=/);
     expect(readFileSync(d.extra.TRAINCTL_FSTAB, "utf8")).toBe(`UUID=${uuid} ${d.extra.TRAINCTL_MOUNT_POINT} ext4 defaults,nofail,noatime 0 2\n`);
   });
 
@@ -82,7 +82,7 @@ describe("autostop.sh", () => {
     const gpuFile = path.join(b.root, "gpu");
     writeFileSync(gpuFile, gpu);
     const shutdown = path.join(b.root, "shutdown-called");
-    const extra = { TRAINCTL_FAKE_GPU: gpuFile, TRAINCTL_SHUTDOWN: `touch ${shutdown}`, TRAINCTL_IDLE_MINUTES: "3", TRAINCTL_IDLE_ACTION: "terminate", TRAINCTL_UPTIME_SECONDS: "600", TRAINCTL_MAX_HOURS: "2" };
+    const extra = { TRAINCTL_FAKE_GPU: gpuFile, TRAINCTL_SHUTDOWN: `touch ${shutdown}`, TRAINCTL_IDLE_MINUTES: "3", TRAINCTL_IDLE_ACTION: "terminate", TRAINCTL_UPTIME_SECONDS: "600", TRAINCTL_MAX_SECONDS: "7200" };
     return { ...b, gpuFile, shutdown, extra };
   }
 
@@ -117,7 +117,7 @@ describe("autostop.sh", () => {
     const b = box("95\n");
     expect(b.run("autostop.sh", { ...b.extra, TRAINCTL_UPTIME_SECONDS: String(2 * 3600) }).status).toBe(0);
     expect(existsSync(b.shutdown)).toBe(true);
-    expect(b.log()).toContain("maxHours 2 reached");
+    expect(b.log()).toContain("maxHours (7200s) reached");
   });
 
   it("action none never shuts down for idleness", () => {
@@ -187,7 +187,9 @@ describe("against s3rver and a fake IMDSv2", () => {
         TRAINCTL_S3_ENDPOINT: s3.endpoint,
         TRAINCTL_IMDS: `http://127.0.0.1:${(imds.address() as AddressInfo).port}`,
         TRAINCTL_SPOT_POLL_SECONDS: "0.3",
+        TRAINCTL_SPOT_HOOK_SECONDS: "30",
         TRAINCTL_SPOT_GRACE_SECONDS: "0",
+        TRAINCTL_SPOT_SYNC_SECONDS: "30",
         TRAINCTL_CHECKPOINT_DIR: checkpoints,
         TRAINCTL_CHECKPOINT_BUCKET: "checkpoints",
         TRAINCTL_CHECKPOINT_PREFIX: "exp/",
