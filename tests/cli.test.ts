@@ -18,7 +18,8 @@ describe("the CLI loads", () => {
   });
 
   it("commands named like their files, so the one it loads is the one asked for", () => {
-    const help = trainctl(["--help"]).stderr + trainctl(["--help"]).stdout;
+    const { stdout, stderr } = trainctl(["--help"]);
+    const help = stderr + stdout;
     for (const file of files) expect(help).toContain(`trainctl ${file.replace(/\.ts$/, "")}`);
   });
 });
