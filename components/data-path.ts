@@ -10,7 +10,7 @@ const quote = (value: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value 
 
 /** The exact shell the upload step runs; the transfer command resumes from its journal on a re-run. */
 export function uploadCommand(source: string, destination: string): string {
-  return `npm run -s trainctl -- transfer ${quote(source)} ${quote(destination)} --sync`;
+  return `npx --no trainctl transfer ${quote(source)} ${quote(destination)} --sync`;
 }
 
 export interface LoaderSpec {
@@ -27,8 +27,8 @@ export interface LoaderSpec {
 export function loaderCommand(spec: LoaderSpec & { data: string }, out: string, destination: string): string {
   const cache = spec.cacheDir && spec.strategy === "local-cache" ? ` --cache-dir ${quote(spec.cacheDir)}` : "";
   return [
-    `npm run -s trainctl -- dataloader --strategy ${quote(spec.strategy)} --format ${quote(spec.format)} --data ${quote(spec.data)} --instance-type ${quote(spec.instanceType)}${cache} --out ${quote(out)} --force`,
-    `npm run -s trainctl -- transfer ${quote(out)} ${quote(destination)}`,
+    `npx --no trainctl dataloader --strategy ${quote(spec.strategy)} --format ${quote(spec.format)} --data ${quote(spec.data)} --instance-type ${quote(spec.instanceType)}${cache} --out ${quote(out)} --force`,
+    `npx --no trainctl transfer ${quote(out)} ${quote(destination)}`,
   ].join(" && ");
 }
 

@@ -1,17 +1,62 @@
-import { HOURS_PER_MONTH, INSTANCE_PRICES } from "../scripts/pricing/catalog";
-import { volumeMonthly } from "../scripts/pricing/estimate";
+import { type CostLine, type PriceBook, type PricedResource, catalogPrices, estimateCost } from "../core/pricing";
 import type { StackConfig } from "../infra/config";
+import { volumeArgs } from "./data-volume";
+import { TAG, resourceTags } from "./tags";
+import { marketOptions } from "./training-instance";
+
+type EstimatedConfig = Pick<StackConfig, "instance" | "dataVolume" | "dataset">;
+
+const record = (type: string, name: string, inputs: object, tags: Record<string, string> = {}): PricedResource => ({
+  urn: `${type}::${name}`,
+  type,
+  name,
+  inputs: inputs as Record<string, unknown>,
+  outputs: {},
+  tags,
+});
 
 /**
- * The experiment's burn rate from the embedded catalog, for the `estimatedHourlyUsd` stack output:
- * every node (spot at most its max price, else at most on-demand), its root volume and its data volume.
- * `trainctl cost` prices the real state in detail; this is the number to glance at.
+ * The priced resources the experiment declares, as records with the inputs the components give them
+ * (the same market options, volume args and tags): per node an instance and a data volume, one fast
+ * snapshot restore per snapshot and zone, the dashboard, and the datasets bucket's expected size.
+ * Resources that cost nothing by themselves are left out, as `trainctl cost` leaves them out.
  */
-export function estimatedHourlyUsd(config: Pick<StackConfig, "instance" | "dataVolume">): number {
+export function pricedResources(config: EstimatedConfig): PricedResource[] {
   const { instance, dataVolume } = config;
-  const onDemand = INSTANCE_PRICES[instance.type]?.usd ?? 0;
-  const compute = instance.market === "spot" ? Math.min(onDemand, instance.maxPrice ?? onDemand) : onDemand;
-  const root = volumeMonthly({ type: "gp3", sizeGiB: instance.rootVolumeGiB }).monthly;
-  const data = dataVolume?.sizeGiB ? volumeMonthly({ type: dataVolume.type, sizeGiB: dataVolume.sizeGiB, iops: dataVolume.iops, throughputMiBs: dataVolume.throughputMiBs }).monthly : 0;
-  return Math.round(instance.count * (compute + (root + data) / HOURS_PER_MONTH) * 10_000) / 10_000;
+  const resources: PricedResource[] = [];
+  for (let i = 0; i < instance.count; i++) {
+    const maxHours: Record<string, string> = instance.maxHours !== undefined ? { [TAG.maxHours]: String(instance.maxHours) } : {};
+    resources.push(
+      record(
+        "aws:ec2/instance:Instance",
+        `node-${i}`,
+        { instanceType: instance.type, instanceMarketOptions: marketOptions(instance), rootBlockDevice: { volumeSize: instance.rootVolumeGiB, volumeType: "gp3" } },
+        resourceTags(`node-${i}`, "training-node", false, maxHours),
+      ),
+    );
+    if (dataVolume) resources.push(record("aws:ebs/volume:Volume", `data-${i}`, volumeArgs(dataVolume, "", {})));
+  }
+  if (dataVolume?.warm === "fsr" && dataVolume.snapshotId) resources.push(record("aws:ebs/fastSnapshotRestore:FastSnapshotRestore", "fsr", { snapshotId: dataVolume.snapshotId }));
+  resources.push(record("aws:cloudwatch/dashboard:Dashboard", "dashboard", {}));
+  const expectedGiB = config.dataset?.sizeGiB;
+  if (expectedGiB) resources.push(record("aws:s3/bucket:Bucket", "datasets", {}, { [TAG.expectedGiB]: String(expectedGiB) }));
+  return resources;
+}
+
+export interface HourlyEstimate {
+  /** USD per hour, the same figure `trainctl cost` gives the deployed stack with the same prices. */
+  hourly: number;
+  /** The kinds of charge included; anything else (requests, data transfer, …) is not. */
+  covers: CostLine[];
+  priceSource: string;
+}
+
+/**
+ * The experiment's burn rate for the `estimatedHourlyUsd` stack output, priced by core/pricing's
+ * estimateCost, the function `trainctl plan` and `trainctl cost` use. Spot nodes count at their cap:
+ * the program does not know the current spot price.
+ */
+export function hourlyEstimate(config: EstimatedConfig, prices: PriceBook = catalogPrices): HourlyEstimate {
+  const report = estimateCost({ source: "plan", resources: pricedResources(config), deleted: [] }, { prices });
+  return { hourly: report.hourly, covers: report.covers, priceSource: report.priceSource };
 }

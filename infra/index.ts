@@ -1,15 +1,15 @@
-import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { dashboardUrl as consoleUrl } from "../components/dashboard";
 import { Experiment } from "../components/experiment";
 import { RUNTIME_TAG_PREFIX, costTags } from "../components/tags";
 import { estimateWarm } from "../components/warming";
-import { estimatedHourlyUsd as hourlyEstimate } from "../components/hourly-estimate";
+import { hourlyEstimate } from "../components/hourly-estimate";
 import { parseStackConfig } from "./config";
 
 // One stack is one experiment. Config is validated in full before any resource is declared.
-const projectDir = path.resolve(__dirname, "..");
+// `pulumi up` runs the program in the project folder; the offline plan names it in TRAINCTL_PROJECT_DIR.
+const projectDir = process.env.TRAINCTL_PROJECT_DIR ?? process.cwd();
 const config = parseStackConfig(pulumi.runtime.allConfig(), { projectDir });
 const project = pulumi.getProject();
 const experimentName = pulumi.getStack();
@@ -42,7 +42,9 @@ export const datasetLocation = experiment.dataPath ? experiment.dataPath.dataset
 export const loaderLocation = experiment.dataPath ? experiment.dataPath.loaderLocation : null;
 /** Per volume: time until fully warm and what warming costs (see docs/bootstrap.md for the rates). */
 export const warming = config.dataVolume ? estimateWarm(config.dataVolume, config.instance.type) : null;
-/** Catalog burn rate of nodes and volumes; `trainctl cost --stack` prices the real state in detail. */
-export const estimatedHourlyUsd = hourlyEstimate(config);
+/** Catalog burn rate, priced like `trainctl cost` (spot at its cap); `estimateCovers` names the lines it includes. */
+const estimate = hourlyEstimate(config);
+export const estimatedHourlyUsd = estimate.hourly;
+export const estimateCovers = estimate.covers;
 /** The experiment's CloudWatch dashboard (node metrics from the bootstrap, EC2 CPU and EBS reads). */
 export const dashboardUrl = experiment.dashboard.dashboardName.apply((name) => consoleUrl(config.region, name));

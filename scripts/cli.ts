@@ -1,8 +1,9 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import yargs, { type Argv, type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { ExitCode, type TrainctlError, UsageError } from "./errors";
+import { PACKAGE_ROOT } from "./state/project";
 
 /**
  * Every file in scripts/commands/ exports one yargs command module, named like the file. Only the
@@ -11,13 +12,14 @@ import { ExitCode, type TrainctlError, UsageError } from "./errors";
  */
 function loadCommands(argv: string[]): CommandModule[] {
   const folder = path.join(__dirname, "commands");
-  const files = readdirSync(folder).filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"));
-  return commandFilesFor(argv, files).map((file) => require(path.join(folder, file)).default as CommandModule);
+  const extension = path.extname(__filename);
+  const files = readdirSync(folder).filter((file) => file.endsWith(extension) && !file.endsWith(".d.ts"));
+  return commandFilesFor(argv, files, extension).map((file) => require(path.join(folder, file)).default as CommandModule);
 }
 
 /** The command files to load for these arguments: the named command's own, else all of them. */
-export function commandFilesFor(argv: string[], files: string[]): string[] {
-  const chosen = files.find((file) => file === `${argv[0]}.ts`);
+export function commandFilesFor(argv: string[], files: string[], extension = ".ts"): string[] {
+  const chosen = files.find((file) => file === `${argv[0]}${extension}`);
   return chosen ? [chosen] : [...files].sort();
 }
 
@@ -185,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("debug", { type: "boolean", describe: "print stack traces with errors", global: true })
     .command(loadCommands(argv))
     .demandCommand(1, "name a command (see --help)")
-    .version(require("../package.json").version)
+    .version((JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version)
     .strict()
     .showHelpOnFail(false)
     .recommendCommands()
@@ -219,8 +221,9 @@ interface YargsState {
   };
 }
 
-if (require.main === module) {
-  main(hideBin(process.argv)).then((code) => {
-    process.exitCode = code;
-  });
+/** Runs the CLI on these arguments and sets the process's exit code. */
+export async function run(argv: string[]): Promise<void> {
+  process.exitCode = await main(argv);
 }
+
+if (require.main === module) void run(hideBin(process.argv));

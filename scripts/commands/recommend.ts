@@ -3,7 +3,8 @@ import { parseStackConfig } from "../../infra/config";
 import { UsageError } from "../errors";
 import { printJson, say, usd } from "../output";
 import { parseSize, recommend } from "../dataloader/recommend";
-import { loadStackConfig, PROJECT_ROOT } from "../state/plan";
+import { loadStackConfig } from "../state/plan";
+import { projectDir } from "../state/project";
 
 interface RecommendArgs {
   size?: string;
@@ -34,7 +35,7 @@ const command: CommandModule<object, RecommendArgs> = {
   handler: (args) => {
     let input;
     if (args.stack) {
-      const config = parseStackConfig(loadStackConfig(args.stack), { projectDir: PROJECT_ROOT });
+      const config = parseStackConfig(loadStackConfig(args.stack), { projectDir: projectDir() });
       const dataset = config.dataset;
       if (!dataset?.sizeGiB || !dataset.files) throw new UsageError(`--stack: trainctl:dataset.sizeGiB and trainctl:dataset.files are needed to recommend a strategy`, { subject: "trainctl:dataset" });
       input = { sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type, source: dataset.source };

@@ -201,7 +201,7 @@ const command: CommandModule<object, TransferArgs> = {
     } catch (error) {
       progress.stop();
       if (controller.signal.aborted || error instanceof InterruptedError) {
-        throw new InterruptedError(`interrupted; the journal is saved: run the same command again to resume (npm run -s trainctl -- transfer ${args.src} ${args.dst}${args.sync ? " --sync" : ""})`);
+        throw new InterruptedError(`interrupted; the journal is saved: run the same command again to resume (npx trainctl transfer ${args.src} ${args.dst}${args.sync ? " --sync" : ""})`);
       }
       throw error;
     } finally {

@@ -1,11 +1,11 @@
 /**
  * Embedded instance specs for every type in the price catalog: vCPUs, GPUs, memory, network
  * bandwidth (the "up to" figure for burstable network, flagged) and local NVMe instance store.
- * Transcribed from the AWS instance-type pages named in `source`, on the catalog's date.
+ * Transcribed from the AWS instance-type pages named in `source`, with the catalog's first prices.
  */
-import { CATALOG_DATE } from "./catalog";
+import { TRANSCRIBED_DATE } from "../../core/catalog";
 
-export const SPECS_DATE = CATALOG_DATE;
+export const SPECS_DATE = TRANSCRIBED_DATE;
 
 export interface InstanceSpec {
   vcpus: number;

@@ -4,8 +4,8 @@ import { homedir } from "node:os";
 import * as path from "node:path";
 import { DescribeSpotPriceHistoryCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { type Filter, GetProductsCommand, PricingClient } from "@aws-sdk/client-pricing";
-import { CATALOG_DATE, INSTANCE_PRICES } from "./catalog";
-import type { PriceBook, StoragePrices } from "./estimate";
+import { CATALOG_DATE, INSTANCE_PRICES } from "../../core/catalog";
+import type { PriceBook, StoragePrices } from "../../core/pricing";
 
 /** One price dimension of a PriceList product. */
 export interface PricePoint {

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors";
-import { PROJECT_ROOT } from "./project";
+import { PROJECT_ROOT, projectDir as defaultProjectDir } from "./project";
 import { type ResourceRecord, type StackModel, regionOf, withEffectiveTags } from "./model";
 
 /** What the engine would have received for one resource, as the mock monitor saw it. */
@@ -49,18 +49,19 @@ export interface OfflineRun {
 }
 
 export { PROJECT_ROOT };
-export const DEFAULT_PROGRAM = path.join(PROJECT_ROOT, "infra", "index.ts");
+/** The program this package ships, beside this module whether it runs from source or from dist/. */
+export const DEFAULT_PROGRAM = path.join(__dirname, "..", "..", "infra", `index${path.extname(__filename)}`);
 export const MOCK_ACCOUNT = "123456789012";
 
 /** Reads the project name from Pulumi.yaml. */
-export function projectName(projectDir = PROJECT_ROOT): string {
+export function projectName(projectDir = defaultProjectDir()): string {
   const file = path.join(projectDir, "Pulumi.yaml");
   const doc = parseYaml(readFileSync(file, "utf8")) as { name?: string };
   return doc?.name ?? "trainctl";
 }
 
 /** Stacks that have a `Pulumi.<name>.yaml` in the project folder. */
-export function stackFiles(projectDir = PROJECT_ROOT): string[] {
+export function stackFiles(projectDir = defaultProjectDir()): string[] {
   return readdirSync(projectDir)
     .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
     .filter((s): s is string => Boolean(s))
@@ -68,7 +69,7 @@ export function stackFiles(projectDir = PROJECT_ROOT): string[] {
 }
 
 /** The `config:` map of `Pulumi.<stack>.yaml`; a missing file names the stacks that exist. */
-export function loadStackConfig(stack: string, projectDir = PROJECT_ROOT): Record<string, unknown> {
+export function loadStackConfig(stack: string, projectDir = defaultProjectDir()): Record<string, unknown> {
   const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
   if (!existsSync(file)) {
     const known = stackFiles(projectDir);
@@ -227,6 +228,8 @@ async function loadProgram(program: string): Promise<Record<string, unknown>> {
 export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun> {
   const project = options.project ?? projectName();
   const program = options.program ?? DEFAULT_PROGRAM;
+  // The program resolves local dataset sources against the project folder, as under `pulumi up` (its cwd).
+  process.env.TRAINCTL_PROJECT_DIR ??= defaultProjectDir();
   const region = typeof options.config["aws:region"] === "string" ? (options.config["aws:region"] as string) : "us-east-1";
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.config)) config[key] = typeof value === "string" ? value : JSON.stringify(value);

@@ -1,7 +1,22 @@
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 
-/** This package's root: `Pulumi.yaml`, `Pulumi.<stack>.yaml` and `infra/` live here. */
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+/** The nearest folder at or above `from` that holds `file`, if any. */
+export function findUp(file: string, from: string): string | undefined {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, file))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
 
-/** Where the Pulumi CLI runs and stack files are read: TRAINCTL_PROJECT_DIR, else this package. */
-export const projectDir = (): string => process.env.TRAINCTL_PROJECT_DIR ?? PROJECT_ROOT;
+/** This package's root (its package.json), whether it runs from source or from `dist/`. */
+export const PACKAGE_ROOT = findUp("package.json", path.join(__dirname, "..", "..")) ?? process.cwd();
+
+/** The repository's own Pulumi project, which `npm start` plans: the package root. */
+export const PROJECT_ROOT = PACKAGE_ROOT;
+
+/**
+ * Where stack files are read and the Pulumi CLI runs: TRAINCTL_PROJECT_DIR, else the nearest folder
+ * above the working directory with a Pulumi.yaml, else this package.
+ */
+export const projectDir = (): string => process.env.TRAINCTL_PROJECT_DIR ?? findUp("Pulumi.yaml", process.cwd()) ?? PROJECT_ROOT;

@@ -163,9 +163,10 @@ describe("the dev experiment under mocks", () => {
     expect(run.outputs.dataVolumeIds).toEqual([expect.stringMatching(/^vol-/)]);
     expect(run.outputs.region).toBe("us-east-1");
     expect(run.outputs.privateIps).toHaveLength(1);
-    // g5.xlarge spot capped at its 0.75 max price, plus 100 GiB gp3 root and the 500 GiB data volume.
-    const volumes = ((100 + 500) * 0.08 + (6000 - 3000) * 0.005 + (500 - 125) * 0.04) / 730;
-    expect(run.outputs.estimatedHourlyUsd).toBeCloseTo(0.75 + volumes, 3);
+    // g5.xlarge spot capped at its 0.75 max price and a public IPv4 address, plus per month: 100 GiB gp3 root,
+    // the 500 GiB data volume, 8 custom metrics, the dashboard and 150 GiB expected in S3 (priced like `trainctl cost`).
+    const monthly = (100 + 500) * 0.08 + (6000 - 3000) * 0.005 + (500 - 125) * 0.04 + 8 * 0.3 + 3 + 150 * 0.023;
+    expect(run.outputs.estimatedHourlyUsd).toBeCloseTo(0.75 + 0.005 + monthly / 730, 5);
     expect(run.outputs.ssmConnectCommand).toBe(`aws ssm start-session --region us-east-1 --target ${run.outputs.instanceId}`);
   });
 
@@ -312,7 +313,7 @@ describe("variants", () => {
     const commands = ofType(run, "command:local:Command").map((c) => c.record);
     expect(commands.map((c) => c.name)).toEqual(["dev-data-path-upload", "dev-data-path-loader"]);
     const datasets = ofType(run, "aws:s3/bucket:Bucket").find((b) => b.record.name === "dev-datasets-bucket")!.record.outputs.bucket;
-    expect(commands[0].inputs.create).toBe(`npm run -s trainctl -- transfer ${dir} s3://${datasets}/dataset/ --sync`);
+    expect(commands[0].inputs.create).toBe(`npx --no trainctl transfer ${dir} s3://${datasets}/dataset/ --sync`);
     expect(commands[1].inputs.create).toContain(`--strategy local-cache --format npy --data s3://${datasets}/dataset/ --instance-type g5.xlarge --cache-dir /opt/dlami/nvme/dataset`);
     const userData = one(run, "aws:ec2/instance:Instance").record.inputs.userData as string;
     expect(userData).toContain(`TRAINCTL_DATASET_SOURCE='s3://${datasets}/dataset/'`);

@@ -20,11 +20,11 @@ describe("DataPath under mocks", () => {
     const [upload, loader] = commands(run);
     expect(commands(run)).toHaveLength(2);
     expect(upload.record.name).toBe("exp-data-path-upload");
-    expect(upload.record.inputs.create).toBe(`npm run -s trainctl -- transfer '${dataset}' s3://exp-datasets-abc/dataset/ --sync`);
+    expect(upload.record.inputs.create).toBe(`npx --no trainctl transfer '${dataset}' s3://exp-datasets-abc/dataset/ --sync`);
     expect(upload.record.inputs.delete).toBeUndefined();
     expect(upload.record.inputs.triggers).toEqual([expect.stringMatching(/^sha256:[0-9a-f]{64}$/)]);
     expect(loader.record.inputs.create).toBe(
-      "npm run -s trainctl -- dataloader --strategy local-cache --format npy --data s3://exp-datasets-abc/dataset/ --instance-type g5.xlarge --out .trainctl/exp/loader.py --force && npm run -s trainctl -- transfer .trainctl/exp/loader.py s3://exp-checkpoints-abc/code/loader.py",
+      "npx --no trainctl dataloader --strategy local-cache --format npy --data s3://exp-datasets-abc/dataset/ --instance-type g5.xlarge --out .trainctl/exp/loader.py --force && npx --no trainctl transfer .trainctl/exp/loader.py s3://exp-checkpoints-abc/code/loader.py",
     );
     expect(loader.record.inputs.triggers).toEqual(["local-cache", "npy", "s3://exp-datasets-abc/dataset/", "g5.xlarge"]);
     expect(loader.request.dependencies).toContain(upload.record.urn);

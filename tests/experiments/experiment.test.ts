@@ -78,7 +78,7 @@ describe("experiment list", () => {
     expect(rows.map((r: { name: string }) => r.name)).toEqual(["big", "dev", "old"]);
     const [big, dev, old] = rows;
     expect(big).toMatchObject({ instance: "p4d.24xlarge × 2", market: "on-demand", hasConfig: true, hasStack: false, expired: false });
-    expect(big.hourlyUsd).toBeGreaterThan(2 * 32.77);
+    expect(big.hourlyUsd).toBeGreaterThan(2 * 21.957642); // p4d.24xlarge on-demand after the June 2025 cut
     expect(dev).toMatchObject({ owner: "alice", instance: "g5.xlarge × 1", market: "spot", strategy: "prewarmed-ebs", hasStack: true, expired: false });
     expect(old).toMatchObject({ owner: "carol", hasConfig: false, expired: true });
   });

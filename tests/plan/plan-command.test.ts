@@ -39,10 +39,11 @@ describe("trainctl plan --json for dev", () => {
   });
 
   it("prices from the catalog: worked by hand", () => {
-    // g5.xlarge spot capped at maxPrice 0.75 (< on-demand 1.006), plus a 100 GiB gp3 root volume.
+    // g5.xlarge spot capped at maxPrice 0.75 (< on-demand 1.006), plus a 100 GiB gp3 root volume,
+    // a public IPv4 address ($0.005/h) and 8 custom metrics ($0.30 per metric-month).
     const root = (100 * EBS_PRICES.gp3.storage.usd) / 730;
     const node = plan.cost.items.find((i: any) => i.type === "aws:ec2/instance:Instance");
-    expect(node.hourly).toBeCloseTo(0.75 + root, 6);
+    expect(node.hourly).toBeCloseTo(0.75 + root + 0.005 + (8 * 0.3) / 730, 6);
     expect(node.detail).toContain(`on-demand $${INSTANCE_PRICES["g5.xlarge"].usd}/h`);
     // 500 GiB gp3: 500 × 0.08 + (6000 − 3000) × 0.005 + (500 − 125) × 0.04 = 40 + 15 + 15 = 70 per month.
     const volume = plan.cost.items.find((i: any) => i.type === "aws:ebs/volume:Volume");

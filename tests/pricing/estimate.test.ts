@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareCosts } from "../../scripts/pricing/diff";
-import { estimateCost, priceResource, s3StorageMonthly, volumeMonthly } from "../../scripts/pricing/estimate";
+import fc from "fast-check";
+import { CLOUDWATCH_PRICES, INSTANCE_PRICES } from "../../scripts/pricing/catalog";
+import { estimateCost, priceResource, s3StorageMonthly, spotPrices, volumeMonthly } from "../../scripts/pricing/estimate";
 import { renderCostDiffMarkdown } from "../../scripts/pricing/markdown";
 import type { ResourceRecord, StackModel } from "../../scripts/state/model";
 import { parsePreview, readPreview, readStackExport } from "../../scripts/state/readers";
@@ -16,6 +18,8 @@ const PREVIEW = path.join(FIXTURES, "dev-scale-up.preview.json");
 function record(type: string, inputs: Record<string, unknown>, tags: Record<string, string> = {}): ResourceRecord {
   return { urn: `urn:pulumi:t::p::${type}::r`, type, name: "r", custom: true, protect: false, retainOnDelete: false, dependencies: [], inputs, outputs: {}, tags };
 }
+// No public IPv4 address, no metrics: the compute and root volume lines alone.
+const bare = { associatePublicIpAddress: false };
 const model = (resources: ResourceRecord[]): StackModel => ({ source: "state", stack: "t", project: "p", resources, deleted: [] });
 
 describe("arithmetic, worked by hand", () => {
@@ -46,12 +50,12 @@ describe("arithmetic, worked by hand", () => {
   });
 
   it("spot is capped by maxPrice below on-demand, and shows on-demand beside it", () => {
-    const spot = priceResource(record("aws:ec2/instance:Instance", { instanceType: "p4d.24xlarge", instanceMarketOptions: { marketType: "spot", spotOptions: { maxPrice: "12.5" } } }))!;
+    const spot = priceResource(record("aws:ec2/instance:Instance", { ...bare, instanceType: "p4d.24xlarge", instanceMarketOptions: { marketType: "spot", spotOptions: { maxPrice: "12.5" } } }))!;
     expect(spot.hourly).toBe(12.5);
-    expect(spot.detail).toContain("on-demand $32.7726/h");
-    const uncapped = priceResource(record("aws:ec2/instance:Instance", { instanceType: "g5.xlarge", instanceMarketOptions: { marketType: "spot" } }))!;
+    expect(spot.detail).toContain("on-demand $21.957642/h");
+    const uncapped = priceResource(record("aws:ec2/instance:Instance", { ...bare, instanceType: "g5.xlarge", instanceMarketOptions: { marketType: "spot" } }))!;
     expect(uncapped.hourly).toBe(1.006);
-    const live = priceResource(record("aws:ec2/instance:Instance", { instanceType: "g5.xlarge", instanceMarketOptions: { marketType: "spot" } }), {
+    const live = priceResource(record("aws:ec2/instance:Instance", { ...bare, instanceType: "g5.xlarge", instanceMarketOptions: { marketType: "spot" } }), {
       source: "test",
       onDemandHourly: () => 1.006,
       spotHourly: () => 0.3621,
@@ -66,7 +70,7 @@ describe("arithmetic, worked by hand", () => {
   });
 
   it("hours: explicit, else the largest max-hours tag, else 730", () => {
-    const node = record("aws:ec2/instance:Instance", { instanceType: "t3.micro" }, { "trainctl:max-hours": "48" });
+    const node = record("aws:ec2/instance:Instance", { ...bare, instanceType: "t3.micro" }, { "trainctl:max-hours": "48" });
     expect(estimateCost(model([node])).hours).toBe(48);
     expect(estimateCost(model([node]), { hours: 5 }).total).toBeCloseTo(0.052, 9);
     expect(estimateCost(model([record("aws:ec2/instance:Instance", { instanceType: "t3.micro" })])).hours).toBe(730);
@@ -77,6 +81,68 @@ describe("arithmetic, worked by hand", () => {
     expect(report.items[0]).toMatchObject({ hourly: null, monthly: null, unpriced: true });
     expect(report.unpriced).toBe(1);
     expect(report.warnings[0]).toContain("x9.mega");
+  });
+});
+
+describe("issue #16: prices and lines that were wrong", () => {
+  const node = (inputs: Record<string, unknown>, tags: Record<string, string> = {}) => record("aws:ec2/instance:Instance", { instanceType: "g5.xlarge", ...inputs }, tags);
+  const spotNode = (type: string) => record("aws:ec2/instance:Instance", { ...bare, instanceType: type, instanceMarketOptions: { marketType: "spot", spotOptions: { maxPrice: "0.75" } } });
+
+  it("17: P4 and P5 carry the June 2025 on-demand cut, each with its source and date", () => {
+    expect([INSTANCE_PRICES["p5.48xlarge"].usd, INSTANCE_PRICES["p4d.24xlarge"].usd, INSTANCE_PRICES["p4de.24xlarge"].usd]).toEqual([55.04, 21.957642, 27.44705]);
+    for (const type of ["p5.48xlarge", "p4d.24xlarge", "p4de.24xlarge"]) expect(INSTANCE_PRICES[type]).toMatchObject({ asOf: "2025-06", source: expect.stringMatching(/June 2025/) });
+    // P4 down 33% from 32.7726 and 40.9657; P5 down 44% from 98.32 ("up to 45%").
+    expect(INSTANCE_PRICES["p4d.24xlarge"].usd / 32.7726).toBeCloseTo(0.67, 6);
+    expect(INSTANCE_PRICES["p4de.24xlarge"].usd / 40.9657).toBeCloseTo(0.67, 5);
+    expect(1 - INSTANCE_PRICES["p5.48xlarge"].usd / 98.32).toBeCloseTo(0.44, 2);
+  });
+
+  it("18: a node's public IPv4 address costs $0.005/h, decided by associatePublicIpAddress, the state's publicIp, else the subnet", () => {
+    const hourly = (r: ResourceRecord) => priceResource(r)!.hourly!;
+    const without = hourly(node({ associatePublicIpAddress: false }));
+    expect(without).toBe(1.006);
+    expect(hourly(node({ associatePublicIpAddress: true }))).toBeCloseTo(1.011, 9);
+    // Unset (the default subnet decides, and default subnets assign one): charged.
+    expect(priceResource(node({}))!).toMatchObject({ hourly: 1.011, lines: ["compute", "public IPv4"], detail: expect.stringContaining("public IPv4 $0.005/h") });
+    // A stack export says what happened.
+    expect(hourly({ ...node({}), outputs: { publicIp: "" } })).toBe(1.006);
+    expect(hourly({ ...node({}), outputs: { publicIp: "54.1.2.3" } })).toBeCloseTo(1.011, 9);
+  });
+
+  it("18: a training node's custom metrics are priced per metric-month, prorated by the hour", () => {
+    const trained = priceResource(node({ associatePublicIpAddress: false }, { "trainctl:role": "training-node" }))!;
+    // 8 metrics (core/node-metrics.ts) × $0.30 / 730 h.
+    expect(trained.hourly).toBeCloseTo(1.006 + (8 * 0.3) / 730, 6);
+    expect(trained.lines).toEqual(["compute", "custom metrics"]);
+    expect(trained.detail).toContain(`first ${CLOUDWATCH_PRICES.freeCustomMetrics} are free`);
+  });
+
+  it("19: two spot types with the same cap print their own expected price, with the cap beside it", () => {
+    const live = { source: "test", onDemandHourly: (t: string) => INSTANCE_PRICES[t]?.usd, spotHourly: (t: string) => ({ "g5.xlarge": 0.41, "g6.xlarge": 0.33 })[t] };
+    const [g5, g6] = [spotNode("g5.xlarge"), spotNode("g6.xlarge")].map((r) => priceResource(r, live)!);
+    expect([g5.hourly, g6.hourly]).toEqual([0.41, 0.33]);
+    expect(g5.spot).toEqual({ cap: 0.75, expected: 0.41, onDemand: 1.006 });
+    expect(g5.detail).toContain("spot expected $0.41/h, cap $0.75/h (the max price), on-demand $1.006/h");
+    // Unknown expected price: the cap, an upper bound, said so.
+    const capped = priceResource(spotNode("g6.xlarge"))!;
+    expect(capped).toMatchObject({ hourly: 0.75, spot: { cap: 0.75, expected: null, onDemand: 0.8048 }, detail: expect.stringContaining("expected price unknown") });
+  });
+
+  it("19: the expected spot price never exceeds the cap, and the cap never the on-demand price", () => {
+    const price = fc.double({ min: 0.001, max: 200, noNaN: true });
+    fc.assert(
+      fc.property(price, fc.option(price, { nil: undefined }), fc.option(price, { nil: undefined }), (onDemand, maxPrice, live) => {
+        const spot = spotPrices(onDemand, maxPrice, live);
+        expect(spot.cap).toBeLessThanOrEqual(onDemand);
+        if (maxPrice !== undefined) expect(spot.cap).toBeLessThanOrEqual(maxPrice);
+        expect(spot.expected === null ? live === undefined : spot.expected <= spot.cap).toBe(true);
+      }),
+    );
+  });
+
+  it("19: the report names the kinds of charge it covers", () => {
+    const report = estimateCost(model([record("aws:cloudwatch/dashboard:Dashboard", {}), node({}, { "trainctl:role": "training-node" })]));
+    expect(report.covers).toEqual(["compute", "public IPv4", "custom metrics", "dashboard"]);
   });
 });
 
@@ -114,10 +180,11 @@ describe("PR cost diff", () => {
   it("head minus base, per resource", () => {
     const diff = compareCosts(estimateCost(readPreview(PREVIEW)), estimateCost(readStackExport(STATE)));
     // Two g5.2xlarge spot nodes capped at 0.75 replace one g5.xlarge capped at 0.75; the second node
-    // adds its own root volume and a second 500 GiB data volume.
+    // adds its own root volume, public IPv4 address, 8 custom metrics and a second 500 GiB data volume.
     const root = (100 * 0.08) / 730;
+    const metrics = (8 * 0.3) / 730;
     const volume = 70 / 730;
-    expect(diff.delta.hourly).toBeCloseTo(0.75 + root + volume, 5);
+    expect(diff.delta.hourly).toBeCloseTo(0.75 + root + 0.005 + metrics + volume, 5);
     expect(diff.changes.map((c) => [c.name, c.change])).toEqual(
       expect.arrayContaining([
         ["dev-training-node-1", "added"],
@@ -141,10 +208,11 @@ describe("trainctl cost", () => {
   };
 
   it("--max-monthly exits 3 with a clear line", () => {
+    const monthly = estimateCost(readStackExport(STATE)).monthly;
     const result = trainctl(["cost", "--state", STATE, "--max-monthly", "100", "--json"]);
     expect(result.code).toBe(3);
-    expect(result.stderr.trim()).toMatch(/^error: --max-monthly: estimated \$631\.95\/month exceeds the \$100\.00 threshold$/);
-    expect(JSON.parse(result.stdout).monthly).toBeCloseTo(631.95, 2);
+    expect(result.stderr.trim()).toBe(`error: --max-monthly: estimated $${monthly.toFixed(2)}/month exceeds the $100.00 threshold`);
+    expect(JSON.parse(result.stdout).monthly).toBeCloseTo(monthly, 6);
   });
 
   it("--compare --format markdown writes the comment to stdout", () => {
@@ -188,9 +256,9 @@ describe("trainctl cost --running", () => {
     const result = trainctl(["cost", "--state", path.join(dir, "state.json"), "--running", "--json"]);
     expect(result.code, result.stderr).toBe(0);
     const running = JSON.parse(result.stdout);
-    // 10 h × (0.75 spot cap + 100 GiB gp3 root at 0.08/730) = 7.5 + 0.1096.
+    // 10 h × (0.75 spot cap + 100 GiB gp3 root at 0.08/730 + public IPv4 0.005 + 8 metrics at 0.30/730).
     expect(running.instances[0].hours).toBeCloseTo(10, 2);
-    expect(running.soFar).toBeCloseTo(10 * (0.75 + 8 / 730), 2);
-    expect(running.burnRate).toBeCloseTo(0.8657, 3);
+    expect(running.soFar).toBeCloseTo(10 * (0.75 + 8 / 730 + 0.005 + 2.4 / 730), 2);
+    expect(running.burnRate).toBeCloseTo(estimateCost(readStackExport(STATE)).hourly, 6);
   });
 });

@@ -154,7 +154,9 @@ describe("trainctl cost --live-prices", () => {
     const report = JSON.parse(first.stdout);
     expect(report.priceSource).toMatch(/^live/);
     const node = report.items.find((i: { type: string }) => i.type === "aws:ec2/instance:Instance");
-    expect(node.detail).toContain("spot $0.3621/h (on-demand $1.006/h)");
+    // The expected (live) price and the cap side by side; the root volume at the live gp3 price too.
+    expect(node.detail).toContain("spot expected $0.3621/h in us-east-1a, cap $0.75/h (the max price), on-demand $1.006/h + 100 GiB root $0.0121/h");
+    expect(node.spot).toEqual({ cap: 0.75, expected: 0.3621, onDemand: 1.006 });
     // The data volume's storage at the live $0.088/GB-month: 500 × 0.088 + 15 + 15 (IOPS and throughput from the catalog).
     expect(report.items.find((i: { type: string }) => i.type === "aws:ebs/volume:Volume").monthly).toBeCloseTo(74, 6);
     const pricingCalls = () => server!.requests.filter((r) => r.target).length;
