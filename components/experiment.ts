@@ -130,6 +130,7 @@ export class Experiment extends pulumi.ComponentResource {
     this.instance = new TrainingInstance(
       `${name}-training`,
       {
+        project: args.project,
         experiment,
         config: config.instance,
         subnetId: placement.subnetId,

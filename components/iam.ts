@@ -34,6 +34,13 @@ export interface InstanceAccess {
   readOnlySource?: string;
   /** CloudWatch namespace the instance may publish metrics to. */
   metricsNamespace?: string;
+  /** SSM parameters a run may read at start (`trainctl run --env-from-ssm`), as from ssmParametersArn. */
+  runSecretsArn?: string;
+}
+
+/** Every SSM parameter under `path` (which starts and ends with `/`), as an IAM resource. */
+export function ssmParametersArn(scope: { partition: string; region: string; account: string }, path: string): string {
+  return `arn:${scope.partition}:ssm:${scope.region}:${scope.account}:parameter${path}*`;
 }
 
 /** S3 access limited to this experiment's buckets (and the dataset source prefix), plus tagging itself. */
@@ -75,6 +82,10 @@ export function instanceAccessPolicy(access: InstanceAccess): PolicyDocument {
       StringEquals: { "aws:ResourceTag/trainctl:experiment": access.experiment },
     },
   });
+  if (access.runSecretsArn) {
+    // SecureStrings under the default aws/ssm key decrypt through SSM without a kms:Decrypt grant.
+    statements.push({ Sid: "RunSecretsRead", Effect: "Allow", Action: "ssm:GetParameter", Resource: access.runSecretsArn });
+  }
   if (access.metricsNamespace) {
     statements.push({ Sid: "PublishMetrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": access.metricsNamespace } } });
   }

@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { InstanceConfig } from "../infra/config";
-import { ec2AssumeRolePolicy, instanceAccessPolicy } from "./iam";
+import { ec2AssumeRolePolicy, instanceAccessPolicy, ssmParametersArn } from "./iam";
+import { runSecretsPath } from "../scripts/remote/secrets";
 import { METRICS_NAMESPACE } from "../scripts/status/node-metrics";
 import { TAG, resourceTags } from "./tags";
 
@@ -9,6 +10,8 @@ import { TAG, resourceTags } from "./tags";
 export const DEFAULT_AMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id";
 
 export interface TrainingInstanceArgs {
+  /** The Pulumi project: with the experiment, it scopes the run secrets the nodes may read. */
+  project: string;
   experiment: string;
   config: InstanceConfig;
   subnetId: pulumi.Input<string>;
@@ -81,13 +84,18 @@ export class TrainingInstance extends pulumi.ComponentResource {
       child,
     );
     new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: this.role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }, child);
+    const runSecretsArn = pulumi
+      .all([aws.getPartitionOutput({}, child).partition, aws.getRegionOutput({}, child).region, aws.getCallerIdentityOutput({}, child).accountId])
+      .apply(([partition, region, account]) => ssmParametersArn({ partition, region, account }, runSecretsPath(args.project, args.experiment)));
     new aws.iam.RolePolicy(
       `${name}-experiment-access`,
       {
         role: this.role.id,
         policy: pulumi
-          .all(args.bucketNames)
-          .apply((buckets) => JSON.stringify(instanceAccessPolicy({ experiment: args.experiment, readWriteBuckets: buckets, readOnlySource: args.datasetSource, metricsNamespace: METRICS_NAMESPACE }))),
+          .all([runSecretsArn, ...args.bucketNames])
+          .apply(([secrets, ...buckets]) =>
+            JSON.stringify(instanceAccessPolicy({ experiment: args.experiment, readWriteBuckets: buckets, readOnlySource: args.datasetSource, metricsNamespace: METRICS_NAMESPACE, runSecretsArn: secrets })),
+          ),
       },
       child,
     );

@@ -5,9 +5,11 @@ import { TrainctlError, UsageError } from "../errors";
 import { newExperimentFile } from "../experiments/config-file";
 import { EXPIRES_TAG, type ExperimentRow, expiryAfter, inventory } from "../experiments/inventory";
 import { printJson, say, usd } from "../output";
+import type { StackModel } from "../state/model";
 import { loadStackConfig } from "../state/plan";
 import { projectDir } from "../state/project";
 import { exportStack, findPulumi, listStacks, requirePulumi, runPulumi, stackTags } from "../state/pulumi-cli";
+import { destroyStack } from "../teardown/destroy";
 import { planTeardown } from "../teardown/plan";
 
 const shortName = (name: string) => name.split("/").pop() ?? name;
@@ -28,16 +30,15 @@ function backendStacks(): { stacks: string[]; tags: Record<string, Record<string
   return { stacks, tags: Object.fromEntries(stacks.map((s) => [s, stackTags(s, projectDir())])) };
 }
 
-function printTeardown(stack: string): void {
-  const plan = planTeardown(exportStack(stack, projectDir()));
+function printTeardown(stack: string): StackModel {
+  const model = exportStack(stack, projectDir());
+  const plan = planTeardown(model);
   say(`${stack}: delete ${plan.delete.length}, keep ${plan.retain.length} (${plan.retain.map((r) => `${r.urn.split("::").pop()} [${r.reason}]`).join(", ")}); still billed ${usd(plan.monthlyCostAfter)}/month`);
+  return model;
 }
 
 async function destroyExcludingProtected(stack: string): Promise<void> {
-  printTeardown(stack);
-  const selected = await selectStack(stack);
-  const result = await selected.destroy({ excludeProtected: true, onOutput: progress });
-  if (result.summary.result !== "succeeded") throw new TrainctlError(`destroy of ${stack} ended ${result.summary.result}`, { subject: stack, retryable: true });
+  destroyStack(stack, printTeardown(stack), { cwd: projectDir() });
   say(`${stack}: destroyed; protected data stays`);
 }
 
