@@ -26,6 +26,8 @@ export function ec2AssumeRolePolicy(): PolicyDocument {
 }
 
 export interface InstanceAccess {
+  /** The ARN partition of the region: aws, aws-cn or aws-us-gov. */
+  partition: string;
   /** The stack name: the instance may tag only instances of its own experiment. */
   experiment: string;
   /** Buckets the experiment owns: read and write. */
@@ -45,18 +47,19 @@ export function ssmParametersArn(scope: { partition: string; region: string; acc
 
 /** S3 access limited to this experiment's buckets (and the dataset source prefix), plus tagging itself. */
 export function instanceAccessPolicy(access: InstanceAccess): PolicyDocument {
+  const arn = `arn:${access.partition}`;
   const statements: PolicyStatement[] = [
     {
       Sid: "ExperimentBucketsList",
       Effect: "Allow",
       Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
-      Resource: access.readWriteBuckets.map((b) => `arn:aws:s3:::${b}`),
+      Resource: access.readWriteBuckets.map((b) => `${arn}:s3:::${b}`),
     },
     {
       Sid: "ExperimentBucketsObjects",
       Effect: "Allow",
       Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-      Resource: access.readWriteBuckets.map((b) => `arn:aws:s3:::${b}/*`),
+      Resource: access.readWriteBuckets.map((b) => `${arn}:s3:::${b}/*`),
     },
   ];
   if (access.readOnlySource) {
@@ -66,17 +69,17 @@ export function instanceAccessPolicy(access: InstanceAccess): PolicyDocument {
         Sid: "DatasetSourceList",
         Effect: "Allow",
         Action: "s3:ListBucket",
-        Resource: `arn:aws:s3:::${bucket}`,
+        Resource: `${arn}:s3:::${bucket}`,
         ...(prefix ? { Condition: { StringLike: { "s3:prefix": [`${prefix}*`] } } } : {}),
       },
-      { Sid: "DatasetSourceRead", Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::${bucket}/${prefix}*` },
+      { Sid: "DatasetSourceRead", Effect: "Allow", Action: "s3:GetObject", Resource: `${arn}:s3:::${bucket}/${prefix}*` },
     );
   }
   statements.push({
     Sid: "RuntimeTagsOnSelf",
     Effect: "Allow",
     Action: "ec2:CreateTags",
-    Resource: "arn:aws:ec2:*:*:instance/*",
+    Resource: `${arn}:ec2:*:*:instance/*`,
     Condition: {
       "ForAllValues:StringLike": { "aws:TagKeys": ["trainctl:runtime:*"] },
       StringEquals: { "aws:ResourceTag/trainctl:experiment": access.experiment },

@@ -2,6 +2,8 @@ import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { ConfigError, type ConfigIssue } from "../scripts/errors";
+import { defaultAmiProblem } from "../core/ami";
+import { INCARNATION } from "../core/names";
 import { INSTANCE_PRICES, isKnownInstanceType } from "../scripts/pricing/catalog";
 import { CONTROL_CHARACTER } from "../scripts/remote/shell";
 
@@ -96,8 +98,11 @@ const datasetSchema = z.strictObject({
 const budgetSchema = z.strictObject({
   monthlyUsd: z.number().positive(),
   emails: z.array(z.email()).min(1),
-  /** Also declare the cost-allocation tags as active (one account-wide switch). */
-  activateCostTags: z.boolean().default(false),
+  /**
+   * Removed (cost-allocation tags are account-wide: docs/configuration.md). `retain` is the migration
+   * step for stacks that declared them: they stay in state, retained, until the key is dropped.
+   */
+  activateCostTags: z.union([z.boolean(), z.literal("retain")]).optional(),
 });
 
 const networkSchema = z.strictObject({
@@ -115,8 +120,12 @@ export const stackConfigSchema = z.strictObject({
   dataset: datasetSchema.optional(),
   budget: budgetSchema.optional(),
   network: networkSchema.default({}),
+  /** Set once per experiment (`experiment new`): tags its data volumes so a retry knows its own. */
+  incarnation: z.string().regex(INCARNATION, "expected 12 lowercase hex characters").optional(),
   /** Extra cost-allocation tags added to the provider's default tags. */
   tags: z.record(tagKey, tagValue).default({}),
+  /** Accounts this stack may deploy to; `trainctl preflight` fails in any other. */
+  allowedAccounts: z.array(z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id")).min(1).optional(),
 });
 
 type ParsedConfig = z.infer<typeof stackConfigSchema>;
@@ -144,6 +153,8 @@ const KEY_NAMES: Record<string, string> = {
   "trainctl:budget": "budget",
   "trainctl:network": "network",
   "trainctl:tags": "tags",
+  "trainctl:incarnation": "incarnation",
+  "trainctl:allowedAccounts": "allowedAccounts",
 };
 const FIELD_TO_KEY = Object.fromEntries(Object.entries(KEY_NAMES).map(([k, v]) => [v, k]));
 
@@ -304,6 +315,11 @@ export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): Deriv
     const near = Object.keys(INSTANCE_PRICES).filter((t) => t.startsWith(`${family}.`));
     add(["instance", "type"], `unknown instance type ${show(instance.type)} (accepted: ${(near.length ? near : Object.keys(INSTANCE_PRICES).map((t) => t.split(".")[0]).filter((f, i, all) => all.indexOf(f) === i).map((f) => `${f}.*`)).join(", ")})`);
   }
+  const amiProblem = typeof instance.type === "string" && instance.ami === undefined && instance.amiParameter === undefined ? defaultAmiProblem(instance.type) : undefined;
+  if (amiProblem) add(["instance", "type"], amiProblem);
+  if (obj(raw.budget).activateCostTags === true) {
+    add(["budget", "activateCostTags"], "was removed: cost-allocation tags are account-wide, activate them once per account (docs/configuration.md, Cost-allocation tags); a stack that declared them sets activateCostTags: retain, runs pulumi up once, then drops the key");
+  }
   if (instance.maxPrice !== undefined && market !== "spot") {
     add(["instance", "maxPrice"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
@@ -435,7 +451,7 @@ export function datasetSourceProblem(source: string, context: ConfigContext): st
 function parseRawValue(key: string, value: unknown, log: IssueLog): unknown {
   if (typeof value !== "string") return value;
   const field = KEY_NAMES[key];
-  const scalar = field === "region" || field === "owner" || field === "costCenter";
+  const scalar = field === "region" || field === "owner" || field === "costCenter" || field === "incarnation";
   if (scalar) return value;
   try {
     return JSON.parse(value);

@@ -8,6 +8,7 @@ import { printJson, say, usd } from "../output";
 import type { StackModel } from "../state/model";
 import { loadStackConfig } from "../state/plan";
 import { projectDir } from "../state/project";
+import { preflightGate } from "./preflight";
 import { exportStack, findPulumi, listStacks, requirePulumi, runPulumi, stackTags } from "../state/pulumi-cli";
 import { destroyStack } from "../teardown/destroy";
 import { planTeardown } from "../teardown/plan";
@@ -87,10 +88,12 @@ const subcommands = (y: Argv) =>
     .command({
       command: "up <name>",
       describe: "pulumi up through the Automation API; sets trainctl:expires from maxHours after the first success",
-      builder: (b: Argv) => b.positional("name", { type: "string", demandOption: true }),
-      handler: async (args: { name: string }) => {
+      builder: (b: Argv) =>
+        b.positional("name", { type: "string", demandOption: true }).option("skip-preflight", { type: "boolean", describe: "do not run trainctl preflight first" }),
+      handler: async (args: { name: string; skipPreflight?: boolean }) => {
         const config = parseStackConfig(loadStackConfig(args.name, projectDir()), { projectDir: projectDir() });
         const stack = await selectStack(args.name);
+        if (!args.skipPreflight) await preflightGate(args.name);
         const result = await stack.up({ onOutput: progress });
         if (result.summary.result !== "succeeded") throw new TrainctlError(`up of ${args.name} ended ${result.summary.result}`, { subject: args.name, retryable: true });
         const expires = expiryAfter(config.instance.maxHours, new Date());

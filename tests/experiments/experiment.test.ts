@@ -91,7 +91,7 @@ describe("experiment up, destroy and gc through the Automation API", () => {
 
   it("up runs pulumi up for the stack and sets trainctl:expires from maxHours", () => {
     const fake = automation();
-    const result = run(project(), ["up", "dev"], [fake.dir]);
+    const result = run(project(), ["up", "dev", "--skip-preflight"], [fake.dir]);
     expect(result.code, result.stderr).toBe(0);
     const calls = fake.calls();
     expect(calls).toContainEqual(["up", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", "dev", "--non-interactive"]);

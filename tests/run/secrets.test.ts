@@ -61,9 +61,9 @@ describe("the instance role reads run secrets under its own path only", () => {
   it("one statement: ssm:GetParameter on the experiment's parameters, with partition, region and account", () => {
     const arn = ssmParametersArn({ partition: "aws-cn", region: "cn-north-1", account: "111122223333" }, PREFIX);
     expect(arn).toBe("arn:aws-cn:ssm:cn-north-1:111122223333:parameter/trainctl/vision/resnet-lr3e-4/*");
-    const statements = instanceAccessPolicy({ experiment: "resnet-lr3e-4", readWriteBuckets: ["b"], runSecretsArn: arn }).Statement;
+    const statements = instanceAccessPolicy({ partition: "aws-cn", experiment: "resnet-lr3e-4", readWriteBuckets: ["b"], runSecretsArn: arn }).Statement;
     expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("ssm:")))).toEqual([{ Sid: "RunSecretsRead", Effect: "Allow", Action: "ssm:GetParameter", Resource: arn }]);
-    expect(instanceAccessPolicy({ experiment: "e", readWriteBuckets: ["b"] }).Statement.some((s) => [s.Action].flat().some((a) => a.startsWith("ssm:")))).toBe(false);
+    expect(instanceAccessPolicy({ partition: "aws", experiment: "e", readWriteBuckets: ["b"] }).Statement.some((s) => [s.Action].flat().some((a) => a.startsWith("ssm:")))).toBe(false);
   });
 
   it("the dev stack under Pulumi's mocks grants exactly that statement to its nodes", async () => {
