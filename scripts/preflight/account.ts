@@ -137,10 +137,7 @@ export async function runPreflight(config: StackConfig, clients: PreflightClient
   }
   tasks.push(guarded("ami", amiSource(config).kind === "image" ? "ec2:DescribeImages" : "ssm:GetParameter", () => ami(amiSource(config), clients)));
   tasks.push(guarded("permissions", "iam:SimulatePrincipalPolicy", () => permissions(config, options.deployRole ?? identity.arn, clients)));
-  if (config.budget) {
-    const activated = config.budget.activateCostTags;
-    tasks.push(guarded("cost-tags", "ce:ListCostAllocationTags", () => costTags(activated, clients)));
-  }
+  if (config.budget) tasks.push(guarded("cost-tags", "ce:ListCostAllocationTags", () => costTags(clients)));
   return (await Promise.all(tasks)).flat();
 }
 
@@ -305,8 +302,8 @@ async function permissions(config: StackConfig, callerArn: string, clients: Pref
   return permissionsCheck(principal, actions.length, [...denied].sort());
 }
 
-async function costTags(activatedByStack: boolean, clients: PreflightClients): Promise<Check> {
+async function costTags(clients: PreflightClients): Promise<Check> {
   const out = await clients.costExplorer.send(new ListCostAllocationTagsCommand({ TagKeys: [TAG.experiment], Type: "UserDefined" }));
   const status = out.CostAllocationTags?.find((t) => t.TagKey === TAG.experiment)?.Status;
-  return costTagsCheck(TAG.experiment, status, activatedByStack);
+  return costTagsCheck(TAG.experiment, status);
 }

@@ -269,7 +269,6 @@ export function deployActions(config: StackConfig): string[] {
   if (config.instance.count > 1) actions.push("ec2:CreatePlacementGroup", "ec2:AuthorizeSecurityGroupIngress");
   if (config.instance.market === "spot") actions.push("ec2:CreateSpotInstanceRequest");
   if (config.budget) actions.push("budgets:ModifyBudget");
-  if (config.budget?.activateCostTags) actions.push("ce:UpdateCostAllocationTagsStatus");
   return [...new Set(actions)].sort();
 }
 
@@ -281,9 +280,8 @@ export function permissionsCheck(principal: string, checked: number, denied: rea
 // --- 8. Budget --------------------------------------------------------------------------------
 
 /** The budget filters on `user:<tag>`; a tag that is not Active in Cost Explorer tracks $0. */
-export function costTagsCheck(tag: string, status: string | undefined, activatedByStack: boolean): Check {
+export function costTagsCheck(tag: string, status: string | undefined): Check {
   if (status === "Active") return row("cost-tags", "ok", `cost-allocation tag ${tag} is Active`);
   const figure = `cost-allocation tag ${tag} is ${status ?? "not known to Cost Explorer yet"}`;
-  if (activatedByStack) return row("cost-tags", "ok", `${figure}; pulumi up activates it (budget.activateCostTags)`);
-  return row("cost-tags", "warn", `${figure}: the budget would track $0`, `set trainctl:budget.activateCostTags: true, or activate it in Billing → Cost allocation tags`);
+  return row("cost-tags", "warn", `${figure}: the budget would track $0`, `activate it once per account in Billing → Cost allocation tags (docs/configuration.md, Cost-allocation tags)`);
 }
