@@ -3,7 +3,7 @@ import type { CommandModule } from "yargs";
 import { ThresholdError, UsageError } from "../errors";
 import { printJson, say, usd, warn } from "../output";
 import { compareCosts } from "../pricing/diff";
-import { type CostReport, estimateCost, runningCost } from "../pricing/estimate";
+import { type CostReport, estimateCost, knownRegion, runningCost } from "../pricing/estimate";
 import { livePriceBook } from "../pricing/live";
 import { renderCostDiffMarkdown, renderCostMarkdown } from "../pricing/markdown";
 import type { StackModel } from "../state/model";
@@ -74,9 +74,10 @@ const command: CommandModule<object, CostArgs> = {
 
     const model = await readModel(args);
     const baseModel = args.compare ? readStateOrPreview(args.compare, "--compare") : undefined;
-    const prices = args.livePrices ? await livePriceBook({ region: model.region ?? "us-east-1", instanceTypes: instanceTypesOf([model, ...(baseModel ? [baseModel] : [])]), onFallback: warn }) : undefined;
+    const region = knownRegion(model.region ?? "us-east-1");
+    const prices = args.livePrices ? await livePriceBook({ region, instanceTypes: instanceTypesOf([model, ...(baseModel ? [baseModel] : [])]), onFallback: warn }) : undefined;
     if (args.running) {
-      const running = runningCost(model, new Date(), { prices });
+      const running = runningCost(model, new Date(), { prices, region });
       if (format === "json") printJson(running);
       else {
         for (const i of running.instances) say(`${i.name}: ${i.hours === null ? "launch time unknown" : `${i.hours.toFixed(1)} h × ${usd(i.hourly, 3)}/h = ${usd(i.soFar)}`}`);
@@ -84,10 +85,10 @@ const command: CommandModule<object, CostArgs> = {
       }
       return;
     }
-    const head = estimateCost(model, { hours: args.hours, prices });
+    const head = estimateCost(model, { hours: args.hours, prices, region });
     for (const w of head.warnings) warn(w);
     if (baseModel) {
-      const base = estimateCost(baseModel, { hours: args.hours, prices });
+      const base = estimateCost(baseModel, { hours: args.hours, prices, region: knownRegion(baseModel.region ?? "us-east-1") });
       const diff = compareCosts(head, base);
       if (format === "json") printJson(diff);
       else if (format === "markdown") process.stdout.write(renderCostDiffMarkdown(diff));
@@ -99,6 +100,9 @@ const command: CommandModule<object, CostArgs> = {
     else if (format === "markdown") process.stdout.write(renderCostMarkdown(head));
     else printTable(head);
 
+    if (args.maxMonthly !== undefined && head.unpriced > 0) {
+      throw new ThresholdError(`--max-monthly: ${head.unpriced} resource(s) unpriced, so ${usd(head.monthly)}/month is a partial total; the gate does not pass`);
+    }
     if (args.maxMonthly !== undefined && head.monthly > args.maxMonthly) {
       throw new ThresholdError(`--max-monthly: estimated ${usd(head.monthly)}/month exceeds the ${usd(args.maxMonthly)} threshold`);
     }

@@ -1,7 +1,7 @@
 import type { CommandModule } from "yargs";
 import { UsageError } from "../errors";
 import { printJson, say, usd, warn } from "../output";
-import { type CostReport, estimateCost } from "../pricing/estimate";
+import { type CostReport, estimateCost, knownRegion } from "../pricing/estimate";
 import type { ResourceRecord } from "../state/model";
 import { isProvider, isStackRoot, providerDefaultTags } from "../state/model";
 import { loadStackConfig, runOffline } from "../state/plan";
@@ -36,13 +36,14 @@ export interface PlanDocument {
 /** Runs the program offline for `Pulumi.<stack>.yaml` and prices it: the `plan` JSON contract. */
 export async function planStack(stack: string, hours?: number): Promise<PlanDocument> {
   const config = loadStackConfig(stack);
+  const region = knownRegion(typeof config["aws:region"] === "string" ? config["aws:region"] : "us-east-1");
   const run = await runOffline({ stack, config });
   const { model, outputs } = run;
   const warnings = Array.isArray(outputs.warnings) ? (outputs.warnings as unknown[]).map(String) : [];
   return {
     stack,
     project: model.project,
-    region: model.region ?? "us-east-1",
+    region,
     resources: model.resources.map((r) => ({
       urn: r.urn,
       type: r.type,
@@ -53,7 +54,7 @@ export async function planStack(stack: string, hours?: number): Promise<PlanDocu
       tags: r.tags,
       inputs: r.inputs,
     })),
-    cost: estimateCost(model, { hours }),
+    cost: estimateCost(model, { hours, region }),
     warnings,
     outputs,
   };
