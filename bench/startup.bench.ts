@@ -68,7 +68,12 @@ const bench: BenchModule = {
       }
       const loadAfter = loadavg()[0];
       const at = (name: string, tool: string) => results.get(name)![tool].wall;
-      const verdict = (what: string, seconds: number, goal: number) => `- ${what}: ${seconds.toFixed(2)} s, goal ≤ ${goal.toFixed(2)} s — **${seconds <= goal ? "met" : "not met"}**.`;
+      // On a loaded machine wall time is mostly waiting; CPU time is what the command itself costs.
+      const verdict = (what: string, name: string, goal: number) => {
+        const { wall, cpu } = results.get(name)!.trainctl;
+        const mark = (seconds: number) => (seconds <= goal ? "met" : "not met");
+        return `- ${what}: goal ≤ ${goal.toFixed(2)} s — wall ${wall.toFixed(2)} s **${mark(wall)}**; CPU ${cpu.toFixed(2)} s ${mark(cpu)}.`;
+      };
       const smallFile = "one 4 KiB file up";
       return [
         "## CLI start-up",
@@ -82,10 +87,10 @@ const bench: BenchModule = {
         "|---|---:|---:|---:|",
         ...[...results].map(([name, r]) => `| ${name} | ${cell(r.trainctl)} | ${cell(r["aws-cli"])} | ${cell(r.rclone)} |`),
         "",
-        verdict("`--version`", at("`--version`", "trainctl"), 0.3),
-        verdict("`--help`", at("`--help`", "trainctl"), 0.5),
-        verdict("`transfer --help`", at("`transfer --help`", "trainctl"), 0.5),
-        verdict("one 4 KiB file (rclone + 0.35 s)", at(smallFile, "trainctl"), at(smallFile, "rclone") + 0.35),
+        verdict("`--version`", "`--version`", 0.3),
+        verdict("`--help`", "`--help`", 0.5),
+        verdict("`transfer --help`", "`transfer --help`", 0.5),
+        verdict("one 4 KiB file (rclone's wall + 0.35 s)", smallFile, at(smallFile, "rclone") + 0.35),
       ].join("\n");
     } finally {
       rmSync(work, { recursive: true, force: true });
