@@ -10,6 +10,7 @@ import type { StackModel } from "../state/model";
 import { loadStackConfig, runOffline } from "../state/plan";
 import { exportStack } from "../state/pulumi-cli";
 import { readPreview, readStackExport, readStateOrPreview } from "../state/readers";
+import { withSpinner } from "../progress";
 
 interface CostArgs {
   state?: string;
@@ -75,7 +76,7 @@ const command: CommandModule<object, CostArgs> = {
     const model = await readModel(args);
     const baseModel = args.compare ? readStateOrPreview(args.compare, "--compare") : undefined;
     const region = knownRegion(model.region ?? "us-east-1");
-    const prices = args.livePrices ? await livePriceBook({ region, instanceTypes: instanceTypesOf([model, ...(baseModel ? [baseModel] : [])]), onFallback: warn }) : undefined;
+    const prices = args.livePrices ? await withSpinner("fetching live prices", { json: format === "json" }, () => livePriceBook({ region, instanceTypes: instanceTypesOf([model, ...(baseModel ? [baseModel] : [])]), onFallback: warn })) : undefined;
     if (args.running) {
       const running = runningCost(model, new Date(), { prices, region });
       if (format === "json") printJson(running);

@@ -5,6 +5,7 @@ import { type CostReport, estimateCost, knownRegion } from "../pricing/estimate"
 import type { ResourceRecord } from "../state/model";
 import { isProvider, isStackRoot, providerDefaultTags } from "../state/model";
 import { loadStackConfig, runOffline } from "../state/plan";
+import { withSpinner } from "../progress";
 
 interface PlanArgs {
   stack: string;
@@ -128,7 +129,7 @@ const command: CommandModule<object, PlanArgs> = {
       .option("hours", { type: "number", describe: "hours to price (default: instance.maxHours, else 730)" }) as never,
   handler: async (args) => {
     if (args.hours !== undefined && !(args.hours >= 0)) throw new UsageError(`--hours must be a number >= 0 (got ${args.hours})`, { subject: "--hours" });
-    const plan = await planStack(args.stack, args.hours);
+    const plan = await withSpinner("planning offline", args, () => planStack(args.stack, args.hours));
     if (args.json) {
       const { outputs: _outputs, ...document } = plan;
       printJson(document);

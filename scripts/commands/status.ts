@@ -8,6 +8,7 @@ import { projectDir } from "../state/project";
 import { findPulumi, listStacks, stackOutputs, stackTags } from "../state/pulumi-cli";
 import { type ExperimentSource, type ExperimentStatus, experimentsFromTags, experimentStatus, type StatusClients, statusClients, taggedInstances } from "../status/collect";
 import { matchesTags, type NodeRow, parseTagFilter, type PriceBasis } from "../status/rows";
+import { withSpinner } from "../progress";
 
 interface StatusArgs {
   stack?: string;
@@ -197,7 +198,7 @@ const command: CommandModule<object, StatusArgs> = {
     const onInterrupt = () => stop.abort();
     if (args.watch) process.once("SIGINT", onInterrupt); // without --watch, Ctrl-C keeps its default (exit 130)
     try {
-      show(await collect(s, args, clientsFor));
+      show(await withSpinner("collecting status", args, () => collect(s, args, clientsFor)));
       while (args.watch && !stop.signal.aborted) {
         await sleep(args.interval * 1000, stop.signal);
         if (stop.signal.aborted) break;
