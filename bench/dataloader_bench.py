@@ -1,5 +1,14 @@
-"""Dataloader benchmark driver: `small ROOT LOADER` or `shards ROOT LOADER`; prints JSON."""
+"""Dataloader benchmark driver; each mode prints JSON.
+
+  make-images ROOT N            N JPEGs of mixed sizes in class folders
+  make-npy ROOT N               N small .npy arrays in folders
+  pack ROOT OUT                 class folders → WebDataset shards (.jpg + .cls), timed
+  race ROOT SHARDS IMAGES.py SHARDS.py   samples/s, cold cache: torchvision ImageFolder vs the generated loaders
+  npy ROOT NPY.py               samples/s of the generated npy loader, cold cache
+  shards ROOT LOADER            MB/s of cat and of the generated loader over large shards, cold cache
+"""
 import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -7,80 +16,144 @@ import sys
 import tarfile
 import time
 
+import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from PIL import Image
+from torch.utils.data import DataLoader
+
+BATCH = 64
+WORKERS = 2
+CLASSES = 100
 
 
 def load(path):
-    spec = importlib.util.spec_from_file_location("generated_loader", path)
+    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-class NaiveFiles(Dataset):
-    """One file per sample, read with open(): what a first script does."""
-
-    def __init__(self, root):
-        self.paths = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
-
-    def __len__(self):
-        return len(self.paths)
-
-    def __getitem__(self, index):
-        with open(self.paths[index], "rb") as handle:
-            return torch.frombuffer(bytearray(handle.read()), dtype=torch.uint8)
+def files_under(root):
+    return sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
 
 
-def drop_caches():
-    """Cold page cache, so both sides read from disk as training does (needs root)."""
+def evict(root):
+    """Cold page cache: drop_caches when permitted (root), else posix_fadvise(DONTNEED) on every file. Returns which."""
     os.sync()
-    with open("/proc/sys/vm/drop_caches", "w") as handle:
-        handle.write("3\n")
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as handle:
+            handle.write("3\n")
+        return "drop_caches"
+    except OSError:
+        for path in files_under(root):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+        return "fadvise"
 
 
 def timed(loader):
     start = time.perf_counter()
     samples = 0
     for batch in loader:
-        data = batch["data"] if isinstance(batch, dict) else batch
+        data = batch["data"] if isinstance(batch, dict) else batch[0]
         samples += len(data)
     return samples, time.perf_counter() - start
 
 
-def pack(root, out, per_shard):
-    """Packs the small files into WebDataset-style tar shards (what the recommendation asks for)."""
+def make_images(root, count):
+    """Sides uniform in 96..640 px (mean ≈ ImageNet's), 5% greyscale, a smooth picture with noise; quality 85."""
+    rng = np.random.RandomState(0)
+    for i in range(count):
+        folder = os.path.join(root, f"class-{i % CLASSES:03d}")
+        os.makedirs(folder, exist_ok=True)
+        width, height = rng.randint(96, 641, size=2)
+        y, x = np.mgrid[0:height, 0:width]
+        base = np.stack([x * 255 // width, y * 255 // height, (x + y + i) % 256], axis=-1)
+        pixels = np.clip(base + rng.randint(0, 24, (height, width, 3)), 0, 255).astype(np.uint8)
+        image = Image.fromarray(pixels, "RGB")
+        if i % 20 == 0:
+            image = image.convert("L")
+        image.save(os.path.join(folder, f"{i:06d}.jpg"), quality=85)
+    return {"images": count, "bytes": sum(os.path.getsize(p) for p in files_under(root))}
+
+
+def make_npy(root, count):
+    for i in range(count):
+        folder = os.path.join(root, f"part-{i % 20:02d}")
+        os.makedirs(folder, exist_ok=True)
+        np.save(os.path.join(folder, f"{i:06d}.npy"), np.full((3, 32, 32), i % 256, dtype=np.uint8))
+    return {"arrays": count}
+
+
+def pack(root, out, per_shard=1000):
+    """Class folders → WebDataset shards of `per_shard` samples (.jpg and .cls members), in a shuffled order."""
+    start = time.perf_counter()
     os.makedirs(out, exist_ok=True)
-    paths = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
+    classes = sorted(entry.name for entry in os.scandir(root) if entry.is_dir())
+    paths = files_under(root)
+    order = np.random.RandomState(0).permutation(len(paths))
     for s in range(0, len(paths), per_shard):
         with tarfile.open(os.path.join(out, f"shard-{s // per_shard:05d}.tar"), "w") as archive:
-            for i, p in enumerate(paths[s : s + per_shard]):
-                archive.add(p, arcname=f"{s + i:07d}.bin")
+            for i in order[s : s + per_shard]:
+                path = paths[i]
+                label = str(classes.index(os.path.basename(os.path.dirname(path)))).encode()
+                archive.add(path, arcname=f"{i:07d}.jpg")
+                info = tarfile.TarInfo(f"{i:07d}.cls")
+                info.size = len(label)
+                archive.addfile(info, io.BytesIO(label))
+    return {"packSeconds": time.perf_counter() - start}
 
 
-def main(mode, root, loader_path, extra):
-    if mode == "small":
-        start = time.perf_counter()
-        pack(root, extra, 1000)
-        pack_s = time.perf_counter() - start
-        module = load(loader_path)
-        drop_caches()
-        naive_samples, naive_s = timed(DataLoader(NaiveFiles(root), batch_size=64))
-        drop_caches()
-        ours_samples, ours_s = timed(module.make_loader(64, num_workers=2))
-        print(json.dumps({"naive": naive_samples / naive_s, "ours": ours_samples / ours_s, "packSeconds": pack_s, "samples": ours_samples, "naiveSamples": naive_samples}))
-    else:
-        files = sorted(os.path.join(root, f) for f in os.listdir(root))
-        total = sum(os.path.getsize(f) for f in files)
-        drop_caches()
-        start = time.perf_counter()
-        subprocess.run(["cat", *files], stdout=subprocess.DEVNULL, check=True)
-        cat_s = time.perf_counter() - start
-        module = load(loader_path)
-        drop_caches()
-        _samples, ours_s = timed(module.make_loader(4, num_workers=2))
-        print(json.dumps({"catMBs": total / cat_s / 1e6, "oursMBs": total / ours_s / 1e6, "bytes": total}))
+def race(root, shards, images_path, shards_path):
+    from torchvision import transforms as T
+    from torchvision.datasets import ImageFolder
+
+    images, packed = load(images_path), load(shards_path)
+    size = images.IMAGE_SIZE
+    peer_transform = T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(images.MEAN, images.STD)])
+    runs = {
+        "imagefolder": lambda: DataLoader(ImageFolder(root, transform=peer_transform), batch_size=BATCH, shuffle=True, num_workers=WORKERS),
+        "generatedFolders": lambda: images.make_loader(BATCH, num_workers=WORKERS),
+        "generatedShards": lambda: packed.make_loader(BATCH, num_workers=WORKERS),
+        "generatedShardsPeerTransform": lambda: packed.make_loader(BATCH, num_workers=WORKERS, transform=peer_transform),
+    }
+    out = {}
+    for name, make in runs.items():
+        out["evict"] = evict(root if name in ("imagefolder", "generatedFolders") else shards)
+        samples, seconds = timed(make())
+        out[name] = samples / seconds
+        out[f"{name}Samples"] = samples
+    return out
+
+
+def npy(root, loader_path):
+    module = load(loader_path)
+    method = evict(root)
+    samples, seconds = timed(module.make_loader(BATCH, num_workers=WORKERS))
+    return {"npy": samples / seconds, "samples": samples, "evict": method}
+
+
+def shards(root, loader_path):
+    files = sorted(os.path.join(root, f) for f in os.listdir(root))
+    total = sum(os.path.getsize(f) for f in files)
+    evict(root)
+    start = time.perf_counter()
+    subprocess.run(["cat", *files], stdout=subprocess.DEVNULL, check=True)
+    cat_s = time.perf_counter() - start
+    module = load(loader_path)
+    method = evict(root)
+    _samples, ours_s = timed(module.make_loader(4, num_workers=WORKERS))
+    return {"catMBs": total / cat_s / 1e6, "oursMBs": total / ours_s / 1e6, "bytes": total, "evict": method}
+
+
+def main(mode, *args):
+    torch.set_num_threads(1)
+    modes = {"make-images": lambda r, n: make_images(r, int(n)), "make-npy": lambda r, n: make_npy(r, int(n)), "pack": pack, "race": race, "npy": npy, "shards": shards}
+    print(json.dumps(modes[mode](*args)))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "")
+    main(*sys.argv[1:])

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DataVolumeConfig } from "../infra/config";
 import { childName } from "./naming";
-import { resourceTags } from "./tags";
+import { TAG, resourceTags } from "./tags";
 import { type Transform, applyTransform } from "./transform";
 
 export interface DataVolumeArgs {
@@ -13,6 +13,8 @@ export interface DataVolumeArgs {
   availabilityZone: pulumi.Input<string>;
   /** Volume ids this stack already manages (from its own last outputs); any other volume of this name is a duplicate. */
   managedVolumeIds: pulumi.Input<string[]>;
+  /** The experiment's incarnation id: tagged on the volume; a volume carrying it is this stack's own. */
+  incarnation?: string;
   /**
    * With `warm: fsr`, the experiment's one FastSnapshotRestore (one per snapshot and zone, however
    * many nodes). When absent, this volume declares it.
@@ -35,6 +37,16 @@ export function duplicateVolumeProblem(volumeName: string, foundIds: string[], m
   const foreign = foundIds.filter((id) => !managedIds.includes(id));
   if (foreign.length === 0) return undefined;
   return `a data volume named ${volumeName} already exists outside this stack (${foreign.join(", ")}); adopt it with trainctl:dataVolume.adopt: ${foreign[0]} (and trainctl:dataVolume.availabilityZone), or delete it`;
+}
+
+/**
+ * How long enabling fast snapshot restore may take: AWS documents about 60 minutes per TiB of
+ * snapshot to reach `enabled` (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-fast-snapshot-restore.html),
+ * plus a margin; the provider's default is 10 minutes.
+ */
+export function fsrTimeouts(sizeGiB: number | undefined): pulumi.CustomTimeouts {
+  const minutes = Math.ceil(((sizeGiB ?? 1_024) / 1_024) * 60) + 15;
+  return { create: `${minutes}m`, delete: `${minutes}m` };
 }
 
 /** The volume's own args: encrypted, final snapshot on delete, the init rate only with `warm: rate`. */
@@ -68,13 +80,16 @@ export class DataVolume extends pulumi.ComponentResource {
     // One switch: protect and retainOnDelete together (retainOnDelete is not inherited, so set here).
     const data: pulumi.CustomResourceOptions = { parent: this, protect: config.protect, retainOnDelete: config.protect };
 
-    const tags = resourceTags(args.volumeName, "data-volume", config.protect);
+    const tags = resourceTags(args.volumeName, "data-volume", config.protect, args.incarnation ? { [TAG.incarnation]: args.incarnation } : {});
     let checkedTags: pulumi.Input<Record<string, string>> = tags;
     if (!config.adopt) {
       // Existence check: a volume of this name that the stack does not manage fails the deployment.
-      const found = aws.ebs.getEbsVolumesOutput({ filters: [{ name: "tag:Name", values: [args.volumeName] }] }, { parent: this });
-      checkedTags = pulumi.all([found.ids, args.managedVolumeIds]).apply(([ids, managed]) => {
-        const problem = duplicateVolumeProblem(args.volumeName, ids ?? [], managed ?? []);
+      // One carrying this incarnation's id is ours even when a failed first `up` wrote no outputs.
+      const byName = { name: "tag:Name", values: [args.volumeName] };
+      const found = aws.ebs.getEbsVolumesOutput({ filters: [byName] }, { parent: this });
+      const own = args.incarnation ? aws.ebs.getEbsVolumesOutput({ filters: [byName, { name: `tag:${TAG.incarnation}`, values: [args.incarnation] }] }, { parent: this }).ids : [];
+      checkedTags = pulumi.all([found.ids, args.managedVolumeIds, own]).apply(([ids, managed, ours]) => {
+        const problem = duplicateVolumeProblem(args.volumeName, ids ?? [], [...(managed ?? []), ...(ours ?? [])]);
         if (problem) throw new pulumi.ResourceError(problem, this, true);
         return tags;
       });
@@ -83,7 +98,11 @@ export class DataVolume extends pulumi.ComponentResource {
     if (config.warm === "fsr" && config.snapshotId) {
       this.fastSnapshotRestore =
         args.fastSnapshotRestore ??
-        new aws.ebs.FastSnapshotRestore(childName(name, "fsr"), { snapshotId: config.snapshotId, availabilityZone: args.availabilityZone }, { parent: this });
+        new aws.ebs.FastSnapshotRestore(
+          childName(name, "fsr"),
+          { snapshotId: config.snapshotId, availabilityZone: args.availabilityZone },
+          { parent: this, customTimeouts: fsrTimeouts(config.sizeGiB) },
+        );
     }
 
     this.volume = new aws.ebs.Volume(childName(name, "volume"), applyTransform(volumeArgs(config, args.availabilityZone, checkedTags), args.transform?.volume), {
@@ -98,11 +117,14 @@ export class DataVolume extends pulumi.ComponentResource {
     this.registerOutputs({ volumeId: this.volumeId });
   }
 
-  /** Attaches the volume to an instance. Compute is never protected, so the attachment is not either. */
-  attachTo(instance: aws.ec2.Instance): aws.ec2.VolumeAttachment {
+  /**
+   * Attaches the volume to an instance. Compute is never protected, so the attachment is not either.
+   * `detach` says how a destroy lets go of it (see `detachBehavior` in training-instance.ts).
+   */
+  attachTo(instance: aws.ec2.Instance, detach: { stopInstanceBeforeDetaching: true } | { skipDestroy: true }): aws.ec2.VolumeAttachment {
     return new aws.ec2.VolumeAttachment(
       childName(this.name, "attachment"),
-      { instanceId: instance.id, volumeId: this.volume.id, deviceName: DATA_DEVICE_NAME, stopInstanceBeforeDetaching: true },
+      { instanceId: instance.id, volumeId: this.volume.id, deviceName: DATA_DEVICE_NAME, ...detach },
       { parent: this, deleteBeforeReplace: true },
     );
   }

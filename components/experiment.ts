@@ -4,16 +4,16 @@ import type { StackConfig } from "../infra/config";
 import { estimateWarm } from "./warming";
 import { renderUserData, volumeOrigin } from "./bootstrap";
 import { recommend } from "../scripts/dataloader/recommend";
-import { Budget } from "./budget";
+import { Budget, costTagNote } from "./budget";
 import { dashboardBody } from "./dashboard";
 import { DataPath } from "./data-path";
 import { DataVolume } from "./data-volume";
-import { dashboardName } from "./naming";
+import { dashboardName, dataVolumeName, selfStackName } from "./naming";
 import { resolvePlacement } from "./network";
 import { pinnedZone } from "./placement";
 import { SecureBucket } from "./secure-bucket";
 import { TAG } from "./tags";
-import { TrainingInstance } from "./training-instance";
+import { TrainingInstance, detachBehavior } from "./training-instance";
 
 export interface ExperimentArgs {
   project: string;
@@ -54,6 +54,10 @@ export function experimentWarnings(config: StackConfig): string[] {
   for (const [name, bucket] of Object.entries(config.buckets)) {
     if (!bucket.protect) warnings.push(`trainctl:buckets.${name}.protect is false: pulumi destroy deletes the bucket and every object in it`);
   }
+  if (config.budget) warnings.push(costTagNote());
+  if (volume && !volume.adopt && !config.incarnation) {
+    warnings.push("trainctl:incarnation is not set: a retry after a failed first pulumi up may take this stack's own new volume for a duplicate; set it once with pulumi config set trainctl:incarnation $(openssl rand -hex 6)");
+  }
   if (!config.instance.ami) warnings.push("the AMI resolves once: later AMI and user-data changes are ignored so nodes are never replaced mid-run (pin trainctl:instance.ami to change it)");
   return warnings;
 }
@@ -68,6 +72,8 @@ export class Experiment extends pulumi.ComponentResource {
   readonly dashboard: aws.cloudwatch.Dashboard;
   readonly dataPath?: DataPath;
   readonly warnings: string[];
+  /** Which zone the nodes go to, and why (the plan prints it). */
+  readonly zoneNote: pulumi.Output<string>;
   readonly strategy: ReturnType<typeof effectiveStrategy>;
 
   constructor(name: string, args: ExperimentArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -86,16 +92,24 @@ export class Experiment extends pulumi.ComponentResource {
     this.checkpoints = new SecureBucket(`${name}-checkpoints`, { role: "checkpoints", ...config.buckets.checkpoints }, child);
 
     const volumeConfig = config.dataVolume;
-    const placement = resolvePlacement(config.network, pinnedZone(config), this);
-
-    // The stack's own last outputs tell which same-named volumes are already ours (pulumi/pulumi#3722).
-    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${args.project}/${experiment}`, {}, child);
+    // The stack's own last outputs tell which same-named volumes are already ours (pulumi/pulumi#3722)
+    // and where the experiment runs.
+    const self = new pulumi.StackReference(selfStackName(pulumi.getOrganization(), args.project, experiment), {}, child);
     const managedVolumeIds = self.getOutput("dataVolumeIds").apply((ids) => (Array.isArray(ids) ? (ids as string[]) : []));
+    const deployedZone = self.getOutput("availabilityZone").apply((zone) => (typeof zone === "string" && zone ? zone : undefined));
+    const placement = resolvePlacement(config.network, pinnedZone(config), { instanceType: config.instance.type, region: config.region, deployedZone }, this);
+    this.zoneNote = pulumi.interpolate`availability zone ${placement.availabilityZone}: ${placement.zoneReason}`;
 
     if (volumeConfig) {
       for (let i = 0; i < config.instance.count; i++) {
+        // One FastSnapshotRestore per snapshot and zone: node 0's volume declares it, the others share it.
+        const fastSnapshotRestore = this.volumes[0]?.fastSnapshotRestore;
         this.volumes.push(
-          new DataVolume(`${name}-data-${i}`, { volumeName: `${args.project}-${experiment}-data-${i}`, config: volumeConfig, availabilityZone: placement.availabilityZone, managedVolumeIds }, child),
+          new DataVolume(
+            `${name}-data-${i}`,
+            { volumeName: dataVolumeName(args.project, experiment, i), config: volumeConfig, availabilityZone: placement.availabilityZone, managedVolumeIds, incarnation: config.incarnation, fastSnapshotRestore },
+            child,
+          ),
         );
       }
     }
@@ -130,6 +144,7 @@ export class Experiment extends pulumi.ComponentResource {
     this.instance = new TrainingInstance(
       `${name}-training`,
       {
+        project: args.project,
         experiment,
         config: config.instance,
         subnetId: placement.subnetId,
@@ -159,7 +174,7 @@ export class Experiment extends pulumi.ComponentResource {
       },
       child,
     );
-    this.volumes.forEach((volume, i) => volume.attachTo(this.instance.nodes[i]));
+    this.volumes.forEach((volume, i) => volume.attachTo(this.instance.nodes[i], detachBehavior(config.instance)));
 
     // CloudWatch dashboards take no tags; the name carries project and stack.
     this.dashboard = new aws.cloudwatch.Dashboard(
@@ -171,7 +186,7 @@ export class Experiment extends pulumi.ComponentResource {
       child,
     );
 
-    if (config.budget) this.budget = new Budget(`${name}-budget`, { experiment, config: config.budget }, child);
+    if (config.budget) this.budget = new Budget(`${name}-budget`, { project: args.project, experiment, config: config.budget }, child);
     this.registerOutputs({});
   }
 }

@@ -26,6 +26,8 @@ export function ec2AssumeRolePolicy(): PolicyDocument {
 }
 
 export interface InstanceAccess {
+  /** The ARN partition of the region: aws, aws-cn or aws-us-gov. */
+  partition: string;
   /** The stack name: the instance may tag only instances of its own experiment. */
   experiment: string;
   /** Buckets the experiment owns: read and write. */
@@ -34,22 +36,30 @@ export interface InstanceAccess {
   readOnlySource?: string;
   /** CloudWatch namespace the instance may publish metrics to. */
   metricsNamespace?: string;
+  /** SSM parameters a run may read at start (`trainctl run --env-from-ssm`), as from ssmParametersArn. */
+  runSecretsArn?: string;
+}
+
+/** Every SSM parameter under `path` (which starts and ends with `/`), as an IAM resource. */
+export function ssmParametersArn(scope: { partition: string; region: string; account: string }, path: string): string {
+  return `arn:${scope.partition}:ssm:${scope.region}:${scope.account}:parameter${path}*`;
 }
 
 /** S3 access limited to this experiment's buckets (and the dataset source prefix), plus tagging itself. */
 export function instanceAccessPolicy(access: InstanceAccess): PolicyDocument {
+  const arn = `arn:${access.partition}`;
   const statements: PolicyStatement[] = [
     {
       Sid: "ExperimentBucketsList",
       Effect: "Allow",
       Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
-      Resource: access.readWriteBuckets.map((b) => `arn:aws:s3:::${b}`),
+      Resource: access.readWriteBuckets.map((b) => `${arn}:s3:::${b}`),
     },
     {
       Sid: "ExperimentBucketsObjects",
       Effect: "Allow",
       Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-      Resource: access.readWriteBuckets.map((b) => `arn:aws:s3:::${b}/*`),
+      Resource: access.readWriteBuckets.map((b) => `${arn}:s3:::${b}/*`),
     },
   ];
   if (access.readOnlySource) {
@@ -59,22 +69,26 @@ export function instanceAccessPolicy(access: InstanceAccess): PolicyDocument {
         Sid: "DatasetSourceList",
         Effect: "Allow",
         Action: "s3:ListBucket",
-        Resource: `arn:aws:s3:::${bucket}`,
+        Resource: `${arn}:s3:::${bucket}`,
         ...(prefix ? { Condition: { StringLike: { "s3:prefix": [`${prefix}*`] } } } : {}),
       },
-      { Sid: "DatasetSourceRead", Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::${bucket}/${prefix}*` },
+      { Sid: "DatasetSourceRead", Effect: "Allow", Action: "s3:GetObject", Resource: `${arn}:s3:::${bucket}/${prefix}*` },
     );
   }
   statements.push({
     Sid: "RuntimeTagsOnSelf",
     Effect: "Allow",
     Action: "ec2:CreateTags",
-    Resource: "arn:aws:ec2:*:*:instance/*",
+    Resource: `${arn}:ec2:*:*:instance/*`,
     Condition: {
       "ForAllValues:StringLike": { "aws:TagKeys": ["trainctl:runtime:*"] },
       StringEquals: { "aws:ResourceTag/trainctl:experiment": access.experiment },
     },
   });
+  if (access.runSecretsArn) {
+    // SecureStrings under the default aws/ssm key decrypt through SSM without a kms:Decrypt grant.
+    statements.push({ Sid: "RunSecretsRead", Effect: "Allow", Action: "ssm:GetParameter", Resource: access.runSecretsArn });
+  }
   if (access.metricsNamespace) {
     statements.push({ Sid: "PublishMetrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": access.metricsNamespace } } });
   }

@@ -90,7 +90,8 @@ export class SecureBucket extends pulumi.ComponentResource {
     );
     this.encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
       childName(name, "encryption"),
-      { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
+      // SSE-S3; an S3 Bucket Key would only matter with SSE-KMS.
+      { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
       data,
     );
     this.versioning = new aws.s3.BucketVersioning(childName(name, "versioning"), { bucket, versioningConfiguration: { status: "Enabled" } }, data);

@@ -9,6 +9,7 @@ export const TAG = {
   protected: "trainctl:protected",
   maxHours: "trainctl:max-hours",
   expectedGiB: "trainctl:expected-gib",
+  incarnation: "trainctl:incarnation",
 } as const;
 
 /** Tags the provider ignores, so runtime tags written on the instance survive `pulumi up`. */

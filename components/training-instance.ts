@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { InstanceConfig } from "../infra/config";
-import { ec2AssumeRolePolicy, instanceAccessPolicy } from "./iam";
+import { ec2AssumeRolePolicy, instanceAccessPolicy, ssmParametersArn } from "./iam";
+import { runSecretsPath } from "../scripts/remote/secrets";
 import { METRICS_NAMESPACE } from "../scripts/status/node-metrics";
 import { TAG, resourceTags } from "./tags";
 
@@ -9,6 +10,8 @@ import { TAG, resourceTags } from "./tags";
 export const DEFAULT_AMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id";
 
 export interface TrainingInstanceArgs {
+  /** The Pulumi project: with the experiment, it scopes the run secrets the nodes may read. */
+  project: string;
   experiment: string;
   config: InstanceConfig;
   subnetId: pulumi.Input<string>;
@@ -22,6 +25,9 @@ export interface TrainingInstanceArgs {
   /** User data for node N (0-based). */
   userData: (nodeIndex: number) => pulumi.Input<string>;
 }
+
+/** All traffic between the experiment's own nodes (NCCL, c10d); EC2 allows no apostrophe in rule descriptions. */
+export const CLUSTER_INGRESS = { protocol: "-1", fromPort: 0, toPort: 0, self: true, description: "NCCL and c10d between the nodes of this experiment" };
 
 /** Spot market options, or undefined for on-demand. One-time spot terminates; persistent spot stops. */
 export function marketOptions(config: InstanceConfig): aws.types.input.ec2.InstanceInstanceMarketOptions | undefined {
@@ -43,6 +49,17 @@ export function shutdownBehavior(config: InstanceConfig): "stop" | "terminate" {
   return config.autostop.action === "terminate" ? "terminate" : "stop";
 }
 
+/**
+ * How a data volume leaves a node on destroy. A node that only ever stops (on-demand or persistent
+ * spot with shutdown behaviour stop) is stopped first, so the filesystem is clean. A node that may
+ * terminate itself (one-time spot, autostop or maxHours with terminate) cannot be stopped
+ * (UnsupportedOperation) and, once terminated, not detached from (IncorrectState): termination
+ * detaches the volume, so the destroy only drops the attachment from state.
+ */
+export function detachBehavior(config: InstanceConfig): { stopInstanceBeforeDetaching: true } | { skipDestroy: true } {
+  return shutdownBehavior(config) === "stop" ? { stopInstanceBeforeDetaching: true } : { skipDestroy: true };
+}
+
 /** GPU nodes for one experiment: no inbound ports, IMDSv2, encrypted root, SSM access, S3 limited to the experiment. */
 export class TrainingInstance extends pulumi.ComponentResource {
   readonly securityGroup: aws.ec2.SecurityGroup;
@@ -56,22 +73,19 @@ export class TrainingInstance extends pulumi.ComponentResource {
     const { config } = args;
     const child = { parent: this };
 
+    // Every rule inline: the provider warns against mixing inline rules with separate rule resources.
     this.securityGroup = new aws.ec2.SecurityGroup(
       `${name}-sg`,
       {
         vpcId: args.vpcId,
         description: `trainctl ${args.experiment}: no inbound; egress for SSM and S3`,
+        ingress: config.count > 1 ? [CLUSTER_INGRESS] : [],
         egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"], description: "SSM, S3 and package mirrors" }],
         tags: resourceTags(`${name}-sg`, "security-group"),
       },
       child,
     );
     if (config.count > 1) {
-      new aws.ec2.SecurityGroupRule(
-        `${name}-sg-cluster`,
-        { type: "ingress", securityGroupId: this.securityGroup.id, self: true, protocol: "-1", fromPort: 0, toPort: 0, description: "NCCL and c10d between the experiment's nodes" },
-        child,
-      );
       this.placementGroup = new aws.ec2.PlacementGroup(`${name}-placement`, { strategy: "cluster", tags: resourceTags(`${name}-placement`, "placement-group") }, child);
     }
 
@@ -80,14 +94,22 @@ export class TrainingInstance extends pulumi.ComponentResource {
       { assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy()), description: `trainctl ${args.experiment} nodes`, tags: resourceTags(`${name}-role`, "instance-role") },
       child,
     );
-    new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: this.role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }, child);
+    const partition = aws.getPartitionOutput({}, child).partition;
+    new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: this.role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` }, child);
+    const runSecretsArn = pulumi
+      .all([partition, aws.getRegionOutput({}, child).region, aws.getCallerIdentityOutput({}, child).accountId])
+      .apply(([arnPartition, region, account]) => ssmParametersArn({ partition: arnPartition, region, account }, runSecretsPath(args.project, args.experiment)));
     new aws.iam.RolePolicy(
       `${name}-experiment-access`,
       {
         role: this.role.id,
         policy: pulumi
-          .all(args.bucketNames)
-          .apply((buckets) => JSON.stringify(instanceAccessPolicy({ experiment: args.experiment, readWriteBuckets: buckets, readOnlySource: args.datasetSource, metricsNamespace: METRICS_NAMESPACE }))),
+          .all([partition, runSecretsArn, ...args.bucketNames])
+          .apply(([arnPartition, secrets, ...buckets]) =>
+            JSON.stringify(
+              instanceAccessPolicy({ partition: arnPartition, experiment: args.experiment, readWriteBuckets: buckets, readOnlySource: args.datasetSource, metricsNamespace: METRICS_NAMESPACE, runSecretsArn: secrets }),
+            ),
+          ),
       },
       child,
     );

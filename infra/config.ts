@@ -2,7 +2,10 @@ import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { ConfigError, type ConfigIssue } from "../scripts/errors";
+import { defaultAmiProblem } from "../core/ami";
+import { INCARNATION } from "../core/names";
 import { INSTANCE_PRICES, isKnownInstanceType } from "../scripts/pricing/catalog";
+import { CONTROL_CHARACTER } from "../scripts/remote/shell";
 
 /**
  * The one schema for a stack's config. Every default lives here; `docs/configuration.md`
@@ -21,6 +24,17 @@ export const VOLUME_LIMITS = {
 } as const;
 
 const positiveInt = z.number().int().positive();
+
+/** SSM parameter names: levels of `a-zA-Z0-9_.-` (PutParameter, Name, in the SSM API reference). */
+const ssmParameterName = z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, "expected an SSM parameter name like /aws/service/…/ami-id");
+
+/**
+ * Tags every service accepts (Tagging AWS resources, "Tag naming limits and requirements"): keys
+ * 1..128 and values 0..256 of letters, digits, spaces and `_ . : / = + - @`; `aws:` is reserved.
+ */
+const TAG_TEXT = /^[\p{L}\p{N}\p{Zs}_.:/=+\-@]*$/u;
+const tagKey = z.string().min(1).max(128).regex(TAG_TEXT, "expected letters, digits, spaces and _ . : / = + - @").refine((key) => !key.toLowerCase().startsWith("aws:"), "the aws: prefix is reserved by AWS");
+const tagValue = z.string().max(256).regex(TAG_TEXT, "expected letters, digits, spaces and _ . : / = + - @");
 
 const autostopSchema = z.strictObject({
   idleMinutes: z.number().int().min(5).max(1_440).default(30),
@@ -41,7 +55,7 @@ const instanceSchema = z.strictObject({
   /** Explicit AMI id; when set, AMI changes are no longer ignored. */
   ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, "expected an AMI id like ami-0123456789abcdef0").optional(),
   /** SSM parameter holding the AMI id (default: the AWS Deep Learning Base GPU AMI, Ubuntu 22.04). */
-  amiParameter: z.string().startsWith("/").optional(),
+  amiParameter: ssmParameterName.optional(),
 });
 
 const dataVolumeSchema = z.strictObject({
@@ -84,8 +98,11 @@ const datasetSchema = z.strictObject({
 const budgetSchema = z.strictObject({
   monthlyUsd: z.number().positive(),
   emails: z.array(z.email()).min(1),
-  /** Also declare the cost-allocation tags as active (one account-wide switch). */
-  activateCostTags: z.boolean().default(false),
+  /**
+   * Removed (cost-allocation tags are account-wide: docs/configuration.md). `retain` is the migration
+   * step for stacks that declared them: they stay in state, retained, until the key is dropped.
+   */
+  activateCostTags: z.union([z.boolean(), z.literal("retain")]).optional(),
 });
 
 const networkSchema = z.strictObject({
@@ -93,7 +110,7 @@ const networkSchema = z.strictObject({
   availabilityZone: z.string().optional(),
 });
 
-const stackConfigSchema = z.strictObject({
+export const stackConfigSchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "expected an AWS region like us-east-1").default("us-east-1"),
   owner: z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, "expected a user name or e-mail"),
   costCenter: z.string().regex(/^[A-Za-z0-9._:/=+@ -]{1,256}$/, "expected a tag-safe string"),
@@ -103,8 +120,12 @@ const stackConfigSchema = z.strictObject({
   dataset: datasetSchema.optional(),
   budget: budgetSchema.optional(),
   network: networkSchema.default({}),
+  /** Set once per experiment (`experiment new`): tags its data volumes so a retry knows its own. */
+  incarnation: z.string().regex(INCARNATION, "expected 12 lowercase hex characters").optional(),
   /** Extra cost-allocation tags added to the provider's default tags. */
-  tags: z.record(z.string(), z.string()).default({}),
+  tags: z.record(tagKey, tagValue).default({}),
+  /** Accounts this stack may deploy to; `trainctl preflight` fails in any other. */
+  allowedAccounts: z.array(z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id")).min(1).optional(),
 });
 
 type ParsedConfig = z.infer<typeof stackConfigSchema>;
@@ -132,15 +153,17 @@ const KEY_NAMES: Record<string, string> = {
   "trainctl:budget": "budget",
   "trainctl:network": "network",
   "trainctl:tags": "tags",
+  "trainctl:incarnation": "incarnation",
+  "trainctl:allowedAccounts": "allowedAccounts",
 };
 const FIELD_TO_KEY = Object.fromEntries(Object.entries(KEY_NAMES).map(([k, v]) => [v, k]));
 
 /** Old key names and what replaced them. Empty until a key is renamed. */
 const RENAMED_KEYS: Record<string, string> = {};
 
-/** `["dataVolume","initRateMiBs"]` → `trainctl:dataVolume.initRateMiBs`. */
+/** `["dataVolume","initRateMiBs"]` → `trainctl:dataVolume.initRateMiBs`; a segment holding controls is shown quoted. */
 export function keyPath(segments: readonly PropertyKey[]): string {
-  const [head, ...rest] = segments.map(String);
+  const [head, ...rest] = segments.map((s) => (CONTROL_CHARACTER.test(String(s)) ? JSON.stringify(String(s)) : String(s)));
   const root = FIELD_TO_KEY[head] ?? `trainctl:${head}`;
   return [root, ...rest].join(".").replace(/\.(\d+)(?=\.|$)/g, "[$1]");
 }
@@ -164,6 +187,8 @@ function describeIssue(issue: z.core.$ZodIssue & { input?: unknown }): string {
       return issue.input === undefined ? `is required (expected ${issue.expected})` : `expected ${issue.expected} ${got}`;
     case "unrecognized_keys":
       return "";
+    case "invalid_key":
+      return `invalid key: ${issue.issues.map((inner) => inner.message).join("; ")} ${got}`;
     case "invalid_format":
       return `${issue.message.replace(/^Invalid string: /, "")} ${got}`;
     default:
@@ -185,23 +210,83 @@ function acceptedKeys(schemaPath: PropertyKey[]): string[] {
   return Object.keys(inner?.shape ?? {});
 }
 
-function schemaIssues(error: z.ZodError): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        const where = [...issue.path, key];
-        const renamed = RENAMED_KEYS[keyPath(where)];
-        issues.push({
-          path: keyPath(where),
-          message: renamed ? `was renamed to ${renamed}; move the value there` : `unknown key (accepted: ${acceptedKeys(issue.path).join(", ")})`,
-        });
-      }
-    } else {
-      issues.push({ path: keyPath(issue.path), message: describeIssue(issue) });
+/**
+ * Collects config issues, keeping only independent ones: an issue is dropped when its key, or a
+ * key it was derived from (`because`), already has one, or when a typo already explains its key.
+ */
+export class IssueLog {
+  readonly issues: ConfigIssue[] = [];
+  private readonly settled = new Set<string>();
+
+  add(issue: ConfigIssue, because: readonly string[] = []): void {
+    if (this.settled.has(issue.path) || because.some((path) => this.settled.has(path))) return;
+    this.issues.push(issue);
+    this.settled.add(issue.path);
+  }
+
+  /** A key whose problems are already explained (a typo of it was reported). */
+  settle(path: string): void {
+    this.settled.add(path);
+  }
+}
+
+/** Optimal-string-alignment distance: edits, with a swap of neighbours counting as one. */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
-  return issues;
+  return d[a.length][b.length];
+}
+
+/** The accepted key a typo most likely meant (case-insensitive, about one edit in three letters), if any. */
+export function closestKey(typo: string, accepted: readonly string[]): string | undefined {
+  const budget = Math.max(1, Math.round(typo.length / 3));
+  const ranked = accepted.map((key) => ({ key, distance: editDistance(typo.toLowerCase(), key.toLowerCase()) })).sort((x, y) => x.distance - y.distance);
+  return ranked[0] && ranked[0].distance <= budget ? ranked[0].key : undefined;
+}
+
+const unknownKeyMessage = (accepted: readonly string[], meant: string | undefined) =>
+  meant !== undefined ? `unknown key (did you mean ${meant}?)` : `unknown key (accepted: ${accepted.join(", ")})`;
+
+/** Every string in the raw config, keys of maps included, that holds a control character. */
+export function controlCharacterIssues(raw: unknown, segments: PropertyKey[] = []): ConfigIssue[] {
+  if (typeof raw === "string") return CONTROL_CHARACTER.test(raw) ? [{ path: keyPath(segments), message: `must not contain control characters such as a newline or tab (got ${show(raw)})` }] : [];
+  if (Array.isArray(raw)) return raw.flatMap((item, i) => controlCharacterIssues(item, [...segments, i]));
+  if (!raw || typeof raw !== "object") return [];
+  return Object.entries(raw).flatMap(([key, value]) =>
+    CONTROL_CHARACTER.test(key)
+      ? [{ path: keyPath([...segments, key]), message: "a key must not contain control characters such as a newline or tab" }]
+      : controlCharacterIssues(value, [...segments, key]),
+  );
+}
+
+function schemaIssues(error: z.ZodError, raw: Loose, log: IssueLog): void {
+  // Unknown keys first: a typo settles the "is required" of the key it meant.
+  const unknownFirst = [...error.issues].sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
+  for (const issue of unknownFirst) {
+    if (issue.code !== "unrecognized_keys") {
+      log.add({ path: keyPath(issue.path), message: describeIssue(issue) });
+      continue;
+    }
+    const siblings = obj(issue.path.reduce<unknown>((node, segment) => obj(node)[segment as string], raw));
+    for (const key of issue.keys) {
+      const where = keyPath([...issue.path, key]);
+      const renamed = RENAMED_KEYS[where];
+      if (renamed) {
+        log.add({ path: where, message: `was renamed to ${renamed}; move the value there` });
+        continue;
+      }
+      const accepted = acceptedKeys(issue.path);
+      const meant = closestKey(key, accepted);
+      log.add({ path: where, message: unknownKeyMessage(accepted, meant) });
+      if (meant !== undefined && siblings[meant] === undefined) log.settle(keyPath([...issue.path, meant]));
+    }
+  }
 }
 
 /** Context for checks that look outside the config: the project folder for local dataset sources. */
@@ -213,10 +298,14 @@ type Loose = Record<string, any>;
 const obj = (v: unknown): Loose => (v && typeof v === "object" && !Array.isArray(v) ? (v as Loose) : {});
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 
+/** A cross-field issue and the other keys it was derived from: a mistake there would explain it. */
+export type DerivedIssue = ConfigIssue & { because: string[] };
+type AddIssue = (segments: string[], message: string, because?: string[][]) => void;
+
 /** Cross-field rules, run on the raw input so they report alongside schema errors. */
-export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const add = (segments: string[], message: string) => issues.push({ path: keyPath(segments), message });
+export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): DerivedIssue[] {
+  const issues: DerivedIssue[] = [];
+  const add: AddIssue = (segments, message, because = []) => issues.push({ path: keyPath(segments), message, because: because.map(keyPath) });
   const region = typeof raw.region === "string" ? raw.region : "us-east-1";
   const instance = obj(raw.instance);
   const market = instance.market ?? "on-demand";
@@ -226,21 +315,29 @@ export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): Confi
     const near = Object.keys(INSTANCE_PRICES).filter((t) => t.startsWith(`${family}.`));
     add(["instance", "type"], `unknown instance type ${show(instance.type)} (accepted: ${(near.length ? near : Object.keys(INSTANCE_PRICES).map((t) => t.split(".")[0]).filter((f, i, all) => all.indexOf(f) === i).map((f) => `${f}.*`)).join(", ")})`);
   }
+  const amiProblem = typeof instance.type === "string" && instance.ami === undefined && instance.amiParameter === undefined ? defaultAmiProblem(instance.type) : undefined;
+  if (amiProblem) add(["instance", "type"], amiProblem);
+  if (obj(raw.budget).activateCostTags === true) {
+    add(["budget", "activateCostTags"], "was removed: cost-allocation tags are account-wide, activate them once per account (docs/configuration.md, Cost-allocation tags); a stack that declared them sets activateCostTags: retain, runs pulumi up once, then drops the key");
+  }
   if (instance.maxPrice !== undefined && market !== "spot") {
-    add(["instance", "maxPrice"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`);
+    add(["instance", "maxPrice"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
   const action = obj(instance.autostop).action ?? "terminate";
   if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true) {
-    add(["instance", "autostop", "action"], `a one-time spot instance cannot be stopped (accepted: terminate | none, or set trainctl:instance.spot.persistent: true)`);
+    add(["instance", "autostop", "action"], `a one-time spot instance cannot be stopped (accepted: terminate | none, or set trainctl:instance.spot.persistent: true)`, [
+      ["instance", "market"],
+      ["instance", "spot", "persistent"],
+    ]);
   }
   if (instance.spot !== undefined && market !== "spot") {
-    add(["instance", "spot"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`);
+    add(["instance", "spot"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
 
   const network = obj(raw.network);
   const zonePattern = new RegExp(`^${region}[a-z]$`);
   if (typeof network.availabilityZone === "string" && !zonePattern.test(network.availabilityZone)) {
-    add(["network", "availabilityZone"], `must be a zone of region ${region}, like ${region}a (got ${show(network.availabilityZone)})`);
+    add(["network", "availabilityZone"], `must be a zone of region ${region}, like ${region}a (got ${show(network.availabilityZone)})`, [["region"]]);
   }
 
   if (raw.dataVolume !== undefined) dataVolumeIssues(obj(raw.dataVolume), network, zonePattern, region, add);
@@ -263,66 +360,80 @@ function dataVolumeIssues(
   network: Loose,
   zonePattern: RegExp,
   region: string,
-  add: (segments: string[], message: string) => void,
+  add: AddIssue,
 ): void {
+  const key = (name: string) => ["dataVolume", name];
   const type = volume.type ?? "gp3";
   const warm = volume.warm ?? (volume.snapshotId ? "rate" : "none");
   const size = num(volume.sizeGiB);
 
   if (volume.snapshotId === undefined && volume.adopt === undefined && size === undefined) {
-    add(["dataVolume"], "needs one of snapshotId, sizeGiB (an empty volume) or adopt");
+    add(["dataVolume"], "needs one of snapshotId, sizeGiB (an empty volume) or adopt", [key("sizeGiB")]);
   }
   if (volume.adopt !== undefined) {
-    if (volume.snapshotId !== undefined) add(["dataVolume", "snapshotId"], "cannot be combined with trainctl:dataVolume.adopt");
-    if (typeof volume.availabilityZone !== "string") add(["dataVolume", "availabilityZone"], "is required with adopt: the instance is placed in the adopted volume's zone");
-    if (warm === "rate" || warm === "fsr") add(["dataVolume", "warm"], `${show(warm)} applies only while a volume is created from a snapshot (accepted with adopt: none | fio)`);
+    if (volume.snapshotId !== undefined) add(key("snapshotId"), "cannot be combined with trainctl:dataVolume.adopt", [key("adopt")]);
+    if (typeof volume.availabilityZone !== "string") add(key("availabilityZone"), "is required with adopt: the instance is placed in the adopted volume's zone", [key("adopt")]);
+    if (warm === "rate" || warm === "fsr") add(key("warm"), `${show(warm)} applies only while a volume is created from a snapshot (accepted with adopt: none | fio)`, [key("adopt")]);
   }
   if (typeof volume.availabilityZone === "string") {
-    if (!zonePattern.test(volume.availabilityZone)) add(["dataVolume", "availabilityZone"], `must be a zone of region ${region} (got ${show(volume.availabilityZone)})`);
+    if (!zonePattern.test(volume.availabilityZone)) add(key("availabilityZone"), `must be a zone of region ${region} (got ${show(volume.availabilityZone)})`, [["region"]]);
     else if (typeof network.availabilityZone === "string" && network.availabilityZone !== volume.availabilityZone) {
-      add(["dataVolume", "availabilityZone"], `volume and instance must share a zone: trainctl:network.availabilityZone is ${show(network.availabilityZone)}`);
+      add(key("availabilityZone"), `volume and instance must share a zone: trainctl:network.availabilityZone is ${show(network.availabilityZone)}`, [
+        ["network", "availabilityZone"],
+      ]);
     }
   }
   if (volume.snapshotId === undefined && volume.adopt === undefined && (warm === "rate" || warm === "fsr" || warm === "fio")) {
-    add(["dataVolume", "warm"], `${show(warm)} needs trainctl:dataVolume.snapshotId (an empty volume needs no warming; accepted: none)`);
+    add(key("warm"), `${show(warm)} needs trainctl:dataVolume.snapshotId (an empty volume needs no warming; accepted: none)`, [key("snapshotId"), key("adopt")]);
   }
   if (volume.initRateMiBs !== undefined) {
     const rate = num(volume.initRateMiBs);
-    if (rate === undefined || rate < 100 || rate > 300) add(["dataVolume", "initRateMiBs"], `must be within 100..300 MiB/s (got ${show(volume.initRateMiBs)})`);
-    else if (warm !== "rate" || volume.snapshotId === undefined) add(["dataVolume", "initRateMiBs"], `only allowed with warm: rate and a snapshotId (warm is ${show(warm)})`);
+    if (rate === undefined || rate < 100 || rate > 300) add(key("initRateMiBs"), `must be within 100..300 MiB/s (got ${show(volume.initRateMiBs)})`);
+    else if (warm !== "rate" || volume.snapshotId === undefined) add(key("initRateMiBs"), `only allowed with warm: rate and a snapshotId (warm is ${show(warm)})`, [key("warm"), key("snapshotId")]);
   }
   if (warm === "fsr" && typeof network.availabilityZone !== "string" && typeof network.subnetId !== "string" && typeof volume.availabilityZone !== "string") {
-    add(["dataVolume", "warm"], "fsr is enabled per availability zone: set trainctl:network.availabilityZone (or trainctl:network.subnetId) so the zone is known");
+    add(key("warm"), "fsr is enabled per availability zone: set trainctl:network.availabilityZone (or trainctl:network.subnetId) so the zone is known", [
+      ["network", "availabilityZone"],
+      ["network", "subnetId"],
+      key("availabilityZone"),
+    ]);
   }
-  if (typeof volume.mountPoint === "string" && (!path.posix.isAbsolute(volume.mountPoint) || path.posix.normalize(volume.mountPoint) === "/")) {
-    add(["dataVolume", "mountPoint"], `must be an absolute path other than / (got ${show(volume.mountPoint)})`);
+  if (typeof volume.mountPoint === "string" && !isMountPoint(volume.mountPoint)) {
+    add(key("mountPoint"), `must be an absolute path other than /, of letters, digits and . _ - (it is a field of /etc/fstab), with no . or .. level (got ${show(volume.mountPoint)})`);
   }
 
   const limits = type === "io2" ? VOLUME_LIMITS.io2 : VOLUME_LIMITS.gp3;
   if (size !== undefined && (size < limits.sizeGiB[0] || size > limits.sizeGiB[1])) {
-    add(["dataVolume", "sizeGiB"], `must be within ${limits.sizeGiB[0]}..${limits.sizeGiB[1]} GiB for ${type} (got ${size})`);
+    add(key("sizeGiB"), `must be within ${limits.sizeGiB[0]}..${limits.sizeGiB[1]} GiB for ${type} (got ${size})`, [key("type")]);
   }
   const iops = num(volume.iops);
-  if (type === "io2" && volume.iops === undefined) add(["dataVolume", "iops"], "is required for io2 (accepted: 100..256000)");
+  if (type === "io2" && volume.iops === undefined) add(key("iops"), "is required for io2 (accepted: 100..256000)", [key("type")]);
   if (iops !== undefined) {
-    if (iops < limits.iops[0] || iops > limits.iops[1]) add(["dataVolume", "iops"], `must be within ${limits.iops[0]}..${limits.iops[1]} for ${type} (got ${iops})`);
-    else if (size !== undefined && iops > size * limits.iopsPerGiB) add(["dataVolume", "iops"], `${type} allows at most ${limits.iopsPerGiB} IOPS per GiB: ${size} GiB allows ${size * limits.iopsPerGiB} (got ${iops})`);
+    if (iops < limits.iops[0] || iops > limits.iops[1]) add(key("iops"), `must be within ${limits.iops[0]}..${limits.iops[1]} for ${type} (got ${iops})`, [key("type")]);
+    else if (size !== undefined && iops > size * limits.iopsPerGiB) add(key("iops"), `${type} allows at most ${limits.iopsPerGiB} IOPS per GiB: ${size} GiB allows ${size * limits.iopsPerGiB} (got ${iops})`, [key("type"), key("sizeGiB")]);
   }
   const throughput = num(volume.throughputMiBs);
   if (throughput !== undefined) {
-    if (type !== "gp3") add(["dataVolume", "throughputMiBs"], `only configurable on gp3 (type is ${show(type)})`);
+    if (type !== "gp3") add(key("throughputMiBs"), `only configurable on gp3 (type is ${show(type)})`, [key("type")]);
     else {
       const gp3 = VOLUME_LIMITS.gp3;
       const effectiveIops = iops ?? gp3.iops[0];
-      if (throughput < gp3.throughputMiBs[0] || throughput > gp3.throughputMiBs[1]) add(["dataVolume", "throughputMiBs"], `must be within ${gp3.throughputMiBs[0]}..${gp3.throughputMiBs[1]} MiB/s (got ${throughput})`);
-      else if (throughput > effectiveIops * gp3.throughputPerIops) add(["dataVolume", "throughputMiBs"], `gp3 allows at most 0.25 MiB/s per provisioned IOPS: ${effectiveIops} IOPS allows ${effectiveIops * gp3.throughputPerIops} (got ${throughput})`);
+      if (throughput < gp3.throughputMiBs[0] || throughput > gp3.throughputMiBs[1]) add(key("throughputMiBs"), `must be within ${gp3.throughputMiBs[0]}..${gp3.throughputMiBs[1]} MiB/s (got ${throughput})`);
+      else if (throughput > effectiveIops * gp3.throughputPerIops) add(key("throughputMiBs"), `gp3 allows at most 0.25 MiB/s per provisioned IOPS: ${effectiveIops} IOPS allows ${effectiveIops * gp3.throughputPerIops} (got ${throughput})`, [key("iops")]);
     }
   }
+}
+
+/** A mount point fit for an /etc/fstab field and a shell word: absolute, not /, no whitespace, no dot levels. */
+export function isMountPoint(mountPoint: string): boolean {
+  const trimmed = mountPoint.replace(/\/$/, "");
+  return /^(\/[A-Za-z0-9._-]+)+$/.test(trimmed) && !trimmed.split("/").some((level) => level === "." || level === "..");
 }
 
 /** Why a local dataset source is unusable, or undefined when it is fine (or an s3:// URL). */
 export function datasetSourceProblem(source: string, context: ConfigContext): string | undefined {
   if (source.startsWith("s3://")) {
+    if (/[*?]/.test(source)) return `${show(source)} holds * or ?, which the instance role's IAM policy would read as wildcards (accepted: a literal prefix)`;
     return /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(source) ? undefined : `malformed S3 URL ${show(source)} (expected s3://bucket/prefix/)`;
   }
   if (/^[a-z0-9]+:\/\//i.test(source)) return `unsupported scheme in ${show(source)} (accepted: s3://bucket/prefix or a local folder)`;
@@ -337,41 +448,48 @@ export function datasetSourceProblem(source: string, context: ConfigContext): st
   return undefined;
 }
 
-function parseRawValue(key: string, value: unknown, issues: ConfigIssue[]): unknown {
+function parseRawValue(key: string, value: unknown, log: IssueLog): unknown {
   if (typeof value !== "string") return value;
   const field = KEY_NAMES[key];
-  const scalar = field === "region" || field === "owner" || field === "costCenter";
+  const scalar = field === "region" || field === "owner" || field === "costCenter" || field === "incarnation";
   if (scalar) return value;
   try {
     return JSON.parse(value);
   } catch {
-    issues.push({ path: key, message: `expected an object (got ${show(value)})` });
+    log.add({ path: key, message: `expected an object (got ${show(value)})` });
     return undefined;
   }
 }
 
-/** Validates a whole stack config; throws a ConfigError listing every problem, one per line. */
+/** An unknown top-level key: a typo of a trainctl key names that key, and settles its "is required". */
+function unknownTopLevelKey(key: string, values: Record<string, unknown>, log: IssueLog): void {
+  const fields = Object.keys(KEY_NAMES).filter((k) => k.startsWith("trainctl:")).map((k) => KEY_NAMES[k]);
+  const meant = key.startsWith("trainctl:") ? closestKey(key.slice("trainctl:".length), fields) : undefined;
+  log.add({ path: CONTROL_CHARACTER.test(key) ? JSON.stringify(key) : key, message: unknownKeyMessage(Object.keys(KEY_NAMES), meant) });
+  if (meant !== undefined && values[FIELD_TO_KEY[meant]] === undefined) log.settle(FIELD_TO_KEY[meant]);
+}
+
+/**
+ * Validates a whole stack config; throws a ConfigError listing every independent problem, one per
+ * line: key names first, then control characters, then the schema, then cross-field rules.
+ */
 export function parseStackConfig(values: Record<string, unknown>, context: ConfigContext = {}): StackConfig {
-  const issues: ConfigIssue[] = [];
+  const log = new IssueLog();
   const raw: Loose = {};
   for (const [key, value] of Object.entries(values)) {
     if (RENAMED_KEYS[key]) {
-      issues.push({ path: key, message: `was renamed to ${RENAMED_KEYS[key]}; move the value there` });
+      log.add({ path: key, message: `was renamed to ${RENAMED_KEYS[key]}; move the value there` });
       continue;
     }
     if (!key.startsWith("trainctl:") && key !== "aws:region") continue;
-    const field = KEY_NAMES[key];
-    if (!field) {
-      issues.push({ path: key, message: `unknown key (accepted: ${Object.keys(KEY_NAMES).join(", ")})` });
-      continue;
-    }
-    raw[field] = parseRawValue(key, value, issues);
+    if (!KEY_NAMES[key]) unknownTopLevelKey(key, values, log);
+    else raw[KEY_NAMES[key]] = parseRawValue(key, value, log);
   }
+  for (const issue of controlCharacterIssues(raw)) log.add(issue);
   const parsed = stackConfigSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) issues.push(...schemaIssues(parsed.error));
-  const seen = new Set(issues.map((i) => i.path));
-  for (const issue of crossFieldIssues(raw, context)) if (!seen.has(issue.path)) issues.push(issue);
-  if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
+  if (!parsed.success) schemaIssues(parsed.error, raw, log);
+  for (const { because, ...issue } of crossFieldIssues(raw, context)) log.add(issue, because);
+  if (log.issues.length > 0 || !parsed.success) throw new ConfigError(log.issues);
   return withDerivedDefaults(parsed.data);
 }
 

@@ -36,7 +36,7 @@ export const checkpointsBucket = experiment.checkpoints.bucketName;
 export const dataVolumeIds = experiment.volumes.map((v) => v.volumeId);
 export const mountPoint = config.dataVolume?.mountPoint ?? null;
 export const dataStrategy = experiment.strategy;
-export const warnings = experiment.warnings;
+export const warnings = experiment.zoneNote.apply((note) => [note, ...experiment.warnings]);
 /** Where the dataset is read from on S3, and where the generated DataLoader is published. */
 export const datasetLocation = experiment.dataPath ? experiment.dataPath.datasetLocation : null;
 export const loaderLocation = experiment.dataPath ? experiment.dataPath.loaderLocation : null;

@@ -1,4 +1,5 @@
 import { PolicyPack, type ReportViolation, type ResourceValidationArgs, type StackValidationArgs } from "@pulumi/policy";
+import { checkConstraints, describeViolation } from "../core/aws-constraints";
 import { type PolicySubject, RESOURCE_RULES, budgetMissing, bucketsWithoutGuards } from "./rules";
 
 const subject = (r: { type: string; name: string; urn: string; props: Record<string, any>; opts?: { protect?: boolean } }): PolicySubject => ({
@@ -39,6 +40,16 @@ new PolicyPack("trainctl", {
       validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         if (args.stackTags?.get("ephemeral") !== "true") return;
         for (const message of RESOURCE_RULES["data-protected"](subject(args))) reportViolation(message);
+      },
+    },
+    {
+      name: "aws-input-constraints",
+      description: "Inputs obey AWS's own rules (names, descriptions, tags, user data, volume limits): the guard in core/aws-constraints.ts.",
+      enforcementLevel: "mandatory",
+      validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+        const region = String(args.provider?.props?.region ?? "us-east-1");
+        const tags = (args.props.tagsAll ?? args.props.tags ?? {}) as Record<string, string>;
+        for (const v of checkConstraints([{ type: args.type, name: args.name, inputs: args.props, tags }], { region })) reportViolation(describeViolation(v));
       },
     },
     {

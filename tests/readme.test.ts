@@ -47,7 +47,7 @@ describe("README", () => {
     doc.deleteIn(["config", "trainctl:dataVolume", "initRateMiBs"]);
     doc.setIn(["config", "trainctl:dataVolume", "warm"], "none");
     writeFileSync(path.join(project, "Pulumi.dev.yaml"), doc.toString());
-    const result = spawnSync(path.join(ROOT, "node_modules", ".bin", "trainctl"), ["plan", "--stack", "dev", "--json"], { cwd: project, encoding: "utf8", timeout: 120_000 });
+    const result = spawnSync(process.execPath, [path.join(ROOT, "dist", "scripts", "trainctl.js"), "plan", "--stack", "dev", "--json"], { cwd: project, encoding: "utf8", timeout: 120_000 });
     expect(result.status, result.stderr).toBe(0);
     const volume = (JSON.parse(result.stdout) as { resources: { type: string; inputs: Record<string, unknown> }[] }).resources.find((r) => r.type === "aws:ebs/volume:Volume");
     expect(volume?.inputs).toMatchObject({ size: 500 });

@@ -2,14 +2,14 @@ import Table from "cli-table3";
 import type { CommandModule } from "yargs";
 import { ThresholdError, UsageError } from "../errors";
 import { printJson, say, usd, warn } from "../output";
-import { compareCosts } from "../pricing/diff";
+import { assertSaneReport, compareCosts } from "../pricing/diff";
 import { type CostReport, estimateCost, knownRegion, runningCost } from "../pricing/estimate";
 import { livePriceBook } from "../pricing/live";
 import { renderCostDiffMarkdown, renderCostMarkdown } from "../pricing/markdown";
 import type { StackModel } from "../state/model";
 import { loadStackConfig, runOffline } from "../state/plan";
 import { exportStack } from "../state/pulumi-cli";
-import { readPreview, readStackExport, readStateOrPreview } from "../state/readers";
+import { checkOneValueEach, readPreview, readStackExport, readStateOrPreview } from "../state/readers";
 import { withSpinner } from "../progress";
 
 interface CostArgs {
@@ -17,16 +17,27 @@ interface CostArgs {
   preview?: string;
   plan?: string;
   stack?: string;
-  hours?: number;
+  hours?: string;
   compare?: string;
   format: "table" | "json" | "markdown";
   json?: boolean;
-  maxMonthly?: number;
+  maxMonthly?: string;
   livePrices?: boolean;
   running?: boolean;
 }
 
 const SOURCES = ["state", "preview", "plan", "stack"] as const;
+const VALUE_FLAGS = [...SOURCES, "hours", "compare", "max-monthly"] as const;
+
+/** A decimal number >= 0, finite: `--hours 1e400`, `-5`, `0x10` and `NaN` are refused. */
+function nonNegative(text: string | undefined, flag: string, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text.trim()) || !Number.isFinite(value)) {
+    throw new UsageError(`${flag} must be a number >= 0 of ${what}, written in decimal, finite (got ${JSON.stringify(text)})`, { subject: flag });
+  }
+  return value;
+}
 
 function instanceTypesOf(models: StackModel[]): string[] {
   const types = models.flatMap((m) => [...m.resources, ...m.deleted]).filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => String(r.inputs.instanceType ?? r.outputs.instanceType ?? ""));
@@ -59,19 +70,21 @@ const command: CommandModule<object, CostArgs> = {
       .option("preview", { type: "string", describe: "a `pulumi preview --json` file (deletes count as savings)" })
       .option("plan", { type: "string", describe: "plan this stack offline from Pulumi.<name>.yaml and price it" })
       .option("stack", { type: "string", describe: "read the stack's state through the Pulumi CLI" })
-      .option("hours", { type: "number", describe: "hours to price (default: instance maxHours, else 730)" })
+      .option("hours", { type: "string", describe: "hours to price (default: instance maxHours, else 730)" })
       .option("compare", { type: "string", describe: "base state or preview file; prints head, base and delta (head − base)" })
       .option("format", { choices: ["table", "json", "markdown"] as const, default: "table" as const, describe: "output format (markdown and json on stdout)" })
       .option("json", { type: "boolean", describe: "same as --format json" })
-      .option("max-monthly", { type: "number", describe: "exit 3 when the monthly cost exceeds this many USD" })
+      .option("max-monthly", { type: "string", describe: "exit 3 when the monthly cost exceeds this many USD" })
       .option("running", { type: "boolean", describe: "with --state: cost so far (instance price × hours since creation) and the burn rate" })
       .option("live-prices", { type: "boolean", describe: "prices from the AWS Pricing API and spot history (cached), falling back to the catalog" }) as never,
   handler: async (args) => {
+    checkOneValueEach(args as unknown as Record<string, unknown>, VALUE_FLAGS);
     const given = SOURCES.filter((s) => args[s] !== undefined);
     if (given.length !== 1) throw new UsageError(`cost needs exactly one of --state, --preview, --plan, --stack (got ${given.length ? given.map((s) => `--${s}`).join(", ") : "none"})`, { subject: "--state" });
-    if (args.hours !== undefined && !(args.hours >= 0)) throw new UsageError(`--hours must be a number >= 0 (got ${args.hours})`, { subject: "--hours" });
-    if (args.maxMonthly !== undefined && !(args.maxMonthly >= 0)) throw new UsageError(`--max-monthly must be a number of USD >= 0 (got ${args.maxMonthly})`, { subject: "--max-monthly" });
+    const hours = nonNegative(args.hours, "--hours", "hours");
+    const maxMonthly = nonNegative(args.maxMonthly, "--max-monthly", "USD");
     const format = args.json ? "json" : args.format;
+    const sourceFlag = `--${given[0]}`;
 
     const model = await readModel(args);
     const baseModel = args.compare ? readStateOrPreview(args.compare, "--compare") : undefined;
@@ -86,10 +99,10 @@ const command: CommandModule<object, CostArgs> = {
       }
       return;
     }
-    const head = estimateCost(model, { hours: args.hours, prices, region });
+    const head = assertSaneReport(estimateCost(model, { hours, prices, region }), sourceFlag);
     for (const w of head.warnings) warn(w);
     if (baseModel) {
-      const base = estimateCost(baseModel, { hours: args.hours, prices, region: knownRegion(baseModel.region ?? "us-east-1") });
+      const base = assertSaneReport(estimateCost(baseModel, { hours, prices, region: knownRegion(baseModel.region ?? "us-east-1") }), "--compare");
       const diff = compareCosts(head, base);
       if (format === "json") printJson(diff);
       else if (format === "markdown") process.stdout.write(renderCostDiffMarkdown(diff));
@@ -101,11 +114,11 @@ const command: CommandModule<object, CostArgs> = {
     else if (format === "markdown") process.stdout.write(renderCostMarkdown(head));
     else printTable(head);
 
-    if (args.maxMonthly !== undefined && head.unpriced > 0) {
+    if (maxMonthly !== undefined && head.unpriced > 0) {
       throw new ThresholdError(`--max-monthly: ${head.unpriced} resource(s) unpriced, so ${usd(head.monthly)}/month is a partial total; the gate does not pass`);
     }
-    if (args.maxMonthly !== undefined && head.monthly > args.maxMonthly) {
-      throw new ThresholdError(`--max-monthly: estimated ${usd(head.monthly)}/month exceeds the ${usd(args.maxMonthly)} threshold`);
+    if (maxMonthly !== undefined && head.monthly > maxMonthly) {
+      throw new ThresholdError(`--max-monthly: estimated ${usd(head.monthly)}/month exceeds the ${usd(maxMonthly)} threshold`);
     }
   },
 };

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { CommandModule } from "yargs";
 import { UsageError } from "../errors";
 import { say } from "../output";
-import { type Format, renderLoader } from "../dataloader/generate";
+import { type Format, generateLoader } from "../dataloader/generate";
 import type { Strategy } from "../dataloader/recommend";
 
 interface DataloaderArgs {
@@ -14,6 +14,17 @@ interface DataloaderArgs {
   out: string;
   force?: boolean;
   cacheDir?: string;
+  imageSize?: number;
+  labels?: string;
+}
+
+/** Where the class mapping goes: beside the loader, `loader.py` → `loader.classes.json`. */
+export const classesPath = (out: string) => out.replace(/\.py$/, "") + ".classes.json";
+
+function writeAtomically(file: string, text: string): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, text);
+  renameSync(temp, file);
 }
 
 const command: CommandModule<object, DataloaderArgs> = {
@@ -27,15 +38,17 @@ const command: CommandModule<object, DataloaderArgs> = {
       .option("instance-type", { type: "string", default: "g5.xlarge", describe: "tunes num_workers to vCPUs per GPU" })
       .option("out", { type: "string", demandOption: true, describe: "where to write the module" })
       .option("cache-dir", { type: "string", describe: "local-cache: where to stage (default /opt/dlami/nvme/trainctl-cache)" })
+      .option("image-size", { type: "number", describe: "side of the square image tensors the default transform makes (default 224)" })
+      .option("labels", { type: "string", describe: "a CSV (key,label) or JSONL ({key, label}) manifest; default: class folders, WebDataset .cls/.json" })
       .option("force", { type: "boolean", describe: "overwrite an existing --out file" }) as never,
   handler: (args) => {
-    const module = renderLoader({ strategy: args.strategy as Strategy, format: args.format as Format, data: args.data, instanceType: args.instanceType, cacheDir: args.cacheDir });
-    if (existsSync(args.out) && !args.force) throw new UsageError(`--out: ${args.out} exists; pass --force to overwrite it`, { subject: "--out" });
+    const { module, classes } = generateLoader({ strategy: args.strategy as Strategy, format: args.format as Format, data: args.data, instanceType: args.instanceType, cacheDir: args.cacheDir, imageSize: args.imageSize, labels: args.labels });
+    for (const file of [args.out, ...(classes.length > 0 ? [classesPath(args.out)] : [])])
+      if (existsSync(file) && !args.force) throw new UsageError(`--out: ${file} exists; pass --force to overwrite it`, { subject: "--out" });
     mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
-    const temp = `${args.out}.${process.pid}.tmp`;
-    writeFileSync(temp, module);
-    renameSync(temp, args.out);
-    say(`wrote ${args.out} (${args.strategy}, ${args.format})`);
+    writeAtomically(args.out, module);
+    if (classes.length > 0) writeAtomically(classesPath(args.out), `${JSON.stringify({ classes, classToIndex: Object.fromEntries(classes.map((name, i) => [name, i])) }, null, 2)}\n`);
+    say(`wrote ${args.out} (${args.strategy}, ${args.format}${classes.length > 0 ? `, ${classes.length} classes in ${classesPath(args.out)}` : ""})`);
   },
 };
 export default command;

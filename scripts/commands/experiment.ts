@@ -5,9 +5,12 @@ import { TrainctlError, UsageError } from "../errors";
 import { newExperimentFile } from "../experiments/config-file";
 import { EXPIRES_TAG, type ExperimentRow, expiryAfter, inventory } from "../experiments/inventory";
 import { printJson, say, usd } from "../output";
+import type { StackModel } from "../state/model";
 import { loadStackConfig } from "../state/plan";
 import { projectDir } from "../state/project";
+import { preflightGate } from "./preflight";
 import { exportStack, findPulumi, listStacks, requirePulumi, runPulumi, stackTags } from "../state/pulumi-cli";
+import { destroyStack } from "../teardown/destroy";
 import { planTeardown } from "../teardown/plan";
 
 const shortName = (name: string) => name.split("/").pop() ?? name;
@@ -28,16 +31,15 @@ function backendStacks(): { stacks: string[]; tags: Record<string, Record<string
   return { stacks, tags: Object.fromEntries(stacks.map((s) => [s, stackTags(s, projectDir())])) };
 }
 
-function printTeardown(stack: string): void {
-  const plan = planTeardown(exportStack(stack, projectDir()));
+function printTeardown(stack: string): StackModel {
+  const model = exportStack(stack, projectDir());
+  const plan = planTeardown(model);
   say(`${stack}: delete ${plan.delete.length}, keep ${plan.retain.length} (${plan.retain.map((r) => `${r.urn.split("::").pop()} [${r.reason}]`).join(", ")}); still billed ${usd(plan.monthlyCostAfter)}/month`);
+  return model;
 }
 
 async function destroyExcludingProtected(stack: string): Promise<void> {
-  printTeardown(stack);
-  const selected = await selectStack(stack);
-  const result = await selected.destroy({ excludeProtected: true, onOutput: progress });
-  if (result.summary.result !== "succeeded") throw new TrainctlError(`destroy of ${stack} ended ${result.summary.result}`, { subject: stack, retryable: true });
+  destroyStack(stack, printTeardown(stack), { cwd: projectDir() });
   say(`${stack}: destroyed; protected data stays`);
 }
 
@@ -95,10 +97,12 @@ const subcommands = (y: Argv) =>
     .command({
       command: "up <name>",
       describe: "pulumi up through the Automation API; sets trainctl:expires from maxHours after the first success",
-      builder: (b: Argv) => b.positional("name", { type: "string", demandOption: true }),
-      handler: async (args: { name: string }) => {
+      builder: (b: Argv) =>
+        b.positional("name", { type: "string", demandOption: true }).option("skip-preflight", { type: "boolean", describe: "do not run trainctl preflight first" }),
+      handler: async (args: { name: string; skipPreflight?: boolean }) => {
         const config = parseStackConfig(loadStackConfig(args.name, projectDir()), { projectDir: projectDir() });
         const stack = await selectStack(args.name);
+        if (!args.skipPreflight) await preflightGate(args.name);
         const result = await stack.up({ onOutput: progress });
         if (result.summary.result !== "succeeded") throw new TrainctlError(`up of ${args.name} ended ${result.summary.result}`, { subject: args.name, retryable: true });
         const expires = expiryAfter(config.instance.maxHours, new Date());

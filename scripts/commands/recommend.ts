@@ -2,6 +2,7 @@ import type { CommandModule } from "yargs";
 import { parseStackConfig } from "../../infra/config";
 import { UsageError } from "../errors";
 import { printJson, say, usd } from "../output";
+import { countClasses } from "../dataloader/labels";
 import { parseSize, recommend } from "../dataloader/recommend";
 import { loadStackConfig } from "../state/plan";
 import { projectDir } from "../state/project";
@@ -46,8 +47,9 @@ const command: CommandModule<object, RecommendArgs> = {
       input = { sizeBytes: parseSize(args.size!), files: args.files!, epochs: args.epochs!, runs: args.runs!, instanceType: args.instanceType!, source: args.source };
     }
     const result = recommend(input);
+    const classes = countClasses(input.source);
     if (args.json) {
-      printJson({ recommended: result.recommended, reason: result.reason, strategies: result.strategies.map(({ strategy, timeToFirstBatchS, timeToReadyS, epochReadS, extraCostUsd, feasible, notes }) => ({ strategy, timeToFirstBatchS, timeToReadyS, epochReadS, extraCostUsd, feasible, notes })) });
+      printJson({ recommended: result.recommended, reason: result.reason, ...(classes !== undefined ? { classes } : {}), strategies: result.strategies.map(({ strategy, timeToFirstBatchS, timeToReadyS, epochReadS, extraCostUsd, feasible, notes }) => ({ strategy, timeToFirstBatchS, timeToReadyS, epochReadS, extraCostUsd, feasible, notes })) });
       return;
     }
     say("strategy        first batch   ready        epoch ≥      extra cost");
@@ -56,6 +58,7 @@ const command: CommandModule<object, RecommendArgs> = {
     }
     say("");
     say(`recommended: ${result.recommended} — ${result.reason}`);
+    if (classes !== undefined) say(`classes: ${classes} (class folders of ${input.source})`);
   },
 };
 export default command;

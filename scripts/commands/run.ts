@@ -4,9 +4,11 @@ import { TrainctlError, UsageError } from "../errors";
 import { printJson, say } from "../output";
 import { codeFolder, gitFiles } from "../remote/code";
 import { ec2Client, requireRunning } from "../remote/ec2";
-import { RUN_ALIVE_EXIT, aliveCheckShell, runShell } from "../remote/run";
+import { RUN_ALIVE_EXIT, aliveCheckShell, isRunVariable, runShell } from "../remote/run";
+import { ENV_NAME, parseSecretRefs, runSecretsPath } from "../remote/secrets";
 import { type InvocationResult, requireSuccess, runShellCommand, ssmClient } from "../remote/ssm";
 import { type ExperimentNode, type ExperimentTarget, resolveStack, selectNodes } from "../remote/target";
+import { projectDir, projectNameIn } from "../state/project";
 import { makeS3Client, upload } from "../transfer/engine";
 import { STAGING_PREFIX } from "../transfer/location";
 
@@ -14,6 +16,7 @@ interface RunArgs {
   stack: string;
   code?: string;
   env: string[];
+  envFromSsm: string[];
   replace?: boolean;
   port: number;
   endpointUrl?: string;
@@ -22,15 +25,24 @@ interface RunArgs {
   "--"?: (string | number)[];
 }
 
-/** `--env K=V` pairs; a bad one is bad input naming the flag. */
+/** `--env K=V` pairs; a bad one (or one trainctl sets itself) is bad input naming the flag. */
 export function parseEnv(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs) {
-    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
-    if (!match) throw new UsageError(`--env: ${JSON.stringify(pair)} is not NAME=VALUE (NAME: letters, digits, _; not starting with a digit)`, { subject: "--env" });
-    env[match[1]] = match[2];
+    const eq = pair.indexOf("=");
+    const name = pair.slice(0, eq);
+    if (eq < 0 || !ENV_NAME.test(name)) throw new UsageError(`--env: ${JSON.stringify(pair)} is not NAME=VALUE (NAME: letters, digits, _; not starting with a digit)`, { subject: "--env" });
+    if (isRunVariable(name)) throw new UsageError(`--env: ${name} is set by trainctl run itself`, { subject: "--env" });
+    env[name] = pair.slice(eq + 1);
   }
   return env;
+}
+
+/** `--env-from-ssm KEY=NAME` pairs, NAME under `/trainctl/<project>/<experiment>/` (the stack's own name). */
+export function parseEnvFromSsm(pairs: string[], stack: string, env: Record<string, string>): Record<string, string> {
+  if (pairs.length === 0) return {};
+  const prefix = runSecretsPath(projectNameIn(projectDir()), stack.split("/").pop() ?? stack);
+  return parseSecretRefs(pairs, prefix, isRunVariable, Object.keys(env));
 }
 
 /** A sortable, unique run id: UTC time plus a few random hex digits. */
@@ -78,7 +90,18 @@ const command: CommandModule<object, RunArgs> = {
       .parserConfiguration({ "populate--": true })
       .positional("stack", { type: "string", demandOption: true, describe: "the experiment's stack" })
       .option("code", { type: "string", describe: "folder to ship (default: the current git work tree, honouring .gitignore)" })
-      .option("env", { type: "string", array: true, default: [], describe: "NAME=VALUE for the run's environment (repeatable)" })
+      .option("env", {
+        type: "string",
+        array: true,
+        default: [],
+        describe: "NAME=VALUE for the run's environment (repeatable); values travel in plain text in the SSM command parameters and history: use --env-from-ssm for secrets",
+      })
+      .option("env-from-ssm", {
+        type: "string",
+        array: true,
+        default: [],
+        describe: "KEY=NAME: the node reads SSM SecureString parameter NAME (under /trainctl/<project>/<stack>/) into KEY at start; the value never passes through trainctl or SSM commands (repeatable)",
+      })
       .option("replace", { type: "boolean", describe: "stop a run that is alive and start this one" })
       .option("port", { type: "number", default: 29500, describe: "MASTER_PORT for torchrun's rendezvous on node 0" })
       .option("endpoint-url", { type: "string", describe: "S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)" })
@@ -89,6 +112,7 @@ const command: CommandModule<object, RunArgs> = {
     const cmd = (args["--"] ?? []).map(String);
     if (cmd.length === 0) throw new UsageError("run needs a command after --, e.g. trainctl run STACK -- python train.py", { subject: "--" });
     const env = parseEnv(args.env);
+    const secrets = parseEnvFromSsm(args.envFromSsm, args.stack, env);
     if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new UsageError(`--port must be 1..65535 (got ${args.port})`, { subject: "--port" });
     const folder = codeFolder(args.code);
     const target = resolveStack(args.stack);
@@ -117,6 +141,7 @@ const command: CommandModule<object, RunArgs> = {
             codeUrl,
             loaderUrl: target.loaderLocation,
             env,
+            secrets,
             node: { rank: node.index, count: nodes.length, masterAddr, masterPort: args.port },
             checkpoint: { dir: `${target.mountPoint ?? "/mnt/data"}/checkpoints`, bucket: target.checkpointsBucket },
             replace: Boolean(args.replace),

@@ -45,18 +45,19 @@ function projectName(args: SweepArgs): string {
   return name;
 }
 
-/** The union of known states: --state files, or every stack of the project through the Pulumi CLI. */
-function knownStates(args: SweepArgs): StackModel[] {
-  if (args.state?.length) return args.state.map((file) => readStackExport(file));
+/** The union of known states, each with where it came from: --state files, or every stack of the project through the Pulumi CLI. */
+function knownStates(args: SweepArgs): { from: string; model: StackModel }[] {
+  if (args.state?.length) return args.state.map((file) => ({ from: file, model: readStackExport(file) }));
   if (!findPulumi()) {
     throw new UsageError(`sweep compares against stack states: pass --state FILE (from 'pulumi stack export') for every stack, or the Pulumi CLI is needed; ${INSTALL_PULUMI}`, { subject: "--state" });
   }
-  return listStacks().map((s) => exportStack(s.name));
+  return listStacks().map((s) => ({ from: `stack ${s.name}`, model: exportStack(s.name) }));
 }
 
 function resolveRegion(args: SweepArgs, states: StackModel[]): string {
   const region = args.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? states.find((s) => s.region)?.region;
   if (!region) throw new UsageError("--region: no region given and none in AWS_REGION or the states; pass --region (e.g. us-east-1)", { subject: "--region" });
+  if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region)) throw new UsageError(`--region: ${JSON.stringify(region)} is not an AWS region name (e.g. us-east-1, eu-central-1)`, { subject: "--region" });
   return region;
 }
 
@@ -102,12 +103,19 @@ const command: CommandModule<object, SweepArgs> = {
     }
     if (args.execute && !args.account) throw new UsageError("--execute needs --account ID (the account to sweep, checked against STS GetCallerIdentity); nothing was deleted", { subject: "--account" });
     const project = projectName(args);
-    const states = knownStates(args);
+    const known = knownStates(args);
+    const states = known.map((k) => k.model);
     if (states.length === 0 && args.execute) {
       // A wrong backend or folder lists no stacks, and then every live resource would look leaked.
       throw new UsageError("--execute: the Pulumi CLI lists no stacks here, so every tagged resource would look leaked; check the backend (pulumi whoami, pulumi login) or pass --state files. Nothing was deleted", { subject: "--state" });
     }
+    const empty = known.filter((k) => k.model.resources.length === 0).map((k) => JSON.stringify(k.from));
+    if (empty.length > 0 && args.execute) {
+      // An empty export (wrong file, failed export, wiped state) would make its stack's live resources look leaked.
+      throw new UsageError(`--state: ${empty.length} of ${states.length} state(s) hold no resources (${empty.join(", ")}), so their live resources would look leaked; pass complete exports. Nothing was deleted`, { subject: "--state" });
+    }
     if (states.length === 0) warn("no stack states known: every tagged resource counts as a leak (check the backend with pulumi whoami)");
+    else if (empty.length > 0) warn(`${empty.join(", ")} hold(s) no resources: that stack's resources count as leaks`);
     const region = resolveRegion(args, states);
     const clients = sweepClients(region);
 

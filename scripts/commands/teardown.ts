@@ -1,9 +1,10 @@
 import type { CommandModule } from "yargs";
-import { TrainctlError, UsageError } from "../errors";
+import { UsageError } from "../errors";
 import { printJson, say, usd, warn } from "../output";
 import type { StackModel } from "../state/model";
-import { exportStack, requirePulumi, runPulumi } from "../state/pulumi-cli";
-import { readStackExport } from "../state/readers";
+import { exportStack, requirePulumi } from "../state/pulumi-cli";
+import { checkOneValueEach, readStackExport } from "../state/readers";
+import { assertDestroyable, destroyStack } from "../teardown/destroy";
 import { liveBusyInstances } from "../teardown/live-tags";
 import { BUSY_TAGS, planTeardown, volumesWithoutFinalSnapshot } from "../teardown/plan";
 
@@ -33,21 +34,19 @@ async function liveBusyWarnings(model: StackModel, deleting: string[]): Promise<
 }
 
 function readModel(args: TeardownArgs): StackModel {
-  for (const flag of ["state", "stack"] as const) {
-    if (Array.isArray(args[flag])) throw new UsageError(`--${flag}: give it once (teardown works on one stack)`, { subject: `--${flag}` });
-  }
+  checkOneValueEach(args as unknown as Record<string, unknown>, ["state", "stack", "confirm"]);
   if (Boolean(args.state) === Boolean(args.stack)) throw new UsageError("teardown needs exactly one of --state FILE or --stack NAME", { subject: "--state" });
   const model = args.state ? readStackExport(args.state) : exportStack(args.stack!);
   if (model.resources.length === 0) throw new UsageError(`${args.state ? "--state" : "--stack"}: the state is empty; there is nothing to tear down`, { subject: "--state" });
   return model;
 }
 
-/** The checks --execute makes before anything runs: confirmation, stack identity, the CLI, snapshots. */
+/** The checks --execute makes before anything runs: confirmation, the destroy's own checks, the CLI, snapshots. */
 function assertExecutable(args: TeardownArgs, model: StackModel, missingSnapshots: string[]): string {
   const stack = args.stack ?? model.stack;
   if (args.confirm === undefined) throw new UsageError(`--execute needs --confirm ${stack} (the exact stack name)`, { subject: "--confirm" });
   if (args.confirm !== stack) throw new UsageError(`--confirm: ${JSON.stringify(args.confirm)} does not match the stack ${JSON.stringify(stack)}; nothing was done`, { subject: "--confirm" });
-  if (model.stack !== stack) throw new UsageError(`--state: the state is for stack ${JSON.stringify(model.stack)}, not ${JSON.stringify(stack)}; nothing was done`, { subject: "--state" });
+  assertDestroyable(stack, model);
   requirePulumi();
   if (args.snapshotVolumes && missingSnapshots.length > 0) {
     throw new UsageError(`--snapshot-volumes: ${missingSnapshots.join(", ")} would be deleted without a final snapshot; set finalSnapshot (trainctl does by default) and run pulumi up first. Nothing was done`, { subject: "--snapshot-volumes" });
@@ -57,7 +56,7 @@ function assertExecutable(args: TeardownArgs, model: StackModel, missingSnapshot
 
 const command: CommandModule<object, TeardownArgs> = {
   command: "teardown",
-  describe: "plan a safe teardown from stack state (dry run); --execute runs pulumi destroy --exclude-protected",
+  describe: "plan a safe teardown from stack state (dry run); --execute runs pulumi destroy --refresh --exclude-protected",
   builder: (y) =>
     y
       .option("state", { type: "string", describe: "a `pulumi stack export` file" })
@@ -88,8 +87,7 @@ const command: CommandModule<object, TeardownArgs> = {
       say(`Dry run: nothing was deleted. Run again with --execute --confirm ${model.stack} to destroy.`);
       return;
     }
-    const result = runPulumi(["destroy", "--exclude-protected", "--yes", "--stack", stack], { stream: true });
-    if (result.code !== 0) throw new TrainctlError(`pulumi destroy --exclude-protected failed for ${stack} (exit ${result.code})`, { subject: stack, retryable: true });
+    destroyStack(stack, model);
     say(`Destroyed ${plan.delete.length} resource(s) of ${stack}; protected data stays.`);
   },
 };

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, realpathSync } from "node:fs";
 import * as path from "node:path";
 import cliProgress from "cli-progress";
 import type { CommandModule } from "yargs";
@@ -10,6 +10,7 @@ import { instanceCopyShell } from "../remote/shell";
 import { resolveStack, selectNodes } from "../remote/target";
 import { type TransferEvent, type TransferOptions, type TransferSummary, abortJournal, download, makeS3Client, upload } from "../transfer/engine";
 import { type Leg, isInstanceId, planLegs, s3Url, stagingBucket, stagingLocation } from "../transfer/instance";
+import { printable } from "../transfer/keys";
 import { type Location, parseLocation } from "../transfer/location";
 
 interface TransferArgs {
@@ -39,6 +40,14 @@ interface InstanceSide {
   staging?: Extract<Location, { kind: "s3" }>;
 }
 
+const realpathOr = (file: string) => {
+  try {
+    return realpathSync(file);
+  } catch {
+    return "a missing file";
+  }
+};
+
 const inside = (child: string, parent: string) => {
   const relative = path.relative(path.resolve(parent), path.resolve(child));
   return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
@@ -46,10 +55,17 @@ const inside = (child: string, parent: string) => {
 
 /** Every check that must pass before a byte moves; bad input exits 2. */
 function validate(src: Location, dst: Location, args: TransferArgs): void {
-  if (src.kind === "local" && !existsSync(src.path)) throw new UsageError(`SRC: ${src.path} does not exist`, { subject: "SRC" });
+  if (src.kind === "local") {
+    const top = path.resolve(src.path); // without a trailing slash, so a link is seen as a link
+    const stat = lstatSync(top, { throwIfNoEntry: false });
+    if (!stat) throw new UsageError(`SRC: ${printable(src.path)} does not exist`, { subject: "SRC" });
+    if (stat.isSymbolicLink()) throw new UsageError(`SRC: ${printable(src.path)} is a symbolic link, and links are never followed: give the path it points to (${printable(realpathOr(top))})`, { subject: "SRC" });
+    if (args.delete && stat.isFile()) throw new UsageError("--delete applies to folder copies only, not to a single file", { subject: "--delete" });
+  }
+  if (args.delete && dst.kind === "local") throw new UsageError("--delete applies to uploads only: a download never removes local files", { subject: "--delete" });
   if (args.delete && !args.yes) throw new UsageError("--delete removes objects at the destination: add --yes to confirm", { subject: "--delete" });
   if (src.kind === "local" && dst.kind === "local") {
-    if (inside(dst.path, src.path)) throw new UsageError(`DST: ${dst.path} is inside the source ${src.path}`, { subject: "DST" });
+    if (inside(dst.path, src.path)) throw new UsageError(`DST: ${printable(dst.path)} is inside the source ${printable(src.path)}`, { subject: "DST" });
     throw new UsageError("local to local copies are not a transfer: use cp or rsync (accepted: local ↔ s3:// ↔ STACK:/path or i-…:/path)", { subject: "DST" });
   }
   if (src.kind === "s3" && dst.kind === "s3") {
@@ -87,6 +103,12 @@ function progressReporter(json: boolean): { onEvent: (e: TransferEvent) => void;
     },
     stop: () => bar.stop(),
   };
+}
+
+/** The human summary; a dry run says what would move and what would be deleted. */
+function summaryLine(s: TransferSummary, dryRun: boolean, suffix = ""): string {
+  if (dryRun) return `would copy ${s.files} file(s), ${(s.bytes / 1048576).toFixed(1)} MiB; ${s.skipped} already in place; would delete ${s.deleted} object(s)${suffix}`;
+  return `copied ${s.files} file(s), ${(s.bytes / 1048576).toFixed(1)} MiB in ${s.seconds.toFixed(1)} s (${s.mibPerSecond.toFixed(1)} MiB/s); ${s.skipped} already in place; deleted ${s.deleted} object(s); ${s.retries} retries${suffix}`;
 }
 
 /** An instance-only copy moves nothing through this machine. */
@@ -135,8 +157,8 @@ const command: CommandModule<object, TransferArgs> = {
       .option("include", { type: "string", array: true, default: [], describe: "glob of relative paths to copy" })
       .option("exclude", { type: "string", array: true, default: [], describe: "glob of relative paths to skip" })
       .option("dry-run", { type: "boolean", describe: "show what would be copied or deleted" })
-      .option("sync", { type: "boolean", describe: "skip files whose size and SHA-256 already match" })
-      .option("delete", { type: "boolean", describe: "remove destination objects the source lacks (needs --yes)" })
+      .option("sync", { type: "boolean", describe: "skip files whose size and recorded digest already match" })
+      .option("delete", { type: "boolean", describe: "folder uploads: remove destination objects the source lacks (needs --yes)" })
       .option("yes", { type: "boolean", describe: "confirm --delete" })
       .option("verify", { type: "boolean", describe: "re-read every uploaded object and compare" })
       .option("json", { type: "boolean", describe: "JSON-lines progress on stdout; the last line is the summary" })
@@ -153,7 +175,7 @@ const command: CommandModule<object, TransferArgs> = {
     if (args.abort) {
       const files = existsSync(journals) ? readdirSync(journals).filter((f) => f.endsWith(".json")) : [];
       let aborted = 0;
-      for (const f of files) aborted += await abortJournal(client, path.join(journals, f));
+      for (const f of files) aborted += await abortJournal(client, path.join(journals, f), warn);
       say(`aborted ${aborted} open multipart upload(s) from ${files.length} journal(s)`);
       return;
     }
@@ -182,6 +204,7 @@ const command: CommandModule<object, TransferArgs> = {
       onEvent: (e) => {
         progress.onEvent(e);
         if (!args.json && e.type === "file" && args.dryRun) say(`${e.action} ${e.path}`);
+        if (!args.json && e.type === "refuse" && args.dryRun) say(`refuse ${JSON.stringify(e.key)} (${e.reason})`);
       },
       onWarning: warn,
     };
@@ -197,7 +220,7 @@ const command: CommandModule<object, TransferArgs> = {
       progress.stop();
       const summary = { ...moved, ...(remote ? { instance: { instanceId: remote.instanceId, status: invocations.at(-1)?.status ?? "dry-run" } } : {}) };
       if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-      else say(`${args.dryRun ? "would copy" : "copied"} ${summary.files} file(s), ${(summary.bytes / 1048576).toFixed(1)} MiB in ${summary.seconds.toFixed(1)} s (${summary.mibPerSecond.toFixed(1)} MiB/s); ${summary.skipped} already in place; ${summary.retries} retries${remote ? `; on ${remote.instanceId}: ${summary.instance?.status}` : ""}`);
+      else say(summaryLine(summary, Boolean(args.dryRun), remote ? `; on ${remote.instanceId}: ${summary.instance?.status}` : ""));
     } catch (error) {
       progress.stop();
       if (controller.signal.aborted || error instanceof InterruptedError) {

@@ -2,7 +2,9 @@ import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from "n
 import * as path from "node:path";
 import { type Document, parse as parseYaml, parseDocument } from "yaml";
 import { parseStackConfig } from "../../infra/config";
+import { experimentNameProblem, newIncarnation } from "../../core/names";
 import { UsageError } from "../errors";
+import { projectName } from "../state/plan";
 
 /** Pulumi's rule for stack names: letters, digits, `-`, `_`, `.`, at most 100 characters. */
 export const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
@@ -40,11 +42,15 @@ export function applyOverrides(doc: Document, sets: readonly string[]): Document
  */
 export function newExperimentFile(options: { projectDir: string; name: string; from: string; sets: readonly string[] }): string {
   assertStackName(options.name);
+  const nameProblem = experimentNameProblem(options.name, projectName(options.projectDir));
+  if (nameProblem) throw new UsageError(nameProblem, { subject: "NAME" });
   const target = stackFile(options.projectDir, options.name);
   if (existsSync(target)) throw new UsageError(`${path.basename(target)} already exists; pick another name or edit it`, { subject: "NAME" });
   const source = stackFile(options.projectDir, options.from);
   if (!existsSync(source)) throw new UsageError(`--from: ${path.basename(source)} does not exist`, { subject: "--from" });
   const doc = applyOverrides(parseDocument(readFileSync(source, "utf8")), options.sets);
+  // A new experiment is a new incarnation: never the source's id.
+  doc.setIn(["config", "trainctl:incarnation"], newIncarnation());
   const config = (doc.toJS() as { config?: Record<string, unknown> })?.config ?? {};
   parseStackConfig(config, { projectDir: options.projectDir });
   doc.commentBefore = ` Experiment ${options.name}, made from ${options.from} by trainctl experiment new.`;

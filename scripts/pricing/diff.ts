@@ -1,3 +1,4 @@
+import { UsageError } from "../errors";
 import type { CostItem, CostReport } from "./estimate";
 
 export interface CostChange {
@@ -45,4 +46,25 @@ export function compareCosts(head: CostReport, base: CostReport): CostDiff {
     delta: { hourly: round(head.hourly - base.hourly), monthly: round(head.monthly - base.monthly), total: round(head.total - base.total) },
     changes,
   };
+}
+
+const sane = (value: number | null | undefined) => value === null || value === undefined || (Number.isFinite(value) && value >= 0);
+
+/**
+ * The guard at the pricing engine's boundary: every figure of a report is a finite number >= 0
+ * (or null for unpriced). A number too large to sum is bad input, named by resource and field.
+ */
+export function assertSaneReport(report: CostReport, flag: string): CostReport {
+  for (const item of report.items) {
+    for (const field of ["hourly", "monthly", "oneTime", "afterDeleteMonthly"] as const) {
+      if (!sane(item[field])) throw new UsageError(`${flag}: ${item.urn}: its ${field} cost is ${item[field]}, not a finite amount >= 0 (a number in the input is out of range)`, { subject: flag });
+    }
+  }
+  for (const field of ["hours", "hourly", "monthly", "total", "oneTime"] as const) {
+    if (!sane(report[field])) throw new UsageError(`${flag}: the ${field} figure is ${report[field]}, not a finite amount >= 0 (a number in the input is out of range)`, { subject: flag });
+  }
+  if (report.savings && !(sane(report.savings.hourly) && sane(report.savings.monthly))) {
+    throw new UsageError(`${flag}: the savings figure is not a finite amount >= 0 (a number in the input is out of range)`, { subject: flag });
+  }
+  return report;
 }

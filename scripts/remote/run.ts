@@ -1,6 +1,6 @@
 import { type S3Access, awsS3, quote } from "./shell";
 
-export type RunPaths = Record<"unit" | "pidFile" | "log" | "runs", string>;
+export type RunPaths = Record<"unit" | "pidFile" | "log" | "runs" | "secrets", string>;
 
 /** Where a run lives on a node. The pid file is the contract the spot watcher and autostop read. */
 export const RUN_PATHS: Readonly<RunPaths> = {
@@ -8,6 +8,8 @@ export const RUN_PATHS: Readonly<RunPaths> = {
   pidFile: "/run/trainctl/train.pid",
   log: "/var/log/trainctl/run.log",
   runs: "/opt/trainctl/runs",
+  /** On tmpfs, root only: one file per run with the secrets read from SSM, removed once the unit has read it. */
+  secrets: "/run/trainctl/secrets",
 };
 
 /** Exit status of the run script when a run is already alive and --replace was not given. */
@@ -21,12 +23,19 @@ export interface RunSpec {
   /** The generated DataLoader to drop beside the code, when the stack publishes one. */
   loaderUrl?: string;
   env: Record<string, string>;
+  /** Variables the node reads from SSM SecureString parameters at start (KEY → parameter name). */
+  secrets: Record<string, string>;
   node: { rank: number; count: number; masterAddr: string; masterPort: number };
   checkpoint: { dir: string; bucket?: string };
   replace: boolean;
   s3: S3Access;
   paths?: Partial<RunPaths>;
 }
+
+const TORCHRUN_VARIABLES = ["MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "WORLD_SIZE"];
+
+/** Variables the run sets itself (the checkpoint contract, torchrun's rendezvous): a user may not set them. */
+export const isRunVariable = (name: string): boolean => name.startsWith("TRAINCTL_") || TORCHRUN_VARIABLES.includes(name);
 
 /** The environment of the run's unit: the user's, the checkpoint contract and torchrun's rendezvous. */
 export function runEnvironment(spec: RunSpec): Record<string, string> {
@@ -51,8 +60,26 @@ export function aliveCheckShell(paths: Partial<RunPaths> = {}): string {
 }
 
 /**
- * The script that starts a run on one node: refuse (or stop, with --replace) a live run, fetch the
- * code, then hand CMD to systemd as a transient unit whose process writes the pid file first.
+ * Reads each secret from SSM into a root-only file of `export KEY=<quoted value>` lines: the values
+ * pass through no command line, no unit property and no SSM command parameter. Unless the unit
+ * starts, the file is removed on exit.
+ */
+function secretLines(secrets: Record<string, string>, region: string): string[] {
+  return [
+    `trap 'rm -f "$secrets_file"' EXIT`,
+    `(umask 077 && mkdir -p "$(dirname "$secrets_file")" && : >"$secrets_file")`,
+    ...Object.entries(secrets).flatMap(([key, name]) => [
+      `value=$(aws ssm get-parameter --region ${quote(region)} --with-decryption --name ${quote(name)} --query Parameter.Value --output text) || { echo ${quote(`trainctl: cannot read SSM parameter ${name} for ${key}`)} >&2; exit 3; }`,
+      `printf 'export %s=%q\\n' ${quote(key)} "$value" >>"$secrets_file"`,
+    ]),
+    "unset value",
+  ];
+}
+
+/**
+ * The script that starts a run on one node: read the secrets (a failure touches nothing), refuse
+ * (or stop, with --replace) a live run, fetch the code, then hand CMD to systemd as a transient
+ * unit whose process writes the pid file, reads the secrets file and removes it, then execs CMD.
  */
 export function runShell(spec: RunSpec): string {
   const paths = { ...RUN_PATHS, ...spec.paths };
@@ -71,6 +98,8 @@ export function runShell(spec: RunSpec): string {
     `pid_file=${quote(paths.pidFile)}`,
     `log_file=${quote(paths.log)}`,
     `code_dir=${quote(codeDir)}`,
+    `secrets_file=${quote(`${paths.secrets}/${spec.runId}.env`)}`,
+    ...secretLines(spec.secrets, spec.s3.region),
     `if ${ALIVE}; then`,
     ...onAlive,
     "fi",
@@ -79,12 +108,13 @@ export function runShell(spec: RunSpec): string {
     `${awsS3("sync", spec.s3)} ${quote(spec.codeUrl)} "$code_dir"`,
     ...(spec.loaderUrl ? [`${awsS3("cp", spec.s3)} ${quote(spec.loaderUrl)} "$code_dir/trainctl_loader.py"`] : []),
     `echo "=== trainctl run ${spec.runId} on node ${spec.node.rank} ===" >>"$log_file"`,
-    "# shellcheck disable=SC2016 # $$ and $@ belong to the unit's own bash",
+    "# shellcheck disable=SC2016 # $$, $0, $1 and $@ belong to the unit's own bash",
     `systemd-run --unit="$unit" --collect --working-directory="$code_dir" \\`,
     `  --property=StandardOutput="append:$log_file" --property=StandardError="append:$log_file" \\`,
     `  --property=ExecStopPost="/bin/rm -f $pid_file" \\`,
     ...setenv,
-    `  /bin/bash -c 'echo $$ >"$0"; exec "$@"' "$pid_file" ${spec.command.map(quote).join(" ")}`,
+    `  /bin/bash -c 'echo $$ >"$0"; . "$1"; rm -f "$1"; shift; exec "$@"' "$pid_file" "$secrets_file" ${spec.command.map(quote).join(" ")}`,
+    "trap - EXIT",
     `echo "trainctl: started $unit (run ${spec.runId}) on node ${spec.node.rank} in $code_dir"`,
     "",
   ].join("\n");

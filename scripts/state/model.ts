@@ -61,6 +61,24 @@ export function parseUrn(urn: string): ParsedUrn {
   return { stack, project, qualifiedType, type: chain[chain.length - 1], name };
 }
 
+/** The tag that tells tools outside Pulumi a resource holds data nobody can recreate. */
+export const TAG_PROTECTED = "trainctl:protected";
+
+/**
+ * Whether tags mark a resource protected. Fail safe: the key in any case with ANY value counts
+ * (`true`, `True`, `yes`, even empty); only its absence means unprotected.
+ */
+export function hasProtectedTag(tags: Readonly<Record<string, unknown>>): boolean {
+  return protectedTag(tags) !== undefined;
+}
+
+/** The protection tag as written (`key=value`), when there is one; see hasProtectedTag. */
+export function protectedTag(tags: Readonly<Record<string, unknown>>): string | undefined {
+  const key = TAG_PROTECTED.toLowerCase();
+  const found = Object.entries(tags).find(([k]) => k.trim().toLowerCase() === key);
+  return found && `${found[0]}=${String(found[1])}`;
+}
+
 export function isProvider(record: Pick<ResourceRecord, "type">): boolean {
   return record.type.startsWith("pulumi:providers:");
 }

@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
+import { arnPartition, checkConstraints, describeViolation } from "../../core/aws-constraints";
+import { experimentNameProblem } from "../../core/names";
 import { UsageError } from "../errors";
 import { PROJECT_ROOT, projectDir as defaultProjectDir } from "./project";
 import { type ResourceRecord, type StackModel, regionOf, withEffectiveTags } from "./model";
@@ -19,6 +21,8 @@ export interface CapturedRequest {
   provider: string;
   importId: string;
   deleteBeforeReplace: boolean;
+  /** Custom timeouts (`create`, `update`, `delete`), when the resource sets any. */
+  customTimeouts?: { create: string; update: string; delete: string };
 }
 
 export interface CapturedResource {
@@ -98,7 +102,7 @@ const hex = (seed: string, length = 17): string => {
 function mockState(args: pulumi.runtime.MockResourceArgs, region: string, stackOutputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
   const inputs = args.inputs as Record<string, any>;
   const seed = `${args.type}/${args.name}`;
-  const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${MOCK_ACCOUNT}:${resource}`;
+  const arn = (service: string, resource: string) => `arn:${arnPartition(region)}:${service}:${region}:${MOCK_ACCOUNT}:${resource}`;
   switch (args.type) {
     case "aws:ec2/instance:Instance": {
       const id = `i-${hex(seed)}`;
@@ -110,14 +114,14 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string, stackO
     }
     case "aws:s3/bucket:Bucket": {
       const bucket = inputs.bucket || args.id || `${inputs.bucketPrefix ?? args.name}-${hex(seed, 7)}`;
-      return { id: bucket, state: { ...inputs, bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` } };
+      return { id: bucket, state: { ...inputs, bucket, arn: `arn:${arnPartition(region)}:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` } };
     }
     case "aws:iam/role:Role":
     case "aws:iam/instanceProfile:InstanceProfile":
     case "aws:iam/policy:Policy": {
       const name = inputs.name ?? `${args.name}-${hex(seed, 7)}`;
       const kind = args.type.split(":")[2].replace(/^./, (c) => c.toLowerCase());
-      return { id: name, state: { ...inputs, name, arn: `arn:aws:iam::${MOCK_ACCOUNT}:${kind === "instanceProfile" ? "instance-profile" : kind}/${name}` } };
+      return { id: name, state: { ...inputs, name, arn: `arn:${arnPartition(region)}:iam::${MOCK_ACCOUNT}:${kind === "instanceProfile" ? "instance-profile" : kind}/${name}` } };
     }
     case "aws:ec2/securityGroup:SecurityGroup":
       return { id: `sg-${hex(seed)}`, state: { ...inputs, arn: arn("ec2", `security-group/sg-${hex(seed)}`) } };
@@ -135,11 +139,11 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string, stackO
 function defaultInvoke(token: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
   switch (token) {
     case "aws:ssm/getParameter:getParameter":
-      return { name: inputs.name, value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", type: "String", version: 1, arn: `arn:aws:ssm:${region}::parameter${inputs.name}` };
+      return { name: inputs.name, value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", type: "String", version: 1, arn: `arn:${arnPartition(region)}:ssm:${region}::parameter${inputs.name}` };
     case "aws:ec2/getAmi:getAmi":
       return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", name: "mock-ami" };
     case "aws:ec2/getVpc:getVpc":
-      return { id: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/16", default: true, arn: `arn:aws:ec2:${region}:${MOCK_ACCOUNT}:vpc/vpc-0000000000000000a` };
+      return { id: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/16", default: true, arn: `arn:${arnPartition(region)}:ec2:${region}:${MOCK_ACCOUNT}:vpc/vpc-0000000000000000a` };
     case "aws:ec2/getVpcs:getVpcs":
       return { ids: ["vpc-0000000000000000a"], id: region };
     case "aws:ec2/getSubnets:getSubnets": {
@@ -152,6 +156,12 @@ function defaultInvoke(token: string, inputs: Record<string, any>, region: strin
       const id = String(inputs.id ?? "subnet-0000000000000000a");
       return { id, availabilityZone: `${region}${id.slice(-1)}`, vpcId: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/20" };
     }
+    case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
+      // The offline world offers every type in zones a, b and c.
+      const zones = ["a", "b", "c"].map((l) => `${region}${l}`);
+      const type = (inputs.filters as { name: string; values: string[] }[] | undefined)?.find((f) => f.name === "instance-type")?.values[0] ?? "";
+      return { locations: zones, locationTypes: zones.map(() => "availability-zone"), instanceTypes: zones.map(() => type), id: region };
+    }
     case "aws:ec2/getRouteTables:getRouteTables":
       return { ids: ["rtb-0000000000000000a"] };
     case "aws:ebs/getEbsVolumes:getEbsVolumes":
@@ -162,14 +172,21 @@ function defaultInvoke(token: string, inputs: Record<string, any>, region: strin
     case "aws:index/getRegion:getRegion":
       return { name: region, id: region, region, endpoint: `ec2.${region}.amazonaws.com` };
     case "aws:index/getCallerIdentity:getCallerIdentity":
-      return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/offline`, userId: "AIDAOFFLINE", id: MOCK_ACCOUNT };
-    case "aws:index/getPartition:getPartition":
-      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+      return { accountId: MOCK_ACCOUNT, arn: `arn:${arnPartition(region)}:iam::${MOCK_ACCOUNT}:user/offline`, userId: "AIDAOFFLINE", id: MOCK_ACCOUNT };
+    case "aws:index/getPartition:getPartition": {
+      const partition = arnPartition(region);
+      return { partition, dnsSuffix: partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com", id: partition };
+    }
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
       return { names: ["a", "b", "c"].map((s) => `${region}${s}`), zoneIds: ["az1", "az2", "az3"].map((s) => `use1-${s}`), id: region };
     default:
       return {};
   }
+}
+
+function timeoutsOf(t: any): CapturedRequest["customTimeouts"] {
+  if (!t || !(t.getCreate() || t.getUpdate() || t.getDelete())) return undefined;
+  return { create: t.getCreate(), update: t.getUpdate(), delete: t.getDelete() };
 }
 
 function toRequest(req: any): CapturedRequest {
@@ -185,6 +202,7 @@ function toRequest(req: any): CapturedRequest {
     provider: req.getProvider(),
     importId: req.getImportid(),
     deleteBeforeReplace: req.getDeletebeforereplace(),
+    customTimeouts: timeoutsOf(req.getCustomtimeouts?.()),
   };
 }
 
@@ -207,6 +225,13 @@ function unwrapSerializationError(error: unknown): unknown {
   return error;
 }
 
+/** The guard: every registered input must obey AWS's rules (core/aws-constraints.ts), else exit 2 naming resource, property and rule. */
+export function assertAwsAccepts(records: readonly ResourceRecord[], region: string): void {
+  const violations = checkConstraints(records.filter((r) => r.custom !== false), { region });
+  if (violations.length === 0) return;
+  throw new UsageError(`${violations.length} input(s) break AWS rules:\n${violations.map(describeViolation).join("\n")}`, { subject: violations[0].resource });
+}
+
 let runCount = 0;
 
 /** Loads the program fresh: under tsx by clearing the project's modules from require's cache, elsewhere by import(). */
@@ -227,6 +252,8 @@ async function loadProgram(program: string): Promise<Record<string, unknown>> {
  */
 export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun> {
   const project = options.project ?? projectName();
+  const nameProblem = experimentNameProblem(options.stack, project);
+  if (nameProblem) throw new UsageError(`--stack: ${nameProblem}`, { subject: "--stack" });
   const program = options.program ?? DEFAULT_PROGRAM;
   // The program resolves local dataset sources against the project folder, as under `pulumi up` (its cwd).
   process.env.TRAINCTL_PROJECT_DIR ??= defaultProjectDir();
@@ -337,8 +364,10 @@ export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun
     tags: {},
   }));
   const tagged = withEffectiveTags(records);
+  const modelRegion = regionOf(tagged) ?? region;
+  assertAwsAccepts(tagged, modelRegion);
   return {
-    model: { source: "plan", stack: options.stack, project, region: regionOf(tagged) ?? region, resources: tagged, deleted: [] },
+    model: { source: "plan", stack: options.stack, project, region: modelRegion, resources: tagged, deleted: [] },
     captured: tagged.map((record, i) => ({ record, request: captured[i].request })),
     outputs: stackOutputs,
     invokes,

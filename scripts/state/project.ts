@@ -1,5 +1,6 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 
 /** The nearest folder at or above `from` that holds `file`, if any. */
 export function findUp(file: string, from: string): string | undefined {
@@ -20,3 +21,9 @@ export const PROJECT_ROOT = PACKAGE_ROOT;
  * above the working directory with a Pulumi.yaml, else this package.
  */
 export const projectDir = (): string => process.env.TRAINCTL_PROJECT_DIR ?? findUp("Pulumi.yaml", process.cwd()) ?? PROJECT_ROOT;
+
+/** The project's name, from `Pulumi.yaml` in `dir` (the first key Pulumi reads). */
+export function projectNameIn(dir: string): string {
+  const doc = parseYaml(readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")) as { name?: unknown } | null;
+  return typeof doc?.name === "string" ? doc.name : "trainctl";
+}

@@ -82,8 +82,23 @@ function pulumiJson(args: string[], cwd: string | undefined, subject: string): u
   }
 }
 
+/**
+ * Pulumi's stack name rule (tokens.ValidateStackName): 1-100 of A-Z a-z 0-9 _ . -, optionally
+ * `org/` or `org/project/` first; a leading `-` is refused too, so a name is never read as a flag.
+ */
+const STACK_NAME = /^([A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}\/){0,2}[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$/;
+
+/** The name itself, or a UsageError naming the flag: nothing else reaches the Pulumi CLI as a stack. */
+export function checkStackName(stack: string, flag = "--stack"): string {
+  if (typeof stack !== "string" || !STACK_NAME.test(stack)) {
+    throw new UsageError(`${flag}: ${JSON.stringify(stack)} is not a Pulumi stack name (accepted: letters, digits, _ . - up to 100, not starting with -, optionally org/ or org/project/ first)`, { subject: flag });
+  }
+  return stack;
+}
+
 /** The stack's state through `pulumi stack export --stack NAME`. */
 export function exportStack(stack: string, cwd?: string): StackModel {
+  checkStackName(stack);
   const json = pulumiJson(["stack", "export", "--stack", stack], cwd, "--stack");
   return parseStackExport(json, `pulumi stack export --stack ${stack}`);
 }

@@ -1,5 +1,6 @@
 import { estimateCost } from "../pricing/estimate";
-import { type ResourceRecord, type StackModel, providerUrn } from "../state/model";
+import { assertSaneReport } from "../pricing/diff";
+import { hasProtectedTag, type ResourceRecord, type StackModel, providerUrn, TAG_PROTECTED } from "../state/model";
 
 export type RetainReason = "protected" | "retain-on-delete" | "protected-dependency";
 export const RETAIN_REASONS: readonly RetainReason[] = ["protected", "retain-on-delete", "protected-dependency"];
@@ -26,9 +27,21 @@ function needs(r: ResourceRecord): string[] {
   return [r.parent, providerUrn(r.provider), ...r.dependencies].filter((u): u is string => Boolean(u));
 }
 
+/** Protected by Pulumi's flag or, failing safe, by the `trainctl:protected` tag (any value). */
+const isProtected = (r: ResourceRecord) => r.protect || hasProtectedTag(r.tags);
+
+/**
+ * Records tagged protected whose state flag is off: `pulumi destroy --exclude-protected` would
+ * delete them, so the plan keeps them and `--execute` refuses until state and tag agree.
+ */
+export function taggedButUnprotected(resources: readonly ResourceRecord[]): ResourceRecord[] {
+  return resources.filter((r) => !r.protect && !r.pendingDelete && hasProtectedTag(r.tags));
+}
+
 /**
  * Which records stay, and why, under `pulumi destroy --exclude-protected`:
- * - a protected record stays (`protected`, also when it has retainOnDelete);
+ * - a protected record stays (`protected`, also when it has retainOnDelete); the
+ *   `trainctl:protected` tag counts as protection too (see taggedButUnprotected);
  * - so does everything it needs, transitively: the components above it, its provider and the
  *   resources it depends on (`protected-dependency`), and with them the stack root;
  * - a record with retainOnDelete that nothing protected needs leaves the state but stays in AWS
@@ -39,13 +52,13 @@ export function retainReasons(resources: readonly ResourceRecord[]): Map<Resourc
   const live = new Map<string, ResourceRecord>();
   for (const r of resources) if (!r.pendingDelete) live.set(r.urn, r);
   const reasons = new Map<ResourceRecord, RetainReason>();
-  const queue = resources.filter((r) => r.protect && !r.pendingDelete);
+  const queue = resources.filter((r) => isProtected(r) && !r.pendingDelete);
   for (const r of queue) reasons.set(r, "protected");
   while (queue.length > 0) {
     for (const urn of needs(queue.pop()!)) {
       const target = live.get(urn);
       if (!target || reasons.has(target)) continue;
-      reasons.set(target, target.protect ? "protected" : "protected-dependency");
+      reasons.set(target, isProtected(target) ? "protected" : "protected-dependency");
       queue.push(target);
     }
   }
@@ -58,8 +71,8 @@ export function planTeardown(model: StackModel): TeardownPlan {
   const reasons = retainReasons(model.resources);
   const deleted = model.resources.filter((r) => !reasons.has(r));
   const retained = model.resources.filter((r) => reasons.has(r));
-  const cost = estimateCost({ ...model, resources: retained });
-  const deletedCost = estimateCost({ ...model, resources: deleted.filter((r) => !r.pendingDelete) });
+  const cost = assertSaneReport(estimateCost({ ...model, resources: retained }), "--state");
+  const deletedCost = assertSaneReport(estimateCost({ ...model, resources: deleted.filter((r) => !r.pendingDelete) }), "--state");
   const finalSnapshots = deletedCost.items.filter((i) => i.afterDeleteMonthly).map((i) => ({ urn: i.urn, monthly: round(i.afterDeleteMonthly!) }));
   const snapshotMonthly = finalSnapshots.reduce((s, f) => s + f.monthly, 0);
 
@@ -71,7 +84,10 @@ export function planTeardown(model: StackModel): TeardownPlan {
     monthlyCostAfter: round(cost.monthly + snapshotMonthly),
     unpricedAfter: cost.items.filter((i) => i.unpriced).map((i) => i.urn),
     finalSnapshots,
-    warnings: busyWarnings(deleted),
+    warnings: [
+      ...busyWarnings(deleted),
+      ...taggedButUnprotected(model.resources).map((r) => `${r.name} is tagged ${TAG_PROTECTED} but not protected in state: kept in this plan, and --execute refuses until 'pulumi state protect' or 'pulumi up' makes them agree`),
+    ],
   };
 }
 

@@ -5,7 +5,7 @@
 import { UsageError } from "../errors";
 import { EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES } from "../pricing/catalog";
 import { volumeMonthly } from "../pricing/estimate";
-import type { StackModel } from "../state/model";
+import { hasProtectedTag, protectedTag, type StackModel } from "../state/model";
 
 export type SweepKind = "instance" | "volume" | "snapshot" | "bucket" | "other";
 
@@ -50,7 +50,6 @@ export interface Skipped {
   reason: string;
 }
 
-export const TAG_PROTECTED = "trainctl:protected";
 export const TAG_CREATED_AT = "trainctl:created-at";
 export const TAG_ROLE = "trainctl:role";
 /** Snapshots that hold data on purpose: final snapshots of data volumes, and the sweep's own. */
@@ -152,8 +151,8 @@ export function findLeaks(
   for (const r of resources) {
     if (known.has(r.arn) || known.has(r.id)) {
       skipped.push({ arn: r.arn, reason: "known to a stack state" });
-    } else if (r.tags[TAG_PROTECTED] === "true") {
-      skipped.push({ arn: r.arn, reason: `tagged ${TAG_PROTECTED}=true` });
+    } else if (hasProtectedTag(r.tags)) {
+      skipped.push({ arn: r.arn, reason: `tagged ${protectedTag(r.tags)}` });
     } else if (!r.createdAt || Number.isNaN(r.createdAt.getTime())) {
       skipped.push({ arn: r.arn, reason: `age unknown${r.describeError ? ` (${r.describeError})` : ""}; treated as young` });
     } else if (options.now.getTime() - r.createdAt.getTime() < options.minAgeMs) {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { UsageError } from "../errors";
 
 /** What the journal remembers of one multipart upload, so a re-run resumes it. */
 export interface JournalUpload {
@@ -31,11 +32,19 @@ export class Journal {
   constructor(root: string, source: string, destination: string, bucket: string) {
     const id = createHash("sha256").update(`${source}\0${destination}`).digest("hex").slice(0, 16);
     this.file = path.join(root, ".trainctl", "transfers", `${id}.json`);
-    this.data = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, "utf8")) as JournalData) : { source, destination, bucket, uploads: {} };
+    this.data = existsSync(this.file) ? Journal.load(this.file) : { source, destination, bucket, uploads: {} };
   }
 
+  /** Reads a journal; one that is empty, not JSON or not a journal is a usage error naming the file and the way out. */
   static load(file: string): JournalData {
-    return JSON.parse(readFileSync(file, "utf8")) as JournalData;
+    let data: unknown;
+    try {
+      data = JSON.parse(readFileSync(file, "utf8"));
+    } catch (error) {
+      throw unreadable(file, error instanceof SyntaxError ? "not JSON" : (error as Error).message);
+    }
+    if (!isJournal(data)) throw unreadable(file, "not a resume journal");
+    return data;
   }
 
   get(relative: string): JournalUpload | undefined {
@@ -71,3 +80,13 @@ export class Journal {
     this.dirty = false;
   }
 }
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+function isJournal(data: unknown): data is JournalData {
+  if (!isRecord(data) || typeof data.bucket !== "string" || !isRecord(data.uploads)) return false;
+  return Object.values(data.uploads).every((u) => isRecord(u) && typeof u.key === "string" && typeof u.uploadId === "string" && isRecord(u.parts) && typeof u.partSize === "number");
+}
+
+const unreadable = (file: string, reason: string) =>
+  new UsageError(`resume journal ${file} is unreadable (${reason}); run \`trainctl transfer --abort\` to discard it, then run this command again`, { subject: file });

@@ -197,14 +197,17 @@ describe("the dev experiment under mocks", () => {
 });
 
 describe("variants", () => {
-  it("count: 4 gives 4 nodes, 4 volumes, one cluster placement group and one self-referencing rule", async () => {
+  it("count: 4 gives 4 nodes, 4 volumes, one cluster placement group and one self-referencing inline rule", async () => {
     const run = await runOffline({ stack: "dev", config: withConfig({ "trainctl:instance": { type: "p4d.24xlarge", count: 4, market: "on-demand" } }) });
     expect(ofType(run, "aws:ec2/instance:Instance")).toHaveLength(4);
     expect(ofType(run, "aws:ebs/volume:Volume")).toHaveLength(4);
     expect(one(run, "aws:ec2/placementGroup:PlacementGroup").record.inputs.strategy).toBe("cluster");
-    const rule = one(run, "aws:ec2/securityGroupRule:SecurityGroupRule").record.inputs;
-    expect(rule).toMatchObject({ type: "ingress", self: true, protocol: "-1" });
-    expect(rule.cidrBlocks).toBeUndefined();
+    // Every rule inline: no separate rule resource beside inline egress (item 10).
+    expect(ofType(run, "aws:ec2/securityGroupRule:SecurityGroupRule")).toHaveLength(0);
+    const ingress = one(run, "aws:ec2/securityGroup:SecurityGroup").record.inputs.ingress as Record<string, unknown>[];
+    expect(ingress).toHaveLength(1);
+    expect(ingress[0]).toMatchObject({ self: true, protocol: "-1" });
+    expect(ingress[0].cidrBlocks).toBeUndefined();
     const names = ofType(run, "aws:ebs/volume:Volume").map((v) => (v.record.inputs.tags as Record<string, string>).Name);
     expect(new Set(names).size).toBe(4);
     // One dashboard for the experiment, with a widget set per node.
@@ -286,9 +289,11 @@ describe("variants", () => {
     await expect(failing).rejects.toThrow(/trainctl:network: this region has no default VPC/);
   });
 
-  it("activateCostTags declares the cost-allocation tags", async () => {
-    const run = await runOffline({ stack: "dev", config: withConfig({ "trainctl:budget": { monthlyUsd: 100, emails: ["a@example.com"], activateCostTags: true } }) });
-    expect(ofType(run, "aws:costexplorer/costAllocationTag:CostAllocationTag").map((c) => c.record.inputs.tagKey)).toEqual([
+  it("activateCostTags: retain keeps a migrating stack's cost-allocation tags, retained on delete (item 9)", async () => {
+    const run = await runOffline({ stack: "dev", config: withConfig({ "trainctl:budget": { monthlyUsd: 100, emails: ["a@example.com"], activateCostTags: "retain" } }) });
+    const tags = ofType(run, "aws:costexplorer/costAllocationTag:CostAllocationTag");
+    expect(tags.every((t) => t.request.retainOnDelete)).toBe(true);
+    expect(tags.map((c) => c.record.inputs.tagKey)).toEqual([
       "trainctl:project",
       "trainctl:experiment",
       "trainctl:owner",

@@ -27,7 +27,7 @@ const BAD: [string, Overrides, string, string][] = [
   ["missing owner", { "trainctl:owner": undefined }, "trainctl:owner", "is required"],
   ["missing cost center", { "trainctl:costCenter": undefined }, "trainctl:costCenter", "is required"],
   ["bad region", { "aws:region": "moon-1" }, "aws:region", "AWS region"],
-  ["unknown top-level key", { "trainctl:instances": {} }, "trainctl:instances", "accepted: aws:region"],
+  ["unknown top-level key", { "trainctl:gpuCount": 8 }, "trainctl:gpuCount", "accepted: aws:region"],
   ["unknown instance key", instance({ gpus: 8 }), "trainctl:instance.gpus", "accepted: type, count"],
   ["unknown instance type", instance({ type: "g9.xlarge" }), "trainctl:instance.type", "unknown instance type"],
   ["instance type typo in a known family", instance({ type: "g5.xxlarge" }), "trainctl:instance.type", "g5.xlarge"],

@@ -60,7 +60,7 @@ describe("generated DataLoader modules, run under Debian's torch", () => {
     expect(seen.rank0.filter((k: string) => seen.rank1.includes(k))).toEqual([]);
     expect([...seen.rank0, ...seen.rank1].sort()).toEqual(expected);
     if (format === "npy" || format === "webdataset") expect(seen.batchShape).toEqual([4, 8]);
-    if (format === "image") expect(seen.batchShape).toEqual([4, 12, 16, 3]);
+    if (format === "image") expect(seen.batchShape).toEqual([4, 3, 224, 224]);
     if (strategy === "local-cache") expect(readFileSync(path.join(work, "cache", ".trainctl-staged"), "utf8")).toBe(data);
   });
 

@@ -1,7 +1,11 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { RATES, estimateStrategies, parseSize, recommend, s3ObjectsPerSecond, s3ThroughputMiBs } from "../../scripts/dataloader/recommend";
 import { knownInstanceTypes } from "../../scripts/pricing/catalog";
 import { INSTANCE_SPECS, instanceSpec } from "../../scripts/pricing/instance-specs";
+import { trainctl } from "../helpers/cli";
 
 const GiB = 1024 ** 3;
 
@@ -85,5 +89,18 @@ describe("the obvious cases", () => {
 
   it("rejects zero counts", () => {
     expect(() => recommend({ sizeBytes: GiB, files: 0, epochs: 1, runs: 1, instanceType: "g5.xlarge" })).toThrow(/--files/);
+  });
+});
+
+describe("trainctl recommend counts classes when it can", () => {
+  it("reports the class folders of a local --source in JSON, and nothing for S3", () => {
+    const root = mkdtempSync(path.join(tmpdir(), "trainctl-rec-classes-"));
+    for (const name of ["ant", "bee", "cat"]) {
+      mkdirSync(path.join(root, name));
+      writeFileSync(path.join(root, name, "0.jpg"), "x");
+    }
+    const base = ["recommend", "--size", "1GiB", "--files", "3", "--instance-type", "g5.xlarge", "--json"];
+    expect(JSON.parse(trainctl([...base, "--source", root]).stdout).classes).toBe(3);
+    expect(JSON.parse(trainctl([...base, "--source", "s3://bucket-1/data/"]).stdout)).not.toHaveProperty("classes");
   });
 });

@@ -91,7 +91,7 @@ describe("experiment up, destroy and gc through the Automation API", () => {
 
   it("up runs pulumi up for the stack and sets trainctl:expires from maxHours", () => {
     const fake = automation();
-    const result = run(project(), ["up", "dev"], [fake.dir]);
+    const result = run(project(), ["up", "dev", "--skip-preflight"], [fake.dir]);
     expect(result.code, result.stderr).toBe(0);
     const calls = fake.calls();
     expect(calls).toContainEqual(["up", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", "dev", "--non-interactive"]);
@@ -109,7 +109,7 @@ describe("experiment up, destroy and gc through the Automation API", () => {
     expect(fake.calls()).toEqual([]);
     const result = run(project(), ["destroy", "dev", "--confirm", "dev"], [fake.dir]);
     expect(result.code, result.stderr).toBe(0);
-    expect(fake.calls()).toContainEqual(["destroy", "--yes", "--skip-preview", "--exclude-protected", "--exec-kind", "auto.local", "--stack", "dev", "--non-interactive"]);
+    expect(fake.calls()).toContainEqual(["destroy", "--refresh", "--exclude-protected", "--yes", "--non-interactive", "--stack", "dev"]);
   });
 
   it("gc --execute destroys exactly the expired stacks; with nothing expired it does nothing and says so", () => {
@@ -121,7 +121,7 @@ describe("experiment up, destroy and gc through the Automation API", () => {
     const result = run(project(), ["gc", "--execute"], [fake.dir]);
     expect(result.code, result.stderr).toBe(0);
     const destroys = fake.calls().filter((c) => c[0] === "destroy");
-    expect(destroys).toEqual([["destroy", "--yes", "--skip-preview", "--exclude-protected", "--exec-kind", "auto.local", "--stack", "dev", "--non-interactive"]]);
+    expect(destroys).toEqual([["destroy", "--refresh", "--exclude-protected", "--yes", "--non-interactive", "--stack", "dev"]]);
 
     const idle = automation([{ prefix: ["stack", "ls"], stdout: JSON.stringify([{ name: "fresh" }]) }]);
     const nothing = run(project(), ["gc", "--execute"], [idle.dir]);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -18,6 +18,7 @@ const spec = {
   command: ["python3", "train.py", "--lr", "3e-4 it's"],
   codeUrl: "s3://ckpt/staging/runs/20261201-120000-abcd/code/",
   env: { WANDB_MODE: "offline" },
+  secrets: { HF_TOKEN: "/trainctl/p/e/hf-token" },
   node: { rank: 1, count: 2, masterAddr: "10.0.0.1", masterPort: 29500 },
   checkpoint: { dir: "/mnt/data/checkpoints", bucket: "ckpt" },
   replace: false,
@@ -43,7 +44,8 @@ describe("the run unit", () => {
     const script = runShell(spec);
     expect(script).toContain(`systemd-run --unit="$unit" --collect --working-directory="$code_dir"`);
     expect(script).toContain(`--setenv='NODE_RANK=1'`);
-    expect(script).toContain(`/bin/bash -c 'echo $$ >"$0"; exec "$@"' "$pid_file" 'python3' 'train.py' '--lr' '3e-4 it'\\''s'`);
+    expect(script).toContain(`/bin/bash -c 'echo $$ >"$0"; . "$1"; rm -f "$1"; shift; exec "$@"' "$pid_file" "$secrets_file" 'python3' 'train.py' '--lr' '3e-4 it'\\''s'`);
+    expect(script).toContain(`aws ssm get-parameter --region 'us-east-1' --with-decryption --name '/trainctl/p/e/hf-token'`);
     expect(script).toContain(`pid_file='${RUN_PATHS.pidFile}'`);
     expect(script).toMatch(/exit 75/);
     expect(runShell({ ...spec, replace: true })).not.toMatch(/exit 75/);
@@ -74,6 +76,33 @@ describe("the run unit", () => {
     expect(next.nextOffset).toBe(Buffer.byteLength("one\ntwo\nthree\nfour ünï\n"));
   });
 });
+
+/** An `aws` that answers `ssm get-parameter` from `parameters` (decrypted only with --with-decryption), logs it, and passes the rest to /usr/bin/aws. */
+function fakeAws(bin: string, log: string, parameters: Record<string, string>): void {
+  const cases = Object.entries(parameters).map(([name, value]) => `    ${name}) value=${JSON.stringify(value).replace(/\$/g, "\\$")} ;;`);
+  writeFileSync(
+    path.join(bin, "aws"),
+    `#!/bin/bash
+if [ "$1 $2" = "ssm get-parameter" ]; then
+  echo "$*" >>${JSON.stringify(log)}
+  name=""; decrypt=0
+  for ((i = 1; i <= $#; i++)); do
+    [ "\${!i}" = --name ] && { j=$((i + 1)); name="\${!j}"; }
+    [ "\${!i}" = --with-decryption ] && decrypt=1
+  done
+  case "$name" in
+${cases.join("\n")}
+    *) echo "An error occurred (ParameterNotFound) when calling the GetParameter operation: $name" >&2; exit 254 ;;
+  esac
+  [ "$decrypt" = 1 ] || value="AQICAHencrypted"
+  printf '%s\n' "$value"
+  exit 0
+fi
+exec /usr/bin/aws "$@"
+`,
+  );
+  chmodSync(path.join(bin, "aws"), 0o755);
+}
 
 /** systemd-run and systemctl stand-ins: the unit's command runs detached, its output appended to the log. */
 function fakeSystemd(bin: string): void {
@@ -119,6 +148,8 @@ describe("trainctl run and logs on a two-node stack", () => {
     tagged: [],
     deny: [],
   };
+  const awsLog = path.join(work, "aws.log");
+  const SECRET = `hf_s3cr3t 'quoted' "$HOME" \\ end`;
   const pids = () => ["i-0000000000000000a", "i-0000000000000000b"].map((id) => Number(readFileSync(onNode(id, "run/train.pid"), "utf8")));
 
   beforeAll(async () => {
@@ -126,13 +157,17 @@ describe("trainctl run and logs on a two-node stack", () => {
     ec2 = await startAwsServer((req) => answer(world, req));
     const bin = path.join(work, "bin");
     mkdirSync(bin);
+    mkdirSync(path.join(work, "home"));
     fakeSystemd(bin);
+    fakeAws(bin, awsLog, { "/trainctl/trainctl/exp2/hf-token": SECRET });
     // Each node is a folder here: the absolute paths the script uses move under it.
     ssm = await startFakeSsm({
       execute: (script, instanceId) =>
         runLocally(script.replaceAll("/run/trainctl", onNode(instanceId, "run")).replaceAll("/var/log/trainctl", onNode(instanceId, "log")).replaceAll("/opt/trainctl", onNode(instanceId, "opt")).replaceAll("/mnt/data", onNode(instanceId, "data")), {
           ...s3.env(),
           PATH: `${bin}:/usr/bin:/bin`,
+          // A node's own home: bash reads ~/.bashrc when stdin is a socket (as under node), and this machine's prepends to PATH.
+          HOME: path.join(work, "home"),
         }),
     });
     const outputs = { region: "us-east-1", instanceIds: ["i-0000000000000000a", "i-0000000000000000b"], privateIps: ["10.0.0.1", "10.0.0.2"], checkpointsBucket: "exp2-checkpoints", mountPoint: "/mnt/data", loaderLocation: "s3://exp2-checkpoints/code/loader.py" };
@@ -151,6 +186,7 @@ describe("trainctl run and logs on a two-node stack", () => {
     spawnSync("git", ["init", "-q"], { cwd: code });
     spawnSync("git", ["add", "train.sh", ".gitignore"], { cwd: code });
     writeFileSync(path.join(code, "notes.txt"), "untracked but not ignored");
+    writeFileSync(path.join(code, "secret.sh"), 'echo "token=[$HF_TOKEN]"\nexec sleep 60\n');
   });
   afterAll(async () => {
     for (const id of ["i-0000000000000000a", "i-0000000000000000b"]) {
@@ -166,7 +202,7 @@ describe("trainctl run and logs on a two-node stack", () => {
     const out = JSON.parse(result.stdout);
     expect(out).toMatchObject({ stack: "exp2", nodes: [{ index: 0, status: "Success" }, { index: 1, status: "Success" }] });
     const shipped = await s3.client().send(new ListObjectsV2Command({ Bucket: "exp2-checkpoints", Prefix: `staging/runs/${out.runId}/code/` }));
-    expect(shipped.Contents?.map((o) => o.Key!.split("/code/")[1]).sort()).toEqual([".gitignore", "notes.txt", "train.sh"]);
+    expect(shipped.Contents?.map((o) => o.Key!.split("/code/")[1]).sort()).toEqual([".gitignore", "notes.txt", "secret.sh", "train.sh"]);
     await expect.poll(() => existsSync(onNode("i-0000000000000000b", "log/run.log")) && readFileSync(onNode("i-0000000000000000b", "log/run.log"), "utf8"), { timeout: 10_000 }).toContain("untracked but not ignored");
     const log = readFileSync(onNode("i-0000000000000000b", "log/run.log"), "utf8");
     expect(log).toContain(`=== trainctl run ${out.runId} on node 1 ===`);
@@ -210,7 +246,39 @@ describe("trainctl run and logs on a two-node stack", () => {
     expect(result.stdout.trim().endsWith("the end")).toBe(true);
   });
 
+  it("--env-from-ssm: each node reads the SecureString at start; its value is in no SSM command and no file after", async () => {
+    const before = ssm.sent.length;
+    const result = await trainctlAsync(["run", "exp2", "--code", code, "--replace", "--env-from-ssm", "HF_TOKEN=/trainctl/trainctl/exp2/hf-token", "--", "bash", "secret.sh"], { env, cwd: work });
+    expect(result.code, result.stderr).toBe(0);
+    for (const id of ["i-0000000000000000a", "i-0000000000000000b"]) {
+      await expect.poll(() => readFileSync(onNode(id, "log/run.log"), "utf8"), { timeout: 10_000 }).toContain(`token=[${SECRET}]`);
+      expect(readdirSync(onNode(id, "run/secrets"))).toEqual([]);
+    }
+    expect(ssm.sent.length).toBeGreaterThan(before);
+    for (const command of ssm.sent.slice(before)) expect(command.script).not.toContain("s3cr3t");
+    expect(readFileSync(awsLog, "utf8")).toContain("ssm get-parameter --region us-east-1 --with-decryption --name /trainctl/trainctl/exp2/hf-token --query Parameter.Value --output text");
+  });
+
+  it("--env-from-ssm of a parameter the node cannot read fails before the live run is touched, and leaves no secrets file", async () => {
+    const alive = pids();
+    const result = await trainctlAsync(["run", "exp2", "--code", code, "--replace", "--env-from-ssm", "HF_TOKEN=/trainctl/trainctl/exp2/missing", "--", "bash", "secret.sh"], { env, cwd: work });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("trainctl: cannot read SSM parameter /trainctl/trainctl/exp2/missing for HF_TOKEN");
+    expect(pids()).toEqual(alive);
+    for (const pid of alive) expect(spawnSync("kill", ["-0", String(pid)]).status).toBe(0);
+    for (const id of ["i-0000000000000000a", "i-0000000000000000b"]) expect(readdirSync(onNode(id, "run/secrets"))).toEqual([]);
+  });
+
   it.each([
+    [["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN=/trainctl/other/exp2/t", "--", "true"], /error: --env-from-ssm "HF_TOKEN=\/trainctl\/other\/exp2\/t": NAME must be under \/trainctl\/trainctl\/exp2\//],
+    [["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN=/prod/db-password", "--", "true"], /NAME must be under \/trainctl\/trainctl\/exp2\//],
+    [["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN=/trainctl/trainctl/exp2/a b", "--", "true"], /each level after/],
+    [["run", "exp2", "--code", "./code", "--env-from-ssm", "1X=/trainctl/trainctl/exp2/t", "--", "true"], /error: --env-from-ssm "1X=.*is not KEY=NAME/],
+    [["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN", "--", "true"], /is not KEY=NAME/],
+    [["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN=/trainctl/trainctl/exp2/t\nx", "--", "true"], /error: --env-from-ssm .*must not contain control characters/],
+    [["run", "exp2", "--code", "./code", "--env-from-ssm", "MASTER_ADDR=/trainctl/trainctl/exp2/t", "--", "true"], /MASTER_ADDR is set by trainctl run itself/],
+    [["run", "exp2", "--code", "./code", "--env", "T=1", "--env-from-ssm", "T=/trainctl/trainctl/exp2/t", "--", "true"], /T is given twice/],
+    [["run", "exp2", "--code", "./code", "--env", "TRAINCTL_RUN_ID=x", "--", "true"], /error: --env: TRAINCTL_RUN_ID is set by trainctl run itself/],
     [["run", "exp2", "--code", "./code"], /error: run needs a command after --/],
     [["run", "exp2", "--code", "./missing", "--", "true"], /error: --code: .\/missing is not a folder/],
     [["run", "exp2", "--code", "./code", "--env", "1X=2", "--", "true"], /error: --env: "1X=2" is not NAME=VALUE/],

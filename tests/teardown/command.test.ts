@@ -55,11 +55,11 @@ describe("trainctl teardown --execute", () => {
     expect(Object.keys(JSON.parse(result.stdout))).toEqual(expect.arrayContaining(["delete", "retain", "monthlyCostAfter"]));
   });
 
-  it("runs exactly pulumi destroy --exclude-protected --yes --stack NAME", () => {
+  it("runs exactly pulumi destroy --refresh --exclude-protected --yes --non-interactive --stack NAME", () => {
     const fake = installFakePulumi();
     const result = trainctl(["teardown", "--state", STATE, "--execute", "--confirm", "dev", "--snapshot-volumes"], { env: { PATH: pathWithout(fake.dir) } });
     expect(result.code).toBe(0);
-    expect(fake.calls()).toEqual([["destroy", "--exclude-protected", "--yes", "--stack", "dev"]]);
+    expect(fake.calls()).toEqual([["destroy", "--refresh", "--exclude-protected", "--yes", "--non-interactive", "--stack", "dev"]]);
   });
 
   it("reads the state through the CLI with --stack", () => {
@@ -68,7 +68,7 @@ describe("trainctl teardown --execute", () => {
     expect(result.code).toBe(0);
     expect(fake.calls()).toEqual([
       ["stack", "export", "--stack", "dev"],
-      ["destroy", "--exclude-protected", "--yes", "--stack", "dev"],
+      ["destroy", "--refresh", "--exclude-protected", "--yes", "--non-interactive", "--stack", "dev"],
     ]);
   });
 
@@ -107,6 +107,7 @@ describe("trainctl teardown --execute", () => {
     const volume = state.deployment.resources.find((r: { type: string }) => r.type === "aws:ebs/volume:Volume");
     delete volume.protect;
     delete volume.retainOnDelete;
+    for (const tags of [volume.inputs.tags, volume.outputs.tags, volume.outputs.tagsAll]) if (tags) delete tags["trainctl:protected"];
     volume.inputs.finalSnapshot = false;
     const result = trainctl(["teardown", "--state", file("nosnap.json", JSON.stringify(state)), "--execute", "--confirm", "dev", "--snapshot-volumes"], { env: { PATH: pathWithout(fake.dir) } });
     expect(result.code).toBe(2);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { type IncomingMessage, createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -119,7 +119,7 @@ describe("trainctl transfer against s3rver", () => {
     expect(multipart.Metadata?.["trainctl-crc32c"]).toBe(crc32cOf(readFileSync(path.join(source, "big.bin"))));
   });
 
-  it("--sync on a second run transfers nothing, both ways", async () => {
+  it("--sync on a second run transfers nothing, both ways", { timeout: 180_000 }, async () => {
     const before = s3.requests.filter((r) => r.startsWith("PUT")).length;
     const up = await trainctlAsync(["transfer", source, "s3://bucket-1/ds/", "--sync", "--json", "--multipart-threshold-mib", "5"], { env, cwd: work });
     expect(lastJson(up.stdout)).toMatchObject({ files: 0, bytes: 0, skipped: 2003 });
@@ -153,7 +153,7 @@ describe("trainctl transfer against s3rver", () => {
     expect(lastJson(again.stdout)).toMatchObject({ files: 0, skipped: 1 });
   });
 
-  it("a transfer killed with SIGKILL resumes: byte-identical, and no completed part is sent again", async () => {
+  it("a transfer killed with SIGKILL resumes: byte-identical, and no completed part is sent again", { timeout: 180_000 }, async () => {
     const big = path.join(work, "resume", "huge.bin");
     mkdirSync(path.dirname(big), { recursive: true });
     writeFileSync(big, Buffer.from(Array.from({ length: 60 * 1024 * 1024 }, (_, i) => (i * 7 + 3) % 256)));
@@ -296,6 +296,100 @@ describe("trainctl transfer against s3rver", () => {
     } finally {
       proxy.close();
     }
+  });
+
+  it("two downloads into one folder at once both end correct: partial names are per run, never shared", { timeout: 180_000 }, async () => {
+    const folder = path.join(work, "shared");
+    mkdirSync(folder, { recursive: true });
+    for (let i = 0; i < 300; i++) writeFileSync(path.join(folder, `${i}.bin`), Buffer.alloc(512 + i, i % 251));
+    writeFileSync(path.join(folder, "ranged.bin"), Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 7 }, (_, i) => (i * 17) % 256)));
+    const up = await trainctlAsync(["transfer", folder, "s3://bucket-1/shared/"], { env, cwd: work });
+    expect(up.code, up.stderr).toBe(0);
+    const out = path.join(work, "concurrent");
+    const args = ["transfer", "s3://bucket-1/shared/", out, "--json", "--multipart-threshold-mib", "1", "--concurrency", "8"];
+    const [a, b] = await Promise.all([trainctlAsync(args, { env, cwd: work }), trainctlAsync(args, { env, cwd: work })]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(tree(out)).toEqual(tree(folder)); // every file whole, and no partial file left
+  });
+
+  it("a symlink planted at the old shared partial name is never written through", async () => {
+    const out = path.join(work, "planted-partial");
+    const victim = path.join(work, "victim.txt");
+    writeFileSync(victim, "precious");
+    mkdirSync(out, { recursive: true });
+    await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: "planted/model.txt", Body: "downloaded" }));
+    symlinkSync(victim, path.join(out, "model.txt.trainctl-partial"));
+    const result = await trainctlAsync(["transfer", "s3://bucket-1/planted/", out], { env, cwd: work });
+    expect(result.code, result.stderr).toBe(0);
+    expect(readFileSync(victim, "utf8")).toBe("precious");
+    expect(readFileSync(path.join(out, "model.txt"), "utf8")).toBe("downloaded");
+  });
+
+  it.each([
+    ["grows", (file: string) => appendFileSync(file, Buffer.alloc(1024, 7)), "grew from 12582912 to 12583936 bytes"],
+    ["shrinks", (file: string) => truncateSync(file, 1024), "shrank from 12582912 to 1024 bytes"],
+  ])("a source that %s during a multipart upload fails without being published", async (_what, change, detail) => {
+    const file = path.join(work, "changing", "weights.bin");
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, Buffer.alloc(12 * 1024 * 1024, 3));
+    let changed = false;
+    // The hook: the first part request changes the file, then goes through.
+    const proxy = await faultProxy(new URL(s3.endpoint), (_n, req) => {
+      if (!changed && /partNumber=/.test(req.url ?? "")) {
+        changed = true;
+        change(file);
+      }
+      return undefined;
+    });
+    const mark = s3.requests.length;
+    try {
+      const result = await trainctlAsync(["transfer", file, "s3://bucket-1/changing/weights.bin", "--endpoint-url", proxy.endpoint, "--multipart-threshold-mib", "5", "--concurrency", "1"], { env, cwd: work });
+      expect(changed).toBe(true);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split("\n")).toEqual([`error: ${file} changed during the upload (${detail}); it was not published: run again once it is stable`]);
+    } finally {
+      proxy.close();
+    }
+    const sent = s3.requests.slice(mark);
+    expect(sent.filter((r) => /^POST .*uploadId=/.test(r))).toEqual([]); // never completed
+    expect(sent.filter((r) => /^DELETE .*uploadId=/.test(r))).toHaveLength(1); // aborted
+    await expect(s3.client().send(new HeadObjectCommand({ Bucket: "bucket-1", Key: "changing/weights.bin" }))).rejects.toMatchObject({ name: "NotFound" });
+  });
+
+  it("a silent endpoint: one run deadline ends the retries (not 6 × 6 attempts), naming what was being retried", { timeout: 120_000 }, async () => {
+    let seen = 0;
+    const silent = createServer((req) => (seen++, req.resume())); // reads every request, answers none
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const folder = path.join(work, "silent");
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, "a.bin"), "a");
+    try {
+      const result = await trainctlWithin(90_000, ["transfer", folder, "s3://bucket-1/silent/", "--endpoint-url", endpoint, "--concurrency", "1"], { ...env, TRAINCTL_S3_TIMEOUT_MS: "400" }, work);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      expect(result.stderr).toMatch(/^error: gave up retrying PUT s3:\/\/bucket-1\/silent\/a\.bin after \d attempt\(s\): the run's retry deadline passed \(last error: /);
+      // Each attempt is the lean PUT and the SDK's one; the old layers made 36 (6 × (1 + 5)).
+      expect(seen).toBeGreaterThanOrEqual(2);
+      expect(seen).toBeLessThanOrEqual(10);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
+  it("--delete --yes says how many objects it deleted; --dry-run how many it would", async () => {
+    const folder = path.join(work, "mirror");
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, "keep.txt"), "keep");
+    for (const key of ["mirror/old-1.txt", "mirror/old-2.txt", "mirror/sub/old-3.txt"]) await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: key, Body: "old" }));
+    const dry = await trainctlAsync(["transfer", folder, "s3://bucket-1/mirror/", "--delete", "--yes", "--dry-run"], { env, cwd: work });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr.trim().split("\n").at(-1)).toBe("would copy 1 file(s), 0.0 MiB; 0 already in place; would delete 3 object(s)");
+    const real = await trainctlAsync(["transfer", folder, "s3://bucket-1/mirror/", "--delete", "--yes"], { env, cwd: work });
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.stderr).toMatch(/^copied 1 file\(s\), .*; 0 already in place; deleted 3 object\(s\); \d+ retries$/m);
   });
 
   it.each([

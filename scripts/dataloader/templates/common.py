@@ -10,14 +10,13 @@ import io
 import os
 import random
 import sys
-import tarfile
 import time
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, default_collate, get_worker_info
+from torch.utils.data import DataLoader, default_collate
 
 STRATEGY: str = "{{STRATEGY}}"
 FORMAT: str = "{{FORMAT}}"
@@ -26,20 +25,31 @@ DATA: str = "{{DATA}}"
 NUM_WORKERS: int = "{{NUM_WORKERS}}"
 PREFETCH_FACTOR: int = "{{PREFETCH_FACTOR}}"
 SEED: int = 1234
-DATA_SUFFIXES: Tuple[str, ...] = (".npy", ".jpg", ".jpeg", ".png", ".bin", ".raw")
+IMAGE_SUFFIXES: Tuple[str, ...] = (".jpg", ".jpeg", ".png")
+DATA_SUFFIXES: Tuple[str, ...] = (".npy", ".bin", ".raw") + IMAGE_SUFFIXES
 
 Sample = Dict[str, Any]
+Transform = Callable[[Any], Any]
 
 
-def decode(name: str, payload: bytes | bytearray) -> torch.Tensor:
-    """One stored sample as a tensor: .npy arrays, images (RGB, HWC uint8), or raw bytes (no copy from a bytearray)."""
-    lower = name.lower()
-    if lower.endswith(".npy"):
-        return torch.from_numpy(np.load(io.BytesIO(payload), allow_pickle=False))
-    if lower.endswith((".jpg", ".jpeg", ".png")):
+def is_image(name: str) -> bool:
+    return FORMAT != "files" and name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def decode(name: str, payload: bytes | bytearray, transform: Optional[Transform]) -> Any:
+    """One stored sample: images through the transform, .npy arrays and raw bytes as tensors (then the transform, if any)."""
+    if is_image(name):
         with Image.open(io.BytesIO(payload)) as image:
-            return torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.uint8).copy())
-    return torch.frombuffer(payload if isinstance(payload, bytearray) else bytearray(payload), dtype=torch.uint8)
+            if transform is None:
+                return torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.uint8).copy())
+            # The default transform decodes lazily (JPEG DCT scaling); any other callable gets RGB, as ImageFolder gives.
+            return transform(image if getattr(transform, "lazy", False) else image.convert("RGB"))
+    if FORMAT != "files" and name.lower().endswith(".npy"):
+        data = torch.from_numpy(np.load(io.BytesIO(payload), allow_pickle=False))
+    else:
+        data = torch.frombuffer(payload if isinstance(payload, bytearray) else bytearray(payload), dtype=torch.uint8)
+    # The default image transform (lazy) leaves arrays and bytes as they are.
+    return data if transform is None or getattr(transform, "lazy", False) else transform(data)
 
 
 def is_sample(name: str) -> bool:
@@ -56,83 +66,8 @@ def distributed() -> Tuple[int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
-class RankSampler(Sampler[int]):
-    """A disjoint slice of the indices per rank; together the ranks cover every sample once per epoch."""
-
-    def __init__(self, size: int, rank: int, world_size: int, shuffle: bool = True, seed: int = SEED) -> None:
-        self.size, self.rank, self.world_size, self.shuffle, self.seed = size, rank, world_size, shuffle, seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self) -> Iterator[int]:
-        if self.shuffle:
-            generator = torch.Generator().manual_seed(self.seed + self.epoch)
-            order: List[int] = torch.randperm(self.size, generator=generator).tolist()
-        else:
-            order = list(range(self.size))
-        return iter(order[self.rank :: self.world_size])
-
-    def __len__(self) -> int:
-        return len(range(self.rank, self.size, self.world_size))
-
-
-class FileDataset(Dataset):
-    """One sample per stored file."""
-
-    def __init__(self, keys: List[str]) -> None:
-        self.keys = keys
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def __getitem__(self, index: int) -> Sample:
-        key = self.keys[index]
-        return {"key": key, "data": decode(key, read_object(key))}
-
-
-def iter_tar(shard: str) -> Iterator[Sample]:
-    """Samples of one WebDataset-style shard, read sequentially: members sharing a stem form a sample."""
-    current: Optional[Sample] = None
-    stream = open_stream(shard)
-    # Random access on seekable files reads members directly; S3 streams are read front to back.
-    with tarfile.open(fileobj=stream, mode="r:" if stream.seekable() else "r|*") as archive:
-        for member in archive:
-            if not member.isfile():
-                continue
-            stem, _, extension = member.name.rpartition(".")
-            extracted = archive.extractfile(member)
-            payload = bytearray(member.size)
-            if extracted is not None:
-                extracted.readinto(payload)
-            if current is None or current["key"] != f"{shard}/{stem}":
-                if current is not None and "data" in current:
-                    yield current
-                current = {"key": f"{shard}/{stem}"}
-            if extension in ("cls", "label"):
-                current["label"] = int(bytes(payload).decode().strip())
-            elif "data" not in current:
-                current["data"] = decode(member.name, payload)
-    if current is not None and "data" in current:
-        yield current
-
-
-class ShardDataset(IterableDataset):
-    """Tar shards split across ranks, then across each rank's loader workers."""
-
-    def __init__(self, shards: List[str], rank: int, world_size: int) -> None:
-        self.shards, self.rank, self.world_size = shards, rank, world_size
-
-    def __iter__(self) -> Iterator[Sample]:
-        info = get_worker_info()
-        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        for shard in self.shards[self.rank :: self.world_size][worker::workers]:
-            yield from iter_tar(shard)
-
-
 def collate(batch: List[Sample]) -> Dict[str, Any]:
-    """Stacks tensors of equal shape; keeps lists otherwise (images of different sizes, keys)."""
+    """Stacks tensors of equal shape and labels; keeps lists otherwise (keys, images a custom transform left unequal)."""
     out: Dict[str, Any] = {}
     for field in batch[0]:
         values = [sample[field] for sample in batch]
@@ -161,12 +96,21 @@ def make_loader(
     epoch: int = 0,
     rank: Optional[int] = None,
     world_size: Optional[int] = None,
-) -> DataLoader:
-    """A DataLoader tuned for the instance; splits the data across ranks when WORLD_SIZE > 1."""
+    transform: Optional[Transform] = None,
+    train: bool = True,
+    seed: int = SEED,
+) -> ResumableLoader:
+    """A DataLoader tuned for the instance; splits the data across ranks when WORLD_SIZE > 1.
+
+    transform: any callable applied to each sample in the workers (images arrive as RGB PIL images); the
+    default turns images into normalised [3, S, S] tensors (augmented when train=True).
+    The loader's state_dict()/load_state_dict() resume an epoch where it stopped.
+    """
     env_rank, env_world = distributed()
     rank = env_rank if rank is None else rank
     world_size = env_world if world_size is None else world_size
     workers = NUM_WORKERS if num_workers is None else num_workers
+    image_transform = transform or (default_transform(train) if FORMAT in ("image", "webdataset") else None)
     prepare()
     options: Dict[str, Any] = {
         "batch_size": batch_size,
@@ -174,16 +118,19 @@ def make_loader(
         "pin_memory": torch.cuda.is_available(),
         "collate_fn": collate,
         "worker_init_fn": seed_worker,
-        "generator": torch.Generator().manual_seed(SEED + epoch),
+        "generator": torch.Generator().manual_seed(seed + epoch),
     }
     if workers > 0:
-        options.update(persistent_workers=True, prefetch_factor=PREFETCH_FACTOR)
+        options["prefetch_factor"] = PREFETCH_FACTOR
     if FORMAT == "webdataset":
-        return DataLoader(ShardDataset(list_shards(), rank, world_size), **options)
+        # Workers start afresh each epoch so they see where the epoch resumes.
+        dataset: Any = ShardDataset(list_shards(), rank, world_size, shuffle, image_transform)
+        return ResumableLoader(dataset, None, epoch=epoch, seed=seed, rank=rank, world_size=world_size, **options)
     keys = list_keys()
+    if workers > 0:
+        options["persistent_workers"] = True
     sampler = RankSampler(len(keys), rank, world_size, shuffle)
-    sampler.set_epoch(epoch)
-    return DataLoader(FileDataset(keys), sampler=sampler, **options)
+    return ResumableLoader(FileDataset(keys, labels_for(keys), image_transform), sampler, epoch=epoch, seed=seed, rank=rank, world_size=world_size, **options)
 
 
 def main(argv: List[str]) -> None:
