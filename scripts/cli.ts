@@ -186,6 +186,7 @@ export async function main(argv: string[]): Promise<number> {
     .usage("$0 <command> [options]\n\nOne Pulumi stack per training experiment: plan, cost, data, teardown.")
     .option("debug", { type: "boolean", describe: "print stack traces with errors", global: true })
     .command(loadCommands(argv))
+    .completion("completion", "print a bash/zsh completion script (e.g. `trainctl completion >> ~/.bashrc`)")
     .demandCommand(1, "name a command (see --help)")
     .version((JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version)
     .strict()
