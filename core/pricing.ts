@@ -1,4 +1,4 @@
-import { CATALOG_DATE, CLOUDWATCH_PRICES, EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES, PUBLIC_IPV4_PRICE, S3_PRICES } from "./catalog";
+import { CATALOG_DATE, CATALOG_REGION, CLOUDWATCH_PRICES, EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES, PUBLIC_IPV4_PRICE, S3_PRICES } from "./catalog";
 import { NODE_METRICS } from "./node-metrics";
 
 /**
@@ -42,14 +42,19 @@ export interface StoragePrices {
 /** Where prices come from: the embedded catalog by default, live prices when asked for. */
 export interface PriceBook {
   source: string;
+  /** The region these prices are for (default: the catalog's, us-east-1). */
+  region?: string;
   storage?: StoragePrices;
   onDemandHourly(instanceType: string): number | undefined;
+  /** Where a type's on-demand price comes from when not `region` (a live book's catalog stand-in). */
+  onDemandRegion?(instanceType: string): string;
   /** Current spot price for the type (in a zone when known); undefined without live prices. */
   spotHourly?(instanceType: string, availabilityZone?: string): number | undefined;
 }
 
 export const catalogPrices: PriceBook = {
   source: `catalog ${CATALOG_DATE} (us-east-1 list prices)`,
+  region: CATALOG_REGION,
   onDemandHourly: (type) => INSTANCE_PRICES[type]?.usd,
 };
 
@@ -82,6 +87,8 @@ export interface CostItem {
   afterDeleteMonthly?: number;
   detail: string;
   unpriced?: true;
+  /** Set when the price is another region's (the catalog's us-east-1) standing in for the stack's. */
+  priceRegion?: string;
 }
 
 export interface CostReport {
@@ -104,6 +111,8 @@ export interface CostReport {
 export interface EstimateOptions {
   hours?: number;
   prices?: PriceBook;
+  /** The stack's region; lines priced from another region's prices are marked and warned about. */
+  region?: string;
 }
 
 const round = (value: number) => Math.round(value * 1e6) / 1e6;
@@ -305,12 +314,38 @@ export function pricedHours(model: PricedModel, hours?: number): number {
   return limits.length ? Math.max(...limits) : HOURS_PER_MONTH;
 }
 
+/** The region an item's price comes from. */
+function priceRegionOf(item: CostItem, model: PricedModel, prices: PriceBook): string {
+  const bookRegion = prices.region ?? CATALOG_REGION;
+  if (item.type !== "aws:ec2/instance:Instance" || !prices.onDemandRegion) return bookRegion;
+  const r = model.resources.find((x) => x.urn === item.urn);
+  return prices.onDemandRegion(String((r && prop(r, "instanceType")) ?? ""));
+}
+
+/** Marks every priced line whose price is another region's: "(us-east-1 price)" in its detail. */
+export function markBorrowedPrices(items: CostItem[], region: string, regionOf: (item: CostItem) => string): { items: CostItem[]; warning?: string } {
+  let borrowed = 0;
+  const from = new Set<string>();
+  const marked = items.map((item) => {
+    const source = regionOf(item);
+    if (item.hourly === null || item.monthly === 0 || source === region) return item;
+    borrowed++;
+    from.add(source);
+    return { ...item, priceRegion: source, detail: `${item.detail} (${source} price)` };
+  });
+  if (borrowed === 0) return { items: marked };
+  const sources = [...from].join(", ");
+  return { items: marked, warning: `${region} has no catalog prices: ${borrowed} line(s) use ${sources} prices, marked "${sources} price"; --live-prices prices ${region}` };
+}
+
 const sum = (items: CostItem[], key: "monthly" | "oneTime" | "afterDeleteMonthly") => items.reduce((total, i) => total + (i[key] ?? 0), 0);
 
 /** Prices every resource of a model: a pure function of the records and the price book. */
 export function estimateCost(model: PricedModel, options: EstimateOptions = {}): CostReport {
   const prices = options.prices ?? catalogPrices;
-  const items = model.resources.map((r) => priceResource(r, prices)).filter((i): i is CostItem => i !== undefined);
+  const priced = model.resources.map((r) => priceResource(r, prices)).filter((i): i is CostItem => i !== undefined);
+  const borrowed = markBorrowedPrices(priced, options.region ?? prices.region ?? CATALOG_REGION, (item) => priceRegionOf(item, model, prices));
+  const items = borrowed.items;
   const hours = pricedHours(model, options.hours);
   const monthly = sum(items, "monthly");
   const hourly = round(monthly / HOURS_PER_MONTH);
@@ -327,7 +362,7 @@ export function estimateCost(model: PricedModel, options: EstimateOptions = {}):
     unpriced: unpricedItems.length,
     covers: COST_LINES.filter((line) => items.some((i) => i.lines.includes(line))),
     items,
-    warnings,
+    warnings: borrowed.warning ? [...warnings, borrowed.warning] : warnings,
   };
   if (model.source === "preview" && model.deleted.length > 0) {
     const deleted = model.deleted.map((r) => priceResource(r, prices)).filter((i): i is CostItem => i !== undefined);

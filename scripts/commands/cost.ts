@@ -3,13 +3,14 @@ import type { CommandModule } from "yargs";
 import { ThresholdError, UsageError } from "../errors";
 import { printJson, say, usd, warn } from "../output";
 import { assertSaneReport, compareCosts } from "../pricing/diff";
-import { type CostReport, estimateCost, runningCost } from "../pricing/estimate";
+import { type CostReport, estimateCost, knownRegion, runningCost } from "../pricing/estimate";
 import { livePriceBook } from "../pricing/live";
 import { renderCostDiffMarkdown, renderCostMarkdown } from "../pricing/markdown";
 import type { StackModel } from "../state/model";
 import { loadStackConfig, runOffline } from "../state/plan";
 import { exportStack } from "../state/pulumi-cli";
 import { checkOneValueEach, readPreview, readStackExport, readStateOrPreview } from "../state/readers";
+import { withSpinner } from "../progress";
 
 interface CostArgs {
   state?: string;
@@ -87,9 +88,10 @@ const command: CommandModule<object, CostArgs> = {
 
     const model = await readModel(args);
     const baseModel = args.compare ? readStateOrPreview(args.compare, "--compare") : undefined;
-    const prices = args.livePrices ? await livePriceBook({ region: model.region ?? "us-east-1", instanceTypes: instanceTypesOf([model, ...(baseModel ? [baseModel] : [])]), onFallback: warn }) : undefined;
+    const region = knownRegion(model.region ?? "us-east-1");
+    const prices = args.livePrices ? await withSpinner("fetching live prices", { json: format === "json" }, () => livePriceBook({ region, instanceTypes: instanceTypesOf([model, ...(baseModel ? [baseModel] : [])]), onFallback: warn })) : undefined;
     if (args.running) {
-      const running = runningCost(model, new Date(), { prices });
+      const running = runningCost(model, new Date(), { prices, region });
       if (format === "json") printJson(running);
       else {
         for (const i of running.instances) say(`${i.name}: ${i.hours === null ? "launch time unknown" : `${i.hours.toFixed(1)} h × ${usd(i.hourly, 3)}/h = ${usd(i.soFar)}`}`);
@@ -97,10 +99,10 @@ const command: CommandModule<object, CostArgs> = {
       }
       return;
     }
-    const head = assertSaneReport(estimateCost(model, { hours, prices }), sourceFlag);
+    const head = assertSaneReport(estimateCost(model, { hours, prices, region }), sourceFlag);
     for (const w of head.warnings) warn(w);
     if (baseModel) {
-      const base = assertSaneReport(estimateCost(baseModel, { hours, prices }), "--compare");
+      const base = assertSaneReport(estimateCost(baseModel, { hours, prices, region: knownRegion(baseModel.region ?? "us-east-1") }), "--compare");
       const diff = compareCosts(head, base);
       if (format === "json") printJson(diff);
       else if (format === "markdown") process.stdout.write(renderCostDiffMarkdown(diff));
@@ -112,6 +114,9 @@ const command: CommandModule<object, CostArgs> = {
     else if (format === "markdown") process.stdout.write(renderCostMarkdown(head));
     else printTable(head);
 
+    if (maxMonthly !== undefined && head.unpriced > 0) {
+      throw new ThresholdError(`--max-monthly: ${head.unpriced} resource(s) unpriced, so ${usd(head.monthly)}/month is a partial total; the gate does not pass`);
+    }
     if (maxMonthly !== undefined && head.monthly > maxMonthly) {
       throw new ThresholdError(`--max-monthly: estimated ${usd(head.monthly)}/month exceeds the ${usd(maxMonthly)} threshold`);
     }

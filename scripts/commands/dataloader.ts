@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { CommandModule } from "yargs";
 import { UsageError } from "../errors";
@@ -21,10 +21,19 @@ interface DataloaderArgs {
 /** Where the class mapping goes: beside the loader, `loader.py` → `loader.classes.json`. */
 export const classesPath = (out: string) => out.replace(/\.py$/, "") + ".classes.json";
 
+/** Written beside, then renamed over: the temporary name is created exclusively, so a planted link is never followed. */
 function writeAtomically(file: string, text: string): void {
   const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, text);
+  writeFileSync(temp, text, { flag: "wx" });
   renameSync(temp, file);
+}
+
+/** Why `file` may not be written, or undefined: only a new file, or a regular file with --force. */
+export function outProblem(file: string, force: boolean): string | undefined {
+  const existing = lstatSync(file, { throwIfNoEntry: false });
+  if (!existing) return undefined;
+  if (!existing.isFile()) return `${file} exists and is not a regular file; name a new file`;
+  return force ? undefined : `${file} exists; pass --force to overwrite it`;
 }
 
 const command: CommandModule<object, DataloaderArgs> = {
@@ -43,8 +52,10 @@ const command: CommandModule<object, DataloaderArgs> = {
       .option("force", { type: "boolean", describe: "overwrite an existing --out file" }) as never,
   handler: (args) => {
     const { module, classes } = generateLoader({ strategy: args.strategy as Strategy, format: args.format as Format, data: args.data, instanceType: args.instanceType, cacheDir: args.cacheDir, imageSize: args.imageSize, labels: args.labels });
-    for (const file of [args.out, ...(classes.length > 0 ? [classesPath(args.out)] : [])])
-      if (existsSync(file) && !args.force) throw new UsageError(`--out: ${file} exists; pass --force to overwrite it`, { subject: "--out" });
+    for (const file of [args.out, ...(classes.length > 0 ? [classesPath(args.out)] : [])]) {
+      const problem = outProblem(file, Boolean(args.force));
+      if (problem) throw new UsageError(`--out: ${problem}`, { subject: "--out" });
+    }
     mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
     writeAtomically(args.out, module);
     if (classes.length > 0) writeAtomically(classesPath(args.out), `${JSON.stringify({ classes, classToIndex: Object.fromEntries(classes.map((name, i) => [name, i])) }, null, 2)}\n`);

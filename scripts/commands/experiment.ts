@@ -43,11 +43,20 @@ async function destroyExcludingProtected(stack: string): Promise<void> {
   say(`${stack}: destroyed; protected data stays`);
 }
 
-function printRows(rows: ExperimentRow[]): void {
-  for (const r of rows) {
-    const flags = [r.expired && "EXPIRED", r.hasStack === false && "no stack (config only)", !r.hasConfig && "no config file", r.error && `invalid: ${r.error}`].filter(Boolean);
-    say(`${r.name.padEnd(24)} ${String(r.owner ?? "-").padEnd(12)} ${String(r.instance ?? "-").padEnd(20)} ${String(r.market ?? "-").padEnd(10)} ${String(r.strategy ?? "-").padEnd(14)} ${r.hourlyUsd === undefined || r.hourlyUsd === null ? "-" : `${usd(r.hourlyUsd, 3)}/h`}  ${r.expires ?? ""} ${flags.join("; ")}`);
-  }
+/** Column widths of `experiment list`'s table; the last columns (expires, notes) are left ragged. */
+const LIST_WIDTHS = [24, 12, 20, 10, 14, 11];
+const listLine = (cells: string[]) => cells.map((cell, i) => (i < LIST_WIDTHS.length ? cell.padEnd(LIST_WIDTHS[i]) : cell)).join(" ").trimEnd();
+
+/** The human view of `experiment list`: a header row, then one line per experiment. */
+export function listLines(rows: ExperimentRow[]): string[] {
+  return [
+    listLine(["NAME", "OWNER", "INSTANCE", "MARKET", "STRATEGY", "$/HOUR", "EXPIRES", "NOTES"]),
+    ...rows.map((r) => {
+      const flags = [r.expired && "EXPIRED", r.hasStack === false && "no stack (config only)", !r.hasConfig && "no config file", r.error && `invalid: ${r.error}`].filter(Boolean);
+      const hourly = r.hourlyUsd === undefined || r.hourlyUsd === null ? "-" : `${usd(r.hourlyUsd, 3)}/h`;
+      return listLine([r.name, String(r.owner ?? "-"), String(r.instance ?? "-"), String(r.market ?? "-"), String(r.strategy ?? "-"), hourly, r.expires ?? "-", flags.join("; ")]);
+    }),
+  ];
 }
 
 const subcommands = (y: Argv) =>
@@ -82,7 +91,7 @@ const subcommands = (y: Argv) =>
       handler: async (args: { json?: boolean }) => {
         const rows = await inventory(projectDir(), backendStacks());
         if (args.json) printJson(rows);
-        else printRows(rows);
+        else for (const line of listLines(rows)) say(line);
       },
     })
     .command({

@@ -1,10 +1,11 @@
 import type { CommandModule } from "yargs";
 import { UsageError } from "../errors";
 import { printJson, say, usd, warn } from "../output";
-import { type CostReport, estimateCost } from "../pricing/estimate";
+import { type CostReport, estimateCost, knownRegion } from "../pricing/estimate";
 import type { ResourceRecord } from "../state/model";
 import { isProvider, isStackRoot, providerDefaultTags } from "../state/model";
 import { loadStackConfig, runOffline } from "../state/plan";
+import { withSpinner } from "../progress";
 
 interface PlanArgs {
   stack: string;
@@ -36,13 +37,14 @@ export interface PlanDocument {
 /** Runs the program offline for `Pulumi.<stack>.yaml` and prices it: the `plan` JSON contract. */
 export async function planStack(stack: string, hours?: number): Promise<PlanDocument> {
   const config = loadStackConfig(stack);
+  const region = knownRegion(typeof config["aws:region"] === "string" ? config["aws:region"] : "us-east-1");
   const run = await runOffline({ stack, config });
   const { model, outputs } = run;
   const warnings = Array.isArray(outputs.warnings) ? (outputs.warnings as unknown[]).map(String) : [];
   return {
     stack,
     project: model.project,
-    region: model.region ?? "us-east-1",
+    region,
     resources: model.resources.map((r) => ({
       urn: r.urn,
       type: r.type,
@@ -53,7 +55,7 @@ export async function planStack(stack: string, hours?: number): Promise<PlanDocu
       tags: r.tags,
       inputs: r.inputs,
     })),
-    cost: estimateCost(model, { hours }),
+    cost: estimateCost(model, { hours, region }),
     warnings,
     outputs,
   };
@@ -127,7 +129,7 @@ const command: CommandModule<object, PlanArgs> = {
       .option("hours", { type: "number", describe: "hours to price (default: instance.maxHours, else 730)" }) as never,
   handler: async (args) => {
     if (args.hours !== undefined && !(args.hours >= 0)) throw new UsageError(`--hours must be a number >= 0 (got ${args.hours})`, { subject: "--hours" });
-    const plan = await planStack(args.stack, args.hours);
+    const plan = await withSpinner("planning offline", args, () => planStack(args.stack, args.hours));
     if (args.json) {
       const { outputs: _outputs, ...document } = plan;
       printJson(document);

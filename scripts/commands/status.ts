@@ -1,6 +1,6 @@
 import Table from "cli-table3";
 import type { CommandModule } from "yargs";
-import { ExitCode, UsageError } from "../errors";
+import { ExitCode, TrainctlError, UsageError } from "../errors";
 import { printJson, say, usd, warn } from "../output";
 import { catalogPrices } from "../pricing/estimate";
 import { type ExperimentTarget, resolveStack, targetFromOutputs } from "../remote/target";
@@ -8,6 +8,7 @@ import { projectDir } from "../state/project";
 import { findPulumi, listStacks, stackOutputs, stackTags } from "../state/pulumi-cli";
 import { type ExperimentSource, type ExperimentStatus, experimentsFromTags, experimentStatus, type StatusClients, statusClients, taggedInstances } from "../status/collect";
 import { matchesTags, type NodeRow, parseTagFilter, type PriceBasis } from "../status/rows";
+import { withSpinner } from "../progress";
 
 interface StatusArgs {
   stack?: string;
@@ -28,6 +29,8 @@ interface Scope {
   tagRegions: string[];
   tags: [string, string][];
   warnings: string[];
+  /** Whether stack state was read (a named stack, or the Pulumi CLI listed the stacks). */
+  stateRead: boolean;
 }
 
 function parseArgs(args: StatusArgs): [string, string][] {
@@ -45,17 +48,19 @@ const fromTarget = (t: ExperimentTarget): ExperimentSource => ({ stack: t.stack,
 
 function scope(args: StatusArgs, tags: [string, string][]): Scope {
   if (args.stack) {
-    return { experiments: [fromTarget(resolveStack(args.stack))], known: new Set(), tagRegions: [], tags, warnings: [] };
+    return { experiments: [fromTarget(resolveStack(args.stack))], known: new Set(), tagRegions: [], tags, warnings: [], stateRead: true };
   }
   const warnings: string[] = [];
   const experiments: ExperimentSource[] = [];
   const known = new Set<string>();
+  let stateRead = false;
   if (!findPulumi()) {
     warnings.push("the Pulumi CLI is not installed: experiments come from the Tagging API alone");
   } else {
     let stacks: string[] = [];
     try {
       stacks = listStacks(projectDir()).map((s) => s.name);
+      stateRead = true;
     } catch (error) {
       warnings.push(`${(error as Error).message}; experiments come from the Tagging API alone`);
     }
@@ -71,7 +76,7 @@ function scope(args: StatusArgs, tags: [string, string][]): Scope {
   }
   const env = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   const regions = args.region?.length ? args.region : [...new Set([...(env ? [env] : []), ...experiments.map((e) => e.region)])];
-  return { experiments, known, tagRegions: regions.length ? regions : ["us-east-1"], tags, warnings };
+  return { experiments, known, tagRegions: regions.length ? regions : ["us-east-1"], tags, warnings, stateRead };
 }
 
 interface StatusView {
@@ -87,13 +92,17 @@ async function collect(s: Scope, options: { minutes: number; spotPrices?: boolea
   const now = new Date();
   const warnings = [...s.warnings];
   const fromTags: ExperimentSource[] = [];
+  let tagsRead = false;
   for (const region of s.tagRegions) {
     try {
       fromTags.push(...experimentsFromTags(await taggedInstances(clientsFor(region).tagging, s.tags), s.known, region));
+      tagsRead = true;
     } catch (error) {
       warnings.push(`Tagging API GetResources failed in ${region}: ${(error as Error).message}`);
     }
   }
+  // Neither stack state nor the Tagging API answered: "no experiments found" would be a guess.
+  if (!s.stateRead && !tagsRead) throw new TrainctlError(`status checked nothing: ${warnings.join("; ")}`);
   const experiments = await Promise.all([...s.experiments, ...fromTags].map((e) => experimentStatus(e, clientsFor(e.region), { ...options, now })));
   return { generatedAt: now.toISOString(), minutes: options.minutes, priceSource: catalogPrices.source, experiments, warnings };
 }
@@ -189,7 +198,7 @@ const command: CommandModule<object, StatusArgs> = {
     const onInterrupt = () => stop.abort();
     if (args.watch) process.once("SIGINT", onInterrupt); // without --watch, Ctrl-C keeps its default (exit 130)
     try {
-      show(await collect(s, args, clientsFor));
+      show(await withSpinner("collecting status", args, () => collect(s, args, clientsFor)));
       while (args.watch && !stop.signal.aborted) {
         await sleep(args.interval * 1000, stop.signal);
         if (stop.signal.aborted) break;

@@ -10,6 +10,7 @@ import { exportStack, findPulumi, INSTALL_PULUMI, listStacks } from "../state/pu
 import { readStackExport } from "../state/readers";
 import { callerAccount, describe, executeSweep, listTagged, type SweepResult, sweepClients } from "../teardown/aws-sweep";
 import { checkAccount, findLeaks, knownIdentifiers, type Leak, parseDuration } from "../teardown/sweep";
+import { withSpinner } from "../progress";
 
 interface SweepArgs {
   state?: string[];
@@ -127,7 +128,7 @@ const command: CommandModule<object, SweepArgs> = {
       throw new TrainctlError(`Tagging API GetResources failed in ${region}: ${(error as Error).message}`, { subject: "--region", retryable: true, cause: error });
     });
     const now = new Date();
-    const { leaks, skipped } = findLeaks(await describe(clients, tagged), knownIdentifiers(states), { now, minAgeMs });
+    const { leaks, skipped } = findLeaks(await withSpinner("describing tagged resources", args, () => describe(clients, tagged)), knownIdentifiers(states), { now, minAgeMs });
     const results: SweepResult[] = args.execute ? await executeSweep(clients, leaks, { snapshot: args.snapshot, now }) : [];
     const failed = results.filter((r) => r.status === "failed");
 

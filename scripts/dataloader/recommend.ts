@@ -37,10 +37,10 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: MiB, gib: GiB, tib: 1024 * GiB };
 
-/** `500GiB`, `3TiB`, `1.5TB`, `1048576` → bytes; zero, negative and unknown units are rejected. */
+/** `500GiB`, `3TiB`, `1.5TB`, `1048576B` → bytes; zero, negative, unknown and missing units are rejected. */
 export function parseSize(text: string, flag = "--size"): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = match?.[2].toLowerCase() || "b";
+  const unit = match?.[2].toLowerCase() ?? "";
   if (!match || !(unit in UNITS)) throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a size (accepted: a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB, e.g. 500GiB)`, { subject: flag });
   const bytes = Number(match[1]) * UNITS[unit];
   if (!(bytes > 0)) throw new UsageError(`${flag}: the size must be greater than zero (got ${JSON.stringify(text)})`, { subject: flag });

@@ -4,7 +4,7 @@ import { homedir } from "node:os";
 import * as path from "node:path";
 import { DescribeSpotPriceHistoryCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { type Filter, GetProductsCommand, PricingClient } from "@aws-sdk/client-pricing";
-import { CATALOG_DATE, INSTANCE_PRICES } from "../../core/catalog";
+import { CATALOG_DATE, CATALOG_REGION, INSTANCE_PRICES } from "../../core/catalog";
 import type { PriceBook, StoragePrices } from "../../core/pricing";
 
 /** One price dimension of a PriceList product. */
@@ -199,12 +199,14 @@ export async function livePriceBook(options: LivePriceOptions): Promise<PriceBoo
     }
   } catch (error) {
     options.onFallback?.(`live prices unavailable (${(error as Error).name}: ${(error as Error).message.split("\n")[0]}); using the catalog of ${CATALOG_DATE}`);
-    return { source: `catalog ${CATALOG_DATE} (live prices unavailable)`, onDemandHourly: (type) => INSTANCE_PRICES[type]?.usd };
+    return { source: `catalog ${CATALOG_DATE} (live prices unavailable)`, region: CATALOG_REGION, onDemandHourly: (type) => INSTANCE_PRICES[type]?.usd };
   }
   return {
     source: `live (AWS Pricing API and spot history, ${options.region}; cached ${Math.round(cache.ttlMs / 3_600_000)} h in ${cache.dir})`,
+    region: options.region,
     storage,
     onDemandHourly: (type) => onDemand.get(type) ?? INSTANCE_PRICES[type]?.usd,
+    onDemandRegion: (type) => (onDemand.has(type) ? options.region : CATALOG_REGION),
     spotHourly: (type, zone) => {
       const quote = spot.get(type);
       if (!quote) return undefined;

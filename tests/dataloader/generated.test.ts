@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
@@ -89,6 +89,21 @@ describe("trainctl dataloader", () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/--out: .* exists; pass --force/);
     expect(trainctl([...args, "--force"]).code).toBe(0);
+  });
+
+  it("never replaces what is not a regular file at --out (a link, a folder), even with --force", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "trainctl-out-"));
+    const victim = path.join(dir, "victim.txt");
+    writeFileSync(victim, "keep");
+    symlinkSync(victim, path.join(dir, "link.py"));
+    mkdirSync(path.join(dir, "folder.py"));
+    for (const name of ["link.py", "folder.py"]) {
+      const result = trainctl(["dataloader", "--strategy", "direct-s3", "--format", "npy", "--data", "s3://bucket-1/x/", "--out", path.join(dir, name), "--force"]);
+      expectUsageError(result, /--out: .* is not a regular file/);
+    }
+    expect(lstatSync(path.join(dir, "link.py")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(victim, "utf8")).toBe("keep");
+    expect(readdirSync(dir).sort()).toEqual(["folder.py", "link.py", "victim.txt"]);
   });
 
   it.each([

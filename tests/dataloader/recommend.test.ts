@@ -26,11 +26,11 @@ describe("parseSize", () => {
     ["500GiB", 500 * GiB],
     ["3TiB", 3 * 1024 * GiB],
     ["1.5TB", 1.5e12],
-    ["1048576", 1048576],
+    ["1048576B", 1048576],
     ["10 MiB", 10 * 1024 ** 2],
   ])("%s", (text, bytes) => expect(parseSize(text)).toBe(bytes));
 
-  it.each(["0GiB", "-5GiB", "lots", "5 parsecs"])("rejects %s", (text) => expect(() => parseSize(text)).toThrow(/--size/));
+  it.each(["0GiB", "-5GiB", "lots", "5 parsecs", "500"])("rejects %s", (text) => expect(() => parseSize(text)).toThrow(/--size/));
 });
 
 describe("the model's arithmetic, worked by hand", () => {

@@ -135,7 +135,7 @@ describe("trainctl status bad input", () => {
     [["--interval", "0", "--watch"], "--interval"],
   ])("%j exits 2 naming the flag", async (args, flag) => {
     const result = await status(["exp", ...args]);
-    expectUsageError(result, new RegExp(`^error: ${flag}`));
+    expectUsageError(result, new RegExp(`^error: (status: )?${flag}`));
     expect(aws.requests).toEqual([]);
   });
 });
