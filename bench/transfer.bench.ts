@@ -161,7 +161,7 @@ const bench: BenchModule = {
         `files written to and read from ${filesystem} (\`stat -f -c %T\`). ${transfers} concurrent transfers for every tool (rclone \`--transfers ${transfers}\`,`,
         `aws-cli its default 10); trainctl is the compiled bin (\`node dist/scripts/trainctl.js\`). Each cell is wall / client CPU seconds`,
         `(user + sys of the whole process tree, GNU time), median of ${rounds} round(s) alternating the tools,`,
-        ` per 1,000 objects or per GiB, **with each tool's start-up taken out** (below). The last`,
+        `per 1,000 objects or per GiB, **with each tool's start-up taken out** (below). The last`,
         "column is the CPU s3rver itself spent serving each tool's run (from /proc), not per unit: s3rver is single-threaded, so",
         "no run's wall time can be below it.",
         "",
