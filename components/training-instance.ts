@@ -2,8 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { InstanceConfig } from "../infra/config";
 import { ec2AssumeRolePolicy, instanceAccessPolicy, ssmParametersArn } from "./iam";
-import { runSecretsPath } from "../scripts/remote/secrets";
-import { METRICS_NAMESPACE } from "../scripts/status/node-metrics";
+import { runSecretsPath } from "../core/names";
+import { METRICS_NAMESPACE } from "../core/node-metrics";
 import { TAG, resourceTags } from "./tags";
 
 /** Public SSM parameter of the AWS Deep Learning Base GPU AMI (Ubuntu 22.04, NVIDIA driver, CUDA). */
