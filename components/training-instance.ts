@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { amiSource } from "../core/ami";
 import type { InstanceConfig } from "../infra/config";
 import { ec2AssumeRolePolicy, instanceAccessPolicy, ssmParametersArn } from "./iam";
-import { runSecretsPath } from "../scripts/remote/secrets";
-import { METRICS_NAMESPACE } from "../scripts/status/node-metrics";
+import { runSecretsPath } from "../core/names";
+import { METRICS_NAMESPACE } from "../core/node-metrics";
 import { TAG, resourceTags } from "./tags";
 
 export interface TrainingInstanceArgs {
