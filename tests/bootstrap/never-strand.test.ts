@@ -12,7 +12,6 @@ import { trainctl } from "../helpers/cli";
 import { SCRIPTS, need, sandbox } from "./sandbox";
 
 const volumeId = "vol-0123456789abcdef0";
-const MiB = 1024 * 1024;
 const isZero = (file: string) => readFileSync(file).every((byte) => byte === 0);
 
 /** A sandbox whose data volume (found by its NVMe serial) is the image file `disk.img`. */
