@@ -1,17 +1,30 @@
 import { spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import { startS3rver } from "../tests/helpers/s3rver";
 import { type BenchModule, median } from "./run";
 
 const ROOT = path.resolve(__dirname, "..");
 const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
 const RSS_CAP_MIB = 300;
+const TOOLS = ["trainctl", "rclone", "aws-cli"] as const;
+type Tool = (typeof TOOLS)[number];
 
-interface Timing {
-  seconds: number;
-  /** CPU seconds s3rver spent serving this run. */
+/** Sizes, from the environment so a quick run is possible; the defaults are the issue's cases. */
+const sizes = () => ({
+  files: Number(process.env.TRAINCTL_BENCH_FILES ?? 5000),
+  bigMiB: Number(process.env.TRAINCTL_BENCH_BIG_MIB ?? 1024),
+  hugeMiB: Number(process.env.TRAINCTL_BENCH_HUGE_MIB ?? 4096),
+  rounds: Number(process.env.TRAINCTL_BENCH_ROUNDS ?? 5),
+});
+
+/** One command as GNU time saw it: wall, client CPU (user + sys of the whole process tree), peak RSS; and s3rver's CPU meanwhile. */
+interface Measure {
+  wall: number;
+  cpu: number;
+  rssMiB: number;
   serverCpu: number;
 }
 
@@ -21,22 +34,12 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, serverPid: number): Timing {
-  const cpu = cpuSeconds(serverPid);
-  const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { env, encoding: "utf8", maxBuffer: 1 << 26 });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr.slice(0, 400)}`);
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, serverCpu: cpuSeconds(serverPid) - cpu };
-}
-
-/** The CLI as the benchmark runs it: node with tsx's loader, one process. */
-const trainctl = (...args: string[]) => [process.execPath, "--import", `file://${ROOT}/node_modules/tsx/dist/loader.mjs`, path.join(ROOT, "scripts", "cli.ts"), ...args];
-
-/** Wall time and peak RSS (GNU time's %M, the child's high-water mark) of one command. */
-function peak(command: string[], env: NodeJS.ProcessEnv, serverPid: number, work: string): { seconds: number; mib: number } {
-  const report = path.join(work, "time.txt");
-  const { seconds } = run("/usr/bin/time", ["-f", "%M", "-o", report, ...command], env, serverPid);
-  return { seconds, mib: Number(readFileSync(report, "utf8").trim().split("\n").pop()) / 1024 };
+function measure(command: string[], env: NodeJS.ProcessEnv, serverPid: number, report: string): Measure {
+  const server = cpuSeconds(serverPid);
+  const result = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", report, ...command], { env, encoding: "utf8", maxBuffer: 1 << 26 });
+  if (result.status !== 0) throw new Error(`${command.join(" ")} failed: ${result.stderr.slice(0, 400)}`);
+  const [wall, user, sys, kib] = readFileSync(report, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
+  return { wall, cpu: user + sys, rssMiB: kib / 1024, serverCpu: cpuSeconds(serverPid) - server };
 }
 
 /** A file of `size` bytes written in 64 MiB blocks (never held in memory whole). */
@@ -50,116 +53,138 @@ function writeBigFile(file: string, size: number): void {
   }
 }
 
+const sizeLabel = (mib: number) => (mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`);
+
+/** Median of each field over the rounds. */
+const medianOf = (ms: Measure[]): Measure => ({
+  wall: median(ms.map((m) => m.wall)),
+  cpu: median(ms.map((m) => m.cpu)),
+  rssMiB: Math.max(...ms.map((m) => m.rssMiB)),
+  serverCpu: median(ms.map((m) => m.serverCpu)),
+});
+
 const bench: BenchModule = {
   title: "trainctl transfer against rclone and aws-cli on s3rver",
   async run() {
+    const { files, bigMiB, hugeMiB, rounds } = sizes();
     const s3 = await startS3rver(["bench-bucket"]);
     const work = mkdtempSync(path.join(tmpdir(), "trainctl-transfer-bench-"));
+    const report = path.join(work, "time.txt");
     try {
+      const filesystem = spawnSync("stat", ["-f", "-c", "%T", work], { encoding: "utf8" }).stdout.trim();
       const small = path.join(work, "small");
       mkdirSync(small);
-      for (let i = 0; i < 5000; i++) writeFileSync(path.join(small, `${i}.bin`), Buffer.alloc(4096, i % 256));
+      for (let i = 0; i < files; i++) writeFileSync(path.join(small, `${i}.bin`), Buffer.alloc(4096, i % 256));
       const big = path.join(work, "big");
       mkdirSync(big);
-      writeBigFile(path.join(big, "one.bin"), 1024 ** 3);
+      writeBigFile(path.join(big, "one.bin"), bigMiB * MIB);
       const env = { ...process.env, ...s3.env() };
-      const rcloneEnv = { ...env, RCLONE_CONFIG_BENCH_TYPE: "s3", RCLONE_CONFIG_BENCH_PROVIDER: "Other", RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint, RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "S3RVER", RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "S3RVER", RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true" };
-      delete (rcloneEnv as Record<string, string | undefined>).AWS_CA_BUNDLE;
+      const rcloneEnv: NodeJS.ProcessEnv = { ...env, RCLONE_CONFIG_BENCH_TYPE: "s3", RCLONE_CONFIG_BENCH_PROVIDER: "Other", RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint, RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "S3RVER", RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "S3RVER", RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true" };
+      delete rcloneEnv.AWS_CA_BUNDLE;
       const transfers = "16";
-      const tools: Record<string, (src: string, dst: string) => Timing> = {
-        trainctl: (src, dst) => {
-          const [node, ...args] = trainctl("transfer", src, dst, "--concurrency", transfers);
-          return run(node, args, env, s3.pid);
+      // trainctl as installed: the compiled bin (`npm run build`), not tsx.
+      const trainctl = (...args: string[]) => [process.execPath, path.join(ROOT, "dist", "scripts", "trainctl.js"), ...args];
+      const commands: Record<Tool, { copy: (src: string, dst: string) => string[]; startup: string[]; env: NodeJS.ProcessEnv }> = {
+        trainctl: { copy: (src, dst) => trainctl("transfer", src, dst, "--concurrency", transfers), startup: trainctl("transfer", "--help"), env },
+        rclone: {
+          copy: (src, dst) => ["rclone", "copy", src.replace("s3://", "bench:"), dst.replace("s3://", "bench:"), "--transfers", transfers, "--s3-upload-concurrency", "4"],
+          startup: ["rclone", "version"],
+          env: rcloneEnv,
         },
-        rclone: (src, dst) => run("rclone", ["copy", src.replace("s3://", "bench:"), dst.replace("s3://", "bench:"), "--transfers", transfers, "--s3-upload-concurrency", "4"], rcloneEnv, s3.pid),
-        "aws-cli": (src, dst) => run("/usr/bin/aws", ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", s3.endpoint, src, dst], env, s3.pid),
+        "aws-cli": { copy: (src, dst) => ["/usr/bin/aws", "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", s3.endpoint, src, dst], startup: ["/usr/bin/aws", "--version"], env },
       };
-      const results: Record<string, Record<string, Timing[]>> = {};
-      const cases: [string, string][] = [
-        ["5,000 × 4 KiB up", small],
-        ["1 GiB file up", big],
+      const run = (tool: Tool, command: string[]) => measure(command, commands[tool].env, s3.pid, report);
+
+      const startup = Object.fromEntries(TOOLS.map((tool) => [tool, medianOf([0, 1, 2].map(() => run(tool, commands[tool].startup)))])) as Record<Tool, Measure>;
+      const smallName = `${files.toLocaleString("en")} × 4 KiB`;
+      const bigName = `${sizeLabel(bigMiB)} file`;
+      const cases = [
+        { name: smallName, folder: small, unit: files / 1000, per: "1,000 objects" },
+        { name: bigName, folder: big, unit: (bigMiB * MIB) / GIB, per: "GiB" },
       ];
-      for (let round = 0; round < 3; round++) {
-        for (const [name, folder] of cases) {
-          for (const [tool, copy] of Object.entries(tools)) {
-            const key = `${tool}-${round}-${path.basename(folder)}`;
-            const up = copy(folder, `s3://bench-bucket/${key}/`);
-            const down = copy(`s3://bench-bucket/${key}/`, path.join(work, "down", key));
-            rmSync(path.join(work, "down", key), { recursive: true, force: true });
-            ((results[name] ??= {})[tool] ??= []).push(up);
-            ((results[name.replace(" up", " down")] ??= {})[tool] ??= []).push(down);
+      const results: Record<string, Record<Tool, Measure[]>> = {};
+      for (let round = 0; round < rounds; round++) {
+        // Alternate the order of the tools between rounds, so none always runs on the warmest cache.
+        const order = round % 2 ? [...TOOLS].reverse() : [...TOOLS];
+        for (const c of cases) {
+          for (const tool of order) {
+            const key = `${tool}-${round}-${path.basename(c.folder)}`;
+            const down = path.join(work, "down", key);
+            ((results[`${c.name} up`] ??= {} as Record<Tool, Measure[]>)[tool] ??= []).push(run(tool, commands[tool].copy(c.folder, `s3://bench-bucket/${key}/`)));
+            ((results[`${c.name} down`] ??= {} as Record<Tool, Measure[]>)[tool] ??= []).push(run(tool, commands[tool].copy(`s3://bench-bucket/${key}/`, down)));
+            rmSync(down, { recursive: true, force: true });
           }
         }
       }
-      const atRest = trainctl("transfer", "--help");
-      const startup = median([0, 1, 2].map(() => run(atRest[0], atRest.slice(1), env, s3.pid).seconds));
-      const idle = peak(atRest, env, s3.pid, work);
+      rmSync(big, { recursive: true, force: true });
 
-      // Peak memory while moving one 4 GiB file each way.
+      // Peak memory while moving one large file each way.
       const huge = path.join(work, "huge");
       mkdirSync(huge);
-      writeBigFile(path.join(huge, "four.bin"), 4 * 1024 ** 3);
-      rmSync(big, { recursive: true, force: true });
-      const hugeUp = peak(trainctl("transfer", huge, "s3://bench-bucket/huge/", "--concurrency", transfers), env, s3.pid, work);
+      writeBigFile(path.join(huge, "four.bin"), hugeMiB * MIB);
+      const hugeUp = run("trainctl", commands.trainctl.copy(huge, "s3://bench-bucket/huge/"));
       rmSync(huge, { recursive: true, force: true });
-      const hugeDown = peak(trainctl("transfer", "s3://bench-bucket/huge/", path.join(work, "huge-down"), "--concurrency", transfers), env, s3.pid, work);
+      const hugeDown = run("trainctl", commands.trainctl.copy("s3://bench-bucket/huge/", path.join(work, "huge-down")));
 
-      const rows: string[] = [];
-      const verdicts: string[] = [];
-      for (const [name, byTool] of Object.entries(results)) {
-        const bytes = name.startsWith("5,000") ? 5000 * 4096 : 1024 ** 3;
-        const time = (tool: string) => median(byTool[tool].map((t) => t.seconds));
-        const server = (tool: string) => median(byTool[tool].map((t) => t.serverCpu)).toFixed(1);
-        const ours = time("trainctl");
-        const ratio = (tool: string) => time(tool) / ours;
-        const peers = ["rclone", "aws-cli"].map((t) => `${t} ${time(t).toFixed(2)} s (${ratio(t).toFixed(2)}×)`);
-        rows.push(`| ${name} | ${ours.toFixed(2)} s (${(bytes / MIB / ours).toFixed(0)} MiB/s) | ${peers.join(" · ")} | ${server("trainctl")} / ${server("rclone")} / ${server("aws-cli")} s |`);
-        const [needRclone, needAws] = name.startsWith("5,000") ? [1.5, 2] : [1, 1];
-        const met = ratio("rclone") >= needRclone && ratio("aws-cli") >= needAws;
-        // The target's time budget against what s3rver alone spent serving trainctl's requests (median, same rounds).
-        const budget = Math.min(time("rclone") / needRclone, time("aws-cli") / needAws);
-        const serverAlone = median(byTool.trainctl.map((t) => t.serverCpu));
-        const bound = !met && serverAlone > budget ? ` Out of reach on this server: the target allows ${budget.toFixed(2)} s, and s3rver alone spent ${serverAlone.toFixed(2)} s of CPU serving trainctl's requests.` : "";
-        verdicts.push(`- ${name}: target ≥${needRclone}× rclone and ≥${needAws}× aws-cli — **${met ? "met" : "not met"}** (${ratio("rclone").toFixed(2)}× / ${ratio("aws-cli").toFixed(2)}×).${bound}`);
-      }
-      const rss = (what: string, r: { seconds: number; mib: number }) => `| ${what} | ${r.seconds.toFixed(1)} s | ${r.mib.toFixed(0)} MiB | ${r.mib < RSS_CAP_MIB ? "yes" : "**no**"} |`;
+      // Figures per unit of work, start-up taken out.
+      const net = (name: string, tool: Tool) => {
+        const m = medianOf(results[name][tool]);
+        const unit = cases.find((c) => name.startsWith(c.name))!.unit;
+        return { wall: Math.max(0, m.wall - startup[tool].wall) / unit, cpu: Math.max(0, m.cpu - startup[tool].cpu) / unit, serverCpu: m.serverCpu, rssMiB: m.rssMiB };
+      };
+      const rows = Object.keys(results).map((name) => {
+        const per = cases.find((c) => name.startsWith(c.name))!.per;
+        const cells = TOOLS.map((tool) => {
+          const n = net(name, tool);
+          return `${n.wall.toFixed(2)} / ${n.cpu.toFixed(2)}`;
+        });
+        return `| ${name} (s per ${per}) | ${cells.join(" | ")} | ${TOOLS.map((tool) => net(name, tool).serverCpu.toFixed(1)).join(" / ")} |`;
+      });
+      const verdict = (what: string, ratio: number, cap: number) => `- ${what}: ${ratio.toFixed(2)} (target ≤ ${cap.toFixed(2)}) — **${ratio <= cap ? "met" : "not met"}**`;
+      const vsRclone = (name: string, field: "wall" | "cpu") => net(name, "trainctl")[field] / net(name, "rclone")[field];
+      const vsBest = (name: string) => net(name, "trainctl").wall / Math.min(net(name, "rclone").wall, net(name, "aws-cli").wall);
+      const verdicts = [
+        verdict(`${smallName} up, client CPU per object, trainctl ÷ rclone`, vsRclone(`${smallName} up`, "cpu"), 0.67),
+        verdict(`${smallName} down, client CPU per object, trainctl ÷ rclone`, vsRclone(`${smallName} down`, "cpu"), 1),
+        verdict(`${smallName} up, wall, trainctl ÷ rclone`, vsRclone(`${smallName} up`, "wall"), 1),
+        verdict(`${smallName} down, wall, trainctl ÷ rclone`, vsRclone(`${smallName} down`, "wall"), 1),
+        verdict(`${bigName} up, wall, trainctl ÷ best peer`, vsBest(`${bigName} up`), 1),
+        verdict(`${bigName} down, wall, trainctl ÷ best peer`, vsBest(`${bigName} down`), 1),
+      ];
+      const rss = (what: string, m: Measure) => `| ${what} | ${m.wall.toFixed(1)} s | ${m.rssMiB.toFixed(0)} MiB | ${m.rssMiB < RSS_CAP_MIB ? "yes" : "**no**"} |`;
+      const startRow = TOOLS.map((tool) => `${startup[tool].wall.toFixed(2)} / ${startup[tool].cpu.toFixed(2)}`).join(" | ");
+      const load = loadavg().map((l) => l.toFixed(1)).join(", ");
       return [
         "## Transfer",
         "",
-        `Measured ${new Date().toISOString().slice(0, 10)} on a 2-core machine (figures vary by up to ±30% between runs; s3rver shares the two cores), against one s3rver on loopback;`,
-        `whole-command wall time, median of 3 alternating rounds; ${transfers} concurrent transfers for every tool (rclone \`--transfers ${transfers}\`,`,
-        "aws-cli's default 10). The ratio is the peer's time over trainctl's: above 1 means trainctl is faster. The last column is the CPU",
-        "time s3rver itself spent serving each tool's run (from /proc), out of the wall time in the same row.",
+        `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on a 2-core machine (load average at the end: ${load}), one s3rver on loopback,`,
+        `files written to and read from ${filesystem} (\`stat -f -c %T\`). ${transfers} concurrent transfers for every tool (rclone \`--transfers ${transfers}\`,`,
+        `aws-cli its default 10); trainctl is the compiled bin (\`node dist/scripts/trainctl.js\`). Each cell is wall / client CPU seconds`,
+        `(user + sys of the whole process tree, GNU time), median of ${rounds} round(s) alternating the tools,`,
+        `per 1,000 objects or per GiB, **with each tool's start-up taken out** (below). The last`,
+        "column is the CPU s3rver itself spent serving each tool's run (from /proc), not per unit: s3rver is single-threaded, so",
+        "no run's wall time can be below it.",
         "",
-        "| case | trainctl | peers (ratio) | s3rver CPU (trainctl / rclone / aws-cli) |",
-        "|---|---:|---|---|",
+        "| case | trainctl | rclone | aws-cli | s3rver CPU s (trainctl / rclone / aws-cli) |",
+        "|---|---:|---:|---:|---|",
         ...rows,
+        `| start-up (\`transfer --help\` / \`version\` / \`--version\`), s | ${startRow} | |`,
         "",
-        "Against the targets of issue #6:",
+        "Targets (issue #19), as trainctl ÷ peer, lower is better:",
         "",
         ...verdicts,
         "",
-        `Fixed cost in every trainctl row: starting the CLI takes ${startup.toFixed(2)} s (\`trainctl transfer --help\`, median of 3): Node,`,
-        "tsx compiling the TypeScript and loading the S3 client (only the command being run is loaded); rclone starts in",
-        `milliseconds. Less the start-up, trainctl's times are ${Object.entries(results).map(([name, byTool]) => `${(median(byTool.trainctl.map((t) => t.seconds)) - startup).toFixed(2)} s (${name})`).join(", ")}.`,
-        "Small objects (up to 256 KiB) go as one signed HTTP request each, without the AWS SDK's per-request middleware",
-        "(docs/transfer.md). s3rver is single-threaded, so no run can take less wall time than the CPU s3rver spends serving it",
-        "(last column): a peer whose wall time is close to that figure is bound by the server here, and no client can be much",
-        "faster than it on this machine. trainctl also checks the CRC32C of every byte it downloads (about 0.3 s of CPU per GiB),",
-        "which neither peer does.",
-        "",
-        `Peak memory (GNU time's maximum RSS) while moving one 4 GiB file, ${transfers} concurrent requests; the cap is ${RSS_CAP_MIB} MiB:`,
+        `Peak memory (GNU time's maximum RSS) of trainctl moving one ${sizeLabel(hugeMiB)} file, ${transfers} concurrent requests; the cap is ${RSS_CAP_MIB} MiB:`,
         "",
         "| run | wall | peak RSS | under the cap |",
         "|---|---:|---:|---|",
-        rss("`trainctl transfer --help` (the CLI at rest, for reference)", idle),
-        rss("4 GiB file up", hugeUp),
-        rss("4 GiB file down", hugeDown),
+        rss("`trainctl transfer --help` (the CLI at rest)", startup.trainctl),
+        rss(`${sizeLabel(hugeMiB)} file up`, hugeUp),
+        rss(`${sizeLabel(hugeMiB)} file down`, hugeDown),
         "",
-        "Upload part buffers are pooled and capped at 48 MiB in all (`PART_BUFFER_BYTES`); a download writes each ranged GET straight",
-        "to its place in the file in 1 MiB batches, the part's CRC32C computed as it arrives, so it holds at most a batch per request.",
-        "",
-        "s3rver is single-threaded and stores on the same disk, so absolute rates are far below real S3.",
+        "Sizes come from the environment: `TRAINCTL_BENCH_FILES` (default 5000), `TRAINCTL_BENCH_BIG_MIB` (1024),",
+        "`TRAINCTL_BENCH_HUGE_MIB` (4096), `TRAINCTL_BENCH_ROUNDS` (5). s3rver shares the two cores and the disk, so absolute",
+        "rates are far below real S3; client CPU per object is the figure that carries over.",
       ].join("\n");
     } finally {
       await s3.stop();

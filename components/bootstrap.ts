@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { DATA_DEVICE_NAME } from "./data-volume";
-import { METRICS_NAMESPACE } from "../scripts/status/node-metrics";
+import { METRICS_NAMESPACE } from "../core/node-metrics";
 
 export interface BootstrapOptions {
   experiment: string;

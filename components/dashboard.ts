@@ -2,7 +2,7 @@
  * The experiment's CloudWatch dashboard body, as a pure function of the nodes: one row of widgets per
  * node with the metrics the bootstrap publishes, beside EC2's own CPU and EBS read figures.
  */
-import { METRICS_NAMESPACE, METRIC_DIMENSIONS, type NodeMetric, PUBLISH_INTERVAL_SECONDS } from "../scripts/status/node-metrics";
+import { METRICS_NAMESPACE, METRIC_DIMENSIONS, type NodeMetric, PUBLISH_INTERVAL_SECONDS } from "../core/node-metrics";
 
 export interface DashboardInput {
   experiment: string;

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { treeDigest } from "../scripts/transfer/tree-digest";
+import { treeDigest } from "../core/tree-digest";
 
 /** Where `pulumi up` writes the generated loader, per stack. */
 export const loaderPath = (stack: string) => `.trainctl/${stack}/loader.py`;

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../infra/config";
 import { estimateWarm } from "./warming";
 import { renderUserData, volumeOrigin } from "./bootstrap";
-import { recommend } from "../scripts/dataloader/recommend";
+import { recommend } from "../core/recommend";
 import { Budget, costTagNote } from "./budget";
 import { dashboardBody } from "./dashboard";
 import { DataPath } from "./data-path";

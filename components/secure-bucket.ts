@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { STAGING_PREFIX } from "../scripts/transfer/location";
+import { STAGING_PREFIX } from "../core/names";
 import { tlsOnlyBucketPolicy } from "./iam";
 import { childName } from "./naming";
 import { resourceTags } from "./tags";

@@ -1,13 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { amiSource } from "../core/ami";
 import type { InstanceConfig } from "../infra/config";
 import { ec2AssumeRolePolicy, instanceAccessPolicy, ssmParametersArn } from "./iam";
-import { runSecretsPath } from "../scripts/remote/secrets";
-import { METRICS_NAMESPACE } from "../scripts/status/node-metrics";
+import { runSecretsPath } from "../core/names";
+import { METRICS_NAMESPACE } from "../core/node-metrics";
 import { TAG, resourceTags } from "./tags";
-
-/** Public SSM parameter of the AWS Deep Learning Base GPU AMI (Ubuntu 22.04, NVIDIA driver, CUDA). */
-export const DEFAULT_AMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id";
 
 export interface TrainingInstanceArgs {
   /** The Pulumi project: with the experiment, it scopes the run secrets the nodes may read. */
@@ -116,7 +114,8 @@ export class TrainingInstance extends pulumi.ComponentResource {
     this.instanceProfile = new aws.iam.InstanceProfile(`${name}-profile`, { role: this.role.name, tags: resourceTags(`${name}-profile`, "instance-profile") }, child);
 
     // The AMI resolves once; later parameter and user-data changes never replace a running node unless `ami` is pinned.
-    const ami = config.ami ?? aws.ssm.getParameterOutput({ name: config.amiParameter ?? DEFAULT_AMI_PARAMETER }, child).value;
+    const source = amiSource(config);
+    const ami = source.kind === "image" ? source.id : aws.ssm.getParameterOutput({ name: source.name }, child).value;
     const ignoreChanges = config.ami ? [] : ["ami", "userData"];
 
     this.nodes = Array.from({ length: config.count }, (_, i) => {

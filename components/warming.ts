@@ -1,6 +1,6 @@
 import type { DataVolumeConfig } from "../infra/config";
-import { EBS_PRICES, HOURS_PER_MONTH } from "../scripts/pricing/catalog";
-import { instanceSpec } from "../scripts/pricing/instance-specs";
+import { EBS_PRICES, HOURS_PER_MONTH } from "../core/catalog";
+import { instanceSpec } from "../core/instance-specs";
 
 export interface WarmEstimate {
   mode: DataVolumeConfig["warm"];

@@ -28,3 +28,13 @@ export function defaultAmiProblem(instanceType: string): string | undefined {
   const reason = UNSUPPORTED_BY_DEFAULT_AMI[family];
   return reason ? `${instanceType} cannot use the default AMI: ${reason} (set trainctl:instance.amiParameter or trainctl:instance.ami to a matching AMI)` : undefined;
 }
+
+/** Public SSM parameter of the AWS Deep Learning Base GPU AMI (Ubuntu 22.04, NVIDIA open kernel modules, CUDA). */
+export const DEFAULT_AMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id";
+
+export type AmiSource = { kind: "image"; id: string } | { kind: "parameter"; name: string };
+
+/** Where a node's AMI comes from: `instance.ami`, else `instance.amiParameter`, else the default DLAMI parameter. */
+export function amiSource(instance: { ami?: string; amiParameter?: string }): AmiSource {
+  return instance.ami ? { kind: "image", id: instance.ami } : { kind: "parameter", name: instance.amiParameter ?? DEFAULT_AMI_PARAMETER };
+}

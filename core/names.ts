@@ -105,3 +105,11 @@ export function experimentNameProblem(experiment: string, project: string): stri
   }
   return undefined;
 }
+
+/** Where local ↔ instance copies and run code wait in an experiment bucket; a lifecycle rule expires it. */
+export const STAGING_PREFIX = "staging/";
+
+/** Where an experiment's run secrets live; the instance role may read parameters under this path only. */
+export function runSecretsPath(project: string, experiment: string): string {
+  return `/trainctl/${project}/${experiment}/`;
+}

@@ -1,4 +1,4 @@
-import { INSTANCE_PRICES } from "../scripts/pricing/catalog";
+import { INSTANCE_PRICES } from "../core/catalog";
 
 /** What a rule sees of a resource: the same fields CrossGuard gives, as plain data. */
 export interface PolicySubject {

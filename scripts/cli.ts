@@ -3,7 +3,7 @@ import * as path from "node:path";
 import yargs, { type Argv, type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { ExitCode, type TrainctlError, UsageError } from "./errors";
-import { PACKAGE_ROOT } from "./state/project";
+import { PACKAGE_ROOT } from "./package-root";
 
 /**
  * Every file in scripts/commands/ exports one yargs command module, named like the file. Only the

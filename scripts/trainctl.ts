@@ -2,7 +2,7 @@
 /** The `trainctl` executable. `--version` answers before yargs or any command loads. */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { PACKAGE_ROOT } from "./state/project";
+import { PACKAGE_ROOT } from "./package-root";
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && argv[0] === "--version") {

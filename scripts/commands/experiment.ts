@@ -1,4 +1,4 @@
-import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import type * as Automation from "@pulumi/pulumi/automation";
 import type { Argv, CommandModule } from "yargs";
 import { parseStackConfig } from "../../infra/config";
 import { TrainctlError, UsageError } from "../errors";
@@ -16,7 +16,8 @@ import { planTeardown } from "../teardown/plan";
 const shortName = (name: string) => name.split("/").pop() ?? name;
 
 /** A stack through the Automation API, with the CLI found on PATH (a clear error without it). */
-async function selectStack(name: string): Promise<Stack> {
+async function selectStack(name: string): Promise<Automation.Stack> {
+  const { LocalWorkspace, PulumiCommand, Stack } = require("@pulumi/pulumi/automation") as typeof Automation;
   requirePulumi();
   const pulumiCommand = await PulumiCommand.get({ skipVersionCheck: true });
   const workspace = await LocalWorkspace.create({ workDir: projectDir(), pulumiCommand });

@@ -229,7 +229,8 @@ export function adoptedBucketCheck(role: string, bucket: string, region: string,
 // --- 6. AMI -----------------------------------------------------------------------------------
 
 /** Where the instance's AMI comes from: an explicit id, or an SSM public parameter. */
-export type AmiSource = { kind: "image"; id: string } | { kind: "parameter"; name: string };
+import type { AmiSource } from "../../core/ami";
+export type { AmiSource };
 
 export function amiCheck(source: AmiSource, resolved: { id: string; state?: string } | undefined): Check {
   const what = source.kind === "image" ? source.id : `SSM parameter ${source.name}`;

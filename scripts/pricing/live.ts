@@ -2,8 +2,13 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
-import { DescribeSpotPriceHistoryCommand, EC2Client } from "@aws-sdk/client-ec2";
-import { type Filter, GetProductsCommand, PricingClient } from "@aws-sdk/client-pricing";
+import type * as Ec2 from "@aws-sdk/client-ec2";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import type * as Pricing from "@aws-sdk/client-pricing";
+import type { Filter, PricingClient } from "@aws-sdk/client-pricing";
+// The SDK clients load when prices are fetched, not when a command that might fetch them starts.
+const ec2Sdk = () => require("@aws-sdk/client-ec2") as typeof Ec2;
+const pricingSdk = () => require("@aws-sdk/client-pricing") as typeof Pricing;
 import { CATALOG_DATE, CATALOG_REGION, INSTANCE_PRICES } from "../../core/catalog";
 import type { PriceBook, StoragePrices } from "../../core/pricing";
 
@@ -120,7 +125,7 @@ export async function getProducts(client: PricingClient, serviceCode: string, fi
   const documents: string[] = [];
   let NextToken: string | undefined;
   do {
-    const page = await client.send(new GetProductsCommand({ ServiceCode: serviceCode, Filters: filters, FormatVersion: "aws_v1", MaxResults: 100, NextToken }));
+    const page = await client.send(new (pricingSdk().GetProductsCommand)({ ServiceCode: serviceCode, Filters: filters, FormatVersion: "aws_v1", MaxResults: 100, NextToken }));
     documents.push(...(page.PriceList ?? []).map(String));
     NextToken = page.NextToken;
   } while (NextToken);
@@ -149,7 +154,7 @@ export async function spotQuote(ec2: EC2Client, instanceType: string, now = new 
   let NextToken: string | undefined;
   do {
     const page = await ec2.send(
-      new DescribeSpotPriceHistoryCommand({ InstanceTypes: [instanceType as never], ProductDescriptions: ["Linux/UNIX"], StartTime: new Date(now.getTime() - 24 * 3_600_000), EndTime: now, NextToken }),
+      new (ec2Sdk().DescribeSpotPriceHistoryCommand)({ InstanceTypes: [instanceType as never], ProductDescriptions: ["Linux/UNIX"], StartTime: new Date(now.getTime() - 24 * 3_600_000), EndTime: now, NextToken }),
     );
     for (const entry of page.SpotPriceHistory ?? []) {
       if (!entry.AvailabilityZone || entry.SpotPrice === undefined) continue;
@@ -184,8 +189,8 @@ export interface LivePriceOptions {
  */
 export async function livePriceBook(options: LivePriceOptions): Promise<PriceBook> {
   const env = process.env;
-  const pricing = options.pricing ?? new PricingClient({ region: "us-east-1", endpoint: env.AWS_ENDPOINT_URL_PRICING, maxAttempts: 5 });
-  const ec2 = options.ec2 ?? new EC2Client({ region: options.region, endpoint: env.AWS_ENDPOINT_URL_EC2, maxAttempts: 5 });
+  const pricing = options.pricing ?? new (pricingSdk().PricingClient)({ region: "us-east-1", endpoint: env.AWS_ENDPOINT_URL_PRICING, maxAttempts: 5 });
+  const ec2 = options.ec2 ?? new (ec2Sdk().EC2Client)({ region: options.region, endpoint: env.AWS_ENDPOINT_URL_EC2, maxAttempts: 5 });
   const cache = options.cache ?? defaultCache();
   const onDemand = new Map<string, number>();
   const spot = new Map<string, SpotQuote>();

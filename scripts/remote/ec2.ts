@@ -1,4 +1,5 @@
-import { EC2Client, paginateDescribeInstances, paginateDescribeVolumeStatus, paginateDescribeVolumes, type VolumeStatusItem } from "@aws-sdk/client-ec2";
+import type { EC2Client, VolumeStatusItem } from "@aws-sdk/client-ec2";
+import { ec2Sdk } from "../sdk";
 import { UsageError } from "../errors";
 import type { ExperimentNode, ExperimentTarget } from "./target";
 
@@ -15,14 +16,14 @@ export interface NodeState {
 }
 
 export function ec2Client(region: string): EC2Client {
-  return new EC2Client({ region });
+  return new (ec2Sdk().EC2Client)({ region });
 }
 
 /** DescribeInstances for the given ids (paged); ids EC2 no longer knows are absent from the result. */
 export async function describeNodes(client: EC2Client, instanceIds: string[]): Promise<Map<string, NodeState>> {
   const states = new Map<string, NodeState>();
   if (instanceIds.length === 0) return states;
-  for await (const page of paginateDescribeInstances({ client }, { Filters: [{ Name: "instance-id", Values: instanceIds }] })) {
+  for await (const page of ec2Sdk().paginateDescribeInstances({ client }, { Filters: [{ Name: "instance-id", Values: instanceIds }] })) {
     for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
       if (!instance.InstanceId) continue;
       states.set(instance.InstanceId, {
@@ -58,7 +59,7 @@ export async function requireRunning(client: EC2Client, target: ExperimentTarget
 export async function describeVolumeStatus(client: EC2Client, volumeIds: string[]): Promise<Map<string, VolumeStatusItem>> {
   const statuses = new Map<string, VolumeStatusItem>();
   const ask = async (VolumeIds: string[]) => {
-    for await (const page of paginateDescribeVolumeStatus({ client }, { VolumeIds })) {
+    for await (const page of ec2Sdk().paginateDescribeVolumeStatus({ client }, { VolumeIds })) {
       for (const item of page.VolumeStatuses ?? []) if (item.VolumeId) statuses.set(item.VolumeId, item);
     }
   };
@@ -80,7 +81,7 @@ export async function dataVolumesByInstance(client: EC2Client, instanceIds: stri
     { Name: "attachment.instance-id", Values: instanceIds },
     { Name: "tag:trainctl:role", Values: ["data-volume"] },
   ];
-  for await (const page of paginateDescribeVolumes({ client }, { Filters })) {
+  for await (const page of ec2Sdk().paginateDescribeVolumes({ client }, { Filters })) {
     for (const volume of page.Volumes ?? []) {
       const instanceId = volume.Attachments?.find((a) => a.InstanceId && instanceIds.includes(a.InstanceId))?.InstanceId;
       if (instanceId && volume.VolumeId && !volumes.has(instanceId)) volumes.set(instanceId, volume.VolumeId);

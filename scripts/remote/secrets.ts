@@ -5,10 +5,7 @@
 import { UsageError } from "../errors";
 import { CONTROL_CHARACTER } from "./shell";
 
-/** Where an experiment's run secrets live; the instance role may read parameters under this path only. */
-export function runSecretsPath(project: string, experiment: string): string {
-  return `/trainctl/${project}/${experiment}/`;
-}
+export { runSecretsPath } from "../../core/names";
 
 /**
  * SSM counts the ARN before a parameter name in its 1011-character limit (PutParameter, Name):

@@ -1,7 +1,6 @@
 /** Shell text sent to instances through SSM, built by pure functions so tests can read and run it. */
 
-/** C0 and C1 controls, DEL included: a newline would end a heredoc in user data or a line of shell. */
-export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+export { CONTROL_CHARACTER } from "../../core/text";
 
 /** Single-quotes a word for bash. */
 export function quote(word: string): string {

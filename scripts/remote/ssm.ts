@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { CancelCommandCommand, GetCommandInvocationCommand, SSMClient, SendCommandCommand } from "@aws-sdk/client-ssm";
+import type { SSMClient } from "@aws-sdk/client-ssm";
+import { ssmSdk } from "../sdk";
 import { InterruptedError, TrainctlError } from "../errors";
 
 export function ssmClient(region: string): SSMClient {
-  return new SSMClient({ region });
+  return new (ssmSdk().SSMClient)({ region });
 }
 
 export interface ShellCommand {
@@ -41,7 +42,7 @@ const isNotYetRegistered = (error: unknown) => (error as { name?: string })?.nam
 export async function runShellCommand(client: SSMClient, command: ShellCommand): Promise<InvocationResult[]> {
   const pollMs = command.pollMs ?? Number(process.env.TRAINCTL_SSM_POLL_MS ?? 1000);
   const sent = await client.send(
-    new SendCommandCommand({
+    new (ssmSdk().SendCommandCommand)({
       DocumentName: "AWS-RunShellScript",
       InstanceIds: command.instanceIds,
       Comment: command.comment?.slice(0, 100),
@@ -58,7 +59,7 @@ export async function runShellCommand(client: SSMClient, command: ShellCommand):
   try {
     while (results.size < command.instanceIds.length) {
       for (const instanceId of command.instanceIds.filter((id) => !results.has(id))) {
-        const invocation = await client.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId })).catch((error) => {
+        const invocation = await client.send(new (ssmSdk().GetCommandInvocationCommand)({ CommandId: commandId, InstanceId: instanceId })).catch((error) => {
           if (isNotYetRegistered(error)) return undefined;
           throw error;
         });
@@ -83,7 +84,7 @@ export async function runShellCommand(client: SSMClient, command: ShellCommand):
       await sleep(pollMs);
     }
   } catch (error) {
-    await client.send(new CancelCommandCommand({ CommandId: commandId })).catch(() => undefined);
+    await client.send(new (ssmSdk().CancelCommandCommand)({ CommandId: commandId })).catch(() => undefined);
     throw error;
   }
   return command.instanceIds.map((id) => results.get(id)!);

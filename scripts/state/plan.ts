@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import type * as Pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { arnPartition, checkConstraints, describeViolation } from "../../core/aws-constraints";
 import { experimentNameProblem } from "../../core/names";
 import { UsageError } from "../errors";
-import { PROJECT_ROOT, projectDir as defaultProjectDir } from "./project";
+import { PROJECT_ROOT, projectDir as defaultProjectDir, projectNameIn } from "./project";
 import { type ResourceRecord, type StackModel, regionOf, withEffectiveTags } from "./model";
 
 /** What the engine would have received for one resource, as the mock monitor saw it. */
@@ -59,9 +59,7 @@ export const MOCK_ACCOUNT = "123456789012";
 
 /** Reads the project name from Pulumi.yaml. */
 export function projectName(projectDir = defaultProjectDir()): string {
-  const file = path.join(projectDir, "Pulumi.yaml");
-  const doc = parseYaml(readFileSync(file, "utf8")) as { name?: string };
-  return doc?.name ?? "trainctl";
+  return projectNameIn(projectDir);
 }
 
 /** Stacks that have a `Pulumi.<name>.yaml` in the project folder. */
@@ -99,7 +97,7 @@ const hex = (seed: string, length = 17): string => {
 };
 
 /** Plausible ids and computed outputs, so that names, ARNs and AZs flow through the program. */
-function mockState(args: pulumi.runtime.MockResourceArgs, region: string, stackOutputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
+function mockState(args: Pulumi.runtime.MockResourceArgs, region: string, stackOutputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
   const inputs = args.inputs as Record<string, any>;
   const seed = `${args.type}/${args.name}`;
   const arn = (service: string, resource: string) => `arn:${arnPartition(region)}:${service}:${region}:${MOCK_ACCOUNT}:${resource}`;
@@ -251,6 +249,8 @@ async function loadProgram(program: string): Promise<Record<string, unknown>> {
  * AWS, no Pulumi CLI, no network. One run at a time per process.
  */
 export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun> {
+  // Loaded here, not at the top: reading a stack file or printing --help never pays for the Pulumi SDK.
+  const pulumi = require("@pulumi/pulumi") as typeof Pulumi;
   const project = options.project ?? projectName();
   const nameProblem = experimentNameProblem(options.stack, project);
   if (nameProblem) throw new UsageError(`--stack: ${nameProblem}`, { subject: "--stack" });
@@ -313,7 +313,7 @@ export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun
     failed();
   };
   // Pulumi logs a failed input (e.g. a throw inside apply) and leaves its resource pending forever.
-  const logModule = require("@pulumi/pulumi/log") as { error: typeof pulumi.log.error };
+  const logModule = require("@pulumi/pulumi/log") as { error: typeof Pulumi.log.error };
   const logError = logModule.error;
   // Offline, the error is rethrown as one clean line instead of being logged.
   logModule.error = async (message: string) => capture(new Error(cleanRuntimeMessage(message)));

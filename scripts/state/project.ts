@@ -1,17 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { PACKAGE_ROOT, findUp } from "../package-root";
 
-/** The nearest folder at or above `from` that holds `file`, if any. */
-export function findUp(file: string, from: string): string | undefined {
-  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, file))) return dir;
-    if (path.dirname(dir) === dir) return undefined;
-  }
-}
-
-/** This package's root (its package.json), whether it runs from source or from `dist/`. */
-export const PACKAGE_ROOT = findUp("package.json", path.join(__dirname, "..", "..")) ?? process.cwd();
+export { PACKAGE_ROOT, findUp };
 
 /** The repository's own Pulumi project, which `npm start` plans: the package root. */
 export const PROJECT_ROOT = PACKAGE_ROOT;

@@ -4,7 +4,8 @@
  * Real SDK clients with the SDK's retries; endpoints follow AWS_ENDPOINT_URL_<SERVICE>.
  */
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { EC2Client } from "@aws-sdk/client-ec2";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import { ec2Sdk } from "../sdk";
 import { paginateGetResources, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { TrainctlError } from "../errors";
 import { spotQuote } from "../pricing/live";
@@ -21,7 +22,7 @@ export interface StatusClients {
 
 export function statusClients(region: string): StatusClients {
   const base = { region, maxAttempts: 3 };
-  return { ec2: new EC2Client(base), cloudwatch: new CloudWatchClient(base), tagging: new ResourceGroupsTaggingAPIClient(base) };
+  return { ec2: new (ec2Sdk().EC2Client)(base), cloudwatch: new CloudWatchClient(base), tagging: new ResourceGroupsTaggingAPIClient(base) };
 }
 
 /** An experiment to show: from a stack's outputs (`state`), or from instance tags alone (`tags`). */

@@ -3,17 +3,8 @@
  * leaks. Real SDK clients with the SDK's own retry strategy; endpoints follow the standard
  * AWS_ENDPOINT_URL_<SERVICE> variables (EC2, STS, S3, RESOURCE_GROUPS_TAGGING_API).
  */
-import {
-  CreateSnapshotCommand,
-  DeleteSnapshotCommand,
-  DeleteVolumeCommand,
-  DescribeInstancesCommand,
-  DescribeSnapshotsCommand,
-  DescribeVolumesCommand,
-  EC2Client,
-  TerminateInstancesCommand,
-  type Tag,
-} from "@aws-sdk/client-ec2";
+import type { EC2Client, Tag } from "@aws-sdk/client-ec2";
+import { ec2Sdk } from "../sdk";
 import { paginateGetResources, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { DeleteBucketCommand, ListBucketsCommand, ListObjectsV2Command, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
@@ -32,7 +23,7 @@ export function sweepClients(region: string, env: NodeJS.ProcessEnv = process.en
   const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   return {
     tagging: new ResourceGroupsTaggingAPIClient(base),
-    ec2: new EC2Client(base),
+    ec2: new (ec2Sdk().EC2Client)(base),
     sts: new STSClient(base),
     s3: new S3Client({ ...base, forcePathStyle: Boolean(s3Endpoint), requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" }),
   };
@@ -95,7 +86,7 @@ type Facts = Partial<CloudResource>;
 
 async function describeInstances(ec2: EC2Client, ids: string[]): Promise<Map<string, Facts>> {
   const out = new Map<string, Facts>();
-  const reply = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+  const reply = await ec2.send(new (ec2Sdk().DescribeInstancesCommand)({ InstanceIds: ids }));
   for (const reservation of reply.Reservations ?? []) {
     for (const i of reservation.Instances ?? []) {
       if (i.InstanceId) out.set(i.InstanceId, { createdAt: i.LaunchTime, state: i.State?.Name, instanceType: i.InstanceType });
@@ -106,7 +97,7 @@ async function describeInstances(ec2: EC2Client, ids: string[]): Promise<Map<str
 
 async function describeVolumes(ec2: EC2Client, ids: string[]): Promise<Map<string, Facts>> {
   const out = new Map<string, Facts>();
-  const reply = await ec2.send(new DescribeVolumesCommand({ VolumeIds: ids }));
+  const reply = await ec2.send(new (ec2Sdk().DescribeVolumesCommand)({ VolumeIds: ids }));
   for (const v of reply.Volumes ?? []) {
     if (v.VolumeId) out.set(v.VolumeId, { createdAt: v.CreateTime, state: v.State, sizeGiB: v.Size, volumeType: v.VolumeType, iops: v.Iops, throughputMiBs: v.Throughput });
   }
@@ -115,7 +106,7 @@ async function describeVolumes(ec2: EC2Client, ids: string[]): Promise<Map<strin
 
 async function describeSnapshots(ec2: EC2Client, ids: string[]): Promise<Map<string, Facts>> {
   const out = new Map<string, Facts>();
-  const reply = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: ids }));
+  const reply = await ec2.send(new (ec2Sdk().DescribeSnapshotsCommand)({ SnapshotIds: ids }));
   for (const s of reply.Snapshots ?? []) if (s.SnapshotId) out.set(s.SnapshotId, { createdAt: s.StartTime, state: s.State, sizeGiB: s.VolumeSize });
   return out;
 }
@@ -205,11 +196,11 @@ export async function executeSweep(clients: SweepClients, leaks: Leak[], options
     const action = leak.action === "snapshot-and-delete" && !options.snapshot ? "delete" : leak.action;
     try {
       let snapshotId: string | undefined;
-      if (action === "terminate") await clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: [r.id] }));
+      if (action === "terminate") await clients.ec2.send(new (ec2Sdk().TerminateInstancesCommand)({ InstanceIds: [r.id] }));
       if (action === "snapshot-and-delete") {
         const tags = { ...r.tags, Name: `${r.tags.Name ?? r.id}-sweep`, [TAG_ROLE]: SWEEP_SNAPSHOT_ROLE, [TAG_CREATED_AT]: (options.now ?? new Date()).toISOString() };
         const snap = await clients.ec2.send(
-          new CreateSnapshotCommand({
+          new (ec2Sdk().CreateSnapshotCommand)({
             VolumeId: r.id,
             Description: `trainctl sweep: last copy of leaked volume ${r.id}`,
             TagSpecifications: [{ ResourceType: "snapshot", Tags: copyableTags(tags) }],
@@ -218,8 +209,8 @@ export async function executeSweep(clients: SweepClients, leaks: Leak[], options
         snapshotId = snap.SnapshotId;
         if (!snapshotId) throw new Error("CreateSnapshot returned no snapshot id; the volume was kept");
       }
-      if (action === "snapshot-and-delete" || (action === "delete" && r.kind === "volume")) await clients.ec2.send(new DeleteVolumeCommand({ VolumeId: r.id }));
-      if (action === "delete" && r.kind === "snapshot") await clients.ec2.send(new DeleteSnapshotCommand({ SnapshotId: r.id }));
+      if (action === "snapshot-and-delete" || (action === "delete" && r.kind === "volume")) await clients.ec2.send(new (ec2Sdk().DeleteVolumeCommand)({ VolumeId: r.id }));
+      if (action === "delete" && r.kind === "snapshot") await clients.ec2.send(new (ec2Sdk().DeleteSnapshotCommand)({ SnapshotId: r.id }));
       if (action === "delete-bucket") await clients.s3.send(new DeleteBucketCommand({ Bucket: r.id }));
       results.push({ arn: r.arn, action, status: "done", ...(snapshotId ? { snapshotId } : {}) });
     } catch (error) {

@@ -1,13 +1,13 @@
-import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { ec2Sdk } from "../sdk";
 import { BUSY_TAGS } from "./plan";
 
 /**
  * Instances whose live tags say a training process runs (`trainctl:runtime:busy=true`, or the older
  * `trainctl:busy=true`). The provider ignores runtime tags, so state rarely holds them; EC2 does.
  */
-export async function liveBusyInstances(region: string, instanceIds: string[], client = new EC2Client({ region, maxAttempts: 5 })): Promise<string[]> {
+export async function liveBusyInstances(region: string, instanceIds: string[], client = new (ec2Sdk().EC2Client)({ region, maxAttempts: 5 })): Promise<string[]> {
   if (instanceIds.length === 0) return [];
-  const reply = await client.send(new DescribeInstancesCommand({ InstanceIds: instanceIds }));
+  const reply = await client.send(new (ec2Sdk().DescribeInstancesCommand)({ InstanceIds: instanceIds }));
   const busy: string[] = [];
   for (const reservation of reply.Reservations ?? []) {
     for (const instance of reservation.Instances ?? []) {

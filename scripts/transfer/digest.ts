@@ -101,3 +101,9 @@ export function combineCrc32c(crcA: number, crcB: number, lengthB: number): numb
   }
   return (multiplyModP(shift, crcA >>> 0) ^ crcB) >>> 0;
 }
+
+/** Whether a local file has the digest an object's metadata records (in whichever algorithm it was recorded). */
+export async function matchesRecorded(metadata: Record<string, string> | undefined, file: string): Promise<boolean> {
+  const recorded = recordedDigest(metadata);
+  return recorded !== undefined && recorded.value === (await fileDigest(file, recorded.key));
+}

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { AbortMultipartUploadCommand, type S3Client } from "@aws-sdk/client-s3";
 import { UsageError } from "../errors";
 
 /** What the journal remembers of one multipart upload, so a re-run resumes it. */
@@ -90,3 +91,25 @@ function isJournal(data: unknown): data is JournalData {
 
 const unreadable = (file: string, reason: string) =>
   new UsageError(`resume journal ${file} is unreadable (${reason}); run \`trainctl transfer --abort\` to discard it, then run this command again`, { subject: file });
+
+/**
+ * Aborts the open multipart uploads a journal records, then removes the journal. An unreadable journal is removed
+ * with a warning: the uploads it held cannot be named, and the bucket's lifecycle rule expires them.
+ */
+export async function abortJournal(client: S3Client, file: string, onWarning?: (message: string) => void): Promise<number> {
+  let data;
+  try {
+    data = Journal.load(file);
+  } catch (error) {
+    onWarning?.(`${(error instanceof Error ? error.message : String(error)).split(";")[0]}; removed it (its open uploads, if any, expire by the bucket's lifecycle rule)`);
+    rmSync(file, { force: true });
+    return 0;
+  }
+  let aborted = 0;
+  for (const upload of Object.values(data.uploads)) {
+    await client.send(new AbortMultipartUploadCommand({ Bucket: data.bucket, Key: upload.key, UploadId: upload.uploadId })).catch(() => undefined);
+    aborted += 1;
+  }
+  rmSync(file, { force: true });
+  return aborted;
+}

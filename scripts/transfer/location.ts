@@ -5,8 +5,7 @@ export type Location =
   | { kind: "s3"; bucket: string; prefix: string }
   | { kind: "instance"; target: string; path: string };
 
-/** Where local ↔ instance copies and run code wait in an experiment bucket; a lifecycle rule expires it. */
-export const STAGING_PREFIX = "staging/";
+export { STAGING_PREFIX } from "../../core/names";
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 

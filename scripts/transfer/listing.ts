@@ -1,0 +1,60 @@
+import { lstatSync, readdirSync, statSync } from "node:fs";
+import * as path from "node:path";
+import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import picomatch from "picomatch";
+import type { Run } from "./run";
+
+export interface LocalFile {
+  relative: string;
+  absolute: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Files under a folder (or the file itself), keyed by relative path with `/`. Symlinks are skipped with a warning. */
+export function listLocal(root: string, onWarning?: (m: string) => void): LocalFile[] {
+  const top = lstatSync(root);
+  if (top.isFile()) return [{ relative: path.basename(root), absolute: root, size: top.size, mtimeMs: top.mtimeMs }];
+  const files: LocalFile[] = [];
+  const walk = (dir: string, prefix: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const absolute = path.join(dir, entry.name);
+      const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isSymbolicLink()) onWarning?.(`skipping symlink ${absolute}`);
+      else if (entry.isDirectory()) walk(absolute, relative);
+      else if (entry.isFile()) {
+        const stat = statSync(absolute);
+        files.push({ relative, absolute, size: stat.size, mtimeMs: stat.mtimeMs });
+      }
+    }
+  };
+  walk(root, "");
+  return files.sort((a, b) => (a.relative < b.relative ? -1 : 1));
+}
+
+export interface RemoteObject {
+  key: string;
+  relative: string;
+  size: number;
+}
+
+export async function listRemote(run: Run, client: S3Client, bucket: string, prefix: string): Promise<RemoteObject[]> {
+  const objects: RemoteObject[] = [];
+  let ContinuationToken: string | undefined;
+  const base = prefix && !prefix.endsWith("/") ? `${prefix}/` : prefix;
+  do {
+    const page = await run.request(`LIST s3://${bucket}/${base}`, () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: base, ContinuationToken })));
+    for (const o of page.Contents ?? []) {
+      if (!o.Key || o.Key.endsWith("/")) continue;
+      objects.push({ key: o.Key, relative: o.Key.slice(base.length), size: o.Size ?? 0 });
+    }
+    ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (ContinuationToken);
+  return objects;
+}
+
+export function matcher(include: string[], exclude: string[]): (relative: string) => boolean {
+  const inc = include.length ? picomatch(include, { dot: true }) : () => true;
+  const exc = exclude.length ? picomatch(exclude, { dot: true }) : () => false;
+  return (relative) => inc(relative) && !exc(relative);
+}
