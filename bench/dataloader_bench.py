@@ -2,18 +2,16 @@
 
   make-images ROOT N            N JPEGs of mixed sizes in class folders
   make-npy ROOT N               N small .npy arrays in folders
-  pack ROOT OUT                 class folders → WebDataset shards (.jpg + .cls), timed
+  pack IMAGES.py OUT            the image loader's pack_shards: shards of bounded JPEGs (.jpg + .cls), timed
   race ROOT SHARDS IMAGES.py SHARDS.py   samples/s, cold cache: torchvision ImageFolder vs the generated loaders
   npy ROOT NPY.py               samples/s of the generated npy loader, cold cache
   shards ROOT LOADER            MB/s of cat and of the generated loader over large shards, cold cache
 """
 import importlib.util
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import time
 
 import numpy as np
@@ -88,23 +86,11 @@ def make_npy(root, count):
     return {"arrays": count}
 
 
-def pack(root, out, per_shard=1000):
-    """Class folders → WebDataset shards of `per_shard` samples (.jpg and .cls members), in a shuffled order."""
+def pack(images_path, out):
+    """The generated image loader's pack_shards: class folders → shards of bounded JPEGs (.jpg + .cls), timed."""
     start = time.perf_counter()
-    os.makedirs(out, exist_ok=True)
-    classes = sorted(entry.name for entry in os.scandir(root) if entry.is_dir())
-    paths = files_under(root)
-    order = np.random.RandomState(0).permutation(len(paths))
-    for s in range(0, len(paths), per_shard):
-        with tarfile.open(os.path.join(out, f"shard-{s // per_shard:05d}.tar"), "w") as archive:
-            for i in order[s : s + per_shard]:
-                path = paths[i]
-                label = str(classes.index(os.path.basename(os.path.dirname(path)))).encode()
-                archive.add(path, arcname=f"{i:07d}.jpg")
-                info = tarfile.TarInfo(f"{i:07d}.cls")
-                info.size = len(label)
-                archive.addfile(info, io.BytesIO(label))
-    return {"packSeconds": time.perf_counter() - start}
+    meta = load(images_path).pack_shards(out)
+    return {"packSeconds": time.perf_counter() - start, "maxSide": meta["maxSide"], "bytes": sum(os.path.getsize(p) for p in files_under(out))}
 
 
 def race(root, shards, images_path, shards_path):

@@ -27,7 +27,7 @@ export const DEFAULT_IMAGE_SIZE = 224;
 const TEMPLATES = path.join(__dirname, "templates");
 
 /** Template fragments per strategy, in order; each is a real .py file. */
-const SHARED = ["common.py", "labels.py", "transforms.py", "datasets.py"];
+const SHARED = ["common.py", "labels.py", "transforms.py", "datasets.py", "pack.py"];
 const FRAGMENTS: Record<Strategy, string[]> = {
   "prewarmed-ebs": [...SHARED, "local_files.py", "source_prewarmed_ebs.py", "main.py"],
   "local-cache": [...SHARED, "local_files.py", "source_local_cache.py", "main.py"],

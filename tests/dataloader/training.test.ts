@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -106,6 +106,31 @@ describe("generated loaders that train, under Debian's torch", () => {
     const [difference, count] = execFileSync(PYTHON, ["-c", compare], { encoding: "utf8" }).trim().split(" ").map(Number);
     expect(count).toBe(images.keys.length);
     expect(difference).toBeLessThan(1e-5);
+  });
+
+  it("loader.py --pack writes shards of JPEGs bounded to ceil(S × 256/224) px on the shorter side that still yield [B, 3, S, S] with their folders' labels", () => {
+    const bound = Math.ceil((SIZE * 256) / 224);
+    const out = mkdtempSync(path.join(tmpdir(), "trainctl-train-packed-"));
+    const file = loader("image", images.dir);
+    const low = spawnSync(PYTHON, [file, "--pack", out, "--max-side", String(SIZE - 1)], { encoding: "utf8" });
+    expect([low.status, low.stderr.trim().split("\n").at(-1)]).toEqual([2, `loader.py: error: --max-side: ${SIZE - 1} is below the image size ${SIZE} (accepted: a whole number >= ${SIZE})`]);
+    expect(readdirSync(out)).toEqual([]);
+    const meta = JSON.parse(execFileSync(PYTHON, [file, "--pack", out], { encoding: "utf8" }));
+    expect(meta).toEqual({ maxSide: bound, imageSize: SIZE, samples: images.keys.length, shards: 1, classes: CLASSES });
+    expect(JSON.parse(readFileSync(path.join(out, "pack.json"), "utf8"))).toEqual(meta);
+    const list = `import json, os, sys, tarfile\nfrom PIL import Image\nout = []\nfor shard in sorted(os.listdir(sys.argv[1])):\n    if shard.endswith(".tar"):\n        with tarfile.open(os.path.join(sys.argv[1], shard)) as t:\n            for m in t:\n                if m.name.endswith(".jpg"):\n                    image = Image.open(t.extractfile(m))\n                    out.append([m.name, image.format, *image.size])\nprint(json.dumps(out))`;
+    const members = JSON.parse(execFileSync(PYTHON, ["-c", list, out], { encoding: "utf8" })) as [string, string, number, number][];
+    expect(members.map(([name]) => name.replace(/\.jpg$/, "")).sort()).toEqual(images.keys.map((key) => key.replace(/\.(jpg|png)$/, "")));
+    for (const [name, format, width, height] of members) expect([name, format, Math.min(width, height) <= bound]).toEqual([name, "JPEG", true]);
+    expect(members.some(([, , width, height]) => Math.min(width, height) === bound)).toBe(true); // some were larger and were shrunk
+    const shards = loader("webdataset", out);
+    const seen = check("labels", shards);
+    for (const run of ["workers0", "workers2"]) {
+      const pairs = seen[run] as [string, number][];
+      expect(pairs).toHaveLength(images.keys.length);
+      for (const [key, label] of pairs) expect(label, key).toBe(CLASSES.indexOf(key.split("/")[1]));
+    }
+    for (const batch of check("shapes", shards).batches) expect([batch.shape.slice(1), batch.dtype]).toEqual([[3, SIZE, SIZE], "torch.float32"]);
   });
 
   it("WebDataset shards: labels from .cls and from .json members, images to [B, 3, S, S]", () => {

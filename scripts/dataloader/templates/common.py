@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import random
 import sys
@@ -139,7 +140,14 @@ def main(argv: List[str]) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num-workers", type=int, default=None)
     parser.add_argument("--max-batches", type=int, default=0, help="stop after this many batches (0: one epoch)")
+    parser.add_argument("--pack", metavar="OUT", help="instead: pack the images into WebDataset shards in OUT (see pack_shards)")
+    parser.add_argument("--max-side", type=int, default=None, help="with --pack: the shorter side packed images keep (default: 256 for 224)")
     args = parser.parse_args(argv)
+    if args.pack:
+        if args.max_side is not None and args.max_side < IMAGE_SIZE:
+            parser.error(f"--max-side: {args.max_side} is below the image size {IMAGE_SIZE} (accepted: a whole number >= {IMAGE_SIZE})")
+        print(json.dumps(pack_shards(args.pack, max_side=args.max_side)))
+        return
     loader = make_loader(args.batch_size, args.num_workers)
     start = time.perf_counter()
     samples = 0
