@@ -39,7 +39,7 @@ const cases: [string, string[], RegExp][] = [
   // Regression: an empty --state= fell through to --stack and said the Pulumi CLI is not installed.
   ["an empty --state=", ["--state="], /^error: --state: needs a value/],
   ["--state given twice", ["--state", FIXTURE, "--state", FIXTURE], /^error: --state: give it once/],
-  ["a missing file whose name holds a newline", ["--state", path.join(dir, "no\nsuch.json")], /^error: --state: cannot read ".*no\\nsuch\.json" \(ENOENT\)/],
+  ["a missing file whose name holds a newline", ["--state", path.join(dir, "no\nsuch.json")], /^error: cost: --state: control character U\+000A in ".*no\\nsuch\.json"/],
   ["a folder", ["--state", path.join(dir, "a-folder")], /^error: --state: cannot read .* \(EISDIR\)/],
   ["an empty file", ["--state", file("empty.json", "")], /^error: --state: "[^"]+" is not valid JSON/],
   // Regression: deployment null priced as $0.00 with exit 0.
@@ -66,7 +66,7 @@ const cases: [string, string[], RegExp][] = [
   ["--hours 0x10", ["--state", FIXTURE, "--hours", "0x10"], /^error: --hours must be a number >= 0/],
   ["--max-monthly 1e400", ["--state", FIXTURE, "--max-monthly", "1e400"], /^error: --max-monthly must be a number >= 0/],
   ["--max-monthly NaN", ["--state", FIXTURE, "--max-monthly", "NaN"], /^error: --max-monthly must be a number >= 0/],
-  ["--stack with a control character", ["--stack", "dev\u0007"], /^error: --stack: "dev\\u0007" is not a Pulumi stack name/],
+  ["--stack with a control character", ["--stack", "dev\u0007"], /^error: cost: --stack: control character U\+0007 in "dev\\u0007"/],
 ];
 
 describe("trainctl cost: hostile input is exit 2, one line, and no Pulumi call", () => {

@@ -92,8 +92,8 @@ const cases: [string, string[], RegExp][] = [
   ["an unreadable state", ["--state", path.join(dir, "gone.json"), ...EXECUTE], /^error: --state: cannot read .*gone\.json" \(ENOENT\)/],
   ["deployment: null", ["--state", file("null.json", { version: 3, deployment: null }), ...EXECUTE], /^error: --state: deployment must be an object/],
   ["a bad URN", ["--state", file("urn.json", { version: 3, deployment: { resources: [{ urn: "i-0leak00000000000a" }] } }), ...EXECUTE], /^error: --state: resource #0 "i-0leak00000000000a": urn must be a Pulumi URN/],
-  ["a --region with a newline", ["--state", FIXTURE, "--region", "us-east-1\nx", ...EXECUTE], /^error: --region: "us-east-1\\nx" is not an AWS region name/],
-  ["an --account with a control character", ["--state", FIXTURE, "--execute", "--account", `${ACCOUNT}\u0007`], /^error: --account\/--blocklist: ".*" is not a 12-digit AWS account id/],
+  ["a --region with a newline", ["--state", FIXTURE, "--region", "us-east-1\nx", ...EXECUTE], /^error: sweep: --region: control character U\+000A in "us-east-1\\nx"/],
+  ["an --account with a control character", ["--state", FIXTURE, "--execute", "--account", `${ACCOUNT}\u0007`], /^error: sweep: --account: control character U\+0007/],
 ];
 
 describe("trainctl sweep: hostile input is exit 2, one line, and no AWS request", () => {

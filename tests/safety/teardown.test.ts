@@ -41,10 +41,10 @@ const cases: [string, string[], RegExp][] = [
   ["an empty --state=", ["--state=", ...EXECUTE], /^error: --state: needs a value/],
   ["--state twice", ["--state", FIXTURE, "--state", FIXTURE, ...EXECUTE], /^error: --state: give it once/],
   ["--confirm twice", ["--state", FIXTURE, "--execute", "--confirm", "dev", "--confirm", "dev"], /^error: --confirm: give it once/],
-  ["a --confirm with a trailing newline", ["--state", FIXTURE, "--execute", "--confirm", "dev\n"], /^error: --confirm: "dev\\n" does not match the stack "dev"/],
+  ["a --confirm with a trailing newline", ["--state", FIXTURE, "--execute", "--confirm", "dev\n"], /^error: teardown: --confirm: control character U\+000A in "dev\\n"/],
   // Regression: the name reached `pulumi stack export --stack` unchecked.
   ["a --stack that is a flag", ["--stack=--yes", "--execute", "--confirm=--yes"], /^error: --stack: "--yes" is not a Pulumi stack name/],
-  ["a --stack with a newline", ["--stack", "dev\nprod", "--execute", "--confirm", "dev\nprod"], /^error: --stack: "dev\\nprod" is not a Pulumi stack name/],
+  ["a --stack with a newline", ["--stack", "dev\nprod", "--execute", "--confirm", "dev\nprod"], /^error: teardown: --(stack|confirm): control character U\+000A in "dev\\nprod"/],
   ["an unreadable file", ["--state", path.join(dir, "missing.json"), ...EXECUTE], /^error: --state: cannot read .*missing\.json" \(ENOENT\)/],
   ["a preview passed as --state", ["--state", file("preview.json", { steps: [{ op: "create" }] }), ...EXECUTE], /^error: --state: not a Pulumi stack export/],
   ["deployment: null", ["--state", file("null.json", { version: 3, deployment: null }), ...EXECUTE], /^error: --state: deployment must be an object/],

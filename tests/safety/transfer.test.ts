@@ -74,8 +74,8 @@ describe("transfer: hostile input exits with one clear line and no side effect",
     ["a SRC that is a symlink to a folder", ["link-to-folder", "s3://bucket-1/x/"], /SRC: link-to-folder is a symbolic link, and links are never followed: give the path it points to \(.*folder\)/],
     ["a SRC that is a symlink to a folder, with a trailing slash", ["link-to-folder/", "s3://bucket-1/x/"], /SRC: link-to-folder\/ is a symbolic link/],
     ["a SRC that is a symlink to a file", ["link-to-file", "s3://bucket-1/x/"], /SRC: link-to-file is a symbolic link/],
-    ["a SRC with a control character", ["fold\u001ber", "s3://bucket-1/x/"], /SRC: "fold\\u001ber" does not exist/],
-    ["a SRC with a newline", ["fold\ner", "s3://bucket-1/x/"], /SRC: "fold\\ner" does not exist/],
+    ["a SRC with a control character", ["fold\u001ber", "s3://bucket-1/x/"], /^error: transfer: <src>: control character U\+001B in "fold\\u001ber"/],
+    ["a SRC with a newline", ["fold\ner", "s3://bucket-1/x/"], /^error: transfer: <src>: control character U\+000A in "fold\\ner"/],
     ["--concurrency 0", ["folder", "s3://bucket-1/x/", "--concurrency", "0"], /--concurrency must be at least 1/],
   ])("%s: exit 2, one line, no request, no file", async (_what, args, message) => {
     const before = snapshot(work);
