@@ -46,8 +46,13 @@ function stringLeaves(schema: z.ZodType, at: PropertyKey[] = []): StringLeaf[] {
       return stringLeaves(def.element, [...at, 0]);
     case "record":
       return [...(def.keyType.def.type === "string" ? [{ path: [...at, "Team"], as: "key" as const }] : []), ...stringLeaves(def.valueType, [...at, "Team"])];
+    case "union": {
+      const leaves = (def.options as z.ZodType[]).flatMap((option) => stringLeaves(option, at));
+      return leaves.filter((leaf, i) => leaves.findIndex((other) => other.as === leaf.as && keyPath(other.path) === keyPath(leaf.path)) === i);
+    }
     case "number":
     case "boolean":
+    case "literal":
       return [];
     default:
       throw new Error(`stringLeaves: teach this walker zod type ${def.type} (at ${keyPath(at)})`);
