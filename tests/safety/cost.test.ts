@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -9,6 +8,7 @@ import { estimateCost } from "../../scripts/pricing/estimate";
 import { parsePreview, parseStackExport } from "../../scripts/state/readers";
 import { planTeardown } from "../../scripts/teardown/plan";
 import { expectUsageError, trainctl } from "../helpers/cli";
+import { FIXTURE, scratch, edited } from "./state-files";
 import { installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
 
 /**
@@ -16,20 +16,7 @@ import { installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
  * resource and field, and the Pulumi CLI is never called. Then properties over generated states
  * and previews: a figure is never negative, NaN or infinite, and an unreadable file never exits 0.
  */
-const FIXTURE = path.join(__dirname, "..", "fixtures", "dev.state.json");
-const STATE = JSON.parse(readFileSync(FIXTURE, "utf8"));
-const dir = mkdtempSync(path.join(tmpdir(), "trainctl-safety-cost-"));
-const file = (name: string, content: unknown) => {
-  const p = path.join(dir, name);
-  writeFileSync(p, typeof content === "string" ? content : JSON.stringify(content));
-  return p;
-};
-/** The fixture with one edit to its resources. */
-const edited = (edit: (resources: Record<string, any>[]) => void) => {
-  const copy = structuredClone(STATE);
-  edit(copy.deployment.resources);
-  return copy;
-};
+const { dir, file } = scratch("trainctl-safety-cost-");
 const INSTANCE = "aws:ec2/instance:Instance";
 const instanceOf = (rs: Record<string, any>[]) => rs.find((r) => r.type === INSTANCE)!;
 const URN = "urn:pulumi:dev::trainctl::aws:ebs/volume:Volume::v";

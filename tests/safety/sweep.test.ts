@@ -1,10 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AwsRequest, type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
 import { answer, ec2Arn, type World } from "../helpers/aws-world";
 import { type CliResult, expectUsageError, trainctlAsync } from "../helpers/cli";
+import { FIXTURE, scratch } from "./state-files";
 import { installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
 
 /**
@@ -13,13 +12,7 @@ import { installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
  * resources are never terminated, whatever the tag's value says.
  */
 const ACCOUNT = "123456789012";
-const FIXTURE = path.join(__dirname, "..", "fixtures", "dev.state.json");
-const dir = mkdtempSync(path.join(tmpdir(), "trainctl-safety-sweep-"));
-const file = (name: string, content: unknown) => {
-  const p = path.join(dir, name);
-  writeFileSync(p, typeof content === "string" ? content : JSON.stringify(content));
-  return p;
-};
+const { dir, file } = scratch("trainctl-safety-sweep-");
 const MUTATING = ["TerminateInstances", "CreateSnapshot", "DeleteVolume", "DeleteSnapshot", "DeleteBucket"];
 const TAGS = { "trainctl:managed-by": "pulumi", "trainctl:project": "trainctl" };
 const launched = new Date(Date.now() - 72 * 3_600_000).toISOString();

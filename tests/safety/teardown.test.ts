@@ -1,28 +1,16 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectUsageError, trainctl, trainctlAsync } from "../helpers/cli";
+import { FIXTURE, scratch, edited } from "./state-files";
 import { installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
 
 /**
  * `trainctl teardown` on hostile input, with a logging `pulumi` on PATH: every refusal is exit 2
  * with one line, before any Pulumi call (no export, no destroy), and the state file is untouched.
  */
-const FIXTURE = path.join(__dirname, "..", "fixtures", "dev.state.json");
-const STATE = JSON.parse(readFileSync(FIXTURE, "utf8"));
-const dir = mkdtempSync(path.join(tmpdir(), "trainctl-safety-teardown-"));
-const file = (name: string, content: unknown) => {
-  const p = path.join(dir, name);
-  writeFileSync(p, typeof content === "string" ? content : JSON.stringify(content));
-  return p;
-};
-const edited = (edit: (resources: Record<string, any>[]) => void) => {
-  const copy = structuredClone(STATE);
-  edit(copy.deployment.resources);
-  return copy;
-};
+const { dir, file } = scratch("trainctl-safety-teardown-");
 const volumeOf = (rs: Record<string, any>[]) => rs.find((r) => r.type === "aws:ebs/volume:Volume")!;
 /** The data volume with its state flag off but its tag still saying protected (value as given). */
 const tagOnly = (value: string) =>
