@@ -12,6 +12,18 @@ import { trainctl } from "../helpers/cli";
 import { SCRIPTS, need, sandbox } from "./sandbox";
 
 const volumeId = "vol-0123456789abcdef0";
+/** One node without a data volume; each block adds its autostop and market. */
+const ONE_NODE = {
+  experiment: "dev",
+  region: "us-east-1",
+  nodeIndex: 0,
+  nodeCount: 1,
+  volumeId: undefined,
+  volumeOrigin: undefined,
+  mountPoint: "/mnt/data",
+  warm: "none",
+  checkpointPrefix: "checkpoints/",
+} as const;
 const isZero = (file: string) => readFileSync(file).every((byte) => byte === 0);
 
 /** A sandbox whose data volume (found by its NVMe serial) is the image file `disk.img`. */
@@ -160,19 +172,7 @@ describe("setup.sh installs the stops before anything that can fail", () => {
 });
 
 describe("autostop.sh: staging and warming are busy, maxHours is exact", () => {
-  const options: BootstrapOptions = {
-    experiment: "dev",
-    region: "us-east-1",
-    nodeIndex: 0,
-    nodeCount: 1,
-    volumeId: undefined,
-    volumeOrigin: undefined,
-    mountPoint: "/mnt/data",
-    warm: "none",
-    checkpointPrefix: "checkpoints/",
-    autostop: { idleMinutes: 1, action: "terminate", gpuThresholdPercent: 5 },
-    spot: false,
-  };
+  const options: BootstrapOptions = { ...ONE_NODE, autostop: { idleMinutes: 1, action: "terminate", gpuThresholdPercent: 5 }, spot: false };
   /** A sandbox whose autostop shuts down after one idle minute, with the env the node would get. */
   function node(maxHours?: number) {
     const box = sandbox({ "nvidia-smi": "#!/bin/sh\necho 0\n" });
@@ -292,19 +292,7 @@ describe("fio warming estimate: min(volume throughput, instance EBS baseline)", 
 });
 
 describe("spot watcher budget", () => {
-  const env = bootstrapEnv({
-    experiment: "dev",
-    region: "us-east-1",
-    nodeIndex: 0,
-    nodeCount: 1,
-    volumeId: undefined,
-    volumeOrigin: undefined,
-    mountPoint: "/mnt/data",
-    warm: "none",
-    checkpointPrefix: "checkpoints/",
-    autostop: { idleMinutes: 30, action: "terminate", gpuThresholdPercent: 5 },
-    spot: true,
-  });
+  const env = bootstrapEnv({ ...ONE_NODE, autostop: { idleMinutes: 30, action: "terminate", gpuThresholdPercent: 5 }, spot: true });
   const budget = ["POLL", "HOOK", "GRACE", "SYNC"].map((step) => Number(env[`TRAINCTL_SPOT_${step}_SECONDS`]));
 
   it("poll + hook + grace + sync, as sent to the node, fit in 110 s of the two-minute notice", () => {
