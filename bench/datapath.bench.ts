@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { treeDigest } from "../scripts/transfer/tree-digest";
+import { treeDigest } from "../core/tree-digest";
 import { type BenchModule, median, seconds } from "./run";
 
 /** A dataset-like tree: `count` small files, 1,000 per folder. */

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { BudgetConfig } from "../infra/config";
+import type { BudgetConfig } from "../core/config";
 import { budgetName } from "./naming";
-import { TAG } from "./tags";
+import { TAG } from "../core/tags";
 
 export interface BudgetArgs {
   project: string;

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { DataVolumeConfig } from "../infra/config";
+import type { DataVolumeConfig } from "../core/config";
 import { childName } from "./naming";
-import { TAG, resourceTags } from "./tags";
+import { TAG, resourceTags } from "../core/tags";
 import { type Transform, applyTransform } from "./transform";
 
 export interface DataVolumeArgs {

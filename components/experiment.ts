@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../infra/config";
+import type { StackConfig } from "../core/config";
 import { estimateWarm } from "./warming";
 import { renderUserData, volumeOrigin } from "./bootstrap";
 import { recommend } from "../core/recommend";
@@ -12,7 +12,7 @@ import { dashboardName, dataVolumeName, selfStackName } from "./naming";
 import { resolvePlacement } from "./network";
 import { pinnedZone } from "./placement";
 import { SecureBucket } from "./secure-bucket";
-import { TAG } from "./tags";
+import { TAG } from "../core/tags";
 import { TrainingInstance, detachBehavior } from "./training-instance";
 
 export interface ExperimentArgs {

@@ -1,7 +1,7 @@
 import { type CostLine, type PriceBook, type PricedResource, catalogPrices, estimateCost } from "../core/pricing";
-import type { StackConfig } from "../infra/config";
+import type { StackConfig } from "../core/config";
 import { volumeArgs } from "./data-volume";
-import { TAG, resourceTags } from "./tags";
+import { TAG, resourceTags } from "../core/tags";
 import { marketOptions } from "./training-instance";
 
 type EstimatedConfig = Pick<StackConfig, "instance" | "dataVolume" | "dataset">;

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { NetworkConfig } from "../infra/config";
+import type { NetworkConfig } from "../core/config";
 import { type ZoneChoice, chooseZone } from "../core/zones";
 import { type PinnedZone, pickSubnet, subnetZoneProblem } from "./placement";
 

@@ -1,4 +1,4 @@
-import type { StackConfig } from "../infra/config";
+import type { StackConfig } from "../core/config";
 
 /** A zone the config pins, and the key that pins it (for error messages). */
 export interface PinnedZone {

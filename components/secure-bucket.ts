@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { STAGING_PREFIX } from "../core/names";
 import { tlsOnlyBucketPolicy } from "./iam";
 import { childName } from "./naming";
-import { resourceTags } from "./tags";
+import { resourceTags } from "../core/tags";
 import { type Transform, applyTransform } from "./transform";
 
 export interface SecureBucketArgs {

@@ -1,11 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { amiSource } from "../core/ami";
-import type { InstanceConfig } from "../infra/config";
+import type { InstanceConfig } from "../core/config";
 import { ec2AssumeRolePolicy, instanceAccessPolicy, ssmParametersArn } from "./iam";
 import { runSecretsPath } from "../core/names";
 import { METRICS_NAMESPACE } from "../core/node-metrics";
-import { TAG, resourceTags } from "./tags";
+import { TAG, resourceTags } from "../core/tags";
 
 export interface TrainingInstanceArgs {
   /** The Pulumi project: with the experiment, it scopes the run secrets the nodes may read. */

@@ -1,4 +1,4 @@
-import type { DataVolumeConfig } from "../infra/config";
+import type { DataVolumeConfig } from "../core/config";
 import { EBS_PRICES, HOURS_PER_MONTH } from "../core/catalog";
 import { instanceSpec } from "../core/instance-specs";
 

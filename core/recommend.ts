@@ -94,7 +94,7 @@ const getCost = (requests: number) => (requests / 1000) * S3_PRICES.getPer1000.u
 /** Estimates each strategy for the dataset and instance; pure arithmetic over the documented rates. */
 export function estimateStrategies(input: RecommendInput): StrategyEstimate[] {
   const spec = instanceSpec(input.instanceType);
-  if (!spec) throw new UsageError(`--instance-type: ${input.instanceType} is not in the instance catalog (see scripts/pricing/instance-specs.ts)`, { subject: "--instance-type" });
+  if (!spec) throw new UsageError(`--instance-type: ${input.instanceType} is not in the instance catalog (see core/instance-specs.ts)`, { subject: "--instance-type" });
   const hourly = INSTANCE_PRICES[input.instanceType].usd;
   const sizeMiB = input.sizeBytes / MiB;
   const sizeGiB = input.sizeBytes / GiB;

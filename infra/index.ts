@@ -2,10 +2,10 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { dashboardUrl as consoleUrl } from "../components/dashboard";
 import { Experiment } from "../components/experiment";
-import { RUNTIME_TAG_PREFIX, costTags } from "../components/tags";
+import { RUNTIME_TAG_PREFIX, costTags } from "../core/tags";
 import { estimateWarm } from "../components/warming";
 import { hourlyEstimate } from "../components/hourly-estimate";
-import { parseStackConfig } from "./config";
+import { parseStackConfig } from "../core/config";
 
 // One stack is one experiment. Config is validated in full before any resource is declared.
 // `pulumi up` runs the program in the project folder; the offline plan names it in TRAINCTL_PROJECT_DIR.

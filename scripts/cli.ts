@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import yargs, { type Argv, type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { ExitCode, type TrainctlError, UsageError } from "./errors";
+import { ExitCode, type TrainctlError, UsageError } from "../core/errors";
 import { PACKAGE_ROOT } from "./package-root";
 
 /**

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { TrainctlError } from "./errors";
+import { TrainctlError } from "../core/errors";
 
 export interface RetryOptions {
   /** Attempts in all, including the first. */

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { INSTANCE_PRICES } from "../scripts/pricing/catalog";
-import { parseStackConfig } from "../infra/config";
+import { INSTANCE_PRICES } from "../core/catalog";
+import { parseStackConfig } from "../core/config";
 import { costCeilingProblem, cheapestGpuType, e2eSettings, e2eStackConfig, e2eStackName } from "./e2e/settings";
 
 const root = path.resolve(__dirname, "..");

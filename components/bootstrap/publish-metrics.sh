@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run once a minute by a systemd timer. Publishes this node's CPU, memory, GPU utilisation and GPU
 # memory (nvidia-smi, one value per GPU), disk read and network rates to CloudWatch: namespace
-# trainctl, dimensions Experiment and InstanceId. Names and units: scripts/status/node-metrics.ts.
+# trainctl, dimensions Experiment and InstanceId. Names and units: core/node-metrics.ts.
 # Rates are deltas since the previous run, so the first run after boot only records the counters.
 set -euo pipefail
 TRAINCTL_COMPONENT=metrics

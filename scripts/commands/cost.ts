@@ -1,13 +1,13 @@
 import Table from "cli-table3";
 import type { CommandModule } from "yargs";
-import { ThresholdError, UsageError } from "../errors";
+import { ThresholdError, UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import { assertSaneReport, compareCosts } from "../pricing/diff";
 import { type CostReport, estimateCost, knownRegion, runningCost } from "../pricing/estimate";
 import { livePriceBook } from "../pricing/live";
 import { renderCostDiffMarkdown, renderCostMarkdown } from "../pricing/markdown";
 import type { StackModel } from "../state/model";
-import { loadStackConfig, runOffline } from "../state/plan";
+import { loadStackConfig, runOffline } from "../state/offline-program";
 import { exportStack } from "../state/pulumi-cli";
 import { checkOneValueEach, readPreview, readStackExport, readStateOrPreview } from "../state/readers";
 import { withSpinner } from "../progress";

@@ -1,10 +1,10 @@
 import { lstatSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { CommandModule } from "yargs";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 import { say } from "../output";
 import { type Format, generateLoader } from "../dataloader/generate";
-import type { Strategy } from "../dataloader/recommend";
+import type { Strategy } from "../../core/recommend";
 
 interface DataloaderArgs {
   strategy: string;

@@ -1,17 +1,17 @@
 import type * as Automation from "@pulumi/pulumi/automation";
 import type { Argv, CommandModule } from "yargs";
-import { parseStackConfig } from "../../infra/config";
-import { TrainctlError, UsageError } from "../errors";
+import { parseStackConfig } from "../../core/config";
+import { TrainctlError, UsageError } from "../../core/errors";
 import { newExperimentFile } from "../experiments/config-file";
 import { EXPIRES_TAG, type ExperimentRow, expiryAfter, inventory } from "../experiments/inventory";
 import { printJson, say, usd } from "../output";
 import type { StackModel } from "../state/model";
-import { loadStackConfig } from "../state/plan";
+import { loadStackConfig } from "../state/offline-program";
 import { projectDir } from "../state/project";
 import { preflightGate } from "./preflight";
 import { exportStack, findPulumi, listStacks, requirePulumi, runPulumi, stackTags } from "../state/pulumi-cli";
 import { destroyStack } from "../teardown/destroy";
-import { planTeardown } from "../teardown/plan";
+import { planTeardown } from "../teardown/teardown-plan";
 
 const shortName = (name: string) => name.split("/").pop() ?? name;
 

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CommandModule } from "yargs";
-import { InterruptedError, TrainctlError, UsageError } from "../errors";
+import { InterruptedError, TrainctlError, UsageError } from "../../core/errors";
 import { ec2Client, requireRunning } from "../remote/ec2";
-import { LOG_CHUNK_BYTES, logChunkShell, parseLogChunk } from "../remote/run";
+import { LOG_CHUNK_BYTES, logChunkShell, parseLogChunk } from "../remote/run-unit";
 import { runShellCommand, ssmClient } from "../remote/ssm";
 import { resolveStack, selectNodes } from "../remote/target";
 

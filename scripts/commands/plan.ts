@@ -1,10 +1,10 @@
 import type { CommandModule } from "yargs";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import { type CostReport, estimateCost, knownRegion } from "../pricing/estimate";
 import type { ResourceRecord } from "../state/model";
 import { isProvider, isStackRoot, providerDefaultTags } from "../state/model";
-import { loadStackConfig, runOffline } from "../state/plan";
+import { loadStackConfig, runOffline } from "../state/offline-program";
 import { withSpinner } from "../progress";
 
 interface PlanArgs {

@@ -1,9 +1,9 @@
 import type { CommandModule } from "yargs";
-import { parseStackConfig } from "../../infra/config";
-import { TrainctlError, UsageError } from "../errors";
+import { parseStackConfig } from "../../core/config";
+import { TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say } from "../output";
 import { type Check, exitCodeFor } from "../preflight/checks";
-import { loadStackConfig } from "../state/plan";
+import { loadStackConfig } from "../state/offline-program";
 import { projectDir } from "../state/project";
 
 interface PreflightArgs {

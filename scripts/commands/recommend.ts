@@ -1,10 +1,10 @@
 import type { CommandModule } from "yargs";
-import { parseStackConfig } from "../../infra/config";
-import { UsageError } from "../errors";
+import { parseStackConfig } from "../../core/config";
+import { UsageError } from "../../core/errors";
 import { printJson, say, usd } from "../output";
 import { countClasses } from "../dataloader/labels";
-import { parseSize, recommend } from "../dataloader/recommend";
-import { loadStackConfig } from "../state/plan";
+import { parseSize, recommend } from "../../core/recommend";
+import { loadStackConfig } from "../state/offline-program";
 import { projectDir } from "../state/project";
 
 interface RecommendArgs {

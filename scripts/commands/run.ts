@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { CommandModule } from "yargs";
-import { TrainctlError, UsageError } from "../errors";
+import { TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say } from "../output";
 import { codeFolder, gitFiles } from "../remote/code";
 import { ec2Client, requireRunning } from "../remote/ec2";
-import { RUN_ALIVE_EXIT, aliveCheckShell, isRunVariable, runShell } from "../remote/run";
+import { RUN_ALIVE_EXIT, aliveCheckShell, isRunVariable, runShell } from "../remote/run-unit";
 import { ENV_NAME, parseSecretRefs, runSecretsPath } from "../remote/secrets";
 import { type InvocationResult, requireSuccess, runShellCommand, ssmClient } from "../remote/ssm";
 import { type ExperimentNode, type ExperimentTarget, resolveStack, selectNodes } from "../remote/target";

@@ -1,6 +1,6 @@
 import Table from "cli-table3";
 import type { CommandModule } from "yargs";
-import { ExitCode, TrainctlError, UsageError } from "../errors";
+import { ExitCode, TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import { catalogPrices } from "../pricing/estimate";
 import { type ExperimentTarget, resolveStack, targetFromOutputs } from "../remote/target";

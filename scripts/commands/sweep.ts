@@ -3,13 +3,13 @@ import * as path from "node:path";
 import Table from "cli-table3";
 import { parse as parseYaml } from "yaml";
 import type { CommandModule } from "yargs";
-import { TrainctlError, UsageError } from "../errors";
+import { TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import type { StackModel } from "../state/model";
 import { exportStack, findPulumi, INSTALL_PULUMI, listStacks } from "../state/pulumi-cli";
 import { readStackExport } from "../state/readers";
 import { callerAccount, describe, executeSweep, listTagged, type SweepResult, sweepClients } from "../teardown/aws-sweep";
-import { checkAccount, findLeaks, knownIdentifiers, type Leak, parseDuration } from "../teardown/sweep";
+import { checkAccount, findLeaks, knownIdentifiers, type Leak, parseDuration } from "../teardown/leak-rules";
 import { withSpinner } from "../progress";
 
 interface SweepArgs {

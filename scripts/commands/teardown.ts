@@ -1,12 +1,12 @@
 import type { CommandModule } from "yargs";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import type { StackModel } from "../state/model";
 import { exportStack, requirePulumi } from "../state/pulumi-cli";
 import { checkOneValueEach, readStackExport } from "../state/readers";
 import { assertDestroyable, destroyStack } from "../teardown/destroy";
 import { liveBusyInstances } from "../teardown/live-tags";
-import { BUSY_TAGS, planTeardown, volumesWithoutFinalSnapshot } from "../teardown/plan";
+import { BUSY_TAGS, planTeardown, volumesWithoutFinalSnapshot } from "../teardown/teardown-plan";
 
 interface TeardownArgs {
   state?: string;

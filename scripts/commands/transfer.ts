@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readdirSync, realpathSync } from "node:fs";
 import * as path from "node:path";
 import cliProgress from "cli-progress";
 import type { CommandModule } from "yargs";
-import { InterruptedError, UsageError } from "../errors";
+import { InterruptedError, UsageError } from "../../core/errors";
 import { say, warn } from "../output";
 import { environmentRegion } from "../region";
 import type { InvocationResult } from "../remote/ssm";

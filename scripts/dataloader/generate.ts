@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { UsageError } from "../errors";
-import { instanceSpec } from "../pricing/instance-specs";
+import { UsageError } from "../../core/errors";
+import { instanceSpec } from "../../core/instance-specs";
 import { folderClasses, type LoaderLabels, localKeys, parseManifest } from "./labels";
-import { STRATEGY_NAMES, type Strategy } from "./recommend";
+import { STRATEGY_NAMES, type Strategy } from "../../core/recommend";
 
 export const FORMAT_NAMES = ["files", "npy", "image", "webdataset"] as const;
 export type Format = (typeof FORMAT_NAMES)[number];

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 
 /** Labels a generated loader embeds: class names in index order, and a manifest's key → index (empty for folders). */
 export interface LoaderLabels {

@@ -1,10 +1,10 @@
 import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { type Document, parse as parseYaml, parseDocument } from "yaml";
-import { parseStackConfig } from "../../infra/config";
+import { parseStackConfig } from "../../core/config";
 import { experimentNameProblem, newIncarnation } from "../../core/names";
-import { UsageError } from "../errors";
-import { projectName } from "../state/plan";
+import { UsageError } from "../../core/errors";
+import { projectName } from "../state/offline-program";
 
 /** Pulumi's rule for stack names: letters, digits, `-`, `_`, `.`, at most 100 characters. */
 export const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;

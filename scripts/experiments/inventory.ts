@@ -1,6 +1,6 @@
 import { estimateCost } from "../pricing/estimate";
-import { loadStackConfig, runOffline, stackFiles } from "../state/plan";
-import { parseStackConfig } from "../../infra/config";
+import { loadStackConfig, runOffline, stackFiles } from "../state/offline-program";
+import { parseStackConfig } from "../../core/config";
 
 export const EXPIRES_TAG = "trainctl:expires";
 

@@ -21,9 +21,9 @@ import { HeadBucketCommand, ListBucketsCommand, ListObjectsV2Command, S3Client }
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { TAG } from "../../components/tags";
-import type { StackConfig } from "../../infra/config";
-import { instanceSpec } from "../pricing/instance-specs";
+import { TAG } from "../../core/tags";
+import type { StackConfig } from "../../core/config";
+import { instanceSpec } from "../../core/instance-specs";
 import {
   adoptedBucketCheck,
   amiCheck,

@@ -2,7 +2,7 @@
  * The decisions behind `trainctl preflight`: plain functions from what the account said to one
  * row each. No SDK here; scripts/preflight/account.ts asks AWS and calls these.
  */
-import type { StackConfig } from "../../infra/config";
+import type { StackConfig } from "../../core/config";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 

@@ -3,7 +3,7 @@
  * zone is pinned, and where the AMI comes from.
  */
 import { pinnedZone } from "../../components/placement";
-import type { StackConfig } from "../../infra/config";
+import type { StackConfig } from "../../core/config";
 import { type AmiSource, amiSource as nodeAmiSource } from "../../core/ami";
 
 /** The zone the config pins (adopted volume, then dataVolume, then network), as the program places nodes. */

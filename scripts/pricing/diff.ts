@@ -1,4 +1,4 @@
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 import type { CostItem, CostReport } from "./estimate";
 
 export interface CostChange {

@@ -1,6 +1,6 @@
 /** The pricing arithmetic lives in core/ (shared with the Pulumi program); re-exported for the CLI. */
 import { isKnownRegion } from "../../core/regions";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 
 export * from "../../core/pricing";
 

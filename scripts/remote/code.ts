@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 
 /** The folder to ship: --code DIR, else the git work tree around the current folder. */
 export function codeFolder(code: string | undefined, cwd = process.cwd()): string {

@@ -1,6 +1,6 @@
 import type { EC2Client, VolumeStatusItem } from "@aws-sdk/client-ec2";
 import { ec2Sdk } from "../sdk";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 import type { ExperimentNode, ExperimentTarget } from "./target";
 
 /** What EC2 says about one node right now. */

@@ -2,7 +2,7 @@
  * `run --env-from-ssm KEY=NAME`: secrets a node reads from SSM Parameter Store when a run starts, so
  * their values never travel in SSM command parameters. Pure; shared by the CLI and the instance role.
  */
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 import { CONTROL_CHARACTER } from "./shell";
 
 export { runSecretsPath } from "../../core/names";

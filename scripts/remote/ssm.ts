@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import { ssmSdk } from "../sdk";
-import { InterruptedError, TrainctlError } from "../errors";
+import { InterruptedError, TrainctlError } from "../../core/errors";
 
 export function ssmClient(region: string): SSMClient {
   return new (ssmSdk().SSMClient)({ region });

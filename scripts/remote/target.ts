@@ -1,4 +1,4 @@
-import { TrainctlError, UsageError } from "../errors";
+import { TrainctlError, UsageError } from "../../core/errors";
 import { environmentRegion } from "../region";
 import { projectDir } from "../state/project";
 import { stackOutputs } from "../state/pulumi-cli";

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import * as path from "node:path";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 import type { StackModel } from "./model";
 import { parseStackExport } from "./readers";
 

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 import { type ResourceRecord, type StackModel, parseUrn, regionOf, withEffectiveTags } from "./model";
 
 /** Raw resource as Pulumi writes it in a v3 deployment or a preview step's state. */

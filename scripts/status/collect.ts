@@ -7,7 +7,7 @@ import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ec2Sdk } from "../sdk";
 import { paginateGetResources, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
-import { TrainctlError } from "../errors";
+import { TrainctlError } from "../../core/errors";
 import { spotQuote } from "../pricing/live";
 import { dataVolumesByInstance, describeNodes, describeVolumeStatus } from "../remote/ec2";
 import type { ExperimentNode } from "../remote/target";

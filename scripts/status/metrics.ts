@@ -4,7 +4,7 @@
  * gives GPU and memory in the `trainctl` namespace (by Experiment and InstanceId).
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from "@aws-sdk/client-cloudwatch";
-import { METRIC_DIMENSIONS, METRICS_NAMESPACE, type NodeMetric } from "./node-metrics";
+import { METRIC_DIMENSIONS, METRICS_NAMESPACE, type NodeMetric } from "../../core/node-metrics";
 
 /** The namespace the bootstrap's publisher writes to (node-metrics.ts holds its names). */
 export const TRAINCTL_NAMESPACE = METRICS_NAMESPACE;

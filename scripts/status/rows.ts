@@ -5,7 +5,7 @@
 import type { VolumeStatusItem } from "@aws-sdk/client-ec2";
 import { catalogPrices, type PriceBook } from "../pricing/estimate";
 import type { NodeState } from "../remote/ec2";
-import { isBusy } from "../teardown/plan";
+import { isBusy } from "../teardown/teardown-plan";
 import { emptyMetrics, type NodeMetrics } from "./metrics";
 
 /** Runtime tags the bootstrap writes on the instance (components/bootstrap/*.sh). */

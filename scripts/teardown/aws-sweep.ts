@@ -8,7 +8,7 @@ import { ec2Sdk } from "../sdk";
 import { paginateGetResources, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { DeleteBucketCommand, ListBucketsCommand, ListObjectsV2Command, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { type CloudResource, type Leak, parseArn, SWEEP_SNAPSHOT_ROLE, TAG_CREATED_AT, TAG_ROLE } from "./sweep";
+import { type CloudResource, type Leak, parseArn, SWEEP_SNAPSHOT_ROLE, TAG_CREATED_AT, TAG_ROLE } from "./leak-rules";
 
 export interface SweepClients {
   tagging: ResourceGroupsTaggingAPIClient;

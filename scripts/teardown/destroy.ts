@@ -3,10 +3,10 @@
  * It refreshes first (an instance autostop already terminated must not fail the destroy), excludes
  * protected resources, and never unprotects anything.
  */
-import { TrainctlError, UsageError } from "../errors";
+import { TrainctlError, UsageError } from "../../core/errors";
 import type { StackModel } from "../state/model";
 import { checkStackName, runPulumi } from "../state/pulumi-cli";
-import { taggedButUnprotected } from "./plan";
+import { taggedButUnprotected } from "./teardown-plan";
 
 /** argv of the destroy: refresh, then delete everything `--exclude-protected` lets go. */
 export const destroyArgs = (stack: string): string[] => ["destroy", "--refresh", "--exclude-protected", "--yes", "--non-interactive", "--stack", stack];

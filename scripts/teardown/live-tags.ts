@@ -1,5 +1,5 @@
 import { ec2Sdk } from "../sdk";
-import { BUSY_TAGS } from "./plan";
+import { BUSY_TAGS } from "./teardown-plan";
 
 /**
  * Instances whose live tags say a training process runs (`trainctl:runtime:busy=true`, or the older

@@ -2,13 +2,13 @@ import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } fro
 import { type FileHandle, open } from "node:fs/promises";
 import * as path from "node:path";
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { InterruptedError, TrainctlError, UsageError } from "../errors";
+import { InterruptedError, TrainctlError, UsageError } from "../../core/errors";
 import { Crc32c, DIGEST_KEY, fileDigest, matchesRecorded, recordedDigest } from "./digest";
 import { quoteKey, refusalReason } from "./keys";
 import { type RemoteObject, listLocal, listRemote, matcher } from "./listing";
 import { partSizeFor } from "./location";
-import { planSync } from "./plan";
-import { Run, SMALL_FILE, type TransferOptions, type TransferSummary, eachFile, failed, message, naming, unlessInPlace } from "./run";
+import { planSync } from "./sync-decision";
+import { Run, SMALL_FILE, type TransferOptions, type TransferSummary, eachFile, failed, message, naming, unlessInPlace } from "./run-context";
 
 /** Downloads write in batches of this many bytes: a write per socket chunk costs more CPU than the copy itself. */
 const WRITE_BATCH = 1024 * 1024;

@@ -2,6 +2,6 @@
 export { makeS3Client } from "./client";
 export { abortJournal } from "./journal";
 export { listLocal, matcher } from "./listing";
-export { PART_BUFFER_BYTES, type TransferEvent, type TransferOptions, type TransferSummary, isTransient, naming } from "./run";
+export { PART_BUFFER_BYTES, type TransferEvent, type TransferOptions, type TransferSummary, isTransient, naming } from "./run-context";
 export { upload } from "./upload";
 export { download } from "./download";

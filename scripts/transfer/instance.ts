@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 import { type Location, STAGING_PREFIX } from "./location";
 
 type S3Location = Extract<Location, { kind: "s3" }>;

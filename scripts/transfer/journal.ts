@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { AbortMultipartUploadCommand, type S3Client } from "@aws-sdk/client-s3";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 
 /** What the journal remembers of one multipart upload, so a re-run resumes it. */
 export interface JournalUpload {

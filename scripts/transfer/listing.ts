@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import picomatch from "picomatch";
-import type { Run } from "./run";
+import type { Run } from "./run-context";
 
 export interface LocalFile {
   relative: string;

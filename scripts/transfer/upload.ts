@@ -13,14 +13,14 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { TrainctlError, UsageError } from "../errors";
+import { TrainctlError, UsageError } from "../../core/errors";
 import { hashed } from "./client";
 import { Crc32c, DIGEST_KEY, crc32cOf, fileDigest, matchesRecorded } from "./digest";
 import { Journal } from "./journal";
 import { type LocalFile, listLocal, listRemote, matcher } from "./listing";
 import { joinKey, partSizeFor } from "./location";
-import { planSync } from "./plan";
-import { Run, SMALL_FILE, type TransferOptions, type TransferSummary, eachFile, failed, naming, unlessInPlace } from "./run";
+import { planSync } from "./sync-decision";
+import { Run, SMALL_FILE, type TransferOptions, type TransferSummary, eachFile, failed, naming, unlessInPlace } from "./run-context";
 
 /** Local file or folder → S3 prefix. A folder's contents land under the prefix, keyed by relative path. */
 export async function upload(client: S3Client, source: string, bucket: string, prefix: string, options: TransferOptions): Promise<TransferSummary> {

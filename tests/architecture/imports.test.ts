@@ -15,10 +15,27 @@ describe("the import graph", () => {
     }
   });
 
-  it("components/, infra/ and policy/ never import scripts/ (the CLI)", () => {
-    for (const file of [...sources("components"), ...sources("infra"), ...sources("policy")]) {
+  it("components/ import only core/, each other, Pulumi and Node built-ins", () => {
+    for (const file of sources("components")) {
+      const outside = specifiers(file).filter((s) => !/^(\.\/|\.\.\/core\/|node:|@pulumi\/)/.test(s));
+      expect(outside, file).toEqual([]);
+    }
+  });
+
+  it("infra/ and policy/ never import scripts/ (the CLI); core/ and components/ never import infra/", () => {
+    for (const file of [...sources("infra"), ...sources("policy")]) {
       expect(specifiers(file).filter((s) => s.includes("scripts/")), file).toEqual([]);
     }
+    for (const file of [...sources("core"), ...sources("components")]) {
+      expect(specifiers(file).filter((s) => s.includes("infra/")), file).toEqual([]);
+    }
+  });
+
+  it("no two source files in scripts/ share a base name", () => {
+    const walk = (dir: string): string[] =>
+      readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [e.name] : []));
+    const names = walk("scripts");
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
   });
 
   it("the stack output's estimate is priced by core/", () => {

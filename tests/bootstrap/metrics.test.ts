@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { METRICS_NAMESPACE, NODE_METRICS } from "../../scripts/status/node-metrics";
+import { METRICS_NAMESPACE, NODE_METRICS } from "../../core/node-metrics";
 import { type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
 import { need, sandbox } from "./sandbox";
 

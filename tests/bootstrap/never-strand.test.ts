@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { type BootstrapOptions, SPOT_BUDGET_LIMIT_SECONDS, bootstrapEnv, volumeOrigin } from "../../components/bootstrap";
 import { estimateWarm } from "../../components/warming";
-import { INSTANCE_SPECS } from "../../scripts/pricing/instance-specs";
+import { INSTANCE_SPECS } from "../../core/instance-specs";
 import { trainctl } from "../helpers/cli";
 import { SCRIPTS, need, sandbox } from "./sandbox";
 

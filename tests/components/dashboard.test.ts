@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { dashboardBody, dashboardUrl } from "../../components/dashboard";
-import { METRICS_NAMESPACE, NODE_METRICS } from "../../scripts/status/node-metrics";
+import { METRICS_NAMESPACE, NODE_METRICS } from "../../core/node-metrics";
 import { dashboardName } from "../../components/naming";
 import { priceResource } from "../../scripts/pricing/estimate";
 import type { ResourceRecord } from "../../scripts/state/model";

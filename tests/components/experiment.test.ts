@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type CapturedResource, type OfflineRun, loadStackConfig, runOffline } from "../../scripts/state/plan";
+import { type CapturedResource, type OfflineRun, loadStackConfig, runOffline } from "../../scripts/state/offline-program";
 
 const dev = loadStackConfig("dev");
 

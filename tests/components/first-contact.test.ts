@@ -8,9 +8,9 @@ import { describe, expect, it } from "vitest";
 import { defaultAmiProblem } from "../../core/ami";
 import { EXPERIMENT_NAME, derivedNames, experimentNameProblem, maxExperimentNameLength } from "../../core/names";
 import { chooseZone } from "../../core/zones";
-import { parseStackConfig } from "../../infra/config";
+import { parseStackConfig } from "../../core/config";
 import { newExperimentFile } from "../../scripts/experiments/config-file";
-import { type CapturedResource, type OfflineRun, PROJECT_ROOT, runOffline } from "../../scripts/state/plan";
+import { type CapturedResource, type OfflineRun, PROJECT_ROOT, runOffline } from "../../scripts/state/offline-program";
 import { fixtureConfig } from "../fixtures/stacks";
 
 const dev = fixtureConfig("dev");

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { closestKey, editDistance, keyPath, parseStackConfig, stackConfigSchema } from "../../infra/config";
-import { ConfigError } from "../../scripts/errors";
+import { closestKey, editDistance, keyPath, parseStackConfig, stackConfigSchema } from "../../core/config";
+import { ConfigError } from "../../core/errors";
 import { ROOT, expectUsageError, trainctl } from "../helpers/cli";
 
 const base: Record<string, unknown> = {

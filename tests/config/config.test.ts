@@ -2,8 +2,8 @@ import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../infra/config";
-import { ConfigError } from "../../scripts/errors";
+import { parseStackConfig } from "../../core/config";
+import { ConfigError } from "../../core/errors";
 
 const base = {
   "aws:region": "us-east-1",

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FORMAT_NAMES, type Format, renderLoader } from "../../scripts/dataloader/generate";
-import { STRATEGY_NAMES, type Strategy } from "../../scripts/dataloader/recommend";
+import { STRATEGY_NAMES, type Strategy } from "../../core/recommend";
 import { expectUsageError, trainctl } from "../helpers/cli";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 

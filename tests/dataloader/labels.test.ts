@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { countClasses, folderClasses, parseManifest } from "../../scripts/dataloader/labels";
-import { UsageError } from "../../scripts/errors";
+import { UsageError } from "../../core/errors";
 
 describe("folderClasses (ImageFolder semantics)", () => {
   it("sorts top-level folder names as Python sorts str (code points), not as JavaScript sorts UTF-16", () => {

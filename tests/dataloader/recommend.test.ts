@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { RATES, estimateStrategies, parseSize, recommend, s3ObjectsPerSecond, s3ThroughputMiBs } from "../../scripts/dataloader/recommend";
-import { knownInstanceTypes } from "../../scripts/pricing/catalog";
-import { INSTANCE_SPECS, instanceSpec } from "../../scripts/pricing/instance-specs";
+import { RATES, estimateStrategies, parseSize, recommend, s3ObjectsPerSecond, s3ThroughputMiBs } from "../../core/recommend";
+import { knownInstanceTypes } from "../../core/catalog";
+import { INSTANCE_SPECS, instanceSpec } from "../../core/instance-specs";
 import { trainctl } from "../helpers/cli";
 
 const GiB = 1024 ** 3;

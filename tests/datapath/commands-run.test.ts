@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runOffline } from "../../scripts/state/plan";
+import { runOffline } from "../../scripts/state/offline-program";
 import { ROOT } from "../helpers/cli";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type OfflineRun, runOffline } from "../../scripts/state/plan";
+import { type OfflineRun, runOffline } from "../../scripts/state/offline-program";
 
 const program = path.join(__dirname, "..", "fixtures", "programs", "data-path.ts");
 const projectDir = mkdtempSync(path.join(tmpdir(), "trainctl-datapath-"));

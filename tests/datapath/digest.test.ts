@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { treeDigest } from "../../scripts/transfer/tree-digest";
+import { treeDigest } from "../../core/tree-digest";
 
 function tree(files: Record<string, string>): string {
   const root = mkdtempSync(path.join(tmpdir(), "trainctl-digest-"));

@@ -2,8 +2,8 @@
  * The real-AWS end-to-end suite's decisions, as pure functions: whether it may run, its settings,
  * the instance type, the throwaway stack's config, and the cost ceiling. The normal suite tests them.
  */
-import { INSTANCE_PRICES } from "../../scripts/pricing/catalog";
-import { instanceSpec } from "../../scripts/pricing/instance-specs";
+import { INSTANCE_PRICES } from "../../core/catalog";
+import { instanceSpec } from "../../core/instance-specs";
 
 export const E2E_REFUSAL = "set TRAINCTL_E2E=1 to run the real-AWS end-to-end suite: it creates billed AWS resources (see docs/e2e.md)";
 

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONSTRAINT_RULES, type GuardedResource, checkConstraints } from "../../core/aws-constraints";
-import { PROJECT_ROOT, runOffline } from "../../scripts/state/plan";
+import { PROJECT_ROOT, runOffline } from "../../scripts/state/offline-program";
 import { FIXTURE_STACKS, fixtureConfig } from "../fixtures/stacks";
 
 const ctx = { region: "us-east-1" };

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ResourceRecord } from "../../scripts/state/model";
-import { runOffline } from "../../scripts/state/plan";
+import { runOffline } from "../../scripts/state/offline-program";
 import { type FixtureStack, fixtureConfig } from "../fixtures/stacks";
 import { type ModelNode, type Operation, apply, reachableStates, refusal } from "./aws-state-model";
 

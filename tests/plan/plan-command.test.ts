@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { EBS_PRICES, INSTANCE_PRICES } from "../../scripts/pricing/catalog";
+import { EBS_PRICES, INSTANCE_PRICES } from "../../core/catalog";
 import { ROOT, trainctl } from "../helpers/cli";
 
 describe("trainctl plan --json for dev", () => {

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadStackConfig, PROJECT_ROOT } from "../../scripts/state/plan";
+import { loadStackConfig, PROJECT_ROOT } from "../../scripts/state/offline-program";
 
 const loader = path.join(__dirname, "..", "helpers", "pulumi-loader.cjs");
 

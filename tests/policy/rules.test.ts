@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type PolicySubject, RESOURCE_RULES, budgetMissing, bucketsWithoutGuards } from "../../policy/rules";
-import { loadStackConfig, runOffline } from "../../scripts/state/plan";
+import { loadStackConfig, runOffline } from "../../scripts/state/offline-program";
 
 const COST_TAGS = { "trainctl:project": "p", "trainctl:experiment": "e", "trainctl:owner": "o", "trainctl:cost-center": "c", "trainctl:managed-by": "pulumi" };
 const r = (type: string, props: Record<string, any>, protect = false): PolicySubject => ({ type, name: "r", urn: `urn:pulumi:e::p::${type}::r`, props, protect });

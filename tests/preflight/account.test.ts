@@ -3,7 +3,7 @@
  * in the service's own protocol, and the row (and exit code) each account must give.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../infra/config";
+import { parseStackConfig } from "../../core/config";
 import { preflightClients, runPreflight } from "../../scripts/preflight/account";
 import { type Check, exitCodeFor } from "../../scripts/preflight/checks";
 import { type AwsServerHandle, loopbackClientConfig, startAwsServer } from "../helpers/aws-server";

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../infra/config";
+import { parseStackConfig } from "../../core/config";
 import { type Check, deployActions, exitCodeFor, isDenied, principalArn, quotaCheck, quotaFor, spotScoreCheck } from "../../scripts/preflight/checks";
-import { knownInstanceTypes } from "../../scripts/pricing/catalog";
+import { knownInstanceTypes } from "../../core/catalog";
 
 const BASE = { "trainctl:owner": "alice", "trainctl:costCenter": "ml" };
 

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareCosts } from "../../scripts/pricing/diff";
 import fc from "fast-check";
-import { CLOUDWATCH_PRICES, INSTANCE_PRICES } from "../../scripts/pricing/catalog";
+import { CLOUDWATCH_PRICES, INSTANCE_PRICES } from "../../core/catalog";
 import { estimateCost, priceResource, s3StorageMonthly, spotPrices, volumeMonthly } from "../../scripts/pricing/estimate";
 import { renderCostDiffMarkdown } from "../../scripts/pricing/markdown";
 import type { ResourceRecord, StackModel } from "../../scripts/state/model";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { estimateCost } from "../../scripts/pricing/estimate";
-import { loadStackConfig, runOffline } from "../../scripts/state/plan";
+import { loadStackConfig, runOffline } from "../../scripts/state/offline-program";
 
 const dev = loadStackConfig("dev");
 const instance = dev["trainctl:instance"] as Record<string, unknown>;

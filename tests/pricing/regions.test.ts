@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { AWS_REGIONS } from "../../core/regions";
-import { INSTANCE_PRICES } from "../../scripts/pricing/catalog";
+import { INSTANCE_PRICES } from "../../core/catalog";
 import { estimateCost, knownRegion } from "../../scripts/pricing/estimate";
-import { UsageError } from "../../scripts/errors";
+import { UsageError } from "../../core/errors";
 import { readStackExport } from "../../scripts/state/readers";
 import { expectUsageError, trainctl } from "../helpers/cli";
 

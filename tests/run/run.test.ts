@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gitFiles } from "../../scripts/remote/code";
-import { RUN_PATHS, logChunkShell, parseLogChunk, runEnvironment, runShell } from "../../scripts/remote/run";
+import { RUN_PATHS, logChunkShell, parseLogChunk, runEnvironment, runShell } from "../../scripts/remote/run-unit";
 import { type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
 import { expectUsageError, trainctlAsync } from "../helpers/cli";
 import { installFakePulumi } from "../helpers/fake-pulumi";

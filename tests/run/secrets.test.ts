@@ -3,10 +3,10 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { instanceAccessPolicy, ssmParametersArn } from "../../components/iam";
-import { UsageError } from "../../scripts/errors";
-import { isRunVariable } from "../../scripts/remote/run";
+import { UsageError } from "../../core/errors";
+import { isRunVariable } from "../../scripts/remote/run-unit";
 import { MAX_PARAMETER_NAME, parseSecretRefs, runSecretsPath } from "../../scripts/remote/secrets";
-import { MOCK_ACCOUNT, runOffline } from "../../scripts/state/plan";
+import { MOCK_ACCOUNT, runOffline } from "../../scripts/state/offline-program";
 import { ROOT } from "../helpers/cli";
 
 const PREFIX = runSecretsPath("vision", "resnet-lr3e-4");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { StackModel } from "../../scripts/state/model";
-import { type CloudResource, checkAccount, findLeaks, knownIdentifiers, leakMonthly, parseArn, parseDuration, sweepAction } from "../../scripts/teardown/sweep";
+import { type CloudResource, checkAccount, findLeaks, knownIdentifiers, leakMonthly, parseArn, parseDuration, sweepAction } from "../../scripts/teardown/leak-rules";
 
 describe("sweep decisions", () => {
   it("reads ARNs of the kinds it handles, and keeps others whole", () => {

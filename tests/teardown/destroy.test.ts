@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { UsageError } from "../../scripts/errors";
+import { UsageError } from "../../core/errors";
 import { parseStackExport } from "../../scripts/state/readers";
 import { destroyArgs, destroyStack } from "../../scripts/teardown/destroy";
 import { installFakePulumi } from "../helpers/fake-pulumi";

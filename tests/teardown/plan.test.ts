@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ResourceRecord, StackModel } from "../../scripts/state/model";
 import { readStackExport } from "../../scripts/state/readers";
-import { planTeardown } from "../../scripts/teardown/plan";
+import { planTeardown } from "../../scripts/teardown/teardown-plan";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures");
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);

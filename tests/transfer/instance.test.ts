@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UsageError } from "../../scripts/errors";
+import { UsageError } from "../../core/errors";
 import { instanceCopyShell, quote } from "../../scripts/remote/shell";
 import { runShellCommand } from "../../scripts/remote/ssm";
 import { planLegs, stagingLocation } from "../../scripts/transfer/instance";

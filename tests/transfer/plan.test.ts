@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Listed, planSync } from "../../scripts/transfer/plan";
+import { type Listed, planSync } from "../../scripts/transfer/sync-decision";
 
 const listed = (name: string, size: number): Listed<string> => ({ name, size, item: `${name}:${size}` });
 

@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { TrainctlError } from "../../scripts/errors";
+import { TrainctlError } from "../../core/errors";
 import { RetryDeadline, withRetry } from "../../scripts/retry";
 import { isTransient, naming } from "../../scripts/transfer/engine";
 

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { LimitFunction } from "p-limit" with { "resolution-mode": "import" };
-import { InterruptedError, TrainctlError } from "../errors";
+import { InterruptedError, TrainctlError } from "../../core/errors";
 import { RetryDeadline, withRetry } from "../retry";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { stallMs } from "./client";
 import { PartBuffers } from "./part-buffers";
-import type { SyncPlan } from "./plan";
+import type { SyncPlan } from "./sync-decision";
 import { SmallObjects } from "./small-objects";
 
 /** Files up to this size are read with one synchronous call and written with one call, from one buffer. */

@@ -1,11 +1,11 @@
 import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
-import { ConfigError, type ConfigIssue } from "../core/errors";
-import { defaultAmiProblem } from "../core/ami";
-import { INCARNATION } from "../core/names";
-import { INSTANCE_PRICES, isKnownInstanceType } from "../core/catalog";
-import { CONTROL_CHARACTER } from "../core/text";
+import { ConfigError, type ConfigIssue } from "./errors";
+import { defaultAmiProblem } from "./ami";
+import { INCARNATION } from "./names";
+import { INSTANCE_PRICES, isKnownInstanceType } from "./catalog";
+import { CONTROL_CHARACTER } from "./text";
 
 /**
  * The one schema for a stack's config. Every default lives here; `docs/configuration.md`

@@ -4,7 +4,7 @@ import type * as Pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { arnPartition, checkConstraints, describeViolation } from "../../core/aws-constraints";
 import { experimentNameProblem } from "../../core/names";
-import { UsageError } from "../errors";
+import { UsageError } from "../../core/errors";
 import { PROJECT_ROOT, projectDir as defaultProjectDir, projectNameIn } from "./project";
 import { type ResourceRecord, type StackModel, regionOf, withEffectiveTags } from "./model";
 

@@ -2,8 +2,8 @@
  * The leak sweep's decisions, as pure functions: what a tagged cloud resource is, whether a stack
  * state knows it, whether it is old enough, what it costs, and what the sweep may do to it.
  */
-import { UsageError } from "../errors";
-import { EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES } from "../pricing/catalog";
+import { UsageError } from "../../core/errors";
+import { EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES } from "../../core/catalog";
 import { volumeMonthly } from "../pricing/estimate";
 import { hasProtectedTag, protectedTag, type StackModel } from "../state/model";
 

@@ -1,2 +1,0 @@
-/** The strategy model lives in core/ (shared with the Pulumi program); re-exported for the CLI. */
-export * from "../../core/recommend";

@@ -1,2 +1,0 @@
-/** Errors live in core/ (shared with the Pulumi program); re-exported for the CLI. */
-export * from "../core/errors";

@@ -1,2 +1,0 @@
-/** The price catalog lives in core/ (shared with the Pulumi program); re-exported for the CLI. */
-export * from "../../core/catalog";

@@ -1,2 +1,0 @@
-/** The tree digest lives in core/ (shared with the Pulumi program); re-exported for the CLI. */
-export * from "../../core/tree-digest";
