@@ -1,0 +1,179 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { IssueLog, controlCharacterIssues, crossFieldIssues, datasetSourceProblem, isMountPoint } from "../../core/config";
+
+describe("IssueLog keeps independent issues only", () => {
+  it("one issue per key: a second issue on the same key is dropped", () => {
+    const log = new IssueLog();
+    log.add({ path: "trainctl:dataVolume.iops", message: "first" });
+    log.add({ path: "trainctl:dataVolume.iops", message: "second" });
+    expect(log.issues).toEqual([{ path: "trainctl:dataVolume.iops", message: "first" }]);
+  });
+
+  it("an issue derived from a key that already has one is dropped; one derived from a clean key is kept", () => {
+    const log = new IssueLog();
+    log.add({ path: "trainctl:instance.market", message: "must be one of spot | on-demand" });
+    log.add({ path: "trainctl:instance.maxPrice", message: "only with spot" }, ["trainctl:instance.market"]);
+    log.add({ path: "trainctl:dataVolume.iops", message: "too many per GiB" }, ["trainctl:dataVolume.sizeGiB"]);
+    expect(log.issues.map((i) => i.path)).toEqual(["trainctl:instance.market", "trainctl:dataVolume.iops"]);
+  });
+
+  it("a settled key (a typo of it was reported) takes no issue of its own", () => {
+    const log = new IssueLog();
+    log.settle("trainctl:owner");
+    log.add({ path: "trainctl:owner", message: "is required" });
+    expect(log.issues).toEqual([]);
+  });
+});
+
+describe("controlCharacterIssues", () => {
+  it("names the key path of each string holding a control character, arrays indexed", () => {
+    const issues = controlCharacterIssues({ owner: "alice", dataVolume: { mountPoint: "/mnt/data\nrm -rf /" }, budget: { emails: ["a@example.com", "b@example.com\t"] } });
+    expect(issues.map((i) => i.path)).toEqual(["trainctl:dataVolume.mountPoint", "trainctl:budget.emails[1]"]);
+    expect(issues[0].message).toMatch(/control characters such as a newline/);
+  });
+
+  it("a control character in a map key is reported on that key, shown quoted", () => {
+    const [issue] = controlCharacterIssues({ tags: { "team\nx": "v" } });
+    expect(issue.path).toBe('trainctl:tags."team\\nx"');
+    expect(issue.path).not.toContain("\n");
+  });
+
+  it("clean configs, numbers, booleans and nulls give none (property)", () => {
+    const clean = fc.string().filter((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s));
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: "small" }, clean, fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie("node"), { maxLength: 3 }), fc.dictionary(clean, tie("node"), { maxKeys: 3 })),
+    })).node;
+    fc.assert(
+      fc.property(value, (raw) => {
+        expect(controlCharacterIssues(raw)).toEqual([]);
+      }),
+    );
+  });
+});
+
+describe("crossFieldIssues", () => {
+  const paths = (raw: Record<string, unknown>) => crossFieldIssues(raw).map((i) => i.path);
+
+  it("a valid raw config has none", () => {
+    expect(crossFieldIssues({ owner: "a", costCenter: "c", instance: { type: "g5.xlarge", market: "spot", maxPrice: 0.5 }, dataVolume: { snapshotId: "snap-0123456789abcdef0", warm: "rate", initRateMiBs: 300 } })).toEqual([]);
+  });
+
+  it("each derived issue says which keys it follows from, so a mistake there suppresses it", () => {
+    const [maxPrice] = crossFieldIssues({ instance: { maxPrice: 1 } });
+    expect(maxPrice).toMatchObject({ path: "trainctl:instance.maxPrice", because: ["trainctl:instance.market"] });
+    const [zone] = crossFieldIssues({ region: "eu-west-1", network: { availabilityZone: "us-east-1a" } });
+    expect(zone).toMatchObject({ path: "trainctl:network.availabilityZone", because: ["aws:region"] });
+  });
+
+  it("defaults are the schema's: no market means on-demand, no region means us-east-1, no warm follows the snapshot", () => {
+    expect(paths({ instance: { spot: { persistent: true } } })).toEqual(["trainctl:instance.spot"]);
+    expect(paths({ network: { availabilityZone: "us-east-1b" } })).toEqual([]);
+    expect(paths({ dataVolume: { snapshotId: "snap-0123456789abcdef0", initRateMiBs: 200 } })).toEqual([]);
+    expect(paths({ dataVolume: { sizeGiB: 10, initRateMiBs: 200 } })).toEqual(["trainctl:dataVolume.initRateMiBs"]);
+  });
+
+  it("one-time spot cannot stop; persistent spot can", () => {
+    expect(paths({ instance: { market: "spot", autostop: { action: "stop" } } })).toEqual(["trainctl:instance.autostop.action"]);
+    expect(paths({ instance: { market: "spot", spot: { persistent: true }, autostop: { action: "stop" } } })).toEqual([]);
+  });
+
+  it("an unknown type lists its family's known sizes, else the known families", () => {
+    expect(crossFieldIssues({ instance: { type: "g5.3xlarge" } })[0].message).toMatch(/accepted: g5\.xlarge, g5\.2xlarge/);
+    expect(crossFieldIssues({ instance: { type: "x9.large" } })[0].message).toMatch(/accepted: g4dn\.\*, g5\.\*/);
+  });
+
+  it("the default AMI's unsupported families are refused unless an AMI is chosen", () => {
+    expect(paths({ instance: { type: "p3.2xlarge" } })).toEqual(["trainctl:instance.type"]);
+    expect(paths({ instance: { type: "p3.2xlarge", amiParameter: "/my/ami" } })).toEqual([]);
+  });
+
+  it("gp3 limits: IOPS per GiB, throughput per IOPS (with the 3000 IOPS baseline when unset)", () => {
+    expect(paths({ dataVolume: { sizeGiB: 10, iops: 5_000 } })).toEqual([]);
+    expect(paths({ dataVolume: { sizeGiB: 10, iops: 5_001 } })).toEqual(["trainctl:dataVolume.iops"]);
+    expect(paths({ dataVolume: { sizeGiB: 100, throughputMiBs: 750 } })).toEqual([]);
+    expect(paths({ dataVolume: { sizeGiB: 100, throughputMiBs: 751 } })).toEqual(["trainctl:dataVolume.throughputMiBs"]);
+  });
+
+  it("io2 needs IOPS and takes no throughput", () => {
+    expect(paths({ dataVolume: { sizeGiB: 100, type: "io2" } })).toEqual(["trainctl:dataVolume.iops"]);
+    expect(paths({ dataVolume: { sizeGiB: 100, type: "io2", iops: 1_000, throughputMiBs: 200 } })).toEqual(["trainctl:dataVolume.throughputMiBs"]);
+  });
+
+  it("an adopted volume needs its zone, takes no snapshot and no creation-time warming", () => {
+    expect(paths({ dataVolume: { adopt: "vol-0123456789abcdef0", snapshotId: "snap-0123456789abcdef0", warm: "rate" } }).sort()).toEqual(
+      ["trainctl:dataVolume.availabilityZone", "trainctl:dataVolume.snapshotId", "trainctl:dataVolume.warm"].sort(),
+    );
+    expect(paths({ dataVolume: { adopt: "vol-0123456789abcdef0", availabilityZone: "us-east-1a", warm: "fio" } })).toEqual([]);
+  });
+
+  it("fsr needs a known zone", () => {
+    const fsr = { snapshotId: "snap-0123456789abcdef0", warm: "fsr" };
+    expect(paths({ dataVolume: fsr })).toEqual(["trainctl:dataVolume.warm"]);
+    expect(paths({ dataVolume: fsr, network: { availabilityZone: "us-east-1a" } })).toEqual([]);
+    expect(paths({ dataVolume: fsr, network: { subnetId: "subnet-0123456789abcdef0" } })).toEqual([]);
+  });
+
+  it("datasets keep every version: keepVersions/expireDays belong to checkpoints", () => {
+    expect(paths({ buckets: { datasets: { keepVersions: 3 } } })).toEqual(["trainctl:buckets.datasets"]);
+    expect(paths({ buckets: { checkpoints: { keepVersions: 3 } } })).toEqual([]);
+  });
+});
+
+describe("isMountPoint", () => {
+  it("accepts absolute paths of letters, digits and . _ -, with or without a trailing slash", () => {
+    for (const p of ["/mnt/data", "/mnt/data/", "/data", "/opt/dlami/nvme", "/mnt/data.v2_x-1", "/mnt/..hidden"]) expect(isMountPoint(p), p).toBe(true);
+  });
+
+  it("refuses /, relative paths, empty levels, dot levels, spaces and shell characters", () => {
+    for (const p of ["/", "", "mnt/data", "//mnt", "/mnt//data", "/mnt/./data", "/mnt/..", "/mnt/data/..", "/mnt/my data", "/mnt/$(id)", "/mnt/a;b", "/mnt/ü"]) expect(isMountPoint(p), p).toBe(false);
+  });
+
+  it("every accepted mount point is one fstab field and one shell word (property)", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 30 }), (p) => {
+        if (!isMountPoint(p)) return;
+        expect(p.startsWith("/")).toBe(true);
+        expect(p).toMatch(/^[A-Za-z0-9._/-]+$/);
+        expect(p.replace(/\/$/, "").split("/").slice(1)).not.toContain("..");
+      }),
+    );
+  });
+});
+
+describe("datasetSourceProblem", () => {
+  const project = mkdtempSync(path.join(tmpdir(), "trainctl-config-"));
+  mkdirSync(path.join(project, "data", "train"), { recursive: true });
+  mkdirSync(path.join(project, "node_modules", "pkg"), { recursive: true });
+  writeFileSync(path.join(project, "data", "labels.csv"), "a,b\n");
+  const context = { projectDir: project };
+
+  it("s3:// URLs: a literal prefix is fine; wildcards and malformed buckets are named", () => {
+    expect(datasetSourceProblem("s3://team-data/imagenet/", context)).toBeUndefined();
+    expect(datasetSourceProblem("s3://team-data", context)).toBeUndefined();
+    expect(datasetSourceProblem("s3://team-data/img*/", context)).toMatch(/wildcards/);
+    expect(datasetSourceProblem("s3://Team_Data/x", context)).toMatch(/malformed S3 URL/);
+    expect(datasetSourceProblem("s3://ab/x", context)).toMatch(/malformed S3 URL/);
+  });
+
+  it("other schemes are refused by name", () => {
+    expect(datasetSourceProblem("gs://bucket/x", context)).toMatch(/unsupported scheme/);
+    expect(datasetSourceProblem("https://example.com/data", context)).toMatch(/unsupported scheme/);
+  });
+
+  it("a local folder resolves against the project folder and must exist and be a folder", () => {
+    expect(datasetSourceProblem("data/train", context)).toBeUndefined();
+    expect(datasetSourceProblem(path.join(project, "data"), context)).toBeUndefined();
+    expect(datasetSourceProblem("data/missing", context)).toMatch(/does not exist \(resolved to .*data\/missing\)/);
+    expect(datasetSourceProblem("data/labels.csv", context)).toMatch(/is a file; a folder is required/);
+  });
+
+  it("the project's own node_modules or .git is never a dataset", () => {
+    expect(datasetSourceProblem("node_modules/pkg", context)).toMatch(/node_modules or \.git/);
+    expect(datasetSourceProblem("./data/../node_modules", context)).toMatch(/node_modules or \.git/);
+    expect(datasetSourceProblem(".git", context)).toMatch(/node_modules or \.git/);
+  });
+});
