@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { IssueLog, controlCharacterIssues, crossFieldIssues, datasetSourceProblem, isMountPoint } from "../../core/config";
+import { checkConstraints } from "../../core/aws-constraints";
+import { IssueLog, controlCharacterIssues, crossFieldIssues, datasetSourceProblem, isMountPoint, parseStackConfig } from "../../core/config";
 
 describe("IssueLog keeps independent issues only", () => {
   it("one issue per key: a second issue on the same key is dropped", () => {
@@ -120,6 +121,34 @@ describe("crossFieldIssues", () => {
   it("datasets keep every version: keepVersions/expireDays belong to checkpoints", () => {
     expect(paths({ buckets: { datasets: { keepVersions: 3 } } })).toEqual(["trainctl:buckets.datasets"]);
     expect(paths({ buckets: { checkpoints: { keepVersions: 3 } } })).toEqual([]);
+  });
+});
+
+describe("trainctl:tags: every map the schema accepts passes the guard's tag length rules", () => {
+  const parseTags = (tags: Record<string, string>) => parseStackConfig({ "trainctl:owner": "alice", "trainctl:costCenter": "ml", "trainctl:tags": tags }).tags;
+  const guardIssues = (tags: Record<string, string>) =>
+    checkConstraints([{ type: "aws:ec2/instance:Instance", name: "dev-training-node-0", inputs: { tags }, tags }], { region: "us-east-1" }).map((v) => v.rule.split(":")[0]);
+
+  it("a 128-character key is refused by the config, naming the key, as EC2 refuses it (Tag.Key: at most 127)", () => {
+    expect(() => parseTags({ ["k".repeat(128)]: "v" })).toThrow(/^trainctl:tags\.k{128}: invalid key/);
+    expect(guardIssues({ ["k".repeat(128)]: "v" })).toContain("tag-key-length");
+    expect(parseTags({ ["k".repeat(127)]: "v" })).toEqual({ ["k".repeat(127)]: "v" });
+  });
+
+  it("for keys and values up to and past the limits (property)", () => {
+    const text = (max: number) => fc.string({ unit: fc.constantFrom("a", "Z", "0", "_", ".", ":", "/", "=", "+", "-", "@", "é"), minLength: 1, maxLength: max });
+    fc.assert(
+      fc.property(fc.dictionary(text(130), fc.oneof(text(260), fc.constant("")), { maxKeys: 3 }), (tags) => {
+        let parsed: Record<string, string>;
+        try {
+          parsed = parseTags(tags);
+        } catch {
+          return;
+        }
+        expect(guardIssues(parsed).filter((id) => id === "tag-key-length" || id === "tag-value-length" || id === "tag-charset")).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
