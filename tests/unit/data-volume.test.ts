@@ -1,17 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checkConstraints } from "../../core/aws-constraints";
-import { type DataVolumeConfig, parseStackConfig } from "../../core/config";
+import type { DataVolumeConfig } from "../../core/config";
 import { ADOPTED_VOLUME_KEEPS, duplicateVolumeProblem, fsrTimeouts, volumeArgs } from "../../components/data-volume";
+import { acceptedConfig } from "./stack-config";
 
 const SNAPSHOT = "snap-0123456789abcdef0";
-const parseVolume = (volume: Record<string, unknown>): DataVolumeConfig | undefined => {
-  try {
-    return parseStackConfig({ "trainctl:owner": "alice", "trainctl:costCenter": "ml", "trainctl:dataVolume": volume, "trainctl:network": { availabilityZone: "us-east-1a" } }).dataVolume;
-  } catch {
-    return undefined;
-  }
-};
+const parseVolume = (volume: Record<string, unknown>): DataVolumeConfig | undefined =>
+  acceptedConfig({ "trainctl:dataVolume": volume, "trainctl:network": { availabilityZone: "us-east-1a" } })?.dataVolume;
 
 describe("duplicateVolumeProblem", () => {
   it("no volume found, or only volumes the stack manages: no problem", () => {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { type StackConfig, parseStackConfig } from "../../core/config";
 import { effectiveStrategy, experimentWarnings } from "../../components/experiment";
+import { stackConfig as config } from "./stack-config";
 
 const SNAPSHOT = "snap-0123456789abcdef0";
-const config = (values: Record<string, unknown> = {}): StackConfig => parseStackConfig({ "trainctl:owner": "alice", "trainctl:costCenter": "ml", ...values });
 const volume = { "trainctl:dataVolume": { snapshotId: SNAPSHOT, sizeGiB: 500 } };
 // 500 GiB read 50 times in each of 10 runs on a g5.xlarge: the recommender picks pre-warmed EBS.
 const heavy = { source: "s3://team-data/x/", sizeGiB: 500, files: 10_000, epochs: 50, runs: 10 };

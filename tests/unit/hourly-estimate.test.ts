@@ -1,11 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type StackConfig, parseStackConfig } from "../../core/config";
 import { hourlyEstimate, pricedResources } from "../../components/hourly-estimate";
 import { marketOptions } from "../../components/training-instance";
+import { stackConfig as config } from "./stack-config";
 
 const SNAPSHOT = "snap-0123456789abcdef0";
-const config = (values: Record<string, unknown> = {}): StackConfig => parseStackConfig({ "trainctl:owner": "alice", "trainctl:costCenter": "ml", ...values });
 
 describe("pricedResources", () => {
   it("per node an instance (with the component's market options) and a data volume; one FSR; the dashboard; the datasets bucket's expected size", () => {

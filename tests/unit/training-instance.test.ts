@@ -1,21 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checkConstraints } from "../../core/aws-constraints";
-import { type InstanceConfig, parseStackConfig } from "../../core/config";
+import type { InstanceConfig } from "../../core/config";
 import { detachBehavior, marketOptions, shutdownBehavior } from "../../components/training-instance";
+import { acceptedConfig, stackConfig } from "./stack-config";
 
-const parseInstance = (instance: Record<string, unknown>): InstanceConfig | undefined => {
-  try {
-    return parseStackConfig({ "trainctl:owner": "alice", "trainctl:costCenter": "ml", "trainctl:instance": instance }).instance;
-  } catch {
-    return undefined;
-  }
-};
-const instance = (raw: Record<string, unknown>) => {
-  const parsed = parseInstance(raw);
-  if (!parsed) throw new Error(`test config refused: ${JSON.stringify(raw)}`);
-  return parsed;
-};
+const parseInstance = (instance: Record<string, unknown>): InstanceConfig | undefined => acceptedConfig({ "trainctl:instance": instance })?.instance;
+const instance = (raw: Record<string, unknown>) => stackConfig({ "trainctl:instance": raw }).instance;
 
 describe("marketOptions", () => {
   it("on-demand: none", () => {
