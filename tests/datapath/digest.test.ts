@@ -79,7 +79,7 @@ describe("treeDigest", () => {
         expect(treeDigest(one).digest, "mtime").not.toBe(before);
         for (const root of [one, reversed, renamed]) rmSync(root, { recursive: true });
       }),
-      { numRuns: 25 },
+      { numRuns: 15 },
     );
   });
 });
