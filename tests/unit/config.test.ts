@@ -4,6 +4,7 @@ import * as path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checkConstraints } from "../../core/aws-constraints";
+import type { ConfigError } from "../../core/errors";
 import { IssueLog, controlCharacterIssues, crossFieldIssues, datasetSourceProblem, isMountPoint } from "../../core/config";
 import { stackConfig } from "./stack-config";
 
@@ -58,34 +59,39 @@ describe("controlCharacterIssues", () => {
 });
 
 describe("crossFieldIssues", () => {
-  const paths = (raw: Record<string, unknown>) => crossFieldIssues(raw).map((i) => i.path);
+  const SNAPSHOT = "snap-0123456789abcdef0";
+  // Configs as the schema leaves them, every default written out: what the rules are meant to read.
+  const full = ({ instance, ...rest }: Record<string, unknown> = {}) => ({
+    region: "us-east-1",
+    network: {},
+    buckets: { datasets: {}, checkpoints: {} },
+    ...rest,
+    instance: { type: "g5.xlarge", market: "on-demand", autostop: { action: "terminate" }, ...(instance as object) },
+  });
+  const issues = (config: Record<string, unknown>) => crossFieldIssues(full(config));
+  const paths = (config: Record<string, unknown>) => issues(config).map((i) => i.path);
+  const gp3 = (volume: object) => ({ dataVolume: { type: "gp3", warm: "none", ...volume } });
 
-  it("a valid raw config has none", () => {
-    expect(crossFieldIssues({ owner: "a", costCenter: "c", instance: { type: "g5.xlarge", market: "spot", maxPrice: 0.5 }, dataVolume: { snapshotId: "snap-0123456789abcdef0", warm: "rate", initRateMiBs: 300 } })).toEqual([]);
+  it("a valid config has none", () => {
+    expect(issues({ instance: { market: "spot", maxPrice: 0.5 }, dataVolume: { type: "gp3", snapshotId: SNAPSHOT, warm: "rate", initRateMiBs: 300 } })).toEqual([]);
   });
 
   it("each derived issue says which keys it follows from, so a mistake there suppresses it", () => {
-    const [maxPrice] = crossFieldIssues({ instance: { maxPrice: 1 } });
+    const [maxPrice] = issues({ instance: { maxPrice: 1 } });
     expect(maxPrice).toMatchObject({ path: "trainctl:instance.maxPrice", because: ["trainctl:instance.market"] });
-    const [zone] = crossFieldIssues({ region: "eu-west-1", network: { availabilityZone: "us-east-1a" } });
+    const [zone] = issues({ region: "eu-west-1", network: { availabilityZone: "us-east-1a" } });
     expect(zone).toMatchObject({ path: "trainctl:network.availabilityZone", because: ["aws:region"] });
   });
 
-  it("defaults are the schema's: no market means on-demand, no region means us-east-1, no warm follows the snapshot", () => {
-    expect(paths({ instance: { spot: { persistent: true } } })).toEqual(["trainctl:instance.spot"]);
-    expect(paths({ network: { availabilityZone: "us-east-1b" } })).toEqual([]);
-    expect(paths({ dataVolume: { snapshotId: "snap-0123456789abcdef0", initRateMiBs: 200 } })).toEqual([]);
-    expect(paths({ dataVolume: { sizeGiB: 10, initRateMiBs: 200 } })).toEqual(["trainctl:dataVolume.initRateMiBs"]);
-  });
-
-  it("one-time spot cannot stop; persistent spot can", () => {
+  it("one-time spot cannot stop; persistent spot can; spot options need the spot market", () => {
     expect(paths({ instance: { market: "spot", autostop: { action: "stop" } } })).toEqual(["trainctl:instance.autostop.action"]);
     expect(paths({ instance: { market: "spot", spot: { persistent: true }, autostop: { action: "stop" } } })).toEqual([]);
+    expect(paths({ instance: { spot: { persistent: true } } })).toEqual(["trainctl:instance.spot"]);
   });
 
   it("an unknown type lists its family's known sizes, else the known families", () => {
-    expect(crossFieldIssues({ instance: { type: "g5.3xlarge" } })[0].message).toMatch(/accepted: g5\.xlarge, g5\.2xlarge/);
-    expect(crossFieldIssues({ instance: { type: "x9.large" } })[0].message).toMatch(/accepted: g4dn\.\*, g5\.\*/);
+    expect(issues({ instance: { type: "g5.3xlarge" } })[0].message).toMatch(/accepted: g5\.xlarge, g5\.2xlarge/);
+    expect(issues({ instance: { type: "x9.large" } })[0].message).toMatch(/accepted: g4dn\.\*, g5\.\*/);
   });
 
   it("the default AMI's unsupported families are refused unless an AMI is chosen", () => {
@@ -94,34 +100,55 @@ describe("crossFieldIssues", () => {
   });
 
   it("gp3 limits: IOPS per GiB, throughput per IOPS (with the 3000 IOPS baseline when unset)", () => {
-    expect(paths({ dataVolume: { sizeGiB: 10, iops: 5_000 } })).toEqual([]);
-    expect(paths({ dataVolume: { sizeGiB: 10, iops: 5_001 } })).toEqual(["trainctl:dataVolume.iops"]);
-    expect(paths({ dataVolume: { sizeGiB: 100, throughputMiBs: 750 } })).toEqual([]);
-    expect(paths({ dataVolume: { sizeGiB: 100, throughputMiBs: 751 } })).toEqual(["trainctl:dataVolume.throughputMiBs"]);
+    expect(paths(gp3({ sizeGiB: 10, iops: 5_000 }))).toEqual([]);
+    expect(paths(gp3({ sizeGiB: 10, iops: 5_001 }))).toEqual(["trainctl:dataVolume.iops"]);
+    expect(paths(gp3({ sizeGiB: 100, throughputMiBs: 750 }))).toEqual([]);
+    expect(paths(gp3({ sizeGiB: 100, throughputMiBs: 751 }))).toEqual(["trainctl:dataVolume.throughputMiBs"]);
   });
 
   it("io2 needs IOPS and takes no throughput", () => {
-    expect(paths({ dataVolume: { sizeGiB: 100, type: "io2" } })).toEqual(["trainctl:dataVolume.iops"]);
-    expect(paths({ dataVolume: { sizeGiB: 100, type: "io2", iops: 1_000, throughputMiBs: 200 } })).toEqual(["trainctl:dataVolume.throughputMiBs"]);
+    const io2 = (volume: object) => ({ dataVolume: { type: "io2", warm: "none", sizeGiB: 100, ...volume } });
+    expect(paths(io2({}))).toEqual(["trainctl:dataVolume.iops"]);
+    expect(paths(io2({ iops: 1_000, throughputMiBs: 200 }))).toEqual(["trainctl:dataVolume.throughputMiBs"]);
+  });
+
+  it("an initialization rate only with warm: rate, within 100..300", () => {
+    expect(paths(gp3({ sizeGiB: 10, initRateMiBs: 200 }))).toEqual(["trainctl:dataVolume.initRateMiBs"]);
+    expect(paths(gp3({ snapshotId: SNAPSHOT, warm: "rate", initRateMiBs: 301 }))).toEqual(["trainctl:dataVolume.initRateMiBs"]);
   });
 
   it("an adopted volume needs its zone, takes no snapshot and no creation-time warming", () => {
-    expect(paths({ dataVolume: { adopt: "vol-0123456789abcdef0", snapshotId: "snap-0123456789abcdef0", warm: "rate" } }).sort()).toEqual(
+    expect(paths(gp3({ adopt: "vol-0123456789abcdef0", snapshotId: SNAPSHOT, warm: "rate" })).sort()).toEqual(
       ["trainctl:dataVolume.availabilityZone", "trainctl:dataVolume.snapshotId", "trainctl:dataVolume.warm"].sort(),
     );
-    expect(paths({ dataVolume: { adopt: "vol-0123456789abcdef0", availabilityZone: "us-east-1a", warm: "fio" } })).toEqual([]);
+    expect(paths(gp3({ adopt: "vol-0123456789abcdef0", availabilityZone: "us-east-1a", warm: "fio" }))).toEqual([]);
   });
 
   it("fsr needs a known zone", () => {
-    const fsr = { snapshotId: "snap-0123456789abcdef0", warm: "fsr" };
-    expect(paths({ dataVolume: fsr })).toEqual(["trainctl:dataVolume.warm"]);
-    expect(paths({ dataVolume: fsr, network: { availabilityZone: "us-east-1a" } })).toEqual([]);
-    expect(paths({ dataVolume: fsr, network: { subnetId: "subnet-0123456789abcdef0" } })).toEqual([]);
+    const fsr = gp3({ snapshotId: SNAPSHOT, warm: "fsr" });
+    expect(paths(fsr)).toEqual(["trainctl:dataVolume.warm"]);
+    expect(paths({ ...fsr, network: { availabilityZone: "us-east-1a" } })).toEqual([]);
+    expect(paths({ ...fsr, network: { subnetId: "subnet-0123456789abcdef0" } })).toEqual([]);
   });
 
   it("datasets keep every version: keepVersions/expireDays belong to checkpoints", () => {
-    expect(paths({ buckets: { datasets: { keepVersions: 3 } } })).toEqual(["trainctl:buckets.datasets"]);
-    expect(paths({ buckets: { checkpoints: { keepVersions: 3 } } })).toEqual([]);
+    expect(paths({ buckets: { datasets: { keepVersions: 3 }, checkpoints: {} } })).toEqual(["trainctl:buckets.datasets"]);
+    expect(paths({ buckets: { datasets: {}, checkpoints: { keepVersions: 3 } } })).toEqual([]);
+  });
+
+  it("through parseStackConfig, the rules see the schema's defaults: on-demand, us-east-1, warm following the snapshot", () => {
+    const refused = (values: Record<string, unknown>) => {
+      try {
+        stackConfig(values);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).issues.map((i) => i.path);
+      }
+    };
+    expect(refused({ "trainctl:instance": { spot: { persistent: true } } })).toEqual(["trainctl:instance.spot"]);
+    expect(refused({ "trainctl:network": { availabilityZone: "us-east-1b" } })).toEqual([]);
+    expect(refused({ "trainctl:dataVolume": { snapshotId: SNAPSHOT, initRateMiBs: 200 } })).toEqual([]);
+    expect(refused({ "trainctl:dataVolume": { sizeGiB: 10, initRateMiBs: 200 } })).toEqual(["trainctl:dataVolume.initRateMiBs"]);
   });
 });
 
