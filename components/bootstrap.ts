@@ -3,6 +3,8 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { DATA_DEVICE_NAME } from "./data-volume";
 import { METRICS_NAMESPACE } from "../core/node-metrics";
+import { RUNTIME_TAG } from "../core/tags";
+import type { InstanceConfig, Strategy, WarmMode } from "../core/config";
 
 export interface BootstrapOptions {
   experiment: string;
@@ -14,11 +16,11 @@ export interface BootstrapOptions {
   /** How the volume came to be; only an `empty` one may ever be formatted (see `volumeOrigin`). */
   volumeOrigin: VolumeOrigin | undefined;
   mountPoint: string;
-  warm: "none" | "rate" | "fsr" | "fio";
-  dataset?: { source: string; strategy: "prewarmed-ebs" | "direct-s3" | "local-cache"; target: string };
+  warm: WarmMode;
+  dataset?: { source: string; strategy: Strategy; target: string };
   checkpointBucket?: string;
   checkpointPrefix: string;
-  autostop: { idleMinutes: number; action: "stop" | "terminate" | "none"; gpuThresholdPercent: number };
+  autostop: InstanceConfig["autostop"];
   maxHours?: number;
   spot: boolean;
 }
@@ -87,6 +89,9 @@ export function bootstrapEnv(options: BootstrapOptions): Record<string, string> 
     TRAINCTL_SPOT_GRACE_SECONDS: String(SPOT_WATCH_SECONDS.grace),
     TRAINCTL_SPOT_SYNC_SECONDS: String(SPOT_WATCH_SECONDS.sync),
     TRAINCTL_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    TRAINCTL_TAG_BUSY: RUNTIME_TAG.busy,
+    TRAINCTL_TAG_WARM_STATE: RUNTIME_TAG.warmState,
+    TRAINCTL_TAG_STAGING: RUNTIME_TAG.staging,
     TRAINCTL_LOG: BOOTSTRAP_PATHS.log,
     TRAINCTL_STATE_DIR: BOOTSTRAP_PATHS.state,
     TRAINCTL_BIN: BOOTSTRAP_PATHS.bin,

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../core/config";
+import type { StackConfig, Strategy } from "../core/config";
 import { estimateWarm } from "./warming";
 import { renderUserData, volumeOrigin } from "./bootstrap";
 import { recommend } from "../core/recommend";
@@ -30,7 +30,7 @@ export interface ExperimentArgs {
  * The data strategy the experiment provisions for. `auto` asks the recommender when the dataset's size
  * and file count are known; pre-warmed EBS needs a configured data volume, else the local cache stands in.
  */
-export function effectiveStrategy(config: StackConfig): "prewarmed-ebs" | "direct-s3" | "local-cache" {
+export function effectiveStrategy(config: StackConfig): Strategy {
   const dataset = config.dataset;
   const strategy = dataset?.strategy ?? "auto";
   if (strategy !== "auto") return strategy;
@@ -74,7 +74,7 @@ export class Experiment extends pulumi.ComponentResource {
   readonly warnings: string[];
   /** Which zone the nodes go to, and why (the plan prints it). */
   readonly zoneNote: pulumi.Output<string>;
-  readonly strategy: ReturnType<typeof effectiveStrategy>;
+  readonly strategy: Strategy;
 
   constructor(name: string, args: ExperimentArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("trainctl:experiment:Experiment", name, {}, opts);

@@ -13,9 +13,18 @@ import { CONTROL_CHARACTER } from "./text";
  * (objects as JSON strings) or already-parsed values from a `Pulumi.<stack>.yaml`.
  */
 
-export const STRATEGIES = ["auto", "prewarmed-ebs", "direct-s3", "local-cache"] as const;
+/**
+ * The lists every other file imports (tests/architecture/single-definitions.test.ts checks none is
+ * typed again): the data strategies the experiment provisions for, which `dataset.strategy` extends
+ * with `auto` (the recommender picks); the dataset formats; the data volume's warm modes.
+ */
+export const STRATEGY_NAMES = ["prewarmed-ebs", "direct-s3", "local-cache"] as const;
+export type Strategy = (typeof STRATEGY_NAMES)[number];
+export const STRATEGIES = ["auto", ...STRATEGY_NAMES] as const;
 export const FORMATS = ["files", "npy", "image", "webdataset"] as const;
+export type Format = (typeof FORMATS)[number];
 export const WARM_MODES = ["none", "rate", "fsr", "fio"] as const;
+export type WarmMode = (typeof WARM_MODES)[number];
 
 /** AWS limits for the volume types trainctl provisions (EBS volume types documentation). */
 export const VOLUME_LIMITS = {
@@ -130,7 +139,7 @@ export const stackConfigSchema = z.strictObject({
 
 type ParsedConfig = z.infer<typeof stackConfigSchema>;
 export type DataVolumeConfig = Omit<z.infer<typeof dataVolumeSchema>, "warm"> & {
-  warm: (typeof WARM_MODES)[number];
+  warm: WarmMode;
   /** Set exactly when `warm` is `rate`. */
   initRateMiBs?: number;
 };

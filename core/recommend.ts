@@ -1,9 +1,7 @@
 import { UsageError } from "./errors";
 import { EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES, S3_PRICES } from "./catalog";
 import { type InstanceSpec, instanceSpec } from "./instance-specs";
-
-export const STRATEGY_NAMES = ["prewarmed-ebs", "direct-s3", "local-cache"] as const;
-export type Strategy = (typeof STRATEGY_NAMES)[number];
+import type { Strategy } from "./config";
 
 /**
  * The documented rates the model uses (docs/dataloader.md names the source of each).
