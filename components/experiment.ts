@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig, Strategy } from "../core/config";
+import { type StackConfig, type Strategy, keyPath } from "../core/config";
 import { estimateWarm } from "./warming";
 import { renderUserData, volumeOrigin } from "./bootstrap";
 import { recommend } from "../core/recommend";
@@ -56,7 +56,8 @@ export function experimentWarnings(config: StackConfig): string[] {
   }
   if (config.budget) warnings.push(costTagNote());
   if (volume && !volume.adopt && !config.incarnation) {
-    warnings.push("trainctl:incarnation is not set: a retry after a failed first pulumi up may take this stack's own new volume for a duplicate; set it once with pulumi config set trainctl:incarnation $(openssl rand -hex 6)");
+    const key = keyPath(["incarnation"]);
+    warnings.push(`${key} is not set: a retry after a failed first pulumi up may take this stack's own new volume for a duplicate; set it once with pulumi config set ${key} $(openssl rand -hex 6)`);
   }
   if (!config.instance.ami) warnings.push("the AMI resolves once: later AMI and user-data changes are ignored so nodes are never replaced mid-run (pin trainctl:instance.ami to change it)");
   return warnings;

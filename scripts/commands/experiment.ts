@@ -98,7 +98,7 @@ const subcommands = (y: Argv) =>
     })
     .command({
       command: "up <name>",
-      describe: "pulumi up through the Automation API; sets trainctl:expires from maxHours after the first success",
+      describe: `pulumi up through the Automation API; sets ${TAG.expires} from maxHours after the first success`,
       builder: (b: Argv) =>
         b.positional("name", { type: "string", demandOption: true }).option("skip-preflight", { type: "boolean", describe: "do not run trainctl preflight first" }),
       handler: async (args: { name: string; skipPreflight?: boolean }) => {
@@ -124,7 +124,7 @@ const subcommands = (y: Argv) =>
     })
     .command({
       command: "gc",
-      describe: "find experiments past trainctl:expires; --execute tears them down (the expiry tag is the confirmation)",
+      describe: `find experiments past ${TAG.expires}; --execute tears them down (the expiry tag is the confirmation)`,
       builder: (b: Argv) => b.option("execute", { type: "boolean", describe: "really tear down the expired stacks" }),
       handler: async (args: { execute?: boolean }) => {
         requirePulumi();
