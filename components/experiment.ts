@@ -35,7 +35,7 @@ export function effectiveStrategy(config: StackConfig): Strategy {
   const strategy = dataset?.strategy ?? "auto";
   if (strategy !== "auto") return strategy;
   if (!dataset?.sizeGiB || !dataset.files) return config.dataVolume ? "prewarmed-ebs" : "direct-s3";
-  const choice = recommend({ sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type }).recommended;
+  const choice = recommend({ sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type, volume: config.dataVolume }).recommended;
   return choice === "prewarmed-ebs" && !config.dataVolume ? "local-cache" : choice;
 }
 

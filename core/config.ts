@@ -29,8 +29,22 @@ export type WarmMode = (typeof WARM_MODES)[number];
 /** AWS limits for the volume types trainctl provisions (EBS volume types documentation). */
 export const VOLUME_LIMITS = {
   gp3: { sizeGiB: [1, 65_536], iops: [3_000, 80_000], iopsPerGiB: 500, throughputMiBs: [125, 2_000], throughputPerIops: 0.25 },
-  io2: { sizeGiB: [4, 65_536], iops: [100, 256_000], iopsPerGiB: 1_000 },
+  io2: { sizeGiB: [4, 65_536], iops: [100, 256_000], iopsPerGiB: 1_000, kibPerIo: 256, maxThroughputMiBs: 4_000 },
 } as const;
+
+/**
+ * What a configured volume delivers: gp3 gives its baseline (the minimum of each range: 3,000 IOPS,
+ * 125 MiB/s) unless more is provisioned; io2's throughput follows its IOPS at 256 KiB per I/O.
+ */
+export function volumePerformance(volume: { type: "gp3" | "io2"; iops?: number; throughputMiBs?: number }): { iops: number; throughputMiBs: number } {
+  if (volume.type === "io2") {
+    const io2 = VOLUME_LIMITS.io2;
+    const iops = volume.iops ?? io2.iops[0];
+    return { iops, throughputMiBs: Math.min(io2.maxThroughputMiBs, (iops * io2.kibPerIo) / 1024) };
+  }
+  const gp3 = VOLUME_LIMITS.gp3;
+  return { iops: volume.iops ?? gp3.iops[0], throughputMiBs: volume.throughputMiBs ?? gp3.throughputMiBs[0] };
+}
 
 const positiveInt = z.number().int().positive();
 
@@ -119,6 +133,9 @@ const networkSchema = z.strictObject({
   availabilityZone: z.string().optional(),
 });
 
+/** The data volume a config gets when it writes no type, IOPS or throughput (the recommender's default). */
+export const DEFAULT_DATA_VOLUME = dataVolumeSchema.parse({});
+
 export const stackConfigSchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "expected an AWS region like us-east-1").default("us-east-1"),
   owner: z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, "expected a user name or e-mail"),
@@ -138,11 +155,9 @@ export const stackConfigSchema = z.strictObject({
 });
 
 type ParsedConfig = z.infer<typeof stackConfigSchema>;
-export type DataVolumeConfig = Omit<z.infer<typeof dataVolumeSchema>, "warm"> & {
-  warm: WarmMode;
-  /** Set exactly when `warm` is `rate`. */
-  initRateMiBs?: number;
-};
+/** The warm mode after derived defaults, with the init rate set exactly when the mode is `rate`. */
+export type WarmSetting = { warm: "rate"; initRateMiBs: number } | { warm: Exclude<WarmMode, "rate">; initRateMiBs?: undefined };
+export type DataVolumeConfig = Omit<z.infer<typeof dataVolumeSchema>, "warm" | "initRateMiBs"> & WarmSetting;
 export type StackConfig = Omit<ParsedConfig, "dataVolume"> & { dataVolume?: DataVolumeConfig };
 export type InstanceConfig = StackConfig["instance"];
 export type BucketConfig = z.infer<typeof bucketSchema>;
