@@ -15,7 +15,8 @@ export interface BootstrapOptions {
   volumeId?: string;
   /** How the volume came to be; only an `empty` one may ever be formatted (see `volumeOrigin`). */
   volumeOrigin: VolumeOrigin | undefined;
-  mountPoint: string;
+  /** Where the data volume mounts; only with a volume. */
+  mountPoint?: string;
   warm: WarmMode;
   dataset?: { source: string; strategy: Strategy; target: string };
   checkpointBucket?: string;
@@ -72,7 +73,7 @@ export function bootstrapEnv(options: BootstrapOptions): Record<string, string> 
     TRAINCTL_VOLUME_ID: options.volumeId ?? "",
     TRAINCTL_VOLUME_ORIGIN: options.volumeOrigin ?? "",
     TRAINCTL_DEVICE_NAME: DATA_DEVICE_NAME,
-    TRAINCTL_MOUNT_POINT: options.mountPoint,
+    TRAINCTL_MOUNT_POINT: options.mountPoint ?? "",
     TRAINCTL_WARM: options.warm,
     TRAINCTL_DATASET_SOURCE: options.dataset?.source ?? "",
     TRAINCTL_DATASET_STRATEGY: options.dataset?.strategy ?? "",

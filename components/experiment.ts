@@ -32,8 +32,7 @@ export interface ExperimentArgs {
  */
 export function effectiveStrategy(config: StackConfig): Strategy {
   const dataset = config.dataset;
-  const strategy = dataset?.strategy ?? "auto";
-  if (strategy !== "auto") return strategy;
+  if (dataset && dataset.strategy !== "auto") return dataset.strategy;
   if (!dataset?.sizeGiB || !dataset.files) return config.dataVolume ? "prewarmed-ebs" : "direct-s3";
   const choice = recommend({ sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type, volume: config.dataVolume }).recommended;
   return choice === "prewarmed-ebs" && !config.dataVolume ? "local-cache" : choice;
@@ -162,7 +161,7 @@ export class Experiment extends pulumi.ComponentResource {
               nodeCount: config.instance.count,
               volumeId,
               volumeOrigin: volumeConfig && volumeOrigin(volumeConfig),
-              mountPoint: volumeConfig?.mountPoint ?? "/mnt/data",
+              mountPoint: volumeConfig?.mountPoint,
               warm: volumeConfig?.warm ?? "none",
               dataset: source ? { source, strategy: this.strategy, target: stageTarget } : undefined,
               checkpointBucket,

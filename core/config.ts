@@ -103,9 +103,15 @@ const bucketSchema = z.strictObject({
   expireDays: positiveInt.max(3_650).optional(),
 });
 
+/** Checkpoints keep a few noncurrent versions for a while; each key has its default, set or not. */
+const checkpointsSchema = bucketSchema.extend({
+  keepVersions: positiveInt.max(100).default(5),
+  expireDays: positiveInt.max(3_650).default(90),
+});
+
 const bucketsSchema = z.strictObject({
-  datasets: bucketSchema.default({ protect: true }),
-  checkpoints: bucketSchema.default({ protect: true, keepVersions: 5, expireDays: 90 }),
+  datasets: bucketSchema.default(bucketSchema.parse({})),
+  checkpoints: checkpointsSchema.default(checkpointsSchema.parse({})),
 });
 
 const datasetSchema = z.strictObject({

@@ -2,7 +2,7 @@
  * The one resource model. The offline plan, `pulumi stack export` and `pulumi preview --json`
  * all produce these records; cost, teardown, sweep and the experiment list consume them.
  */
-import { TAG } from "../../core/tags";
+import { TAG, mergeTags } from "../../core/tags";
 
 export interface ResourceRecord {
   urn: string;
@@ -124,7 +124,7 @@ export function effectiveTags(
   const computed = stringRecord(resource.outputs?.tagsAll);
   if (Object.keys(computed).length > 0) return computed;
   const defaults = providerDefaultTags(providersByUrn.get(providerUrn(resource.provider) ?? ""));
-  return { ...defaults, ...stringRecord(resource.inputs?.tags ?? resource.outputs?.tags) };
+  return mergeTags(defaults, stringRecord(resource.inputs?.tags ?? resource.outputs?.tags));
 }
 
 /** Fills `tags` on every record from its provider. Records must already hold inputs and outputs. */
