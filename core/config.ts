@@ -357,7 +357,8 @@ export function crossFieldIssues(config: Loose, given: Loose, context: ConfigCon
   if (instance.maxPrice !== undefined && market !== "spot") {
     add(["instance", "maxPrice"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
-  if (market === "spot" && obj(instance.autostop).action === "stop" && obj(instance.spot).persistent !== true) {
+  const action = obj(instance.autostop).action;
+  if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true) {
     add(["instance", "autostop", "action"], `a one-time spot instance cannot be stopped (accepted: terminate | none, or set trainctl:instance.spot.persistent: true)`, [
       ["instance", "market"],
       ["instance", "spot", "persistent"],
