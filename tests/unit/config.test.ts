@@ -5,8 +5,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checkConstraints } from "../../core/aws-constraints";
 import type { ConfigError } from "../../core/errors";
-import { IssueLog, controlCharacterIssues, crossFieldIssues, datasetSourceProblem, isMountPoint } from "../../core/config";
-import { stackConfig } from "./stack-config";
+import { IssueLog, controlCharacterIssues, crossFieldIssues, datasetSourceProblem, isMountPoint, volumePerformance } from "../../core/config";
+import { acceptedConfig, stackConfig } from "./stack-config";
 
 describe("IssueLog keeps independent issues only", () => {
   it("one issue per key: a second issue on the same key is dropped", () => {
@@ -60,7 +60,8 @@ describe("controlCharacterIssues", () => {
 
 describe("crossFieldIssues", () => {
   const SNAPSHOT = "snap-0123456789abcdef0";
-  // Configs as the schema leaves them, every default written out: what the rules are meant to read.
+  // Configs as the schema leaves them, every default written out: what the rules read. `given` (what
+  // was written) is the same object here, so every key counts as written.
   const full = ({ instance, ...rest }: Record<string, unknown> = {}) => ({
     region: "us-east-1",
     network: {},
@@ -68,7 +69,10 @@ describe("crossFieldIssues", () => {
     ...rest,
     instance: { type: "g5.xlarge", market: "on-demand", autostop: { action: "terminate" }, ...(instance as object) },
   });
-  const issues = (config: Record<string, unknown>) => crossFieldIssues(full(config));
+  const issues = (config: Record<string, unknown>) => {
+    const parsed = full(config);
+    return crossFieldIssues(parsed, parsed);
+  };
   const paths = (config: Record<string, unknown>) => issues(config).map((i) => i.path);
   const gp3 = (volume: object) => ({ dataVolume: { type: "gp3", warm: "none", ...volume } });
 
@@ -110,6 +114,13 @@ describe("crossFieldIssues", () => {
     const io2 = (volume: object) => ({ dataVolume: { type: "io2", warm: "none", sizeGiB: 100, ...volume } });
     expect(paths(io2({}))).toEqual(["trainctl:dataVolume.iops"]);
     expect(paths(io2({ iops: 1_000, throughputMiBs: 200 }))).toEqual(["trainctl:dataVolume.throughputMiBs"]);
+  });
+
+  it("an init rate the schema derived (warm: rate's default) is not blamed; one written without warm: rate is", () => {
+    const derived = full(gp3({ snapshotId: SNAPSHOT, warm: "rate", initRateMiBs: 300 }));
+    expect(crossFieldIssues(derived, { dataVolume: { snapshotId: SNAPSHOT } })).toEqual([]);
+    const written = full(gp3({ snapshotId: SNAPSHOT, warm: "fio" }));
+    expect(crossFieldIssues(written, { dataVolume: { snapshotId: SNAPSHOT, warm: "fio", initRateMiBs: 200 } }).map((i) => i.path)).toEqual(["trainctl:dataVolume.initRateMiBs"]);
   });
 
   it("an initialization rate only with warm: rate, within 100..300", () => {
@@ -176,6 +187,33 @@ describe("trainctl:tags: every map the schema accepts passes the guard's tag len
         expect(guardIssues(parsed).filter((id) => id === "tag-key-length" || id === "tag-value-length" || id === "tag-charset")).toEqual([]);
       }),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe("volumePerformance", () => {
+  it("gp3: the provisioned figures, else the 3,000 IOPS and 125 MiB/s baseline", () => {
+    expect(volumePerformance({ type: "gp3", iops: 6_000, throughputMiBs: 500 })).toEqual({ iops: 6_000, throughputMiBs: 500 });
+    expect(volumePerformance({ type: "gp3" })).toEqual({ iops: 3_000, throughputMiBs: 125 });
+  });
+
+  it("io2: 256 KiB per I/O at the provisioned IOPS, at most 4,000 MiB/s; a throughput key is ignored", () => {
+    expect(volumePerformance({ type: "io2", iops: 1_000, throughputMiBs: 999 })).toEqual({ iops: 1_000, throughputMiBs: 250 });
+    expect(volumePerformance({ type: "io2", iops: 16_000 }).throughputMiBs).toBe(4_000);
+    expect(volumePerformance({ type: "io2", iops: 256_000 }).throughputMiBs).toBe(4_000);
+    expect(volumePerformance({ type: "io2" })).toEqual({ iops: 100, throughputMiBs: 25 });
+  });
+
+  it("every volume the schema accepts performs within its type's documented ranges (property)", () => {
+    fc.assert(
+      fc.property(fc.constantFrom("gp3" as const, "io2" as const), fc.integer({ min: 100, max: 256_000 }), fc.integer({ min: 125, max: 2_000 }), (type, iops, throughputMiBs) => {
+        const volume = acceptedConfig({ "trainctl:dataVolume": { type, sizeGiB: 65_536, iops, ...(type === "gp3" ? { throughputMiBs } : {}) } })?.dataVolume;
+        if (!volume) return;
+        const performance = volumePerformance(volume);
+        expect(performance.iops).toBe(iops);
+        expect(performance.throughputMiBs).toBeGreaterThan(0);
+        expect(performance.throughputMiBs).toBeLessThanOrEqual(type === "gp3" ? 2_000 : 4_000);
+      }),
     );
   });
 });

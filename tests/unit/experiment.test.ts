@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { recommend } from "../../core/recommend";
 import { effectiveStrategy, experimentWarnings } from "../../components/experiment";
 import { stackConfig as config } from "./stack-config";
 
 const SNAPSHOT = "snap-0123456789abcdef0";
 const volume = { "trainctl:dataVolume": { snapshotId: SNAPSHOT, sizeGiB: 500 } };
-// 500 GiB read 50 times in each of 10 runs on a g5.xlarge: the recommender picks pre-warmed EBS.
-const heavy = { source: "s3://team-data/x/", sizeGiB: 500, files: 10_000, epochs: 50, runs: 10 };
+// A million small files, read once in each of 10 runs on a g4dn.xlarge: per-object GETs make S3 slow,
+// and the recommender picks pre-warmed EBS.
+const smallFiles = { "trainctl:instance": { type: "g4dn.xlarge" }, "trainctl:dataset": { source: "s3://team-data/x/", sizeGiB: 10, files: 1_000_000, epochs: 1, runs: 10 } };
 
 describe("effectiveStrategy", () => {
   it("an explicit strategy is kept, even without a data volume", () => {
@@ -21,11 +23,12 @@ describe("effectiveStrategy", () => {
 
   it("auto with size and files asks the recommender", () => {
     expect(effectiveStrategy(config({ "trainctl:dataset": { source: "s3://team-data/x/", sizeGiB: 500, files: 1_000 }, ...volume }))).toBe("direct-s3");
-    expect(effectiveStrategy(config({ "trainctl:dataset": heavy, ...volume }))).toBe("prewarmed-ebs");
+    expect(effectiveStrategy(config({ ...smallFiles, ...volume }))).toBe("prewarmed-ebs");
   });
 
   it("a recommended pre-warmed EBS without a data volume falls back to the local cache", () => {
-    expect(effectiveStrategy(config({ "trainctl:dataset": heavy }))).toBe("local-cache");
+    expect(recommend({ sizeBytes: 10 * 1024 ** 3, files: 1_000_000, epochs: 1, runs: 10, instanceType: "g4dn.xlarge" }).recommended).toBe("prewarmed-ebs");
+    expect(effectiveStrategy(config(smallFiles))).toBe("local-cache");
   });
 });
 

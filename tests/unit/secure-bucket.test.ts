@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { checkConstraints } from "../../core/aws-constraints";
 import { STAGING_PREFIX } from "../../core/names";
 import { BUCKET_LIFECYCLE, lifecycleRules } from "../../components/secure-bucket";
+import { stackConfig } from "./stack-config";
 
 describe("lifecycleRules", () => {
   it("always: abort stale multipart uploads after 7 days, expire staging after a day", () => {
@@ -12,15 +13,20 @@ describe("lifecycleRules", () => {
     expect(BUCKET_LIFECYCLE.stagingPrefix).toBe("staging/");
   });
 
-  it("versions are trimmed only when asked: keepVersions, expireDays or both", () => {
+  it("noncurrent versions expire after expireDays, the newest keepVersions excepted; without expireDays nothing is trimmed", () => {
     expect(lifecycleRules({ keepVersions: 5, expireDays: 90 })[2]).toEqual({
       id: "trim-noncurrent-versions",
       status: "Enabled",
       filter: {},
       noncurrentVersionExpiration: { noncurrentDays: 90, newerNoncurrentVersions: 5 },
     });
-    expect(lifecycleRules({ keepVersions: 3 })[2].noncurrentVersionExpiration).toEqual({ noncurrentDays: 30, newerNoncurrentVersions: 3 });
     expect(lifecycleRules({ expireDays: 10 })[2].noncurrentVersionExpiration).toEqual({ noncurrentDays: 10, newerNoncurrentVersions: undefined });
+    expect(lifecycleRules({ keepVersions: 3 }).map((r) => r.id)).not.toContain("trim-noncurrent-versions");
+  });
+
+  it("the checkpoints bucket's parsed config always carries expireDays, so its keepVersions always takes effect", () => {
+    const { checkpoints } = stackConfig({ "trainctl:buckets": { checkpoints: { keepVersions: 3 } } }).buckets;
+    expect(lifecycleRules(checkpoints)[2].noncurrentVersionExpiration).toEqual({ noncurrentDays: 90, newerNoncurrentVersions: 3 });
   });
 
   it("rule ids are unique and pass the guard's lifecycle rule", () => {

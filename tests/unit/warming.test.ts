@@ -1,21 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { knownInstanceTypes } from "../../core/catalog";
+import { volumePerformance } from "../../core/config";
 import { instanceSpec } from "../../core/instance-specs";
-import { estimateWarm, instanceEbsMiBs, volumeThroughputMiBs } from "../../components/warming";
-
-describe("volumeThroughputMiBs", () => {
-  it("gp3: the provisioned throughput, else the 125 MiB/s baseline", () => {
-    expect(volumeThroughputMiBs({ type: "gp3", throughputMiBs: 500 })).toBe(500);
-    expect(volumeThroughputMiBs({ type: "gp3" })).toBe(125);
-  });
-
-  it("io2: 256 KiB per I/O at the provisioned IOPS, at most 4,000 MiB/s; the throughput key is ignored", () => {
-    expect(volumeThroughputMiBs({ type: "io2", iops: 1_000, throughputMiBs: 999 })).toBe(250);
-    expect(volumeThroughputMiBs({ type: "io2", iops: 16_000 })).toBe(4_000);
-    expect(volumeThroughputMiBs({ type: "io2", iops: 256_000 })).toBe(4_000);
-  });
-});
+import { estimateWarm, instanceEbsMiBs } from "../../components/warming";
 
 describe("instanceEbsMiBs", () => {
   it("converts the baseline Mbps to MiB/s: g5.xlarge's 700 Mbps is ≈ 83.4 MiB/s", () => {
@@ -45,11 +33,11 @@ describe("estimateWarm fio: the slower of volume and instance, in whole seconds 
         fc.oneof(fc.record({ type: fc.constant("gp3" as const), throughputMiBs: fc.integer({ min: 125, max: 2_000 }) }), fc.record({ type: fc.constant("io2" as const), iops: fc.integer({ min: 100, max: 256_000 }) })),
         (type, sizeGiB, volume) => {
           const warm = estimateWarm({ ...volume, warm: "fio", sizeGiB, snapshotId: "snap-0123456789abcdef0" }, type);
-          const expected = Math.min(volumeThroughputMiBs(volume), instanceEbsMiBs(type)!);
+          const expected = Math.min(volumePerformance(volume).throughputMiBs, instanceEbsMiBs(type)!);
           expect(warm.rateMiBs).toBeCloseTo(expected, 9);
           expect(warm.secondsToWarm).toBe(Math.round((sizeGiB * 1024) / expected));
           expect(warm.oneTimeUsd).toBe(0);
-          expect(warm.detail).toMatch(instanceEbsMiBs(type)! < volumeThroughputMiBs(volume) ? /baseline EBS bandwidth/ : /volume's throughput/);
+          expect(warm.detail).toMatch(instanceEbsMiBs(type)! < volumePerformance(volume).throughputMiBs ? /baseline EBS bandwidth/ : /volume's throughput/);
         },
       ),
     );
