@@ -139,7 +139,7 @@ function defaultInvoke(token: string, inputs: Record<string, any>, region: strin
     case "aws:ssm/getParameter:getParameter":
       return { name: inputs.name, value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", type: "String", version: 1, arn: `arn:${arnPartition(region)}:ssm:${region}::parameter${inputs.name}` };
     case "aws:ec2/getAmi:getAmi":
-      return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", name: "mock-ami" };
+      return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", name: "mock-ami", rootDeviceName: "/dev/sda1" };
     case "aws:ec2/getVpc:getVpc":
       return { id: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/16", default: true, arn: `arn:${arnPartition(region)}:ec2:${region}:${MOCK_ACCOUNT}:vpc/vpc-0000000000000000a` };
     case "aws:ec2/getVpcs:getVpcs":
