@@ -27,6 +27,8 @@ export interface NodeGroupArgs {
   nodeTags: Record<string, string>;
   /** Root volume tags on top of the cost tags. */
   rootVolumeTags: Record<string, string>;
+  /** The cost estimate's interruption assumptions, kept on the group (not propagated). */
+  interruptions: { perDay: number; restartMinutes: number };
 }
 
 /**
@@ -47,14 +49,26 @@ export function instancesDistribution(config: Pick<InstanceConfig, "maxPrice">):
   };
 }
 
+/** The encrypted gp3 root volume, as a launch template mapping (its booleans are strings). */
+export function rootDeviceMapping(config: Pick<InstanceConfig, "rootVolumeGiB">, deviceName: pulumi.Input<string>) {
+  return { deviceName, ebs: { volumeSize: config.rootVolumeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } };
+}
+
 /** One override per allowed type, preferred first. */
 export function launchTemplateOverrides(config: Pick<InstanceConfig, "type" | "types">): { instanceType: string }[] {
   return instanceTypes(config).map((instanceType) => ({ instanceType }));
 }
 
-/** Tags the group writes on each instance it launches: cost tags, then the node's own (which win). */
-export function propagatedTags(costTags: Record<string, string>, nodeTags: Record<string, string>): aws.types.input.autoscaling.GroupTag[] {
-  return Object.entries({ ...costTags, ...nodeTags }).map(([key, value]) => ({ key, value, propagateAtLaunch: true }));
+/**
+ * The group's tags: the cost tags, then the node's own (which win), written on each instance it
+ * launches; then the interruption assumptions the cost estimate reads, on the group only.
+ */
+export function groupTags(costTags: Record<string, string>, nodeTags: Record<string, string>, interruptions: NodeGroupArgs["interruptions"]): aws.types.input.autoscaling.GroupTag[] {
+  return [
+    ...Object.entries({ ...costTags, ...nodeTags }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
+    { key: TAG.interruptionsPerDay, value: String(interruptions.perDay), propagateAtLaunch: false },
+    { key: TAG.restartMinutes, value: String(interruptions.restartMinutes), propagateAtLaunch: false },
+  ];
 }
 
 /**
@@ -89,7 +103,7 @@ export class NodeGroup extends pulumi.ComponentResource {
         instanceInitiatedShutdownBehavior: "terminate",
         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 2, instanceMetadataTags: "enabled" },
         // The root mapping must name the AMI's own root device, else it adds a second volume.
-        blockDeviceMappings: [{ deviceName: rootDeviceName, ebs: { volumeSize: config.rootVolumeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+        blockDeviceMappings: [rootDeviceMapping(config, rootDeviceName)],
         tagSpecifications: [{ resourceType: "volume", tags: { ...args.costTags, ...args.rootVolumeTags } }],
         userData: pulumi.output(args.userData).apply((text) => Buffer.from(text, "utf8").toString("base64")),
         tags: args.nodeTags,
@@ -115,7 +129,7 @@ export class NodeGroup extends pulumi.ComponentResource {
             overrides: launchTemplateOverrides(config),
           },
         },
-        tags: propagatedTags(args.costTags, args.nodeTags),
+        tags: groupTags(args.costTags, args.nodeTags, args.interruptions),
       },
       { ...child, ignoreChanges: GROUP_IGNORE_CHANGES, deleteBeforeReplace: true },
     );

@@ -137,10 +137,11 @@ export class TrainingInstance extends pulumi.ComponentResource {
       ? []
       : Array.from({ length: config.count }, (_, i) => {
           const nodeName = `${name}-node-${i}`;
+          const groupName = nodeGroupName(args.project, args.experiment, i);
           return new NodeGroup(
             nodeName,
             {
-              groupName: nodeGroupName(args.project, args.experiment, i),
+              groupName,
               nodeIndex: i,
               config,
               ami,
@@ -151,7 +152,8 @@ export class TrainingInstance extends pulumi.ComponentResource {
               userData: args.userData(i),
               costTags: args.costTags,
               nodeTags: nodeGroupTags(nodeTags(nodeName, config), i),
-              rootVolumeTags: resourceTags(`${nodeName}-root`, "root-volume"),
+              rootVolumeTags: resourceTags(`${nodeName}-root`, "root-volume", false, { [TAG.nodeGroup]: groupName }),
+              interruptions: { perDay: config.interruptionsPerDay, restartMinutes: config.restartMinutes },
             },
             child,
           );

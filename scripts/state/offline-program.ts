@@ -126,6 +126,11 @@ function mockState(args: Pulumi.runtime.MockResourceArgs, region: string, stackO
     case "pulumi:pulumi:StackReference":
       // The offline world has no earlier deployment: a stack reference sees no outputs.
       return { id: String(inputs.name ?? args.name), state: { ...inputs, outputs: stackOutputs, secretOutputNames: [] } };
+    case "aws:autoscaling/group:Group":
+      // A group's id is its name.
+      return { id: inputs.name ?? args.name, state: { ...inputs, arn: arn("autoscaling", `autoScalingGroup:${hex(seed, 8)}:autoScalingGroupName/${inputs.name ?? args.name}`) } };
+    case "aws:ec2/launchTemplate:LaunchTemplate":
+      return { id: `lt-${hex(seed)}`, state: { ...inputs, arn: arn("ec2", `launch-template/lt-${hex(seed)}`), latestVersion: 1 } };
     case "aws:ec2/placementGroup:PlacementGroup":
       return { id: inputs.name ?? args.name, state: { ...inputs, arn: arn("ec2", `placement-group/${args.name}`) } };
     default:
