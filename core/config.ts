@@ -347,7 +347,7 @@ export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): Deriv
     add(["instance", "maxPrice"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
   const action = obj(instance.autostop).action ?? "terminate";
-  if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true) {
+  if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true && instance.recovery !== true) {
     add(["instance", "autostop", "action"], `a one-time spot instance cannot be stopped (accepted: terminate | none, or set trainctl:instance.spot.persistent: true)`, [
       ["instance", "market"],
       ["instance", "spot", "persistent"],
@@ -384,7 +384,7 @@ function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: 
   const recovery = instance.recovery === true;
   if (recovery && market !== "spot") add(["instance", "recovery"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   if (recovery && action === "stop") {
-    add(["instance", "recovery"], "cannot be combined with trainctl:instance.autostop.action: stop: a group cannot stop a node (accepted: terminate | none)", [["instance", "autostop", "action"]]);
+    add(["instance", "autostop", "action"], "stop is refused with trainctl:instance.recovery: true: a group cannot stop a node (accepted: terminate | none)", [["instance", "recovery"]]);
   }
   if (recovery && obj(instance.spot).persistent === true) {
     add(["instance", "recovery"], "cannot be combined with trainctl:instance.spot.persistent: true: the group replaces interrupted nodes itself", [["instance", "spot", "persistent"]]);

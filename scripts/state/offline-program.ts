@@ -132,7 +132,8 @@ function mockState(args: Pulumi.runtime.MockResourceArgs, region: string, stackO
     case "aws:ec2/launchTemplate:LaunchTemplate":
       return { id: `lt-${hex(seed)}`, state: { ...inputs, arn: arn("ec2", `launch-template/lt-${hex(seed)}`), latestVersion: 1 } };
     case "aws:ec2/placementGroup:PlacementGroup":
-      return { id: inputs.name ?? args.name, state: { ...inputs, arn: arn("ec2", `placement-group/${args.name}`) } };
+      // The provider's autoname is the group's name and id.
+      return { id: inputs.name ?? args.name, state: { ...inputs, name: inputs.name ?? args.name, arn: arn("ec2", `placement-group/${args.name}`) } };
     default:
       return { id: args.custom === false ? "" : (args.id || `${args.name}-id`), state: { ...inputs } };
   }
