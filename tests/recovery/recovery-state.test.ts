@@ -1,3 +1,5 @@
+import { copyFileSync, rmSync } from "node:fs";
+import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { INSTANCE_PRICES } from "../../core/catalog";
 import { type PriceBook, catalogPrices, estimateCost, interruptionOverhead, pricedHours } from "../../core/pricing";
@@ -8,6 +10,7 @@ import { type OfflineRun, runOffline } from "../../scripts/state/offline-program
 import { type CloudResource, findLeaks, knownIdentifiers } from "../../scripts/teardown/leak-rules";
 import { planTeardown } from "../../scripts/teardown/teardown-plan";
 import { fixtureConfig } from "../fixtures/stacks";
+import { ROOT, trainctl } from "../helpers/cli";
 
 const GROUP = "aws:autoscaling/group:Group";
 const TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
@@ -79,9 +82,12 @@ describe("teardown of a recovery experiment", () => {
       "recovery-training-node-0-group (trainctl-recovery-node-0) is an Auto Scaling group: deleting it terminates the node it runs, which state does not show (trainctl status does)",
       "recovery-training-node-1-group (trainctl-recovery-node-1) is an Auto Scaling group: deleting it terminates the node it runs, which state does not show (trainctl status does)",
     ]);
-    // Nothing of the groups stays billed: after the teardown only the retained data costs.
-    const groupMonthly = estimateCost(run.model).items.filter((i) => i.type === GROUP).reduce((s, i) => s + i.monthly!, 0);
-    expect(plan.monthlyCostAfter).toBeLessThan(estimateCost(run.model).monthly - groupMonthly + 1);
+    // Nothing of the groups stays, so nothing of them stays billed.
+    expect(plan.retain.map((r) => nameOf(r.urn)).filter((n) => /-(group|template)$/.test(n))).toEqual([]);
+    const retained = new Set(plan.retain.map((r) => r.urn));
+    const retainedMonthly = estimateCost({ ...run.model, resources: run.model.resources.filter((r) => retained.has(r.urn)) }).monthly;
+    const snapshots = plan.finalSnapshots.reduce((s, f) => s + f.monthly, 0);
+    expect(plan.monthlyCostAfter).toBeCloseTo(retainedMonthly + snapshots, 1);
   });
 });
 
@@ -153,5 +159,22 @@ describe("the policy pack on groups and templates", () => {
       [`${template.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`],
       [`${template.name}: volume /dev/sda1 is not encrypted`],
     ]);
+  });
+});
+
+describe("trainctl plan of a recovery stack", () => {
+  it("plans offline, with both groups priced and the interruption overhead covered", () => {
+    const file = path.join(ROOT, "Pulumi.test-recovery.yaml");
+    copyFileSync(path.join(ROOT, "tests", "fixtures", "stacks", "Pulumi.recovery.yaml"), file);
+    try {
+      const result = trainctl(["plan", "--stack", "test-recovery", "--json"]);
+      expect(result.code, result.stderr).toBe(0);
+      const plan = JSON.parse(result.stdout);
+      expect(plan.resources.filter((r: { type: string }) => r.type === GROUP).map((r: { inputs: { name: string } }) => r.inputs.name)).toEqual(["trainctl-test-recovery-node-0", "trainctl-test-recovery-node-1"]);
+      expect(plan.cost.items.filter((i: { type: string }) => i.type === GROUP)).toHaveLength(2);
+      expect(plan.cost.covers).toContain("interruption overhead");
+    } finally {
+      rmSync(file);
+    }
   });
 });
