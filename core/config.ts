@@ -399,6 +399,8 @@ function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: 
   if (typeof instance.type === "string" && types.length > 0 && types[0] !== instance.type) {
     add(["instance", "types"], `must start with trainctl:instance.type ${show(instance.type)} (got ${show(types[0])}); or drop instance.type, which defaults to types[0]`, [["instance", "type"]]);
   }
+  const amiProblem = instance.ami === undefined && instance.amiParameter === undefined ? types.map(defaultAmiProblem).find(Boolean) : undefined;
+  if (amiProblem) add(["instance", "types"], amiProblem);
   const gpus = (t: string) => instanceSpec(t)?.gpus ?? 0;
   const odd = types.find((t) => gpus(t) !== gpus(types[0]));
   if (odd !== undefined) add(["instance", "types"], `every type must have the GPU count of ${types[0]} (${gpus(types[0])}): ${odd} has ${gpus(odd)}`);
