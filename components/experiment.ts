@@ -186,7 +186,9 @@ export class Experiment extends pulumi.ComponentResource {
       `${name}-dashboard`,
       {
         dashboardName: dashboardName(args.project, experiment),
-        dashboardBody: pulumi.all(this.instance.nodes.map((n) => n.id)).apply((instanceIds) => JSON.stringify(dashboardBody({ experiment, region: config.region, instanceIds }))),
+        dashboardBody: pulumi
+          .all([pulumi.all(this.instance.nodes.map((n) => n.id)), pulumi.all(this.instance.groups.map((g) => g.group.name))])
+          .apply(([instanceIds, groupNames]) => JSON.stringify(dashboardBody({ experiment, region: config.region, instanceIds, groupNames }))),
       },
       child,
     );
