@@ -19,6 +19,7 @@ const EXEMPT: Record<string, string> = {
   "components/experiment.ts#Experiment": "ComponentResource",
   "components/secure-bucket.ts#SecureBucket": "ComponentResource",
   "components/training-instance.ts#TrainingInstance": "ComponentResource",
+  "components/node-group.ts#NodeGroup": "ComponentResource",
   // Pulumi invokes only; its decisions (pickSubnet, subnetZoneProblem, chooseZone) have unit tests.
   "components/network.ts#resolvePlacement": "invokes",
 };

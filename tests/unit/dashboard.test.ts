@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PUBLISH_INTERVAL_SECONDS } from "../../core/node-metrics";
-import { dashboardBody, nodeWidgets } from "../../components/dashboard";
+import { METRICS_NAMESPACE, PUBLISH_INTERVAL_SECONDS } from "../../core/node-metrics";
+import { dashboardBody, experimentSearchWidgets, groupWidgets, nodeWidgets } from "../../components/dashboard";
 
 const input = { experiment: "dev", region: "eu-west-1", instanceIds: ["i-0aaa", "i-0bbb", "i-0ccc"] };
 
@@ -46,5 +46,39 @@ describe("nodeWidgets", () => {
     expect(widgets.length).toBeLessThanOrEqual(500);
     expect(Math.max(...widgets.map((w) => w.properties.metrics.length))).toBeLessThanOrEqual(500);
     expect(widgets.reduce((n, w) => n + w.properties.metrics.length, 0)).toBeLessThanOrEqual(2_500);
+  });
+});
+
+describe("spot recovery rows", () => {
+  const recovering = { ...input, instanceIds: [], groupNames: ["p-dev-node-0", "p-dev-node-1"] };
+
+  it("groupWidgets: EC2's CPU and EBS reads aggregated by the group, at the given row, naming node and group", () => {
+    const row = groupWidgets(recovering, "p-dev-node-1", 1, 4);
+    expect(row.map((w) => [w.x, w.y])).toEqual([
+      [0, 24],
+      [8, 24],
+    ]);
+    for (const w of row) {
+      expect(w.properties.title.startsWith("node 1 (group p-dev-node-1): ")).toBe(true);
+      for (const m of w.properties.metrics) expect(m.slice(0, 4)).toEqual(["AWS/EC2", m[1], "AutoScalingGroupName", "p-dev-node-1"]);
+    }
+  });
+
+  it("experimentSearchWidgets: one SEARCH per metric over every instance of this experiment, in the trainctl namespace", () => {
+    const row = experimentSearchWidgets(recovering, 2);
+    expect(row.map((w) => w.y)).toEqual([12, 12, 12]);
+    const expressions = row.map((w) => (w.properties.metrics[0][0] as { expression: string }).expression);
+    for (const e of expressions) {
+      expect(e).toMatch(new RegExp(`^SEARCH\\('\\{${METRICS_NAMESPACE},Experiment,InstanceId\\} Experiment="dev" MetricName="\\w+"', 'Average', ${PUBLISH_INTERVAL_SECONDS}\\)$`));
+    }
+    const ids = row.map((w) => (w.properties.metrics[0][0] as { id: string }).id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("dashboardBody: bare nodes first, then one row per group, then the search row, none overlapping", () => {
+    const body = dashboardBody({ ...input, instanceIds: ["i-0aaa"], groupNames: ["g0"] });
+    expect(body.widgets.map((w) => w.y)).toEqual([0, 0, 0, 6, 6, 12, 12, 12]);
+    const cells = body.widgets.map((w) => `${w.x},${w.y}`);
+    expect(new Set(cells).size).toBe(cells.length);
   });
 });

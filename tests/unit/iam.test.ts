@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type PolicyDocument, ec2AssumeRolePolicy, instanceAccessPolicy, parseS3Url, tlsOnlyBucketPolicy } from "../../components/iam";
+import { type PolicyDocument, ec2AssumeRolePolicy, instanceAccessPolicy, parseS3Url, recoveryStatements, tlsOnlyBucketPolicy } from "../../components/iam";
 
 const resources = (doc: PolicyDocument) => doc.Statement.flatMap((s) => [s.Resource ?? []].flat());
 const actions = (doc: PolicyDocument) => doc.Statement.flatMap((s) => [s.Action].flat());
@@ -70,6 +70,25 @@ describe("instanceAccessPolicy: S3 limited to the experiment", () => {
         expect(new Set(sids).size).toBe(sids.length);
       }),
     );
+  });
+});
+
+describe("recoveryStatements", () => {
+  const statements = recoveryStatements("arn:aws-cn", "dev");
+
+  it("attaching volumes and scaling groups only where the resource carries this experiment's tag", () => {
+    const scoped = statements.filter((s) => [s.Action].flat().some((a) => a === "ec2:AttachVolume" || a.startsWith("autoscaling:Set") || a.startsWith("autoscaling:Terminate") || a.startsWith("autoscaling:Update")));
+    expect(scoped.length).toBe(2);
+    for (const s of scoped) expect(s.Condition).toEqual({ StringEquals: { "aws:ResourceTag/trainctl:experiment": "dev" } });
+  });
+
+  it("only Describe actions take Resource *; every ARN is in the given partition", () => {
+    for (const s of statements.filter((x) => x.Resource === "*")) for (const a of [s.Action].flat()) expect(a).toMatch(/:Describe/);
+    for (const r of statements.flatMap((s) => [s.Resource ?? []].flat()).filter((x) => x !== "*")) expect(r.startsWith("arn:aws-cn:"), r).toBe(true);
+  });
+
+  it("never deletes, detaches or creates", () => {
+    for (const a of statements.flatMap((s) => [s.Action].flat())) expect(a).not.toMatch(/:(Delete|Detach|Create)/);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   experimentNameProblem,
   logicalNames,
   maxExperimentNameLength,
+  nodeGroupName,
   newIncarnation,
   runSecretsPath,
   selfStackName,
@@ -68,6 +69,22 @@ describe("names that include the project", () => {
   it("each node's data volume has its own name", () => {
     expect(dataVolumeName("trainctl", "dev", 0)).toBe("trainctl-dev-data-0");
     expect(new Set(Array.from({ length: 64 }, (_, i) => dataVolumeName("p", "e", i))).size).toBe(64);
+  });
+
+  it("each node's Auto Scaling group has its own name, with project and experiment, within AWS's rules for every accepted name (property)", () => {
+    expect(nodeGroupName("trainctl", "dev", 1)).toBe("trainctl-dev-node-1");
+    fc.assert(
+      fc.property(pulumiProject, experiment, fc.nat(63), (p, e, node) => {
+        fc.pre(experimentNameProblem(e, p) === undefined);
+        const name = nodeGroupName(p, e, node);
+        expect(name).not.toBe(nodeGroupName(p, e, node + 1));
+        const resources = [
+          { type: "aws:autoscaling/group:Group", name: "g", inputs: { name }, tags: {} },
+          { type: "aws:ec2/launchTemplate:LaunchTemplate", name: "t", inputs: { name }, tags: {} },
+        ];
+        expect(checkConstraints(resources, { region: "us-east-1" })).toEqual([]);
+      }),
+    );
   });
 
   it("selfStackName is org/project/stack, the form StackReference takes", () => {

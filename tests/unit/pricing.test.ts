@@ -6,6 +6,8 @@ import {
   type PricedModel,
   type PricedResource,
   estimateCost,
+  groupContext,
+  groupTagMap,
   markBorrowedPrices,
   pricedHours,
   publicIpv4,
@@ -179,5 +181,31 @@ describe("runningCost", () => {
   it("public IPv4 is part of a node's price", () => {
     const withIp = resource(INSTANCE, { instanceType: "t3.micro" }, { urn: "urn:ip", name: "ip", created: "2026-12-02T11:00:00Z" });
     expect(runningCost(model([withIp]), now).instances[0].hourly).toBeCloseTo(0.0104 + PUBLIC_IPV4_PRICE.usd, 9);
+  });
+});
+
+describe("recovery groups", () => {
+  const GROUP = "aws:autoscaling/group:Group";
+  const TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
+  const group = (name: string, spec: Record<string, string>) => resource(GROUP, { name, mixedInstancesPolicy: { launchTemplate: { launchTemplateSpecification: spec } } }, { urn: `urn:g:${name}`, name });
+  const template = (name: string, id?: string) => resource(TEMPLATE, { name }, { urn: `urn:t:${name}`, name, outputs: id ? { id } : {} });
+
+  it("groupTagMap: the group's tag list as a map; malformed entries and a missing list give nothing", () => {
+    const tagged = resource(GROUP, { tags: [{ key: "a", value: "1", propagateAtLaunch: true }, { key: "b", value: 2 }, null, { value: "x" }] });
+    expect(groupTagMap(tagged)).toEqual({ a: "1" });
+    expect(groupTagMap(resource(GROUP, {}))).toEqual({});
+    expect(groupTagMap(resource(GROUP, { tags: { a: "1" } }))).toEqual({});
+  });
+
+  it("groupContext: how many groups the model holds, and each group's own template (by name)", () => {
+    const resources = [group("n0", { launchTemplateName: "t0" }), group("n1", { launchTemplateName: "t1" }), template("t0"), template("t1")];
+    const context = groupContext(resources[1], resources)!;
+    expect(context.groups).toBe(2);
+    expect(context.launchTemplate?.name).toBe("t1");
+  });
+
+  it("groupContext: none for what is not a group; no template when the model lacks it", () => {
+    expect(groupContext(template("t0"), [template("t0")])).toBeUndefined();
+    expect(groupContext(group("n0", { launchTemplateName: "gone" }), [group("n0", { launchTemplateName: "gone" })])).toEqual({ groups: 1, launchTemplate: undefined });
   });
 });
