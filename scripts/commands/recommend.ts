@@ -1,10 +1,8 @@
 import type { CommandModule } from "yargs";
-import { parseStackConfig } from "../../core/config";
 import { UsageError } from "../../core/errors";
 import { printJson, say, usd } from "../output";
 import { countClasses } from "../dataloader/labels";
 import { parseSize, recommend } from "../../core/recommend";
-import { loadStackConfig } from "../state/offline-program";
 import { projectDir } from "../state/project";
 
 interface RecommendArgs {
@@ -36,6 +34,8 @@ const command: CommandModule<object, RecommendArgs> = {
   handler: (args) => {
     let input;
     if (args.stack) {
+      const { parseStackConfig } = require("../../core/config") as typeof import("../../core/config");
+      const { loadStackConfig } = require("../state/offline-program") as typeof import("../state/offline-program");
       const config = parseStackConfig(loadStackConfig(args.stack), { projectDir: projectDir() });
       const dataset = config.dataset;
       if (!dataset?.sizeGiB || !dataset.files) throw new UsageError(`--stack: trainctl:dataset.sizeGiB and trainctl:dataset.files are needed to recommend a strategy`, { subject: "trainctl:dataset" });
