@@ -1,16 +1,15 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../helpers/cli";
+import { describe, expect, it } from "vitest";
+import { COMPILED_CLI, ROOT } from "../helpers/cli";
 
 /**
  * Start-up (#18): `--version` and every `--help` answer from the command modules' option declarations
  * alone. The SDKs, Pulumi and zod load only inside a handler. Checked by what the compiled CLI loads,
- * not by timing.
+ * not by timing. It runs dist/, which vitest's global setup compiles.
  */
-const BIN = path.join(ROOT, "dist", "scripts", "trainctl.js");
 const HOOK = path.join(ROOT, "tests", "helpers", "module-load-hook.cjs");
 const HEAVY = /node_modules\/(@aws-sdk\/|@smithy\/|@pulumi\/|zod\/)/;
 const scratch = mkdtempSync(path.join(tmpdir(), "trainctl-startup-"));
@@ -18,7 +17,7 @@ const scratch = mkdtempSync(path.join(tmpdir(), "trainctl-startup-"));
 /** The package names (from node_modules paths) the CLI loads for these arguments. */
 function packagesLoaded(args: string[]): { code: number; stdout: string; packages: string[]; files: string[] } {
   const log = path.join(scratch, `${args.join("_").replace(/\W/g, "-")}.log`);
-  const result = spawnSync(process.execPath, ["--require", HOOK, BIN, ...args], { cwd: scratch, encoding: "utf8", env: { ...process.env, TRAINCTL_MODULE_LOG: log } });
+  const result = spawnSync(process.execPath, ["--require", HOOK, COMPILED_CLI, ...args], { cwd: scratch, encoding: "utf8", env: { ...process.env, TRAINCTL_MODULE_LOG: log } });
   const files = readFileSync(log, "utf8").split("\n").filter(Boolean);
   const packages = [...new Set(files.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter((p): p is string => Boolean(p)))].sort();
   return { code: result.status ?? -1, stdout: result.stdout, packages, files };
@@ -31,10 +30,6 @@ const commands = () => readdirSync(path.join(ROOT, "dist", "scripts", "commands"
 const subcommands = ["experiment new", "experiment list", "experiment up", "experiment destroy", "experiment gc"];
 
 describe("what --help and --version load", () => {
-  beforeAll(() => {
-    execFileSync("npm", ["run", "-s", "build"], { cwd: ROOT, stdio: "inherit" });
-  }, 300_000);
-
   it("covers every command the issue names", () => {
     expect(commands()).toEqual(expect.arrayContaining(["experiment", "preflight", "recommend", "run", "status", "transfer", "cost", "teardown", "sweep", "plan", "dataloader", "logs"]));
   });

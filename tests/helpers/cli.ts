@@ -4,6 +4,8 @@ import { expect } from "vitest";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
+/** The compiled executable (vitest's global setup builds it): one node process, so a signal reaches the CLI itself. */
+export const COMPILED_CLI = path.join(ROOT, "dist", "scripts", "trainctl.js");
 
 export interface CliResult {
   code: number;

@@ -5,10 +5,9 @@ import { type IncomingMessage, createServer, request as httpRequest } from "node
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliResult, ROOT, expectUsageError, trainctlAsync } from "../helpers/cli";
+import { COMPILED_CLI, type CliResult, expectUsageError, trainctlAsync } from "../helpers/cli";
 import { crc32cOf } from "../../scripts/transfer/digest";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 
@@ -25,6 +24,13 @@ function tree(root: string): Map<string, string> {
   };
   walk(root, "");
   return out;
+}
+
+/** `size` bytes of a repeating pattern that differs by `step`: distinct parts, made without a large array. */
+function patterned(size: number, step: number): Buffer {
+  const buffer = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) buffer[i] = (i * step + 3) % 256;
+  return buffer;
 }
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!);
@@ -73,7 +79,7 @@ async function faultProxy(target: URL, faultFor: (n: number, req: IncomingMessag
 
 /** trainctlAsync with a deadline: a hung transfer is killed and fails the test instead of hanging it. */
 async function trainctlWithin(ms: number, args: string[], env: Record<string, string>, cwd: string): Promise<CliResult> {
-  const child = spawn(process.execPath, ["--import", pathToFileURL(path.join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href, path.join(ROOT, "scripts", "cli.ts"), ...args], { cwd, env: { ...process.env, ...env }, timeout: ms, killSignal: "SIGKILL" });
+  const child = spawn(process.execPath, [COMPILED_CLI, ...args], { cwd, env: { ...process.env, ...env }, timeout: ms, killSignal: "SIGKILL" });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d));
@@ -93,7 +99,7 @@ describe("trainctl transfer against s3rver", () => {
     env = s3.env();
     mkdirSync(path.join(source, "nested", "deeper"), { recursive: true });
     for (let i = 0; i < 2000; i++) writeFileSync(path.join(source, "nested", i % 2 ? "deeper" : "", `sample ${i}.bin`), Buffer.alloc(1024 + (i % 7), i % 251));
-    writeFileSync(path.join(source, "big.bin"), Buffer.from(Array.from({ length: 23 * 1024 * 1024 }, (_, i) => (i * 31) % 256)));
+    writeFileSync(path.join(source, "big.bin"), patterned(23 * 1024 * 1024, 31));
     writeFileSync(path.join(source, "empty.txt"), "");
     writeFileSync(path.join(source, "ünïcödé näme.txt"), "héllo");
     symlinkSync(path.join(source, "big.bin"), path.join(source, "link-to-big"));
@@ -119,13 +125,27 @@ describe("trainctl transfer against s3rver", () => {
     expect(multipart.Metadata?.["trainctl-crc32c"]).toBe(crc32cOf(readFileSync(path.join(source, "big.bin"))));
   });
 
-  it("--sync on a second run transfers nothing, both ways", { timeout: 180_000 }, async () => {
+  it("--sync on a second run transfers nothing, both ways", async () => {
+    // Its own small tree (nested, empty, non-ASCII and one multipart file), so it needs no earlier test.
+    const folder = path.join(work, "sync-src");
+    mkdirSync(path.join(folder, "nested", "deeper"), { recursive: true });
+    for (let i = 0; i < 40; i++) writeFileSync(path.join(folder, "nested", i % 2 ? "deeper" : "", `sample ${i}.bin`), Buffer.alloc(1024 + i, i));
+    writeFileSync(path.join(folder, "multipart.bin"), patterned(6 * 1024 * 1024, 11));
+    writeFileSync(path.join(folder, "empty.txt"), "");
+    writeFileSync(path.join(folder, "ünïcödé näme.txt"), "héllo");
+    const back = path.join(work, "sync-back");
+    const args = ["--json", "--multipart-threshold-mib", "5"];
+    for (const [src, dst] of [[folder, "s3://bucket-1/sync/"], ["s3://bucket-1/sync/", back]]) {
+      const first = await trainctlAsync(["transfer", src, dst, ...args], { env, cwd: work });
+      expect(lastJson(first.stdout), first.stderr).toMatchObject({ files: 43 });
+    }
     const before = s3.requests.filter((r) => r.startsWith("PUT")).length;
-    const up = await trainctlAsync(["transfer", source, "s3://bucket-1/ds/", "--sync", "--json", "--multipart-threshold-mib", "5"], { env, cwd: work });
-    expect(lastJson(up.stdout)).toMatchObject({ files: 0, bytes: 0, skipped: 2003 });
+    const up = await trainctlAsync(["transfer", folder, "s3://bucket-1/sync/", "--sync", ...args], { env, cwd: work });
+    expect(lastJson(up.stdout), up.stderr).toMatchObject({ files: 0, bytes: 0, skipped: 43 });
     expect(s3.requests.filter((r) => r.startsWith("PUT")).length).toBe(before);
-    const down = await trainctlAsync(["transfer", "s3://bucket-1/ds/", path.join(work, "back"), "--sync", "--json"], { env, cwd: work });
-    expect(lastJson(down.stdout)).toMatchObject({ files: 0, skipped: 2003 });
+    const down = await trainctlAsync(["transfer", "s3://bucket-1/sync/", back, "--sync", ...args], { env, cwd: work });
+    expect(lastJson(down.stdout), down.stderr).toMatchObject({ files: 0, bytes: 0, skipped: 43 });
+    expect(tree(back)).toEqual(tree(folder));
   });
 
   it.each([
@@ -153,42 +173,41 @@ describe("trainctl transfer against s3rver", () => {
     expect(lastJson(again.stdout)).toMatchObject({ files: 0, skipped: 1 });
   });
 
-  it("a transfer killed with SIGKILL resumes: byte-identical, and no completed part is sent again", { timeout: 180_000 }, async () => {
+  it("a transfer killed with SIGKILL resumes: byte-identical, and no completed part is sent again", async () => {
     const big = path.join(work, "resume", "huge.bin");
     mkdirSync(path.dirname(big), { recursive: true });
-    writeFileSync(big, Buffer.from(Array.from({ length: 60 * 1024 * 1024 }, (_, i) => (i * 7 + 3) % 256)));
+    writeFileSync(big, patterned(4 * 5 * 1024 * 1024, 7)); // four 5 MiB parts
     const journalDir = path.join(work, ".trainctl", "transfers");
-    const args = [path.join(ROOT, "scripts", "cli.ts"), "transfer", big, "s3://bucket-1/resume/huge.bin", "--concurrency", "1", "--multipart-threshold-mib", "5", "--json"];
-    // One process (node with tsx's loader), so SIGKILL really stops the upload.
-    const loader = pathToFileURL(path.join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
-    const child: ChildProcess = spawn(process.execPath, ["--import", loader, ...args], { cwd: work, env: { ...process.env, ...env } });
-    // Kill once the journal records at least three completed parts.
-    let recorded: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const poll = setInterval(() => {
-        const files = existsSync(journalDir) ? readdirSync(journalDir).filter((f) => f.endsWith(".json")) : [];
-        if (files.length) {
-          const data = JSON.parse(readFileSync(path.join(journalDir, files[0]), "utf8"));
-          recorded = Object.keys(Object.values<any>(data.uploads)[0]?.parts ?? {});
-          if (recorded.length >= 3) {
-            clearInterval(poll);
-            child.kill("SIGKILL");
-            resolve();
-          }
-        }
-      }, 20);
-      child.once("exit", () => {
-        clearInterval(poll);
-        reject(new Error("the upload finished before it could be killed"));
+    // The proxy holds part 3 unanswered until the kill, so the upload cannot finish first, however slow or fast the machine.
+    let holdPart3 = true;
+    const proxy = await faultProxy(new URL(s3.endpoint), (_n, req) => (holdPart3 && req.method === "PUT" && /[?&]partNumber=3(&|$)/.test(req.url ?? "") ? "silent" : undefined));
+    const args = ["transfer", big, "s3://bucket-1/resume/huge.bin", "--endpoint-url", proxy.endpoint, "--concurrency", "1", "--multipart-threshold-mib", "5", "--json"];
+    try {
+      const child: ChildProcess = spawn(process.execPath, [COMPILED_CLI, ...args], { cwd: work, env: { ...process.env, ...env } });
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      // Kill once the journal records two parts (part 3 is held, so the upload cannot complete).
+      const recorded = await new Promise<string[]>((resolve, reject) => {
+        const poll = setInterval(() => {
+          const files = existsSync(journalDir) ? readdirSync(journalDir).filter((f) => f.endsWith(".json")) : [];
+          const parts = files.length ? Object.keys(Object.values<any>(JSON.parse(readFileSync(path.join(journalDir, files[0]), "utf8")).uploads)[0]?.parts ?? {}) : [];
+          if (parts.length < 2) return;
+          clearInterval(poll);
+          child.kill("SIGKILL");
+          resolve(parts);
+        }, 20);
+        child.once("exit", (code) => (clearInterval(poll), reject(new Error(`the upload exited (${code}) before two parts were journaled`))));
       });
-    });
-    await new Promise((r) => child.once("exit", r));
-    const mark = s3.requests.length;
-    const resumed = await trainctlAsync(args.slice(1), { env, cwd: work });
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const again = s3.requests.slice(mark).filter((r) => /partNumber=/.test(r)).map((r) => /partNumber=(\d+)/.exec(r)![1]);
-    for (const part of recorded) expect(again, `part ${part}`).not.toContain(part);
-    expect(again.length).toBe(12 - recorded.length);
+      await exited;
+      expect(recorded).not.toContain("3");
+      holdPart3 = false;
+      const mark = s3.requests.length;
+      const resumed = await trainctlAsync(args, { env, cwd: work });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const again = s3.requests.slice(mark).filter((r) => /partNumber=/.test(r)).map((r) => /partNumber=(\d+)/.exec(r)![1]);
+      expect(again.sort()).toEqual(["1", "2", "3", "4"].filter((part) => !recorded.includes(part)));
+    } finally {
+      proxy.close();
+    }
     const object = await s3.client().send(new GetObjectCommand({ Bucket: "bucket-1", Key: "resume/huge.bin" }));
     expect(sha(Buffer.from(await object.Body!.transformToByteArray()))).toBe(sha(readFileSync(big)));
     expect(existsSync(journalDir) ? readdirSync(journalDir).filter((f) => f.endsWith(".json")) : []).toEqual([]);
@@ -198,8 +217,7 @@ describe("trainctl transfer against s3rver", () => {
     const folder = path.join(work, "mid-size");
     mkdirSync(folder);
     for (let i = 0; i < 48; i++) writeFileSync(path.join(folder, `${i}.bin`), Buffer.alloc(6 * 1024 * 1024, i)); // 288 MiB, each one PUT
-    const loader = pathToFileURL(path.join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
-    const child = spawn(process.execPath, ["--import", loader, path.join(ROOT, "scripts", "cli.ts"), "transfer", folder, "s3://bucket-1/mid-size/", "--concurrency", "4", "--json"], { cwd: work, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [COMPILED_CLI, "transfer", folder, "s3://bucket-1/mid-size/", "--concurrency", "4", "--json"], { cwd: work, env: { ...process.env, ...env } });
     // VmHWM is the process's peak RSS so far; the last reading before it exits is (close to) the peak of the run.
     let peakKiB = 0;
     const poll = setInterval(() => {
@@ -279,7 +297,7 @@ describe("trainctl transfer against s3rver", () => {
     const folder = path.join(work, "stall");
     mkdirSync(folder, { recursive: true });
     for (let i = 0; i < 30; i++) writeFileSync(path.join(folder, `${i}.bin`), Buffer.alloc(4096, i));
-    writeFileSync(path.join(folder, "ranged.bin"), Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 5 }, (_, i) => (i * 13) % 256)));
+    writeFileSync(path.join(folder, "ranged.bin"), patterned(3 * 1024 * 1024 + 5, 13));
     const stallEnv = { ...env, TRAINCTL_S3_TIMEOUT_MS: "2000" };
     const args = ["--json", "--endpoint-url", proxy.endpoint, "--concurrency", "4", "--multipart-threshold-mib", "1"];
     try {
@@ -302,7 +320,7 @@ describe("trainctl transfer against s3rver", () => {
     const folder = path.join(work, "shared");
     mkdirSync(folder, { recursive: true });
     for (let i = 0; i < 300; i++) writeFileSync(path.join(folder, `${i}.bin`), Buffer.alloc(512 + i, i % 251));
-    writeFileSync(path.join(folder, "ranged.bin"), Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 7 }, (_, i) => (i * 17) % 256)));
+    writeFileSync(path.join(folder, "ranged.bin"), patterned(3 * 1024 * 1024 + 7, 17));
     const up = await trainctlAsync(["transfer", folder, "s3://bucket-1/shared/"], { env, cwd: work });
     expect(up.code, up.stderr).toBe(0);
     const out = path.join(work, "concurrent");
