@@ -8,6 +8,9 @@ import * as path from "node:path";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMPILED_CLI, type CliResult, expectUsageError, trainctlAsync } from "../helpers/cli";
+
+/** This file spawns ~50 runs: the compiled CLI, as installed. */
+const trainctl = (args: string[], options: { cwd: string; env: Record<string, string> }) => trainctlAsync(args, { ...options, compiled: true });
 import { crc32cOf } from "../../scripts/transfer/digest";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 
@@ -107,14 +110,14 @@ describe("trainctl transfer against s3rver", () => {
   afterAll(async () => s3?.stop());
 
   it("uploads a folder (a multipart file and 2,000 small ones), downloads it back byte for byte", async () => {
-    const up = await trainctlAsync(["transfer", source, "s3://bucket-1/ds/", "--json", "--multipart-threshold-mib", "5"], { env, cwd: work });
+    const up = await trainctl(["transfer", source, "s3://bucket-1/ds/", "--json", "--multipart-threshold-mib", "5"], { env, cwd: work });
     expect(up.code, up.stderr).toBe(0);
     expect(up.stderr).toMatch(/warning: skipping symlink .*link-to-big/);
     const summary = lastJson(up.stdout);
     expect(summary).toMatchObject({ files: 2003, skipped: 0, retries: 0 });
     expect(s3.requests.filter((r) => /partNumber=/.test(r)).length).toBe(5); // 23 MiB in 5 MiB parts
     const back = path.join(work, "back");
-    const down = await trainctlAsync(["transfer", "s3://bucket-1/ds/", back, "--json", "--multipart-threshold-mib", "5"], { env, cwd: work });
+    const down = await trainctl(["transfer", "s3://bucket-1/ds/", back, "--json", "--multipart-threshold-mib", "5"], { env, cwd: work });
     expect(down.code, down.stderr).toBe(0);
     const expected = tree(source);
     expect(tree(back)).toEqual(expected);
@@ -136,14 +139,14 @@ describe("trainctl transfer against s3rver", () => {
     const back = path.join(work, "sync-back");
     const args = ["--json", "--multipart-threshold-mib", "5"];
     for (const [src, dst] of [[folder, "s3://bucket-1/sync/"], ["s3://bucket-1/sync/", back]]) {
-      const first = await trainctlAsync(["transfer", src, dst, ...args], { env, cwd: work });
+      const first = await trainctl(["transfer", src, dst, ...args], { env, cwd: work });
       expect(lastJson(first.stdout), first.stderr).toMatchObject({ files: 43 });
     }
     const before = s3.requests.filter((r) => r.startsWith("PUT")).length;
-    const up = await trainctlAsync(["transfer", folder, "s3://bucket-1/sync/", "--sync", ...args], { env, cwd: work });
+    const up = await trainctl(["transfer", folder, "s3://bucket-1/sync/", "--sync", ...args], { env, cwd: work });
     expect(lastJson(up.stdout), up.stderr).toMatchObject({ files: 0, bytes: 0, skipped: 43 });
     expect(s3.requests.filter((r) => r.startsWith("PUT")).length).toBe(before);
-    const down = await trainctlAsync(["transfer", "s3://bucket-1/sync/", back, "--sync", ...args], { env, cwd: work });
+    const down = await trainctl(["transfer", "s3://bucket-1/sync/", back, "--sync", ...args], { env, cwd: work });
     expect(lastJson(down.stdout), down.stderr).toMatchObject({ files: 0, bytes: 0, skipped: 43 });
     expect(tree(back)).toEqual(tree(folder));
   });
@@ -155,7 +158,7 @@ describe("trainctl transfer against s3rver", () => {
   ])("a corrupted object is detected on download and no bad copy is left: %s", async (_, name, body, metadata, algorithm) => {
     await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: `bad/${name}`, Body: body, Metadata: metadata }));
     const out = path.join(work, "bad-out");
-    const result = await trainctlAsync(["transfer", `s3://bucket-1/bad/${name}`, out, "--json", "--multipart-threshold-mib", "5"], { env, cwd: work });
+    const result = await trainctl(["transfer", `s3://bucket-1/bad/${name}`, out, "--json", "--multipart-threshold-mib", "5"], { env, cwd: work });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`error: s3://bucket-1/bad/${name} is corrupt: its ${algorithm} is `);
     expect(existsSync(path.join(out, name))).toBe(false);
@@ -166,10 +169,10 @@ describe("trainctl transfer against s3rver", () => {
     const body = Buffer.from("recorded the old way");
     await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: "legacy-ok/file.txt", Body: body, Metadata: { "trainctl-sha256": sha(body) } }));
     const out = path.join(work, "legacy-out");
-    const first = await trainctlAsync(["transfer", "s3://bucket-1/legacy-ok/", out, "--json"], { env, cwd: work });
+    const first = await trainctl(["transfer", "s3://bucket-1/legacy-ok/", out, "--json"], { env, cwd: work });
     expect(first.code, first.stderr).toBe(0);
     expect(readFileSync(path.join(out, "file.txt"))).toEqual(body);
-    const again = await trainctlAsync(["transfer", "s3://bucket-1/legacy-ok/", out, "--sync", "--json"], { env, cwd: work });
+    const again = await trainctl(["transfer", "s3://bucket-1/legacy-ok/", out, "--sync", "--json"], { env, cwd: work });
     expect(lastJson(again.stdout)).toMatchObject({ files: 0, skipped: 1 });
   });
 
@@ -201,7 +204,7 @@ describe("trainctl transfer against s3rver", () => {
       expect(recorded).not.toContain("3");
       holdPart3 = false;
       const mark = s3.requests.length;
-      const resumed = await trainctlAsync(args, { env, cwd: work });
+      const resumed = await trainctl(args, { env, cwd: work });
       expect(resumed.code, resumed.stderr).toBe(0);
       const again = s3.requests.slice(mark).filter((r) => /partNumber=/.test(r)).map((r) => /partNumber=(\d+)/.exec(r)![1]);
       expect(again.sort()).toEqual(["1", "2", "3", "4"].filter((part) => !recorded.includes(part)));
@@ -247,7 +250,7 @@ describe("trainctl transfer against s3rver", () => {
         ["s3://bucket-1/refused/", path.join(work, "refused-back")],
       ]) {
         const before = refused;
-        const result = await trainctlAsync(["transfer", src, dst, "--json", "--endpoint-url", proxy.endpoint, "--concurrency", "1"], { env, cwd: work });
+        const result = await trainctl(["transfer", src, dst, "--json", "--endpoint-url", proxy.endpoint, "--concurrency", "1"], { env, cwd: work });
         expect(result.code, result.stderr).toBe(0);
         expect(lastJson(result.stdout)).toMatchObject({ files: 40, retries: 1 });
         expect(refused - before).toBe(1);
@@ -264,13 +267,13 @@ describe("trainctl transfer against s3rver", () => {
     mkdirSync(small, { recursive: true });
     for (let i = 0; i < 60; i++) writeFileSync(path.join(small, `${i}.bin`), Buffer.alloc(2048, i));
     try {
-      const result = await trainctlAsync(["transfer", small, "s3://bucket-1/faulty/", "--json", "--endpoint-url", proxy.endpoint, "--concurrency", "4"], { env: { ...env, TRAINCTL_S3_TIMEOUT_MS: "1500" }, cwd: work });
+      const result = await trainctl(["transfer", small, "s3://bucket-1/faulty/", "--json", "--endpoint-url", proxy.endpoint, "--concurrency", "4"], { env: { ...env, TRAINCTL_S3_TIMEOUT_MS: "1500" }, cwd: work });
       expect(result.code, result.stderr).toBe(0);
       const summary = lastJson(result.stdout);
       expect(summary.files).toBe(60);
       expect(summary.retries).toBeGreaterThan(0);
       const back = path.join(work, "faulty-back");
-      expect((await trainctlAsync(["transfer", "s3://bucket-1/faulty/", back], { env, cwd: work })).code).toBe(0);
+      expect((await trainctl(["transfer", "s3://bucket-1/faulty/", back], { env, cwd: work })).code).toBe(0);
       expect(tree(back)).toEqual(tree(small));
     } finally {
       proxy.close();
@@ -321,11 +324,11 @@ describe("trainctl transfer against s3rver", () => {
     mkdirSync(folder, { recursive: true });
     for (let i = 0; i < 300; i++) writeFileSync(path.join(folder, `${i}.bin`), Buffer.alloc(512 + i, i % 251));
     writeFileSync(path.join(folder, "ranged.bin"), patterned(3 * 1024 * 1024 + 7, 17));
-    const up = await trainctlAsync(["transfer", folder, "s3://bucket-1/shared/"], { env, cwd: work });
+    const up = await trainctl(["transfer", folder, "s3://bucket-1/shared/"], { env, cwd: work });
     expect(up.code, up.stderr).toBe(0);
     const out = path.join(work, "concurrent");
     const args = ["transfer", "s3://bucket-1/shared/", out, "--json", "--multipart-threshold-mib", "1", "--concurrency", "8"];
-    const [a, b] = await Promise.all([trainctlAsync(args, { env, cwd: work }), trainctlAsync(args, { env, cwd: work })]);
+    const [a, b] = await Promise.all([trainctl(args, { env, cwd: work }), trainctl(args, { env, cwd: work })]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(tree(out)).toEqual(tree(folder)); // every file whole, and no partial file left
@@ -338,7 +341,7 @@ describe("trainctl transfer against s3rver", () => {
     mkdirSync(out, { recursive: true });
     await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: "planted/model.txt", Body: "downloaded" }));
     symlinkSync(victim, path.join(out, "model.txt.trainctl-partial"));
-    const result = await trainctlAsync(["transfer", "s3://bucket-1/planted/", out], { env, cwd: work });
+    const result = await trainctl(["transfer", "s3://bucket-1/planted/", out], { env, cwd: work });
     expect(result.code, result.stderr).toBe(0);
     expect(readFileSync(victim, "utf8")).toBe("precious");
     expect(readFileSync(path.join(out, "model.txt"), "utf8")).toBe("downloaded");
@@ -362,7 +365,7 @@ describe("trainctl transfer against s3rver", () => {
     });
     const mark = s3.requests.length;
     try {
-      const result = await trainctlAsync(["transfer", file, "s3://bucket-1/changing/weights.bin", "--endpoint-url", proxy.endpoint, "--multipart-threshold-mib", "5", "--concurrency", "1"], { env, cwd: work });
+      const result = await trainctl(["transfer", file, "s3://bucket-1/changing/weights.bin", "--endpoint-url", proxy.endpoint, "--multipart-threshold-mib", "5", "--concurrency", "1"], { env, cwd: work });
       expect(changed).toBe(true);
       expect(result.code).toBe(1);
       expect(result.stderr.trim().split("\n")).toEqual([`error: ${file} changed during the upload (${detail}); it was not published: run again once it is stable`]);
@@ -402,10 +405,10 @@ describe("trainctl transfer against s3rver", () => {
     mkdirSync(folder, { recursive: true });
     writeFileSync(path.join(folder, "keep.txt"), "keep");
     for (const key of ["mirror/old-1.txt", "mirror/old-2.txt", "mirror/sub/old-3.txt"]) await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: key, Body: "old" }));
-    const dry = await trainctlAsync(["transfer", folder, "s3://bucket-1/mirror/", "--delete", "--yes", "--dry-run"], { env, cwd: work });
+    const dry = await trainctl(["transfer", folder, "s3://bucket-1/mirror/", "--delete", "--yes", "--dry-run"], { env, cwd: work });
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stderr.trim().split("\n").at(-1)).toBe("would copy 1 file(s), 0.0 MiB; 0 already in place; would delete 3 object(s)");
-    const real = await trainctlAsync(["transfer", folder, "s3://bucket-1/mirror/", "--delete", "--yes"], { env, cwd: work });
+    const real = await trainctl(["transfer", folder, "s3://bucket-1/mirror/", "--delete", "--yes"], { env, cwd: work });
     expect(real.code, real.stderr).toBe(0);
     expect(real.stderr).toMatch(/^copied 1 file\(s\), .*; 0 already in place; deleted 3 object\(s\); \d+ retries$/m);
   });
@@ -417,7 +420,7 @@ describe("trainctl transfer against s3rver", () => {
     ["a destination inside the source", [".", "./inside"], /DST: \.\/inside is inside the source/],
   ])("bad input: %s exits 2 before anything moves", async (_what, args, message) => {
     const before = s3.requests.length;
-    const result = await trainctlAsync(["transfer", ...(args as string[])], { env, cwd: source });
+    const result = await trainctl(["transfer", ...(args as string[])], { env, cwd: source });
     expectUsageError(result, message as RegExp);
     expect(s3.requests.length).toBe(before);
   });
