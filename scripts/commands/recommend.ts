@@ -2,7 +2,6 @@ import type { CommandModule } from "yargs";
 import { UsageError } from "../../core/errors";
 import { printJson, say, usd } from "../output";
 import { countClasses } from "../dataloader/labels";
-import { parseSize, recommend } from "../../core/recommend";
 import { projectDir } from "../state/project";
 
 interface RecommendArgs {
@@ -32,6 +31,7 @@ const command: CommandModule<object, RecommendArgs> = {
       .option("stack", { type: "string", describe: "read all of these from Pulumi.<stack>.yaml (trainctl:dataset, trainctl:instance)" })
       .option("json", { type: "boolean", describe: "print {recommended, reason, strategies} on stdout" }) as never,
   handler: (args) => {
+    const { parseSize, recommend } = require("../../core/recommend") as typeof import("../../core/recommend");
     let input;
     if (args.stack) {
       const { parseStackConfig } = require("../../core/config") as typeof import("../../core/config");
@@ -39,7 +39,7 @@ const command: CommandModule<object, RecommendArgs> = {
       const config = parseStackConfig(loadStackConfig(args.stack), { projectDir: projectDir() });
       const dataset = config.dataset;
       if (!dataset?.sizeGiB || !dataset.files) throw new UsageError(`--stack: trainctl:dataset.sizeGiB and trainctl:dataset.files are needed to recommend a strategy`, { subject: "trainctl:dataset" });
-      input = { sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type, source: dataset.source };
+      input = { sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type, source: dataset.source, volume: config.dataVolume };
     } else {
       for (const flag of ["size", "files", "instanceType"] as const) {
         if (args[flag] === undefined) throw new UsageError(`--${flag === "instanceType" ? "instance-type" : flag} is required (or give --stack NAME)`, { subject: `--${flag}` });
