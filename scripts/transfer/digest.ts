@@ -39,6 +39,9 @@ export class Crc32c {
 /** CRC32C, encoded, of bytes in memory. */
 export const crc32cOf = (data: Uint8Array): string => new Crc32c().update(data).encoded();
 
+/** The digest of bytes in memory, in the algorithm `key` names (CRC32C when none). */
+export const digestOf = (data: Uint8Array, key: string = DIGEST_KEY): string => (key === LEGACY_DIGEST_KEY ? createHash("sha256").update(data).digest("hex") : crc32cOf(data));
+
 const ALGORITHMS = { [DIGEST_KEY]: "CRC32C", [LEGACY_DIGEST_KEY]: "SHA-256" };
 
 /** The digest an object's metadata records, if any: its metadata key, value and algorithm. */
