@@ -48,10 +48,7 @@ export async function download(client: S3Client, bucket: string, prefix: string,
     present.map((f) => ({ name: f.relative, size: f.size, item: f })),
     options,
   );
-  const todo = await unlessInPlace(run, plan, async ({ source, destination: local }) => {
-    const head = await run.request(`HEAD s3://${bucket}/${source.key}`, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: source.key })));
-    return matchesRecorded(head.Metadata, local.absolute);
-  });
+  const todo = await unlessInPlace(run, plan, async ({ source, destination: local }) => matchesRecorded(await run.metadataOf(bucket, source.key), local.absolute, local.size));
   run.plan(todo.length, todo.reduce((sum, o) => sum + o.size, 0), safe.length - todo.length);
   let failures: unknown[] = [];
   if (options.dryRun) {

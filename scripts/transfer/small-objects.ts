@@ -37,11 +37,14 @@ export class SmallObjects {
     const body = await collect(response);
     const length = Number(response.headers["content-length"]);
     if (body.length !== length) throw new Error(`expected ${length} bytes, received ${body.length}`);
-    const metadata: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (name.startsWith("x-amz-meta-") && typeof value === "string") metadata[name.slice(11)] = value;
-    }
-    return { body, metadata };
+    return { body, metadata: userMetadata(response) };
+  }
+
+  /** An object's x-amz-meta-* values, from one HEAD. */
+  async head(bucket: string, key: string): Promise<Record<string, string>> {
+    const response = await this.send("HEAD", bucket, key, { "x-amz-content-sha256": EMPTY_SHA256 });
+    await collect(response);
+    return userMetadata(response);
   }
 
   /** `sha256` is the body's hex digest: the request is signed with it, so S3 rejects bytes that arrive different. */
@@ -94,6 +97,14 @@ export class SmallObjects {
     }
     return resolved;
   }
+}
+
+function userMetadata(response: IncomingMessage): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (name.startsWith("x-amz-meta-") && typeof value === "string") metadata[name.slice(11)] = value;
+  }
+  return metadata;
 }
 
 export interface ListPage {
