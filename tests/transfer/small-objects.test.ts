@@ -34,6 +34,12 @@ describe("SmallObjects: signed GET and PUT without the SDK's middleware", () => 
     expect(got.metadata).toEqual({ origin: "sdk" });
   });
 
+  it("heads an object for its metadata, as the SDK's HeadObject reads it", async () => {
+    await s3.client().send(new PutObjectCommand({ Bucket: "small-bucket", Key: "sdk/headed.bin", Body: Buffer.alloc(10), Metadata: { "trainctl-crc32c": "AAAAAA==", other: "x" } }));
+    expect(await new SmallObjects(s3.client(), 5_000).head("small-bucket", "sdk/headed.bin")).toEqual({ "trainctl-crc32c": "AAAAAA==", other: "x" });
+    await expect(new SmallObjects(s3.client(), 5_000).head("small-bucket", "sdk/missing.bin")).rejects.toThrow(/HTTP 404/);
+  });
+
   it("throws on any answer but 2xx (missing key, unknown access key), so the caller can ask the SDK", async () => {
     await expect(new SmallObjects(s3.client(), 5_000).get("small-bucket", "no/such.bin")).rejects.toThrow(/HTTP 404/);
     const unknownKey = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "UNKNOWN", secretAccessKey: "S3RVER" } });
