@@ -5,7 +5,7 @@ import type { InstanceConfig } from "../core/config";
 import { ec2AssumeRolePolicy, instanceAccessPolicy, ssmParametersArn } from "./iam";
 import { runSecretsPath } from "../core/names";
 import { METRICS_NAMESPACE } from "../core/node-metrics";
-import { TAG, resourceTags } from "../core/tags";
+import { TAG, mergeTags, resourceTags } from "../core/tags";
 
 export interface TrainingInstanceArgs {
   /** The Pulumi project: with the experiment, it scopes the run secrets the nodes may read. */
@@ -138,7 +138,7 @@ export class TrainingInstance extends pulumi.ComponentResource {
             volumeType: "gp3",
             encrypted: true,
             deleteOnTermination: true,
-            tags: { ...args.costTags, ...resourceTags(`${nodeName}-root`, "root-volume") },
+            tags: mergeTags(args.costTags, resourceTags(`${nodeName}-root`, "root-volume")),
           },
           userData: args.userData(i),
           tags: resourceTags(nodeName, "training-node", false, config.maxHours !== undefined ? { [TAG.maxHours]: String(config.maxHours) } : {}),

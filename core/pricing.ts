@@ -1,5 +1,6 @@
 import { CATALOG_DATE, CATALOG_REGION, CLOUDWATCH_PRICES, EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES, PUBLIC_IPV4_PRICE, S3_PRICES } from "./catalog";
 import { NODE_METRICS } from "./node-metrics";
+import { TAG } from "./tags";
 
 /**
  * The one pricing function of an experiment: `trainctl plan`/`cost` price the resource model's records
@@ -170,7 +171,7 @@ export function s3StorageMonthly(gib: number, storage: StoragePrices = {}): numb
 }
 
 /** The node's role tag: training nodes run the bootstrap, which publishes the node metrics. */
-const TRAINING_NODE = { key: "trainctl:role", value: "training-node" } as const;
+const TRAINING_NODE = { key: TAG.role, value: "training-node" } as const;
 
 /** Custom metrics one training node publishes: each NODE_METRICS name with the node's own dimensions. */
 export const METRICS_PER_NODE = Object.keys(NODE_METRICS).length;
@@ -264,7 +265,7 @@ function priceVolume(r: PricedResource, storage: StoragePrices): Omit<CostItem, 
 }
 
 function priceBucket(r: PricedResource, storage: StoragePrices): Omit<CostItem, "urn" | "type" | "name"> {
-  const gib = num(r.tags["trainctl:expected-gib"]);
+  const gib = num(r.tags[TAG.expectedGiB]);
   if (gib === undefined) return { hourly: 0, monthly: 0, lines: [], detail: "usage-based: S3 storage and requests are not known from state" };
   const monthly = s3StorageMonthly(gib, storage);
   return { hourly: monthly / HOURS_PER_MONTH, monthly, lines: ["S3 storage (expected size)"], detail: `${gib} GiB expected in S3 Standard ($${storage.s3StandardGBMonth ?? S3_PRICES.storageTiers[0].price.usd}/GB-month)` };
@@ -310,7 +311,7 @@ export function priceResource(r: PricedResource, prices: PriceBook = catalogPric
 /** Hours to price: explicit, else the largest `trainctl:max-hours` an instance carries, else a month. */
 export function pricedHours(model: PricedModel, hours?: number): number {
   if (hours !== undefined) return hours;
-  const limits = model.resources.filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => num(r.tags["trainctl:max-hours"])).filter((h): h is number => h !== undefined);
+  const limits = model.resources.filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => num(r.tags[TAG.maxHours])).filter((h): h is number => h !== undefined);
   return limits.length ? Math.max(...limits) : HOURS_PER_MONTH;
 }
 

@@ -6,7 +6,8 @@ import { exportStack, requirePulumi } from "../state/pulumi-cli";
 import { checkOneValueEach, readStackExport } from "../state/readers";
 import { assertDestroyable, destroyStack } from "../teardown/destroy";
 import { liveBusyInstances } from "../teardown/live-tags";
-import { BUSY_TAGS, planTeardown, volumesWithoutFinalSnapshot } from "../teardown/teardown-plan";
+import { planTeardown, volumesWithoutFinalSnapshot } from "../teardown/teardown-plan";
+import { BUSY_TAGS } from "../../core/tags";
 
 interface TeardownArgs {
   state?: string;

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { UsageError } from "../../core/errors";
 import { type ResourceRecord, type StackModel, parseUrn, regionOf, withEffectiveTags } from "./model";
+import { TAG } from "../../core/tags";
 
 /** Raw resource as Pulumi writes it in a v3 deployment or a preview step's state. */
 interface RawResource {
@@ -41,7 +42,7 @@ const PRICED_FIELDS = new Map([
   ["aws:ebs/volume:Volume", ["size", "iops", "throughput", "volumeInitializationRate"]],
 ]);
 /** Numeric tags the pricing reads, on any resource. */
-const PRICED_TAGS = ["trainctl:max-hours", "trainctl:expected-gib"];
+const PRICED_TAGS = [TAG.maxHours, TAG.expectedGiB];
 
 /** A value quoted on one line, cut to a readable length. */
 const describeValue = (value: unknown) => {

@@ -1,9 +1,9 @@
 import { ec2Sdk } from "../sdk";
-import { BUSY_TAGS } from "./teardown-plan";
+import { BUSY_TAGS } from "../../core/tags";
 
 /**
- * Instances whose live tags say a training process runs (`trainctl:runtime:busy=true`, or the older
- * `trainctl:busy=true`). The provider ignores runtime tags, so state rarely holds them; EC2 does.
+ * Instances whose live tags say a training process runs (BUSY_TAGS: the runtime busy tag, or the older
+ * un-prefixed one, set to true). The provider ignores runtime tags, so state rarely holds them; EC2 does.
  */
 export async function liveBusyInstances(region: string, instanceIds: string[], client = new (ec2Sdk().EC2Client)({ region, maxAttempts: 5 })): Promise<string[]> {
   if (instanceIds.length === 0) return [];
