@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import { crc32c } from "@node-rs/crc32";
+import { SMALL_FILE } from "./run-context";
 
 /**
  * Object metadata holding the whole-file CRC32C (x-amz-meta-trainctl-crc32c), written the way S3 writes
@@ -105,13 +106,11 @@ export function combineCrc32c(crcA: number, crcB: number, lengthB: number): numb
   return (multiplyModP(shift, crcA >>> 0) ^ crcB) >>> 0;
 }
 
-/** Files up to this size are digested from one read: no 1 MiB buffer for each. */
-const ONE_READ = 256 * 1024;
-
 /** Whether a local file (listed at `size` bytes) has the digest an object's metadata records (in whichever algorithm it was recorded). */
 export async function matchesRecorded(metadata: Record<string, string> | undefined, file: string, size: number): Promise<boolean> {
   const recorded = recordedDigest(metadata);
   if (recorded === undefined) return false;
-  const actual = size <= ONE_READ ? digestOf(await readFile(file), recorded.key) : await fileDigest(file, recorded.key);
+  // A small file is digested from one read: no 1 MiB buffer for each.
+  const actual = size <= SMALL_FILE ? digestOf(await readFile(file), recorded.key) : await fileDigest(file, recorded.key);
   return recorded.value === actual;
 }
