@@ -5,6 +5,7 @@ import { ConfigError, type ConfigIssue } from "./errors";
 import { defaultAmiProblem } from "./ami";
 import { INCARNATION } from "./names";
 import { INSTANCE_PRICES, isKnownInstanceType } from "./catalog";
+import { instanceSpec } from "./instance-specs";
 import { CONTROL_CHARACTER } from "./text";
 
 /**
@@ -48,6 +49,13 @@ export function volumePerformance(volume: { type: "gp3" | "io2"; iops?: number; 
 
 const positiveInt = z.number().int().positive();
 
+/**
+ * The most instance types one recovery group may list: the launch template overrides of a
+ * MixedInstancesPolicy ("You can specify up to 20 launch templates per Auto Scaling group",
+ * LaunchTemplateOverrides in @aws-sdk/client-auto-scaling/dist-types/models/models_0.d.ts).
+ */
+export const MAX_INSTANCE_TYPES = 20;
+
 /** SSM parameter names: levels of `a-zA-Z0-9_.-` (PutParameter, Name, in the SSM API reference). */
 const ssmParameterName = z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, "expected an SSM parameter name like /aws/service/…/ami-id");
 
@@ -79,6 +87,16 @@ const instanceSchema = z.strictObject({
   ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, "expected an AMI id like ami-0123456789abcdef0").optional(),
   /** SSM parameter holding the AMI id (default: the AWS Deep Learning Base GPU AMI, Ubuntu 22.04). */
   amiParameter: ssmParameterName.optional(),
+  /** Spot recovery: each node is its own Auto Scaling group of size 1 (docs/spot.md). */
+  recovery: z.boolean().default(false),
+  /** Instance types a recovery group may launch, preferred first; `type` defaults to the first. */
+  types: z.array(z.string()).min(1).max(MAX_INSTANCE_TYPES).optional(),
+  /** Run restarts after interruptions before the groups scale to 0. */
+  maxRestarts: z.number().int().min(0).max(1_000).default(3),
+  /** Cost-estimate assumption only: spot interruptions per node per day. */
+  interruptionsPerDay: z.number().min(0).max(100).default(1),
+  /** Cost-estimate assumption only: minutes each interruption costs (boot, stage, progress since the last checkpoint). */
+  restartMinutes: z.number().min(0).max(1_440).default(15),
 });
 
 const dataVolumeSchema = z.strictObject({
@@ -170,6 +188,11 @@ export type BucketConfig = z.infer<typeof bucketSchema>;
 export type DatasetConfig = z.infer<typeof datasetSchema>;
 export type BudgetConfig = z.infer<typeof budgetSchema>;
 export type NetworkConfig = StackConfig["network"];
+
+/** The instance types a node may run as: `types`, else the one `type`. */
+export function instanceTypes(instance: Pick<InstanceConfig, "type" | "types">): string[] {
+  return instance.types ?? [instance.type];
+}
 
 /** Keys of the raw config and where they live in the parsed object. */
 const KEY_NAMES: Record<string, string> = {
@@ -344,12 +367,14 @@ export function crossFieldIssues(config: Loose, given: Loose, context: ConfigCon
   const instance = obj(config.instance);
   const market = instance.market;
 
-  if (typeof instance.type === "string" && !isKnownInstanceType(instance.type)) {
+  // A type taken from `types` is checked with the list (recoveryIssues), not twice.
+  const typeFromList = obj(given.instance).type === undefined && Array.isArray(instance.types);
+  if (!typeFromList && typeof instance.type === "string" && !isKnownInstanceType(instance.type)) {
     const family = instance.type.split(".")[0];
     const near = Object.keys(INSTANCE_PRICES).filter((t) => t.startsWith(`${family}.`));
     add(["instance", "type"], `unknown instance type ${show(instance.type)} (accepted: ${(near.length ? near : Object.keys(INSTANCE_PRICES).map((t) => t.split(".")[0]).filter((f, i, all) => all.indexOf(f) === i).map((f) => `${f}.*`)).join(", ")})`);
   }
-  const amiProblem = typeof instance.type === "string" && instance.ami === undefined && instance.amiParameter === undefined ? defaultAmiProblem(instance.type) : undefined;
+  const amiProblem = !typeFromList && typeof instance.type === "string" && instance.ami === undefined && instance.amiParameter === undefined ? defaultAmiProblem(instance.type) : undefined;
   if (amiProblem) add(["instance", "type"], amiProblem);
   if (obj(config.budget).activateCostTags === true) {
     add(["budget", "activateCostTags"], "was removed: cost-allocation tags are account-wide, activate them once per account (docs/configuration.md, Cost-allocation tags); a stack that declared them sets activateCostTags: retain, runs pulumi up once, then drops the key");
@@ -358,7 +383,7 @@ export function crossFieldIssues(config: Loose, given: Loose, context: ConfigCon
     add(["instance", "maxPrice"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
   const action = obj(instance.autostop).action;
-  if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true) {
+  if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true && instance.recovery !== true) {
     add(["instance", "autostop", "action"], `a one-time spot instance cannot be stopped (accepted: terminate | none, or set trainctl:instance.spot.persistent: true)`, [
       ["instance", "market"],
       ["instance", "spot", "persistent"],
@@ -367,6 +392,7 @@ export function crossFieldIssues(config: Loose, given: Loose, context: ConfigCon
   if (obj(given.instance).spot !== undefined && market !== "spot") {
     add(["instance", "spot"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
+  recoveryIssues(instance, market, action, add);
 
   const network = obj(config.network);
   const zonePattern = new RegExp(`^${region}[a-z]$`);
@@ -387,6 +413,34 @@ export function crossFieldIssues(config: Loose, given: Loose, context: ConfigCon
     if (problem) add(["dataset", "source"], problem);
   }
   return issues;
+}
+
+/** The spot-recovery rules: spot only, no stop, no persistent request, one GPU count over the types. */
+function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: AddIssue): void {
+  const recovery = instance.recovery === true;
+  if (recovery && market !== "spot") add(["instance", "recovery"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
+  if (recovery && action === "stop") {
+    add(["instance", "autostop", "action"], "stop is refused with trainctl:instance.recovery: true: a group cannot stop a node (accepted: terminate | none)", [["instance", "recovery"]]);
+  }
+  if (recovery && obj(instance.spot).persistent === true) {
+    add(["instance", "recovery"], "cannot be combined with trainctl:instance.spot.persistent: true: the group replaces interrupted nodes itself", [["instance", "spot", "persistent"]]);
+  }
+  if (!Array.isArray(instance.types) || !instance.types.every((t) => typeof t === "string")) return;
+  const types = instance.types as string[];
+  const unknown = types.find((t) => !isKnownInstanceType(t));
+  if (unknown !== undefined) {
+    add(["instance", "types"], `unknown instance type ${show(unknown)} (accepted: types of the price catalog, e.g. ${Object.keys(INSTANCE_PRICES).slice(0, 4).join(", ")})`);
+    return;
+  }
+  if (typeof instance.type === "string" && types.length > 0 && types[0] !== instance.type) {
+    add(["instance", "types"], `must start with trainctl:instance.type ${show(instance.type)} (got ${show(types[0])}); or drop instance.type, which defaults to types[0]`, [["instance", "type"]]);
+  }
+  const amiProblem = instance.ami === undefined && instance.amiParameter === undefined ? types.map(defaultAmiProblem).find(Boolean) : undefined;
+  if (amiProblem) add(["instance", "types"], amiProblem);
+  const gpus = (t: string) => instanceSpec(t)?.gpus ?? 0;
+  const odd = types.find((t) => gpus(t) !== gpus(types[0]));
+  if (odd !== undefined) add(["instance", "types"], `every type must have the GPU count of ${types[0]} (${gpus(types[0])}): ${odd} has ${gpus(odd)}`);
+  if (types.length > 1 && !recovery) add(["instance", "types"], "more than one type needs trainctl:instance.recovery: true (a bare instance has one type)", [["instance", "recovery"]]);
 }
 
 /** Data volume rules: `volume` is parsed with derived defaults (warm, initRateMiBs); `given` is as written. */
@@ -516,9 +570,9 @@ export function parseStackConfig(values: Record<string, unknown>, context: Confi
   for (const issue of controlCharacterIssues(raw)) log.add(issue);
   const { parsed, defaulted } = parseKeepingDefaults(raw);
   if (!parsed.success) schemaIssues(parsed.error, raw, log);
-  for (const { because, ...issue } of crossFieldIssues(withDerivedDefaults(defaulted), raw, context)) log.add(issue, because);
+  for (const { because, ...issue } of crossFieldIssues(withDerivedDefaults(defaulted, raw), raw, context)) log.add(issue, because);
   if (log.issues.length > 0 || !parsed.success) throw new ConfigError(log.issues);
-  return withDerivedDefaults(parsed.data);
+  return withDerivedDefaults(parsed.data, raw);
 }
 
 /**
@@ -535,8 +589,13 @@ function parseKeepingDefaults(raw: Loose): { parsed: ReturnType<typeof stackConf
 /** The provisioned initialization rate AWS accepts, and the default with `warm: rate` (the fastest). */
 export const INIT_RATE_MIBS = { min: 100, max: 300, default: 300 } as const;
 
-/** Defaults that depend on other keys: the warm mode follows the snapshot; the init rate follows the mode. */
-function withDerivedDefaults<T extends { dataVolume?: Loose }>(config: T): T & StackConfig {
+/**
+ * Defaults that depend on other keys: the warm mode follows the snapshot; the init rate follows the
+ * mode; `instance.type` follows `instance.types[0]` when only the list is given (`given`: the raw input).
+ */
+function withDerivedDefaults<T extends { dataVolume?: Loose; instance?: Loose }>(parsed: T, given: Loose): T & StackConfig {
+  const types = obj(parsed.instance).types;
+  const config = obj(given.instance).type === undefined && Array.isArray(types) && typeof types[0] === "string" ? { ...parsed, instance: { ...parsed.instance, type: types[0] } } : parsed;
   const volume = config.dataVolume;
   if (!volume || typeof volume !== "object") return config as T & StackConfig;
   const warm = volume.warm ?? (volume.snapshotId ? "rate" : "none");

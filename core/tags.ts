@@ -13,6 +13,13 @@ export const TAG = {
   maxHours: "trainctl:max-hours",
   expectedGiB: "trainctl:expected-gib",
   incarnation: "trainctl:incarnation",
+  /** The node index a recovery group's instances carry (propagated at launch). */
+  nodeIndex: "trainctl:node-index",
+  /** On a recovery group's root volumes: the group that launched them (the sweep's link to state). */
+  nodeGroup: "trainctl:node-group",
+  /** On a recovery group (not propagated): the cost estimate's interruption assumptions. */
+  interruptionsPerDay: "trainctl:interruptions-per-day",
+  restartMinutes: "trainctl:restart-minutes",
   /** When `trainctl sweep` made a snapshot or bucket (ISO 8601); buckets may carry it too. */
   createdAt: "trainctl:created-at",
   /** A Pulumi stack tag, not an AWS one: when `experiment gc` may tear the stack down. */
@@ -20,6 +27,9 @@ export const TAG = {
   /** The busy marker older bootstraps wrote before runtime tags had their prefix; still honoured. */
   legacyBusy: "trainctl:busy",
 } as const;
+
+/** The tag AWS itself puts on every instance an Auto Scaling group launches. */
+export const AUTOSCALING_GROUP_TAG = "aws:autoscaling:groupName";
 
 /** Tags the provider ignores, so runtime tags written on the instance survive `pulumi up`. */
 export const RUNTIME_TAG_PREFIX = "trainctl:runtime:";
