@@ -5,6 +5,8 @@ import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 import { createHash } from "node:crypto";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+/** A hang guard only: a loaded CI machine can take seconds for a loopback request. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 describe("SmallObjects: signed GET and PUT without the SDK's middleware", () => {
   let s3: S3rverHandle;
@@ -14,7 +16,7 @@ describe("SmallObjects: signed GET and PUT without the SDK's middleware", () => 
   afterAll(async () => s3?.stop());
 
   it("puts an object the SDK reads back, metadata included, under a key that needs escaping", async () => {
-    const small = new SmallObjects(s3.client(), 5_000);
+    const small = new SmallObjects(s3.client(), REQUEST_TIMEOUT_MS);
     const key = "a dir/ünï (1)!'*~/file+name=x&y.bin";
     const body = Buffer.from("payload bytes");
     await small.put("small-bucket", key, body, sha(body), { "trainctl-sha256": sha(body) });
@@ -29,19 +31,19 @@ describe("SmallObjects: signed GET and PUT without the SDK's middleware", () => 
   it("gets an object the SDK wrote, with its metadata", async () => {
     const body = Buffer.alloc(4096, 7);
     await s3.client().send(new PutObjectCommand({ Bucket: "small-bucket", Key: "sdk/written.bin", Body: body, Metadata: { origin: "sdk" } }));
-    const got = await new SmallObjects(s3.client(), 5_000).get("small-bucket", "sdk/written.bin");
+    const got = await new SmallObjects(s3.client(), REQUEST_TIMEOUT_MS).get("small-bucket", "sdk/written.bin");
     expect(got.body).toEqual(body);
     expect(got.metadata).toEqual({ origin: "sdk" });
   });
 
   it("heads an object for its metadata, as the SDK's HeadObject reads it", async () => {
     await s3.client().send(new PutObjectCommand({ Bucket: "small-bucket", Key: "sdk/headed.bin", Body: Buffer.alloc(10), Metadata: { "trainctl-crc32c": "AAAAAA==", other: "x" } }));
-    expect(await new SmallObjects(s3.client(), 5_000).head("small-bucket", "sdk/headed.bin")).toEqual({ "trainctl-crc32c": "AAAAAA==", other: "x" });
-    await expect(new SmallObjects(s3.client(), 5_000).head("small-bucket", "sdk/missing.bin")).rejects.toThrow(/HTTP 404/);
+    expect(await new SmallObjects(s3.client(), REQUEST_TIMEOUT_MS).head("small-bucket", "sdk/headed.bin")).toEqual({ "trainctl-crc32c": "AAAAAA==", other: "x" });
+    await expect(new SmallObjects(s3.client(), REQUEST_TIMEOUT_MS).head("small-bucket", "sdk/missing.bin")).rejects.toThrow(/HTTP 404/);
   });
 
   it("throws on any answer but 2xx (missing key, unknown access key), so the caller can ask the SDK", async () => {
-    await expect(new SmallObjects(s3.client(), 5_000).get("small-bucket", "no/such.bin")).rejects.toThrow(/HTTP 404/);
+    await expect(new SmallObjects(s3.client(), REQUEST_TIMEOUT_MS).get("small-bucket", "no/such.bin")).rejects.toThrow(/HTTP 404/);
     const unknownKey = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "UNKNOWN", secretAccessKey: "S3RVER" } });
     await expect(new SmallObjects(unknownKey, 5_000).get("small-bucket", "sdk/written.bin")).rejects.toThrow(/HTTP 403/);
   });
@@ -49,7 +51,7 @@ describe("SmallObjects: signed GET and PUT without the SDK's middleware", () => 
   it("lists what the SDK lists, keys that XML and URLs must escape included", async () => {
     const keys = ["list/a & b <c> 'd' \"e\".bin", "list/ünï (1)!*~/x+y=z.bin", "list/plain.bin", "other/not-listed.bin"];
     for (const [i, key] of keys.entries()) await s3.client().send(new PutObjectCommand({ Bucket: "small-bucket", Key: key, Body: Buffer.alloc(i * 10, 1) }));
-    const page = await new SmallObjects(s3.client(), 5_000).list("small-bucket", "list/");
+    const page = await new SmallObjects(s3.client(), REQUEST_TIMEOUT_MS).list("small-bucket", "list/");
     const sdk = await s3.client().send(new ListObjectsV2Command({ Bucket: "small-bucket", Prefix: "list/" }));
     expect(page.contents).toEqual(sdk.Contents!.map((o) => ({ key: o.Key, size: o.Size })));
     expect(page.contents.map((o) => o.key).sort()).toEqual(keys.slice(0, 3).sort());
