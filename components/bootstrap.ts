@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { DATA_DEVICE_NAME } from "./data-volume";
 import { METRICS_NAMESPACE } from "../core/node-metrics";
+import { RUN_SPEC_KEY } from "../core/names";
 
 export interface BootstrapOptions {
   experiment: string;
@@ -21,6 +22,8 @@ export interface BootstrapOptions {
   autostop: { idleMinutes: number; action: "stop" | "terminate" | "none"; gpuThresholdPercent: number };
   maxHours?: number;
   spot: boolean;
+  /** Spot recovery: this node is the only instance of Auto Scaling group `groupName`. */
+  recovery?: { groupName: string; maxRestarts: number };
 }
 
 /** `empty`: created by the stack with no snapshot; `snapshot`: restored from one; `adopted`: someone else's. */
@@ -82,6 +85,10 @@ export function bootstrapEnv(options: BootstrapOptions): Record<string, string> 
     TRAINCTL_GPU_IDLE_PERCENT: String(options.autostop.gpuThresholdPercent),
     TRAINCTL_MAX_SECONDS: options.maxHours === undefined ? "" : String(maxUptimeSeconds(options.maxHours)),
     TRAINCTL_SPOT: options.spot ? "1" : "0",
+    TRAINCTL_RECOVERY: options.recovery ? "1" : "0",
+    TRAINCTL_GROUP_NAME: options.recovery?.groupName ?? "",
+    TRAINCTL_MAX_RESTARTS: options.recovery ? String(options.recovery.maxRestarts) : "",
+    TRAINCTL_RUN_SPEC_KEY: RUN_SPEC_KEY,
     TRAINCTL_SPOT_POLL_SECONDS: String(SPOT_WATCH_SECONDS.poll),
     TRAINCTL_SPOT_HOOK_SECONDS: String(SPOT_WATCH_SECONDS.hook),
     TRAINCTL_SPOT_GRACE_SECONDS: String(SPOT_WATCH_SECONDS.grace),

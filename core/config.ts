@@ -5,6 +5,7 @@ import { ConfigError, type ConfigIssue } from "./errors";
 import { defaultAmiProblem } from "./ami";
 import { INCARNATION } from "./names";
 import { INSTANCE_PRICES, isKnownInstanceType } from "./catalog";
+import { instanceSpec } from "./instance-specs";
 import { CONTROL_CHARACTER } from "./text";
 
 /**
@@ -24,6 +25,13 @@ export const VOLUME_LIMITS = {
 } as const;
 
 const positiveInt = z.number().int().positive();
+
+/**
+ * The most instance types one recovery group may list: the launch template overrides of a
+ * MixedInstancesPolicy ("You can specify up to 20 launch templates per Auto Scaling group",
+ * LaunchTemplateOverrides in @aws-sdk/client-auto-scaling/dist-types/models/models_0.d.ts).
+ */
+export const MAX_INSTANCE_TYPES = 20;
 
 /** SSM parameter names: levels of `a-zA-Z0-9_.-` (PutParameter, Name, in the SSM API reference). */
 const ssmParameterName = z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, "expected an SSM parameter name like /aws/service/…/ami-id");
@@ -56,6 +64,16 @@ const instanceSchema = z.strictObject({
   ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, "expected an AMI id like ami-0123456789abcdef0").optional(),
   /** SSM parameter holding the AMI id (default: the AWS Deep Learning Base GPU AMI, Ubuntu 22.04). */
   amiParameter: ssmParameterName.optional(),
+  /** Spot recovery: each node is its own Auto Scaling group of size 1 (docs/spot.md). */
+  recovery: z.boolean().default(false),
+  /** Instance types a recovery group may launch, preferred first; `type` defaults to the first. */
+  types: z.array(z.string()).min(1).max(MAX_INSTANCE_TYPES).optional(),
+  /** Run restarts after interruptions before the groups scale to 0. */
+  maxRestarts: z.number().int().min(0).max(1_000).default(3),
+  /** Cost-estimate assumption only: spot interruptions per node per day. */
+  interruptionsPerDay: z.number().min(0).max(100).default(1),
+  /** Cost-estimate assumption only: minutes each interruption costs (boot, stage, progress since the last checkpoint). */
+  restartMinutes: z.number().min(0).max(1_440).default(15),
 });
 
 const dataVolumeSchema = z.strictObject({
@@ -140,6 +158,11 @@ export type BucketConfig = z.infer<typeof bucketSchema>;
 export type DatasetConfig = z.infer<typeof datasetSchema>;
 export type BudgetConfig = z.infer<typeof budgetSchema>;
 export type NetworkConfig = StackConfig["network"];
+
+/** The instance types a node may run as: `types`, else the one `type`. */
+export function instanceTypes(instance: Pick<InstanceConfig, "type" | "types">): string[] {
+  return instance.types ?? [instance.type];
+}
 
 /** Keys of the raw config and where they live in the parsed object. */
 const KEY_NAMES: Record<string, string> = {
@@ -333,6 +356,7 @@ export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): Deriv
   if (instance.spot !== undefined && market !== "spot") {
     add(["instance", "spot"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
+  recoveryIssues(instance, market, action, add);
 
   const network = obj(raw.network);
   const zonePattern = new RegExp(`^${region}[a-z]$`);
@@ -353,6 +377,32 @@ export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): Deriv
     if (problem) add(["dataset", "source"], problem);
   }
   return issues;
+}
+
+/** The spot-recovery rules: spot only, no stop, no persistent request, one GPU count over the types. */
+function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: AddIssue): void {
+  const recovery = instance.recovery === true;
+  if (recovery && market !== "spot") add(["instance", "recovery"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
+  if (recovery && action === "stop") {
+    add(["instance", "recovery"], "cannot be combined with trainctl:instance.autostop.action: stop: a group cannot stop a node (accepted: terminate | none)", [["instance", "autostop", "action"]]);
+  }
+  if (recovery && obj(instance.spot).persistent === true) {
+    add(["instance", "recovery"], "cannot be combined with trainctl:instance.spot.persistent: true: the group replaces interrupted nodes itself", [["instance", "spot", "persistent"]]);
+  }
+  if (!Array.isArray(instance.types) || !instance.types.every((t) => typeof t === "string")) return;
+  const types = instance.types as string[];
+  const unknown = types.find((t) => !isKnownInstanceType(t));
+  if (unknown !== undefined) {
+    add(["instance", "types"], `unknown instance type ${show(unknown)} (accepted: types of the price catalog, e.g. ${Object.keys(INSTANCE_PRICES).slice(0, 4).join(", ")})`);
+    return;
+  }
+  if (typeof instance.type === "string" && types.length > 0 && types[0] !== instance.type) {
+    add(["instance", "types"], `must start with trainctl:instance.type ${show(instance.type)} (got ${show(types[0])}); or drop instance.type, which defaults to types[0]`, [["instance", "type"]]);
+  }
+  const gpus = (t: string) => instanceSpec(t)?.gpus ?? 0;
+  const odd = types.find((t) => gpus(t) !== gpus(types[0]));
+  if (odd !== undefined) add(["instance", "types"], `every type must have the GPU count of ${types[0]} (${gpus(types[0])}): ${odd} has ${gpus(odd)}`);
+  if (types.length > 1 && !recovery) add(["instance", "types"], "more than one type needs trainctl:instance.recovery: true (a bare instance has one type)", [["instance", "recovery"]]);
 }
 
 function dataVolumeIssues(
@@ -490,11 +540,16 @@ export function parseStackConfig(values: Record<string, unknown>, context: Confi
   if (!parsed.success) schemaIssues(parsed.error, raw, log);
   for (const { because, ...issue } of crossFieldIssues(raw, context)) log.add(issue, because);
   if (log.issues.length > 0 || !parsed.success) throw new ConfigError(log.issues);
-  return withDerivedDefaults(parsed.data);
+  return withDerivedDefaults(parsed.data, obj(raw.instance));
 }
 
-/** Defaults that depend on other keys: the warm mode follows the snapshot; the init rate follows the mode. */
-function withDerivedDefaults(config: ParsedConfig): StackConfig {
+/**
+ * Defaults that depend on other keys: the warm mode follows the snapshot; the init rate follows the
+ * mode; `instance.type` follows `instance.types[0]` when only the list is given.
+ */
+function withDerivedDefaults(parsed: ParsedConfig, rawInstance: Loose): StackConfig {
+  const types = parsed.instance.types;
+  const config = rawInstance.type === undefined && types ? { ...parsed, instance: { ...parsed.instance, type: types[0] } } : parsed;
   const volume = config.dataVolume;
   if (!volume) return { ...config, dataVolume: undefined };
   const warm = volume.warm ?? (volume.snapshotId ? "rate" : "none");

@@ -10,7 +10,12 @@ export const TAG = {
   maxHours: "trainctl:max-hours",
   expectedGiB: "trainctl:expected-gib",
   incarnation: "trainctl:incarnation",
+  /** The node index a recovery group's instances carry (propagated at launch). */
+  nodeIndex: "trainctl:node-index",
 } as const;
+
+/** The tag AWS itself puts on every instance an Auto Scaling group launches. */
+export const AUTOSCALING_GROUP_TAG = "aws:autoscaling:groupName";
 
 /** Tags the provider ignores, so runtime tags written on the instance survive `pulumi up`. */
 export const RUNTIME_TAG_PREFIX = "trainctl:runtime:";
