@@ -2,6 +2,9 @@
 # Sourced after lib.sh: reads and edits the run spec that `trainctl run` stores at
 # s3://<checkpoints bucket>/<TRAINCTL_RUN_SPEC_KEY> (JSON; python3 parses it).
 
+# Each script edits its own copy: one's download never lands between another's edit and upload.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+spec_file="$TRAINCTL_STATE_DIR/run-spec.${TRAINCTL_COMPONENT:-bootstrap}.json"
 spec_url() { echo "s3://${TRAINCTL_CHECKPOINT_BUCKET:?}/${TRAINCTL_RUN_SPEC_KEY:?}"; }
 
 # spec_fetch FILE: the spec into FILE; fails when there is none (or S3 cannot be read).
@@ -36,7 +39,6 @@ PY
 
 # spec_mark_running_as STATUS: a running spec becomes STATUS (stopped, failed, finished).
 spec_mark_running_as() {
-  local file="$TRAINCTL_STATE_DIR/run-spec.json"
-  spec_fetch "$file" || return 0
-  STATUS="$1" spec_update "$file" 'spec["status"] = env["STATUS"] if spec["status"] == "running" else spec["status"]' && log "run spec marked $1"
+  spec_fetch "$spec_file" || return 0
+  STATUS="$1" spec_update "$spec_file" 'spec["status"] = env["STATUS"] if spec["status"] == "running" else spec["status"]' && log "run spec marked $1"
 }

@@ -16,7 +16,7 @@ source "$bin/run-spec.sh"
 
 poll="${TRAINCTL_RUN_POLL_SECONDS:-15}"
 systemctl="${TRAINCTL_SYSTEMCTL:-systemctl}"
-spec="$TRAINCTL_STATE_DIR/run-spec.json"
+spec="$spec_file"
 current="$TRAINCTL_STATE_DIR/run-current"
 exit_file="$TRAINCTL_RUN_DIR/run-exit"
 checkpoints="${TRAINCTL_CHECKPOINT_DIR:-$TRAINCTL_MOUNT_POINT/checkpoints}"

@@ -50,8 +50,8 @@ while true; do
         log "checkpoint sync failed"
       fi
     fi
-    if recovery && spec_fetch "$TRAINCTL_STATE_DIR/run-spec.json"; then
-      INSTANCE="$(imds meta-data/instance-id || true)" spec_update "$TRAINCTL_STATE_DIR/run-spec.json" '
+    if recovery && spec_fetch "$spec_file"; then
+      INSTANCE="$(imds meta-data/instance-id || true)" spec_update "$spec_file" '
 if spec["status"] == "running":
     spec.setdefault("interruptions", []).append({"at": now, "node": int(env.get("TRAINCTL_NODE_INDEX", "0")), "instanceId": env["INSTANCE"]})' &&
         log "recorded the interruption in $(spec_url); the group replaces this node"

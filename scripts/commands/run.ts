@@ -4,6 +4,8 @@ import { TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say } from "../output";
 import { codeFolder, gitFiles } from "../remote/code";
 import { ec2Client, requireRunning } from "../remote/ec2";
+import { newRunSpec } from "../remote/run-spec";
+import { readRunSpec, writeRunSpec } from "../remote/run-spec-store";
 import { RUN_ALIVE_EXIT, aliveCheckShell, isRunVariable, runShell } from "../remote/run-unit";
 import { ENV_NAME, parseSecretRefs, runSecretsPath } from "../remote/secrets";
 import { type InvocationResult, requireSuccess, runShellCommand, ssmClient } from "../remote/ssm";
@@ -58,8 +60,14 @@ function refuseLiveRuns(results: InvocationResult[], nodes: ExperimentNode[]): v
   throw new TrainctlError(`a run is already alive on ${list}; nothing was started (add --replace to stop it and start this one)`, { subject: "--replace" });
 }
 
+/**
+ * Where a run's code goes in the checkpoints bucket: under staging/ (expired after a day) for a run
+ * started once; outside it in recovery mode, where a node may restart the run days later.
+ */
+export const codePrefix = (runId: string, recovery: boolean) => `${recovery ? "" : STAGING_PREFIX}runs/${runId}/code/`;
+
 async function shipCode(target: ExperimentTarget, bucket: string, folder: string, runId: string, endpoint: string | undefined): Promise<string> {
-  const prefix = `${STAGING_PREFIX}runs/${runId}/code/`;
+  const prefix = codePrefix(runId, Boolean(target.nodeGroupNames));
   const files = gitFiles(folder);
   const client = makeS3Client({ endpoint, region: target.region, concurrency: 16 });
   try {
@@ -80,6 +88,31 @@ async function shipCode(target: ExperimentTarget, bucket: string, folder: string
     client.destroy();
   }
   return `s3://${bucket}/${prefix}`;
+}
+
+/**
+ * Recovery mode: the groups own the nodes, so the run is only stored (code, then the run spec); each
+ * node's run watcher starts it, and a replacement node restarts it (docs/spot.md).
+ */
+async function storeRecoveryRun(args: RunArgs, target: ExperimentTarget, folder: string, cmd: string[], env: Record<string, string>, secrets: Record<string, string>): Promise<void> {
+  const bucket = target.checkpointsBucket;
+  if (!bucket) throw new UsageError(`STACK: ${target.stack} has no checkpointsBucket output to store the run in`, { subject: "STACK" });
+  const endpoint = args.endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const client = makeS3Client({ endpoint, region: target.region, concurrency: 1 });
+  try {
+    const current = await readRunSpec(client, bucket);
+    if (current?.status === "running" && !args.replace) {
+      throw new TrainctlError(`run ${current.runId} is running on ${target.stack} (generation ${current.generation}); nothing was stored (add --replace to stop it and start this one)`, { subject: "--replace" });
+    }
+    const runId = newRunId();
+    const codeUrl = await shipCode(target, bucket, folder, runId, endpoint);
+    const spec = newRunSpec({ runId, command: cmd, codeUrl, env, secrets, port: args.port, nodeCount: target.nodeGroupNames!.length });
+    const url = await writeRunSpec(client, bucket, spec);
+    say(`run ${runId} stored at ${url}; each node's run watcher starts it; follow it with: trainctl status ${target.stack}`);
+    if (args.json) printJson({ stack: target.stack, runId, code: codeUrl, spec: url, nodes: [] });
+  } finally {
+    client.destroy();
+  }
 }
 
 const command: CommandModule<object, RunArgs> = {
@@ -116,6 +149,7 @@ const command: CommandModule<object, RunArgs> = {
     if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new UsageError(`--port must be 1..65535 (got ${args.port})`, { subject: "--port" });
     const folder = codeFolder(args.code);
     const target = resolveStack(args.stack);
+    if (target.nodeGroupNames) return storeRecoveryRun(args, target, folder, cmd, env, secrets);
     const nodes = selectNodes(target);
     if (!target.checkpointsBucket) throw new UsageError(`STACK: ${target.stack} has no checkpointsBucket output to stage the code through`, { subject: "STACK" });
     const ec2 = ec2Client(target.region);

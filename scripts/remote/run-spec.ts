@@ -1,3 +1,5 @@
+import { RUN_SPEC_VERSION } from "../../core/names";
+
 /**
  * The run spec `trainctl run` stores in the checkpoints bucket (spot recovery): what a replacement
  * node needs to restart the run, and what `status` reports. Pure.
@@ -20,7 +22,7 @@ export interface Restart {
 }
 
 export interface StoredRunSpec {
-  version: 1;
+  version: typeof RUN_SPEC_VERSION;
   runId: string;
   command: string[];
   /** `s3://…/` prefix holding the run's code. */
@@ -44,14 +46,14 @@ export interface StoredRunSpec {
 
 export function newRunSpec(run: Pick<StoredRunSpec, "runId" | "command" | "codeUrl" | "env" | "secrets" | "port" | "nodeCount">, now = new Date()): StoredRunSpec {
   const at = now.toISOString().replace(/\.\d+Z$/, "Z");
-  return { version: 1, ...run, generation: 0, restarts: 0, status: "running", interruptions: [], restartLog: [], startedAt: at, updatedAt: at };
+  return { version: RUN_SPEC_VERSION, ...run, generation: 0, restarts: 0, status: "running", interruptions: [], restartLog: [], startedAt: at, updatedAt: at };
 }
 
 /** The stored JSON → a spec; anything else (another version, a missing field) is undefined. */
 export function parseRunSpec(text: string): StoredRunSpec | undefined {
   try {
     const spec = JSON.parse(text) as StoredRunSpec;
-    if (spec.version !== 1 || typeof spec.runId !== "string" || !Array.isArray(spec.command)) return undefined;
+    if (spec.version !== RUN_SPEC_VERSION || typeof spec.runId !== "string" || !Array.isArray(spec.command)) return undefined;
     return { ...spec, interruptions: spec.interruptions ?? [], restartLog: spec.restartLog ?? [] };
   } catch {
     return undefined;
