@@ -65,10 +65,17 @@ function answerCloud(cloud: Cloud, volumes: Map<string, string>, req: AwsRequest
       return { body: `<AttachVolumeResponse ${EC2}><requestId>r</requestId><volumeId>${form.VolumeId}</volumeId><instanceId>${form.InstanceId}</instanceId><device>${form.Device}</device><status>attaching</status></AttachVolumeResponse>` };
     }
     case "DescribeInstances": {
-      const groupName = form["Filter.1.Value.1"];
+      // By group (a node looking for node 0) or by experiment (status).
+      const [name, value] = [form["Filter.1.Name"], form["Filter.1.Value.1"]];
+      const tags = (n: FakeNode) => ({ "trainctl:experiment": "drill", "aws:autoscaling:groupName": group(n.index), "trainctl:node-index": String(n.index) });
       const items = [...cloud.nodes.values()]
-        .filter((n) => n.alive && group(n.index) === groupName)
-        .map((n) => `<item><instanceId>${n.instanceId}</instanceId><instanceState><code>16</code><name>running</name></instanceState><privateIpAddress>${n.ip}</privateIpAddress></item>`);
+        .filter((n) => n.alive && tags(n)[name.replace(/^tag:/, "") as keyof ReturnType<typeof tags>] === value)
+        .map(
+          (n) =>
+            `<item><instanceId>${n.instanceId}</instanceId><instanceType>g5.xlarge</instanceType><launchTime>2026-12-02T12:00:00.000Z</launchTime><instanceState><code>16</code><name>running</name></instanceState><instanceLifecycle>spot</instanceLifecycle><privateIpAddress>${n.ip}</privateIpAddress><tagSet>${Object.entries(tags(n))
+              .map(([k, v]) => `<item><key>${k}</key><value>${v}</value></item>`)
+              .join("")}</tagSet></item>`,
+        );
       return { body: `<DescribeInstancesResponse ${EC2}><requestId>r</requestId><reservationSet><item><reservationId>r-1</reservationId><instancesSet>${items.join("")}</instancesSet></item></reservationSet></DescribeInstancesResponse>` };
     }
     case "UpdateAutoScalingGroup":
@@ -204,7 +211,7 @@ export function recoveryWorld() {
   }
 
   const spec = async () => JSON.parse(await (await s3.client().send(new GetObjectCommand({ Bucket: BUCKET, Key: SPEC_KEY }))).Body!.transformToString());
-  const cli = (args: string[]) => trainctlAsync(args, { cwd: work, env: { ...s3.env(), TRAINCTL_PULUMI: pulumiBin } });
+  const cli = (args: string[]) => trainctlAsync(args, { cwd: work, env: { ...s3.env(), AWS_ENDPOINT_URL_EC2: api.endpoint, AWS_ENDPOINT_URL_CLOUDWATCH: api.endpoint, TRAINCTL_PULUMI: pulumiBin } });
 
   /** Stores a spec as a node would find it (the restart-limit test starts from one). */
   const putSpec = (body: object) => s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: SPEC_KEY, Body: JSON.stringify(body) }));

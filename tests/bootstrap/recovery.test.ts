@@ -36,11 +36,19 @@ describe("spot recovery: one node", () => {
     const second = await boot(0, 1, 3);
     expect(second.setup.status, second.log()).toBe(0);
     expect(second.log()).toMatch(/is busy \(the previous node is releasing it\); retrying[\s\S]*attached vol-00000000000000000/);
-    await expect.poll(second.runLog, { timeout: 20_000 }).toContain("env: RESUMED=1 RESTARTS=1 RANK=0 WORLD=1");
-    expect(second.runLog()).toMatch(/generation 1 \(restarts 1\) on node 0[\s\S]*checkpoints: rank0-after-0\.pt/);
+    await expect.poll(second.runLog, { timeout: 20_000 }).toMatch(/generation 1 \(restarts 1\) on node 0 ===\nenv: RESUMED=1 RESTARTS=1 RANK=0 WORLD=1 MASTER=[\d.]+:29500 LR=3e-4\ncheckpoints: rank0-after-0\.pt/);
     const after = await spec();
     expect(after).toMatchObject({ generation: 1, restarts: 1, status: "running" });
     expect(after.restartLog).toEqual([expect.objectContaining({ generation: 1, node: 0, instanceId: second.node.instanceId })]);
+
+    // status finds the group's new node by its tags and reports the restart and the time it cost.
+    const status = await cli(["status", "drill1", "--json"]);
+    expect(status.code, status.stderr).toBe(0);
+    const [experiment] = JSON.parse(status.stdout).experiments;
+    expect(experiment.nodes.map((n: { index: number; instanceId: string }) => [n.index, n.instanceId])).toEqual([[0, second.node.instanceId]]);
+    const lost = (Date.parse(after.restartLog[0].at) - Date.parse(after.interruptions[0].at)) / 1000;
+    expect(lost).toBeGreaterThan(0);
+    expect(experiment.recovery).toEqual({ runId: after.runId, status: "running", generation: 1, restarts: 1, interruptions: after.interruptions, lostSeconds: lost });
     terminate(second.node);
   }, 90_000);
 
