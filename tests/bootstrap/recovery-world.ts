@@ -25,6 +25,8 @@ const volumeOf = (i: number) => `vol-0000000000000000${i}`;
 
 export interface FakeNode {
   instanceId: string;
+  /** The stack: drill1 or drill2 (by node count). */
+  experiment: string;
   index: number;
   ip: string;
   root: string;
@@ -67,7 +69,7 @@ function answerCloud(cloud: Cloud, volumes: Map<string, string>, req: AwsRequest
     case "DescribeInstances": {
       // By group (a node looking for node 0) or by experiment (status).
       const [name, value] = [form["Filter.1.Name"], form["Filter.1.Value.1"]];
-      const tags = (n: FakeNode) => ({ "trainctl:experiment": "drill", "aws:autoscaling:groupName": group(n.index), "trainctl:node-index": String(n.index) });
+      const tags = (n: FakeNode) => ({ "trainctl:experiment": n.experiment, "aws:autoscaling:groupName": group(n.index), "trainctl:node-index": String(n.index) });
       const items = [...cloud.nodes.values()]
         .filter((n) => n.alive && tags(n)[name.replace(/^tag:/, "") as keyof ReturnType<typeof tags>] === value)
         .map(
@@ -166,12 +168,12 @@ export function recoveryWorld() {
     fakeServiceManager(path.join(box.bin, "service-manager"), units, path.join(box.root, "services.pids"));
     const byId = path.join(box.root, "by-id");
     mkdirSync(byId);
-    const partial = { instanceId, index, ip: `10.0.0.${10 + serial}`, root: box.root, byId, notice: false, alive: true };
+    const partial = { instanceId, experiment: `drill${nodeCount}`, index, ip: `10.0.0.${10 + serial}`, root: box.root, byId, notice: false, alive: true };
     const node: FakeNode = Object.assign(partial, { imds: undefined as unknown as Server });
     node.imds = await startImds(node);
     cloud.nodes.set(instanceId, node);
     mkdirSync(mountPoint(index), { recursive: true });
-    const options = { experiment: "drill", region: "us-east-1", nodeIndex: index, nodeCount, volumeId: volumeOf(index), volumeOrigin: "snapshot", mountPoint: mountPoint(index), warm: "none", checkpointBucket: BUCKET, checkpointPrefix: "checkpoints/", autostop: { idleMinutes: 30, action: "terminate", gpuThresholdPercent: 5 }, spot: true, recovery: { groupName: group(index), maxRestarts } } as const;
+    const options = { experiment: partial.experiment, region: "us-east-1", nodeIndex: index, nodeCount, volumeId: volumeOf(index), volumeOrigin: "snapshot", mountPoint: mountPoint(index), warm: "none", checkpointBucket: BUCKET, checkpointPrefix: "checkpoints/", autostop: { idleMinutes: 30, action: "terminate", gpuThresholdPercent: 5 }, spot: true, recovery: { groupName: group(index), maxRestarts } } as const;
     const env = {
       ...bootstrapEnv(options),
       ...box.env,
