@@ -14,6 +14,7 @@ import { bootstrapEnv } from "../../components/bootstrap";
 import { type AwsRequest, type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
 import { trainctlAsync } from "../helpers/cli";
 import { installFakePulumi } from "../helpers/fake-pulumi";
+import { type FakeSsm, runLocally, startFakeSsm } from "../helpers/fake-ssm";
 import { fakeServiceManager, fakeSystemd } from "../helpers/fake-systemd";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 import { need, sandbox } from "./sandbox";
@@ -67,11 +68,11 @@ function answerCloud(cloud: Cloud, volumes: Map<string, string>, req: AwsRequest
       return { body: `<AttachVolumeResponse ${EC2}><requestId>r</requestId><volumeId>${form.VolumeId}</volumeId><instanceId>${form.InstanceId}</instanceId><device>${form.Device}</device><status>attaching</status></AttachVolumeResponse>` };
     }
     case "DescribeInstances": {
-      // By group (a node looking for node 0) or by experiment (status).
+      // By group (a node looking for node 0), by experiment (status) or by id (logs).
       const [name, value] = [form["Filter.1.Name"], form["Filter.1.Value.1"]];
       const tags = (n: FakeNode) => ({ "trainctl:experiment": n.experiment, "aws:autoscaling:groupName": group(n.index), "trainctl:node-index": String(n.index) });
       const items = [...cloud.nodes.values()]
-        .filter((n) => n.alive && tags(n)[name.replace(/^tag:/, "") as keyof ReturnType<typeof tags>] === value)
+        .filter((n) => n.alive && (name === "instance-id" ? n.instanceId : tags(n)[name.replace(/^tag:/, "") as keyof ReturnType<typeof tags>]) === value)
         .map(
           (n) =>
             `<item><instanceId>${n.instanceId}</instanceId><instanceType>g5.xlarge</instanceType><launchTime>2026-12-02T12:00:00.000Z</launchTime><instanceState><code>16</code><name>running</name></instanceState><instanceLifecycle>spot</instanceLifecycle><privateIpAddress>${n.ip}</privateIpAddress><tagSet>${Object.entries(tags(n))
@@ -110,6 +111,7 @@ async function startImds(node: Omit<FakeNode, "imds">): Promise<Server> {
 export function recoveryWorld() {
   let s3: S3rverHandle;
   let api: AwsServerHandle;
+  let ssm: FakeSsm;
   const work = mkdtempSync(path.join(tmpdir(), "trainctl-drill-"));
   const volumes = new Map<string, string>();
   const cloud: Cloud = { nodes: new Map(), attached: new Map(), busyAnswers: 0, desired: new Map(), requests: [] };
@@ -122,6 +124,13 @@ export function recoveryWorld() {
     need("mkfs.ext4", "e2fsprogs");
     s3 = await startS3rver([BUCKET]);
     api = await startAwsServer((req) => answerCloud(cloud, volumes, req));
+    // SSM runs a sent script on the node: its system paths move under the node's folder.
+    ssm = await startFakeSsm({
+      execute: (script, instanceId) => {
+        const root = cloud.nodes.get(instanceId)!.root;
+        return runLocally(script.replaceAll("/var/log/trainctl", path.join(root, "log")).replaceAll("/run/trainctl", path.join(root, "run")), { PATH: "/usr/bin:/bin", HOME: root });
+      },
+    });
     mkdirSync(code);
     // Prints what a resumed run needs to know, then works until stopped.
     writeFileSync(
@@ -142,7 +151,7 @@ export function recoveryWorld() {
 
   afterAll(async () => {
     for (const node of cloud.nodes.values()) terminate(node);
-    await Promise.all([s3?.stop(), api?.stop()]);
+    await Promise.all([s3?.stop(), api?.stop(), ssm?.stop()]);
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -192,7 +201,7 @@ export function recoveryWorld() {
       TRAINCTL_BIN: path.join(box.root, "opt"),
       TRAINCTL_RUN_LOG_LINK: path.join(box.root, "log", "run.log"),
       TRAINCTL_BOOTED_AT: String(Math.floor(Date.now() / 1000)),
-      TRAINCTL_RUN_POLL_SECONDS: "1",
+      TRAINCTL_RUN_POLL_SECONDS: "2",
       TRAINCTL_SPOT_POLL_SECONDS: "0.3",
       TRAINCTL_SPOT_HOOK_SECONDS: "5",
       TRAINCTL_SPOT_GRACE_SECONDS: "2",
@@ -213,7 +222,7 @@ export function recoveryWorld() {
   }
 
   const spec = async () => JSON.parse(await (await s3.client().send(new GetObjectCommand({ Bucket: BUCKET, Key: SPEC_KEY }))).Body!.transformToString());
-  const cli = (args: string[]) => trainctlAsync(args, { cwd: work, env: { ...s3.env(), AWS_ENDPOINT_URL_EC2: api.endpoint, AWS_ENDPOINT_URL_CLOUDWATCH: api.endpoint, TRAINCTL_PULUMI: pulumiBin } });
+  const cli = (args: string[]) => trainctlAsync(args, { cwd: work, env: { ...s3.env(), AWS_ENDPOINT_URL_EC2: api.endpoint, AWS_ENDPOINT_URL_CLOUDWATCH: api.endpoint, AWS_ENDPOINT_URL_SSM: ssm.endpoint, TRAINCTL_SSM_POLL_MS: "50", TRAINCTL_PULUMI: pulumiBin } });
 
   /** Stores a spec as a node would find it (the restart-limit test starts from one). */
   const putSpec = (body: object) => s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: SPEC_KEY, Body: JSON.stringify(body) }));
