@@ -8,7 +8,7 @@ import { Budget, costTagNote } from "./budget";
 import { dashboardBody } from "./dashboard";
 import { DataPath } from "./data-path";
 import { DataVolume } from "./data-volume";
-import { dashboardName, dataVolumeName, selfStackName } from "./naming";
+import { dashboardName, dataVolumeName, nodeGroupName, selfStackName } from "./naming";
 import { resolvePlacement } from "./network";
 import { pinnedZone } from "./placement";
 import { SecureBucket } from "./secure-bucket";
@@ -74,6 +74,8 @@ export class Experiment extends pulumi.ComponentResource {
   readonly warnings: string[];
   /** Which zone the nodes go to, and why (the plan prints it). */
   readonly zoneNote: pulumi.Output<string>;
+  /** The nodes' (and new volumes') availability zone. */
+  readonly availabilityZone: pulumi.Output<string>;
   readonly strategy: ReturnType<typeof effectiveStrategy>;
 
   constructor(name: string, args: ExperimentArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -98,6 +100,7 @@ export class Experiment extends pulumi.ComponentResource {
     const managedVolumeIds = self.getOutput("dataVolumeIds").apply((ids) => (Array.isArray(ids) ? (ids as string[]) : []));
     const deployedZone = self.getOutput("availabilityZone").apply((zone) => (typeof zone === "string" && zone ? zone : undefined));
     const placement = resolvePlacement(config.network, pinnedZone(config), { instanceType: config.instance.type, region: config.region, deployedZone }, this);
+    this.availabilityZone = placement.availabilityZone;
     this.zoneNote = pulumi.interpolate`availability zone ${placement.availabilityZone}: ${placement.zoneReason}`;
 
     if (volumeConfig) {
@@ -169,19 +172,23 @@ export class Experiment extends pulumi.ComponentResource {
               autostop: config.instance.autostop,
               maxHours: config.instance.maxHours,
               spot: config.instance.market === "spot",
+              recovery: config.instance.recovery ? { groupName: nodeGroupName(args.project, experiment, i), maxRestarts: config.instance.maxRestarts } : undefined,
             }),
           ),
       },
       child,
     );
-    this.volumes.forEach((volume, i) => volume.attachTo(this.instance.nodes[i], detachBehavior(config.instance)));
+    // In recovery mode each node attaches its own volume at boot, by id: the stack holds no attachment.
+    if (!config.instance.recovery) this.volumes.forEach((volume, i) => volume.attachTo(this.instance.nodes[i], detachBehavior(config.instance)));
 
     // CloudWatch dashboards take no tags; the name carries project and stack.
     this.dashboard = new aws.cloudwatch.Dashboard(
       `${name}-dashboard`,
       {
         dashboardName: dashboardName(args.project, experiment),
-        dashboardBody: pulumi.all(this.instance.nodes.map((n) => n.id)).apply((instanceIds) => JSON.stringify(dashboardBody({ experiment, region: config.region, instanceIds }))),
+        dashboardBody: pulumi
+          .all([pulumi.all(this.instance.nodes.map((n) => n.id)), pulumi.all(this.instance.groups.map((g) => g.group.name))])
+          .apply(([instanceIds, groupNames]) => JSON.stringify(dashboardBody({ experiment, region: config.region, instanceIds, groupNames }))),
       },
       child,
     );

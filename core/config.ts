@@ -347,7 +347,7 @@ export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): Deriv
     add(["instance", "maxPrice"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
   const action = obj(instance.autostop).action ?? "terminate";
-  if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true) {
+  if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true && instance.recovery !== true) {
     add(["instance", "autostop", "action"], `a one-time spot instance cannot be stopped (accepted: terminate | none, or set trainctl:instance.spot.persistent: true)`, [
       ["instance", "market"],
       ["instance", "spot", "persistent"],
@@ -384,7 +384,7 @@ function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: 
   const recovery = instance.recovery === true;
   if (recovery && market !== "spot") add(["instance", "recovery"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   if (recovery && action === "stop") {
-    add(["instance", "recovery"], "cannot be combined with trainctl:instance.autostop.action: stop: a group cannot stop a node (accepted: terminate | none)", [["instance", "autostop", "action"]]);
+    add(["instance", "autostop", "action"], "stop is refused with trainctl:instance.recovery: true: a group cannot stop a node (accepted: terminate | none)", [["instance", "recovery"]]);
   }
   if (recovery && obj(instance.spot).persistent === true) {
     add(["instance", "recovery"], "cannot be combined with trainctl:instance.spot.persistent: true: the group replaces interrupted nodes itself", [["instance", "spot", "persistent"]]);
@@ -399,6 +399,8 @@ function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: 
   if (typeof instance.type === "string" && types.length > 0 && types[0] !== instance.type) {
     add(["instance", "types"], `must start with trainctl:instance.type ${show(instance.type)} (got ${show(types[0])}); or drop instance.type, which defaults to types[0]`, [["instance", "type"]]);
   }
+  const amiProblem = instance.ami === undefined && instance.amiParameter === undefined ? types.map(defaultAmiProblem).find(Boolean) : undefined;
+  if (amiProblem) add(["instance", "types"], amiProblem);
   const gpus = (t: string) => instanceSpec(t)?.gpus ?? 0;
   const odd = types.find((t) => gpus(t) !== gpus(types[0]));
   if (odd !== undefined) add(["instance", "types"], `every type must have the GPU count of ${types[0]} (${gpus(types[0])}): ${odd} has ${gpus(odd)}`);

@@ -12,6 +12,11 @@ export const TAG = {
   incarnation: "trainctl:incarnation",
   /** The node index a recovery group's instances carry (propagated at launch). */
   nodeIndex: "trainctl:node-index",
+  /** On a recovery group's root volumes: the group that launched them (the sweep's link to state). */
+  nodeGroup: "trainctl:node-group",
+  /** On a recovery group (not propagated): the cost estimate's interruption assumptions. */
+  interruptionsPerDay: "trainctl:interruptions-per-day",
+  restartMinutes: "trainctl:restart-minutes",
 } as const;
 
 /** The tag AWS itself puts on every instance an Auto Scaling group launches. */

@@ -14,8 +14,24 @@ export const COST_TAG_KEYS = ["trainctl:project", "trainctl:experiment", "trainc
 /** Types that carry tags in this stack and so must carry the cost keys. */
 const TAGGED_TYPES = new Set(["aws:ec2/instance:Instance", "aws:ebs/volume:Volume", "aws:s3/bucket:Bucket", "aws:ec2/securityGroup:SecurityGroup", "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile", "aws:ec2/placementGroup:PlacementGroup"]);
 
-/** Every tagged resource carries the cost-allocation keys in `tagsAll` (provider default tags included). */
+const GROUP = "aws:autoscaling/group:Group";
+const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
+
+/** A group's tags it propagates to its instances: provider default tags never reach them. */
+function propagatedTags(r: PolicySubject): Record<string, string> {
+  const list: { key: string; value: string; propagateAtLaunch?: boolean }[] = Array.isArray(r.props.tags) ? r.props.tags : [];
+  return Object.fromEntries(list.filter((t) => t.propagateAtLaunch).map((t) => [t.key, t.value]));
+}
+
+/**
+ * Every tagged resource carries the cost-allocation keys in `tagsAll` (provider default tags
+ * included); an Auto Scaling group propagates them to the instances it launches.
+ */
 export function missingCostTags(r: PolicySubject): string[] {
+  if (r.type === GROUP) {
+    const missing = COST_TAG_KEYS.filter((k) => !propagatedTags(r)[k]);
+    return missing.length ? [`${r.name}: does not propagate cost tags ${missing.join(", ")} to its instances`] : [];
+  }
   if (!TAGGED_TYPES.has(r.type)) return [];
   const tags: Record<string, string> = r.props.tagsAll ?? r.props.tags ?? {};
   const missing = COST_TAG_KEYS.filter((k) => !tags[k]);
@@ -33,12 +49,18 @@ export function unprotectedData(r: PolicySubject): string[] {
 export function unencryptedStorage(r: PolicySubject): string[] {
   if (r.type === "aws:ebs/volume:Volume" && r.props.encrypted !== true) return [`${r.name}: EBS volume is not encrypted`];
   if (r.type === "aws:ec2/instance:Instance" && r.props.rootBlockDevice?.encrypted !== true) return [`${r.name}: root volume is not encrypted`];
+  if (r.type === LAUNCH_TEMPLATE) {
+    // Template booleans are strings ("true").
+    const mappings: { deviceName?: string; ebs?: { encrypted?: string | boolean } }[] = r.props.blockDeviceMappings ?? [];
+    if (mappings.length === 0) return [`${r.name}: launch template declares no root volume, so it is not encrypted`];
+    return mappings.filter((m) => String(m.ebs?.encrypted) !== "true").map((m) => `${r.name}: volume ${m.deviceName ?? "?"} is not encrypted`);
+  }
   return [];
 }
 
 /** Instances require IMDSv2 tokens. */
 export function imdsV1Allowed(r: PolicySubject): string[] {
-  return r.type === "aws:ec2/instance:Instance" && r.props.metadataOptions?.httpTokens !== "required" ? [`${r.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`] : [];
+  return (r.type === "aws:ec2/instance:Instance" || r.type === LAUNCH_TEMPLATE) && r.props.metadataOptions?.httpTokens !== "required" ? [`${r.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`] : [];
 }
 
 interface IngressRule {
@@ -74,11 +96,35 @@ export function openSecurityGroups(r: PolicySubject): string[] {
 
 /** A spot max price at or above on-demand pays on-demand prices for interruptible capacity. */
 export function spotPriceAboveOnDemand(r: PolicySubject): string[] {
+  if (r.type === GROUP) {
+    const max = Number(r.props.mixedInstancesPolicy?.instancesDistribution?.spotMaxPrice);
+    const types: string[] = (r.props.mixedInstancesPolicy?.launchTemplate?.overrides ?? []).map((o: { instanceType?: string }) => o.instanceType);
+    if (!Number.isFinite(max)) return [];
+    return types
+      .filter((t) => INSTANCE_PRICES[t] !== undefined && max >= INSTANCE_PRICES[t].usd)
+      .map((t) => `${r.name}: spotMaxPrice $${max}/h is not below the on-demand $${INSTANCE_PRICES[t].usd}/h of ${t}`);
+  }
   if (r.type !== "aws:ec2/instance:Instance") return [];
   const max = Number(r.props.instanceMarketOptions?.spotOptions?.maxPrice);
   const onDemand = INSTANCE_PRICES[r.props.instanceType]?.usd;
   if (r.props.instanceMarketOptions?.marketType !== "spot" || !Number.isFinite(max) || onDemand === undefined) return [];
   return max >= onDemand ? [`${r.name}: spot maxPrice $${max}/h is not below the on-demand $${onDemand}/h of ${r.props.instanceType}`] : [];
+}
+
+/**
+ * A recovery group holds one spot node: at most one instance, no on-demand base or share (a group
+ * has no on-demand fallback for spot capacity), and no Capacity Rebalance (docs/spot.md).
+ */
+export function recoveryGroupShape(r: PolicySubject): string[] {
+  if (r.type !== GROUP || !r.props.mixedInstancesPolicy) return [];
+  const distribution = r.props.mixedInstancesPolicy.instancesDistribution ?? {};
+  const problems: string[] = [];
+  if (Number(r.props.maxSize) > 1) problems.push(`maxSize is ${r.props.maxSize}, not 1`);
+  if (Number(distribution.onDemandBaseCapacity ?? 0) !== 0) problems.push(`onDemandBaseCapacity is ${distribution.onDemandBaseCapacity}, not 0`);
+  // AWS's default share above the base is 100% on-demand: it must be given as 0.
+  if (Number(distribution.onDemandPercentageAboveBaseCapacity ?? 100) !== 0) problems.push(`onDemandPercentageAboveBaseCapacity is ${distribution.onDemandPercentageAboveBaseCapacity ?? "unset (100)"}, not 0`);
+  if (r.props.capacityRebalance === true) problems.push("capacityRebalance is on");
+  return problems.map((p) => `${r.name}: ${p}`);
 }
 
 export const RESOURCE_RULES = {
@@ -88,6 +134,7 @@ export const RESOURCE_RULES = {
   "imdsv2-required": imdsV1Allowed,
   "no-open-ingress": openSecurityGroups,
   "spot-below-on-demand": spotPriceAboveOnDemand,
+  "recovery-group-shape": recoveryGroupShape,
 } as const;
 
 /** Every bucket has a full public access block and a TLS-only policy, matched by bucket name. */

@@ -6,6 +6,7 @@ import { UsageError } from "../../core/errors";
 import { EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES } from "../../core/catalog";
 import { volumeMonthly } from "../pricing/estimate";
 import { hasProtectedTag, protectedTag, type StackModel } from "../state/model";
+import { AUTOSCALING_GROUP_TAG, TAG } from "../../core/tags";
 
 export type SweepKind = "instance" | "volume" | "snapshot" | "bucket" | "other";
 
@@ -140,6 +141,14 @@ export function sweepAction(r: CloudResource): { action?: SweepAction; note?: st
   }
 }
 
+/**
+ * The Auto Scaling group a resource belongs to: AWS tags a group's instances with the group's name,
+ * and trainctl tags their root volumes (a group's id in state is its name).
+ */
+export function owningGroup(r: Pick<CloudResource, "tags">): string | undefined {
+  return r.tags[AUTOSCALING_GROUP_TAG] ?? r.tags[TAG.nodeGroup];
+}
+
 /** Splits tagged resources into leaks and what is skipped (known to a state, protected, too young). */
 export function findLeaks(
   resources: readonly CloudResource[],
@@ -149,8 +158,11 @@ export function findLeaks(
   const leaks: Leak[] = [];
   const skipped: Skipped[] = [];
   for (const r of resources) {
+    const group = owningGroup(r);
     if (known.has(r.arn) || known.has(r.id)) {
       skipped.push({ arn: r.arn, reason: "known to a stack state" });
+    } else if (group !== undefined && known.has(group)) {
+      skipped.push({ arn: r.arn, reason: `launched by Auto Scaling group ${group}, known to a stack state` });
     } else if (hasProtectedTag(r.tags)) {
       skipped.push({ arn: r.arn, reason: `tagged ${protectedTag(r.tags)}` });
     } else if (!r.createdAt || Number.isNaN(r.createdAt.getTime())) {

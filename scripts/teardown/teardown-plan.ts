@@ -86,6 +86,7 @@ export function planTeardown(model: StackModel): TeardownPlan {
     finalSnapshots,
     warnings: [
       ...busyWarnings(deleted),
+      ...groupWarnings(deleted),
       ...taggedButUnprotected(model.resources).map((r) => `${r.name} is tagged ${TAG_PROTECTED} but not protected in state: kept in this plan, and --execute refuses until 'pulumi state protect' or 'pulumi up' makes them agree`),
     ],
   };
@@ -109,6 +110,13 @@ export function busyWarnings(deleted: ResourceRecord[]): string[] {
     .filter((r) => r.type === "aws:ec2/instance:Instance" && !r.pendingDelete)
     .filter((r) => isBusy(tagsOf(r)))
     .map((r) => `${r.name} (${r.id ?? r.urn}) is tagged busy: a training process was running when the state was last refreshed`);
+}
+
+/** Recovery groups about to be deleted: their nodes are not in state, so whether a run is going is not known. */
+export function groupWarnings(deleted: ResourceRecord[]): string[] {
+  return deleted
+    .filter((r) => r.type === "aws:autoscaling/group:Group" && !r.pendingDelete)
+    .map((r) => `${r.name} (${r.id ?? r.urn}) is an Auto Scaling group: deleting it terminates the node it runs, which state does not show (trainctl status does)`);
 }
 
 /** Deleted volumes that would leave no final snapshot. */
