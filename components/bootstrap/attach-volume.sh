@@ -3,6 +3,7 @@
 # this one replaces) may still be detaching: VolumeInUse and IncorrectState are retried every
 # TRAINCTL_ATTACH_RETRY_SECONDS for up to TRAINCTL_ATTACH_WAIT_SECONDS (10 min). Any other error, or
 # the wait running out, scales this node's group to 0 (never a GPU billing without its data) and fails.
+# AttachVolumeRequest (client-ec2 models_0.d.ts) requires Device, InstanceId and VolumeId.
 set -euo pipefail
 TRAINCTL_COMPONENT=attach
 # shellcheck source=lib.sh

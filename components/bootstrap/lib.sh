@@ -68,6 +68,8 @@ group_names() {
 }
 
 # scale_to_zero REASON GROUP…: desired capacity 0 on each group; the groups then terminate their nodes.
+# UpdateAutoScalingGroupType (client-auto-scaling models_0.d.ts): AutoScalingGroupName required;
+# DesiredCapacity must lie within min..max, and every trainctl group has min 0, max 1.
 scale_to_zero() {
   local reason="$1" group
   shift
@@ -81,6 +83,7 @@ scale_all_to_zero() { scale_to_zero "$1" $(group_names); }
 
 # leave_group REASON: terminate this node and decrement its group's desired capacity, so the group
 # launches no replacement (a plain shutdown would make it launch a fresh, billing GPU).
+# TerminateInstanceInAutoScalingGroupType: InstanceId, and ShouldDecrementDesiredCapacity (required).
 leave_group() {
   local instance
   instance="$(imds meta-data/instance-id)" || { scale_to_zero "$1 (no instance id from IMDS)" "$TRAINCTL_GROUP_NAME"; return; }
