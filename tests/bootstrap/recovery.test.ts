@@ -1,11 +1,11 @@
-// Spot recovery on the node (issue 21), in the loopback world of recovery-world.ts: one node's interruption drill, then status and logs of the recovered run.
+// Spot recovery on the node (issue 21), in the loopback world of recovery-world.ts: one node's interruption drill, status and logs of the recovered run, and the restart limit.
 import { existsSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BUCKET, recoveryWorld } from "./recovery-world";
+import { BUCKET, group, recoveryWorld } from "./recovery-world";
 
 describe("spot recovery: one node", () => {
-  const { cloud, code, freshVolumes, mountPoint, boot, terminate, spec, readObject, cli } = recoveryWorld();
+  const { cloud, code, freshVolumes, mountPoint, boot, terminate, spec, putSpec, readObject, cli } = recoveryWorld();
 
   it("one node: notice → checkpoint → terminated → a new node attaches the busy volume and resumes with TRAINCTL_RESUMED=1, TRAINCTL_RESTARTS=1", async () => {
     freshVolumes(1);
@@ -56,4 +56,20 @@ describe("spot recovery: one node", () => {
     expect(logs.stdout).toMatch(/generation 0 \(restarts 0\) on node 0 ===\nenv: RESUMED=0[\s\S]*generation 1 \(restarts 1\) on node 0 ===\nenv: RESUMED=1/);
     terminate(second.node);
   }, 180_000);
+
+  it("a node booting into a run past maxRestarts marks it failed and scales every group of the experiment to 0", async () => {
+    freshVolumes(1);
+    cloud.desired.clear();
+    const earlier = new Date(Date.now() - 600_000).toISOString().replace(/\.\d+Z$/, "Z");
+    await putSpec({ ...(await spec()), generation: 1, restarts: 1, status: "running", startedAt: earlier, interruptions: [{ at: earlier, node: 0, instanceId: "i-0" }] });
+    // Node 0 of a two-node experiment whose limit is one restart.
+    const node = await boot(0, 2, 1);
+    expect(node.setup.status, node.log()).toBe(0);
+    await expect.poll(async () => (await spec()).status, { timeout: 60_000 }).toBe("failed");
+    await expect.poll(() => Object.fromEntries(cloud.desired), { timeout: 30_000 }).toEqual({ [group(0)]: 0, [group(1)]: 0 });
+    expect(node.log()).toContain("reached its restart limit (1)");
+    expect((await spec()).restarts).toBe(1);
+    expect(node.runLog()).not.toContain("RESTARTS=2");
+    terminate(node.node);
+  }, 120_000);
 });
