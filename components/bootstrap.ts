@@ -4,6 +4,8 @@ import { gzipSync } from "node:zlib";
 import { DATA_DEVICE_NAME } from "./data-volume";
 import { METRICS_NAMESPACE } from "../core/node-metrics";
 import { RUN_SPEC_KEY } from "../core/names";
+import { RUNTIME_TAG } from "../core/tags";
+import type { InstanceConfig, Strategy, WarmMode } from "../core/config";
 
 export interface BootstrapOptions {
   experiment: string;
@@ -14,12 +16,13 @@ export interface BootstrapOptions {
   volumeId?: string;
   /** How the volume came to be; only an `empty` one may ever be formatted (see `volumeOrigin`). */
   volumeOrigin: VolumeOrigin | undefined;
-  mountPoint: string;
-  warm: "none" | "rate" | "fsr" | "fio";
-  dataset?: { source: string; strategy: "prewarmed-ebs" | "direct-s3" | "local-cache"; target: string };
+  /** Where the data volume mounts; only with a volume. */
+  mountPoint?: string;
+  warm: WarmMode;
+  dataset?: { source: string; strategy: Strategy; target: string };
   checkpointBucket?: string;
   checkpointPrefix: string;
-  autostop: { idleMinutes: number; action: "stop" | "terminate" | "none"; gpuThresholdPercent: number };
+  autostop: InstanceConfig["autostop"];
   maxHours?: number;
   spot: boolean;
   /** Spot recovery: this node is the only instance of Auto Scaling group `groupName`. */
@@ -73,7 +76,7 @@ export function bootstrapEnv(options: BootstrapOptions): Record<string, string> 
     TRAINCTL_VOLUME_ID: options.volumeId ?? "",
     TRAINCTL_VOLUME_ORIGIN: options.volumeOrigin ?? "",
     TRAINCTL_DEVICE_NAME: DATA_DEVICE_NAME,
-    TRAINCTL_MOUNT_POINT: options.mountPoint,
+    TRAINCTL_MOUNT_POINT: options.mountPoint ?? "",
     TRAINCTL_WARM: options.warm,
     TRAINCTL_DATASET_SOURCE: options.dataset?.source ?? "",
     TRAINCTL_DATASET_STRATEGY: options.dataset?.strategy ?? "",
@@ -94,6 +97,9 @@ export function bootstrapEnv(options: BootstrapOptions): Record<string, string> 
     TRAINCTL_SPOT_GRACE_SECONDS: String(SPOT_WATCH_SECONDS.grace),
     TRAINCTL_SPOT_SYNC_SECONDS: String(SPOT_WATCH_SECONDS.sync),
     TRAINCTL_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    TRAINCTL_TAG_BUSY: RUNTIME_TAG.busy,
+    TRAINCTL_TAG_WARM_STATE: RUNTIME_TAG.warmState,
+    TRAINCTL_TAG_STAGING: RUNTIME_TAG.staging,
     TRAINCTL_LOG: BOOTSTRAP_PATHS.log,
     TRAINCTL_STATE_DIR: BOOTSTRAP_PATHS.state,
     TRAINCTL_BIN: BOOTSTRAP_PATHS.bin,

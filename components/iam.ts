@@ -1,3 +1,5 @@
+import { RUNTIME_TAG_PREFIX, TAG } from "../core/tags";
+
 /** IAM policy documents as plain data, so tests can read exactly what the instance may do. */
 export interface PolicyStatement {
   Sid?: string;
@@ -104,8 +106,8 @@ export function instanceAccessPolicy(access: InstanceAccess): PolicyDocument {
     Action: "ec2:CreateTags",
     Resource: `${arn}:ec2:*:*:instance/*`,
     Condition: {
-      "ForAllValues:StringLike": { "aws:TagKeys": ["trainctl:runtime:*"] },
-      StringEquals: { "aws:ResourceTag/trainctl:experiment": access.experiment },
+      "ForAllValues:StringLike": { "aws:TagKeys": [`${RUNTIME_TAG_PREFIX}*`] },
+      StringEquals: { [`aws:ResourceTag/${TAG.experiment}`]: access.experiment },
     },
   });
   if (access.runSecretsArn) {

@@ -6,7 +6,7 @@ import { ec2AssumeRolePolicy, instanceAccessPolicy, ssmParametersArn } from "./i
 import { nodeGroupName, runSecretsPath } from "../core/names";
 import { NodeGroup, nodeGroupTags } from "./node-group";
 import { METRICS_NAMESPACE } from "../core/node-metrics";
-import { TAG, resourceTags } from "../core/tags";
+import { TAG, mergeTags, resourceTags } from "../core/tags";
 
 export interface TrainingInstanceArgs {
   /** The Pulumi project: with the experiment, it scopes the run secrets the nodes may read. */
@@ -178,7 +178,7 @@ export class TrainingInstance extends pulumi.ComponentResource {
             volumeType: "gp3",
             encrypted: true,
             deleteOnTermination: true,
-            tags: { ...args.costTags, ...resourceTags(`${nodeName}-root`, "root-volume") },
+            tags: mergeTags(args.costTags, resourceTags(`${nodeName}-root`, "root-volume")),
           },
           userData: args.userData(i),
           tags: nodeTags(nodeName, config),

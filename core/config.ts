@@ -14,15 +14,38 @@ import { CONTROL_CHARACTER } from "./text";
  * (objects as JSON strings) or already-parsed values from a `Pulumi.<stack>.yaml`.
  */
 
-export const STRATEGIES = ["auto", "prewarmed-ebs", "direct-s3", "local-cache"] as const;
+/**
+ * The lists every other file imports (tests/architecture/single-definitions.test.ts checks none is
+ * typed again): the data strategies the experiment provisions for, which `dataset.strategy` extends
+ * with `auto` (the recommender picks); the dataset formats; the data volume's warm modes.
+ */
+export const STRATEGY_NAMES = ["prewarmed-ebs", "direct-s3", "local-cache"] as const;
+export type Strategy = (typeof STRATEGY_NAMES)[number];
+export const STRATEGIES = ["auto", ...STRATEGY_NAMES] as const;
 export const FORMATS = ["files", "npy", "image", "webdataset"] as const;
+export type Format = (typeof FORMATS)[number];
 export const WARM_MODES = ["none", "rate", "fsr", "fio"] as const;
+export type WarmMode = (typeof WARM_MODES)[number];
 
 /** AWS limits for the volume types trainctl provisions (EBS volume types documentation). */
 export const VOLUME_LIMITS = {
   gp3: { sizeGiB: [1, 65_536], iops: [3_000, 80_000], iopsPerGiB: 500, throughputMiBs: [125, 2_000], throughputPerIops: 0.25 },
-  io2: { sizeGiB: [4, 65_536], iops: [100, 256_000], iopsPerGiB: 1_000 },
+  io2: { sizeGiB: [4, 65_536], iops: [100, 256_000], iopsPerGiB: 1_000, kibPerIo: 256, maxThroughputMiBs: 4_000 },
 } as const;
+
+/**
+ * What a configured volume delivers: gp3 gives its baseline (the minimum of each range: 3,000 IOPS,
+ * 125 MiB/s) unless more is provisioned; io2's throughput follows its IOPS at 256 KiB per I/O.
+ */
+export function volumePerformance(volume: { type: "gp3" | "io2"; iops?: number; throughputMiBs?: number }): { iops: number; throughputMiBs: number } {
+  if (volume.type === "io2") {
+    const io2 = VOLUME_LIMITS.io2;
+    const iops = volume.iops ?? io2.iops[0];
+    return { iops, throughputMiBs: Math.min(io2.maxThroughputMiBs, (iops * io2.kibPerIo) / 1024) };
+  }
+  const gp3 = VOLUME_LIMITS.gp3;
+  return { iops: volume.iops ?? gp3.iops[0], throughputMiBs: volume.throughputMiBs ?? gp3.throughputMiBs[0] };
+}
 
 const positiveInt = z.number().int().positive();
 
@@ -98,9 +121,15 @@ const bucketSchema = z.strictObject({
   expireDays: positiveInt.max(3_650).optional(),
 });
 
+/** Checkpoints keep a few noncurrent versions for a while; each key has its default, set or not. */
+const checkpointsSchema = bucketSchema.extend({
+  keepVersions: positiveInt.max(100).default(5),
+  expireDays: positiveInt.max(3_650).default(90),
+});
+
 const bucketsSchema = z.strictObject({
-  datasets: bucketSchema.default({ protect: true }),
-  checkpoints: bucketSchema.default({ protect: true, keepVersions: 5, expireDays: 90 }),
+  datasets: bucketSchema.default(bucketSchema.parse({})),
+  checkpoints: checkpointsSchema.default(checkpointsSchema.parse({})),
 });
 
 const datasetSchema = z.strictObject({
@@ -128,6 +157,9 @@ const networkSchema = z.strictObject({
   availabilityZone: z.string().optional(),
 });
 
+/** The data volume a config gets when it writes no type, IOPS or throughput (the recommender's default). */
+export const DEFAULT_DATA_VOLUME = dataVolumeSchema.parse({});
+
 export const stackConfigSchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "expected an AWS region like us-east-1").default("us-east-1"),
   owner: z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, "expected a user name or e-mail"),
@@ -147,11 +179,9 @@ export const stackConfigSchema = z.strictObject({
 });
 
 type ParsedConfig = z.infer<typeof stackConfigSchema>;
-export type DataVolumeConfig = Omit<z.infer<typeof dataVolumeSchema>, "warm"> & {
-  warm: (typeof WARM_MODES)[number];
-  /** Set exactly when `warm` is `rate`. */
-  initRateMiBs?: number;
-};
+/** The warm mode after derived defaults, with the init rate set exactly when the mode is `rate`. */
+export type WarmSetting = { warm: "rate"; initRateMiBs: number } | { warm: Exclude<WarmMode, "rate">; initRateMiBs?: undefined };
+export type DataVolumeConfig = Omit<z.infer<typeof dataVolumeSchema>, "warm" | "initRateMiBs"> & WarmSetting;
 export type StackConfig = Omit<ParsedConfig, "dataVolume"> & { dataVolume?: DataVolumeConfig };
 export type InstanceConfig = StackConfig["instance"];
 export type BucketConfig = z.infer<typeof bucketSchema>;
@@ -325,53 +355,59 @@ const num = (v: unknown): number | undefined => (typeof v === "number" ? v : und
 export type DerivedIssue = ConfigIssue & { because: string[] };
 type AddIssue = (segments: string[], message: string, because?: string[][]) => void;
 
-/** Cross-field rules, run on the raw input so they report alongside schema errors. */
-export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): DerivedIssue[] {
+/**
+ * Cross-field rules, run on the parsed config with every default applied (`config`); where a key
+ * failed the schema it keeps its raw value, so the rules still report alongside schema errors. `given`
+ * is the raw input, read only to ask whether a key was written at all.
+ */
+export function crossFieldIssues(config: Loose, given: Loose, context: ConfigContext = {}): DerivedIssue[] {
   const issues: DerivedIssue[] = [];
   const add: AddIssue = (segments, message, because = []) => issues.push({ path: keyPath(segments), message, because: because.map(keyPath) });
-  const region = typeof raw.region === "string" ? raw.region : "us-east-1";
-  const instance = obj(raw.instance);
-  const market = instance.market ?? "on-demand";
+  const region = String(config.region);
+  const instance = obj(config.instance);
+  const market = instance.market;
 
-  if (typeof instance.type === "string" && !isKnownInstanceType(instance.type)) {
+  // A type taken from `types` is checked with the list (recoveryIssues), not twice.
+  const typeFromList = obj(given.instance).type === undefined && Array.isArray(instance.types);
+  if (!typeFromList && typeof instance.type === "string" && !isKnownInstanceType(instance.type)) {
     const family = instance.type.split(".")[0];
     const near = Object.keys(INSTANCE_PRICES).filter((t) => t.startsWith(`${family}.`));
     add(["instance", "type"], `unknown instance type ${show(instance.type)} (accepted: ${(near.length ? near : Object.keys(INSTANCE_PRICES).map((t) => t.split(".")[0]).filter((f, i, all) => all.indexOf(f) === i).map((f) => `${f}.*`)).join(", ")})`);
   }
-  const amiProblem = typeof instance.type === "string" && instance.ami === undefined && instance.amiParameter === undefined ? defaultAmiProblem(instance.type) : undefined;
+  const amiProblem = !typeFromList && typeof instance.type === "string" && instance.ami === undefined && instance.amiParameter === undefined ? defaultAmiProblem(instance.type) : undefined;
   if (amiProblem) add(["instance", "type"], amiProblem);
-  if (obj(raw.budget).activateCostTags === true) {
+  if (obj(config.budget).activateCostTags === true) {
     add(["budget", "activateCostTags"], "was removed: cost-allocation tags are account-wide, activate them once per account (docs/configuration.md, Cost-allocation tags); a stack that declared them sets activateCostTags: retain, runs pulumi up once, then drops the key");
   }
   if (instance.maxPrice !== undefined && market !== "spot") {
     add(["instance", "maxPrice"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
-  const action = obj(instance.autostop).action ?? "terminate";
+  const action = obj(instance.autostop).action;
   if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true && instance.recovery !== true) {
     add(["instance", "autostop", "action"], `a one-time spot instance cannot be stopped (accepted: terminate | none, or set trainctl:instance.spot.persistent: true)`, [
       ["instance", "market"],
       ["instance", "spot", "persistent"],
     ]);
   }
-  if (instance.spot !== undefined && market !== "spot") {
+  if (obj(given.instance).spot !== undefined && market !== "spot") {
     add(["instance", "spot"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
   recoveryIssues(instance, market, action, add);
 
-  const network = obj(raw.network);
+  const network = obj(config.network);
   const zonePattern = new RegExp(`^${region}[a-z]$`);
   if (typeof network.availabilityZone === "string" && !zonePattern.test(network.availabilityZone)) {
     add(["network", "availabilityZone"], `must be a zone of region ${region}, like ${region}a (got ${show(network.availabilityZone)})`, [["region"]]);
   }
 
-  if (raw.dataVolume !== undefined) dataVolumeIssues(obj(raw.dataVolume), network, zonePattern, region, add);
+  if (config.dataVolume !== undefined) dataVolumeIssues(obj(config.dataVolume), obj(given.dataVolume), network, zonePattern, region, add);
 
-  const datasets = obj(obj(raw.buckets).datasets);
+  const datasets = obj(obj(config.buckets).datasets);
   if (datasets.keepVersions !== undefined || datasets.expireDays !== undefined) {
     add(["buckets", "datasets"], "keepVersions/expireDays apply to checkpoints only (datasets keep every version)");
   }
 
-  const dataset = obj(raw.dataset);
+  const dataset = obj(config.dataset);
   if (typeof dataset.source === "string") {
     const problem = datasetSourceProblem(dataset.source, context);
     if (problem) add(["dataset", "source"], problem);
@@ -407,16 +443,10 @@ function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: 
   if (types.length > 1 && !recovery) add(["instance", "types"], "more than one type needs trainctl:instance.recovery: true (a bare instance has one type)", [["instance", "recovery"]]);
 }
 
-function dataVolumeIssues(
-  volume: Loose,
-  network: Loose,
-  zonePattern: RegExp,
-  region: string,
-  add: AddIssue,
-): void {
+/** Data volume rules: `volume` is parsed with derived defaults (warm, initRateMiBs); `given` is as written. */
+function dataVolumeIssues(volume: Loose, given: Loose, network: Loose, zonePattern: RegExp, region: string, add: AddIssue): void {
   const key = (name: string) => ["dataVolume", name];
-  const type = volume.type ?? "gp3";
-  const warm = volume.warm ?? (volume.snapshotId ? "rate" : "none");
+  const { type, warm } = volume;
   const size = num(volume.sizeGiB);
 
   if (volume.snapshotId === undefined && volume.adopt === undefined && size === undefined) {
@@ -435,12 +465,12 @@ function dataVolumeIssues(
       ]);
     }
   }
-  if (volume.snapshotId === undefined && volume.adopt === undefined && (warm === "rate" || warm === "fsr" || warm === "fio")) {
+  if (volume.snapshotId === undefined && volume.adopt === undefined && warm !== "none") {
     add(key("warm"), `${show(warm)} needs trainctl:dataVolume.snapshotId (an empty volume needs no warming; accepted: none)`, [key("snapshotId"), key("adopt")]);
   }
-  if (volume.initRateMiBs !== undefined) {
-    const rate = num(volume.initRateMiBs);
-    if (rate === undefined || rate < 100 || rate > 300) add(key("initRateMiBs"), `must be within 100..300 MiB/s (got ${show(volume.initRateMiBs)})`);
+  if (given.initRateMiBs !== undefined) {
+    const rate = num(given.initRateMiBs);
+    if (rate === undefined || rate < INIT_RATE_MIBS.min || rate > INIT_RATE_MIBS.max) add(key("initRateMiBs"), `must be within ${INIT_RATE_MIBS.min}..${INIT_RATE_MIBS.max} MiB/s (got ${show(given.initRateMiBs)})`);
     else if (warm !== "rate" || volume.snapshotId === undefined) add(key("initRateMiBs"), `only allowed with warm: rate and a snapshotId (warm is ${show(warm)})`, [key("warm"), key("snapshotId")]);
   }
   if (warm === "fsr" && typeof network.availabilityZone !== "string" && typeof network.subnetId !== "string" && typeof volume.availabilityZone !== "string") {
@@ -538,25 +568,39 @@ export function parseStackConfig(values: Record<string, unknown>, context: Confi
     else raw[KEY_NAMES[key]] = parseRawValue(key, value, log);
   }
   for (const issue of controlCharacterIssues(raw)) log.add(issue);
-  const parsed = stackConfigSchema.safeParse(raw, { reportInput: true });
+  const { parsed, defaulted } = parseKeepingDefaults(raw);
   if (!parsed.success) schemaIssues(parsed.error, raw, log);
-  for (const { because, ...issue } of crossFieldIssues(raw, context)) log.add(issue, because);
+  for (const { because, ...issue } of crossFieldIssues(withDerivedDefaults(defaulted, raw), raw, context)) log.add(issue, because);
   if (log.issues.length > 0 || !parsed.success) throw new ConfigError(log.issues);
-  return withDerivedDefaults(parsed.data, obj(raw.instance));
+  return withDerivedDefaults(parsed.data, raw);
 }
 
 /**
- * Defaults that depend on other keys: the warm mode follows the snapshot; the init rate follows the
- * mode; `instance.type` follows `instance.types[0]` when only the list is given.
+ * The schema's output even where some keys fail: zod applies defaults key by key and a failing key
+ * keeps its raw value, so the cross-field rules see the same defaults a valid config gets.
  */
-function withDerivedDefaults(parsed: ParsedConfig, rawInstance: Loose): StackConfig {
-  const types = parsed.instance.types;
-  const config = rawInstance.type === undefined && types ? { ...parsed, instance: { ...parsed.instance, type: types[0] } } : parsed;
+function parseKeepingDefaults(raw: Loose): { parsed: ReturnType<typeof stackConfigSchema.safeParse>; defaulted: Loose } {
+  let defaulted: Loose = {};
+  const keep = stackConfigSchema.superRefine((value) => void (defaulted = value), { when: () => true });
+  const parsed = keep.safeParse(raw, { reportInput: true });
+  return { parsed, defaulted };
+}
+
+/** The provisioned initialization rate AWS accepts, and the default with `warm: rate` (the fastest). */
+export const INIT_RATE_MIBS = { min: 100, max: 300, default: 300 } as const;
+
+/**
+ * Defaults that depend on other keys: the warm mode follows the snapshot; the init rate follows the
+ * mode; `instance.type` follows `instance.types[0]` when only the list is given (`given`: the raw input).
+ */
+function withDerivedDefaults<T extends { dataVolume?: Loose; instance?: Loose }>(parsed: T, given: Loose): T & StackConfig {
+  const types = obj(parsed.instance).types;
+  const config = obj(given.instance).type === undefined && Array.isArray(types) && typeof types[0] === "string" ? { ...parsed, instance: { ...parsed.instance, type: types[0] } } : parsed;
   const volume = config.dataVolume;
-  if (!volume) return { ...config, dataVolume: undefined };
+  if (!volume || typeof volume !== "object") return config as T & StackConfig;
   const warm = volume.warm ?? (volume.snapshotId ? "rate" : "none");
   return {
     ...config,
-    dataVolume: { ...volume, warm, initRateMiBs: warm === "rate" ? (volume.initRateMiBs ?? 300) : undefined },
-  };
+    dataVolume: { ...volume, warm, initRateMiBs: warm === "rate" ? (volume.initRateMiBs ?? INIT_RATE_MIBS.default) : undefined },
+  } as T & StackConfig;
 }

@@ -126,8 +126,15 @@ export function experimentNameProblem(experiment: string, project: string): stri
 /** Where local ↔ instance copies and run code wait in an experiment bucket; a lifecycle rule expires it. */
 export const STAGING_PREFIX = "staging/";
 
+/**
+ * Where spot recovery keeps what a restart needs for as long as the run lasts: the run spec and the
+ * run's code. Not under STAGING_PREFIX, whose lifecycle rule expires objects after a day
+ * (components/secure-bucket.ts): a node replaced on day two would find neither.
+ */
+export const RUNS_PREFIX = "runs/";
+
 /** The run spec object in the checkpoints bucket: what a recovering node restarts (docs/spot.md). */
-export const RUN_SPEC_KEY = `${STAGING_PREFIX}runs/current.json`;
+export const RUN_SPEC_KEY = `${RUNS_PREFIX}current.json`;
 export const RUN_SPEC_VERSION = 1;
 
 /** Where an experiment's run secrets live; the instance role may read parameters under this path only. */

@@ -171,7 +171,7 @@ export function s3StorageMonthly(gib: number, storage: StoragePrices = {}): numb
 }
 
 /** The node's role tag: training nodes run the bootstrap, which publishes the node metrics. */
-const TRAINING_NODE = { key: "trainctl:role", value: "training-node" } as const;
+const TRAINING_NODE = { key: TAG.role, value: "training-node" } as const;
 
 /** Custom metrics one training node publishes: each NODE_METRICS name with the node's own dimensions. */
 export const METRICS_PER_NODE = Object.keys(NODE_METRICS).length;
@@ -265,7 +265,7 @@ function priceVolume(r: PricedResource, storage: StoragePrices): Omit<CostItem, 
 }
 
 function priceBucket(r: PricedResource, storage: StoragePrices): Omit<CostItem, "urn" | "type" | "name"> {
-  const gib = num(r.tags["trainctl:expected-gib"]);
+  const gib = num(r.tags[TAG.expectedGiB]);
   if (gib === undefined) return { hourly: 0, monthly: 0, lines: [], detail: "usage-based: S3 storage and requests are not known from state" };
   const monthly = s3StorageMonthly(gib, storage);
   return { hourly: monthly / HOURS_PER_MONTH, monthly, lines: ["S3 storage (expected size)"], detail: `${gib} GiB expected in S3 Standard ($${storage.s3StandardGBMonth ?? S3_PRICES.storageTiers[0].price.usd}/GB-month)` };
@@ -397,7 +397,7 @@ export function pricedHours(model: PricedModel, hours?: number): number {
   if (hours !== undefined) return hours;
   const limits = model.resources
     .filter((r) => r.type === "aws:ec2/instance:Instance" || r.type === GROUP)
-    .map((r) => num(r.tags["trainctl:max-hours"] ?? groupTagMap(r)["trainctl:max-hours"]))
+    .map((r) => num(r.tags[TAG.maxHours] ?? groupTagMap(r)[TAG.maxHours]))
     .filter((h): h is number => h !== undefined);
   return limits.length ? Math.max(...limits) : HOURS_PER_MONTH;
 }

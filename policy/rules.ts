@@ -1,4 +1,5 @@
 import { INSTANCE_PRICES } from "../core/catalog";
+import { COST_TAG_KEYS } from "../core/tags";
 
 /** What a rule sees of a resource: the same fields CrossGuard gives, as plain data. */
 export interface PolicySubject {
@@ -8,8 +9,6 @@ export interface PolicySubject {
   props: Record<string, any>;
   protect: boolean;
 }
-
-export const COST_TAG_KEYS = ["trainctl:project", "trainctl:experiment", "trainctl:owner", "trainctl:cost-center", "trainctl:managed-by"] as const;
 
 /** Types that carry tags in this stack and so must carry the cost keys. */
 const TAGGED_TYPES = new Set(["aws:ec2/instance:Instance", "aws:ebs/volume:Volume", "aws:s3/bucket:Bucket", "aws:ec2/securityGroup:SecurityGroup", "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile", "aws:ec2/placementGroup:PlacementGroup"]);

@@ -6,6 +6,7 @@ import type { ResourceRecord } from "../state/model";
 import { isProvider, isStackRoot, providerDefaultTags } from "../state/model";
 import { loadStackConfig, runOffline } from "../state/offline-program";
 import { withSpinner } from "../progress";
+import { TAG } from "../../core/tags";
 
 interface PlanArgs {
   stack: string;
@@ -61,7 +62,7 @@ export async function planStack(stack: string, hours?: number): Promise<PlanDocu
   };
 }
 
-const KEY_TAGS = ["Name", "trainctl:role", "trainctl:protected"];
+const KEY_TAGS = ["Name", TAG.role, TAG.protected];
 
 function flags(r: PlanResource): string {
   const marks = [r.protect && "protected", r.retainOnDelete && "retained"].filter(Boolean);

@@ -13,6 +13,7 @@ import { type ExperimentNode, type ExperimentTarget, resolveStack, selectNodes }
 import { projectDir, projectNameIn } from "../state/project";
 import { makeS3Client, upload } from "../transfer/engine";
 import { STAGING_PREFIX } from "../transfer/location";
+import { RUNS_PREFIX } from "../../core/names";
 
 interface RunArgs {
   stack: string;
@@ -64,7 +65,7 @@ function refuseLiveRuns(results: InvocationResult[], nodes: ExperimentNode[]): v
  * Where a run's code goes in the checkpoints bucket: under staging/ (expired after a day) for a run
  * started once; outside it in recovery mode, where a node may restart the run days later.
  */
-export const codePrefix = (runId: string, recovery: boolean) => `${recovery ? "" : STAGING_PREFIX}runs/${runId}/code/`;
+export const codePrefix = (runId: string, recovery: boolean) => (recovery ? `${RUNS_PREFIX}${runId}/code/` : `${STAGING_PREFIX}runs/${runId}/code/`);
 
 async function shipCode(target: ExperimentTarget, bucket: string, folder: string, runId: string, endpoint: string | undefined): Promise<string> {
   const prefix = codePrefix(runId, Boolean(target.nodeGroupNames));

@@ -101,7 +101,7 @@ export async function dataVolumesByInstance(client: EC2Client, instanceIds: stri
   if (instanceIds.length === 0) return volumes;
   const Filters = [
     { Name: "attachment.instance-id", Values: instanceIds },
-    { Name: "tag:trainctl:role", Values: ["data-volume"] },
+    { Name: `tag:${TAG.role}`, Values: ["data-volume"] },
   ];
   for await (const page of ec2Sdk().paginateDescribeVolumes({ client }, { Filters })) {
     for (const volume of page.Volumes ?? []) {

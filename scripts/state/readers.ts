@@ -47,7 +47,7 @@ const PRICED_FIELDS = new Map([
 /** Numeric tags in a recovery group's tag list that the pricing reads. */
 const PRICED_GROUP_TAGS = [TAG.interruptionsPerDay, TAG.restartMinutes, TAG.maxHours];
 /** Numeric tags the pricing reads, on any resource. */
-const PRICED_TAGS = ["trainctl:max-hours", "trainctl:expected-gib"];
+const PRICED_TAGS = [TAG.maxHours, TAG.expectedGiB];
 
 /** A value quoted on one line, cut to a readable length. */
 const describeValue = (value: unknown) => {

@@ -51,8 +51,6 @@ export interface Skipped {
   reason: string;
 }
 
-export const TAG_CREATED_AT = "trainctl:created-at";
-export const TAG_ROLE = "trainctl:role";
 /** Snapshots that hold data on purpose: final snapshots of data volumes, and the sweep's own. */
 export const KEPT_SNAPSHOT_ROLES = ["data-volume", "sweep-snapshot"];
 export const SWEEP_SNAPSHOT_ROLE = "sweep-snapshot";
@@ -133,7 +131,7 @@ export function sweepAction(r: CloudResource): { action?: SweepAction; note?: st
     case "volume":
       return r.state === "available" ? { action: "snapshot-and-delete" } : { note: `volume is ${r.state ?? "in an unknown state"}; only available volumes are deleted` };
     case "snapshot":
-      return KEPT_SNAPSHOT_ROLES.includes(r.tags[TAG_ROLE]) ? { note: `kept: ${TAG_ROLE}=${r.tags[TAG_ROLE]} holds data on purpose` } : { action: "delete" };
+      return KEPT_SNAPSHOT_ROLES.includes(r.tags[TAG.role]) ? { note: `kept: ${TAG.role}=${r.tags[TAG.role]} holds data on purpose` } : { action: "delete" };
     case "bucket":
       return r.empty === true ? { action: "delete-bucket" } : { note: r.empty === false ? "bucket is not empty; only empty buckets are deleted" : "bucket contents unknown" };
     default:

@@ -1,6 +1,7 @@
 import { estimateCost } from "../pricing/estimate";
 import { assertSaneReport } from "../pricing/diff";
-import { hasProtectedTag, type ResourceRecord, type StackModel, providerUrn, TAG_PROTECTED } from "../state/model";
+import { hasProtectedTag, type ResourceRecord, type StackModel, providerUrn } from "../state/model";
+import { BUSY_TAGS, TAG } from "../../core/tags";
 
 export type RetainReason = "protected" | "retain-on-delete" | "protected-dependency";
 export const RETAIN_REASONS: readonly RetainReason[] = ["protected", "retain-on-delete", "protected-dependency"];
@@ -87,15 +88,12 @@ export function planTeardown(model: StackModel): TeardownPlan {
     warnings: [
       ...busyWarnings(deleted),
       ...groupWarnings(deleted),
-      ...taggedButUnprotected(model.resources).map((r) => `${r.name} is tagged ${TAG_PROTECTED} but not protected in state: kept in this plan, and --execute refuses until 'pulumi state protect' or 'pulumi up' makes them agree`),
+      ...taggedButUnprotected(model.resources).map((r) => `${r.name} is tagged ${TAG.protected} but not protected in state: kept in this plan, and --execute refuses until 'pulumi state protect' or 'pulumi up' makes them agree`),
     ],
   };
 }
 
 const round = (usd: number) => Math.round(usd * 100) / 100;
-
-/** Tags that say a training process is running: the bootstrap sets the first while the pid file lives. */
-export const BUSY_TAGS = ["trainctl:runtime:busy", "trainctl:busy"];
 
 /** Whether an instance's tags say a training process runs on it. */
 export const isBusy = (tags: Record<string, unknown>): boolean => BUSY_TAGS.some((t) => String(tags[t]).toLowerCase() === "true");

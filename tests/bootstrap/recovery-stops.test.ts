@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { RUN_SPEC_KEY } from "../../core/names";
 import { sandbox } from "./sandbox";
 
 const GROUP = "trainctl-exp-node-1";
@@ -35,7 +36,7 @@ esac
     TRAINCTL_VOLUME_ID: "vol-0123456789abcdef0",
     TRAINCTL_DEVICE_NAME: "/dev/sdf",
     TRAINCTL_CHECKPOINT_BUCKET: "exp-checkpoints",
-    TRAINCTL_RUN_SPEC_KEY: "staging/runs/current.json",
+    TRAINCTL_RUN_SPEC_KEY: RUN_SPEC_KEY,
     TRAINCTL_SHUTDOWN: `touch ${shutdown}`,
     TRAINCTL_IDLE_MINUTES: "1",
     TRAINCTL_IDLE_ACTION: "terminate",

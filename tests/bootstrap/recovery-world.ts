@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll } from "vitest";
 import { bootstrapEnv } from "../../components/bootstrap";
+import { RUN_SPEC_KEY } from "../../core/names";
 import { type AwsRequest, type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
 import { trainctlAsync } from "../helpers/cli";
 import { installFakePulumi } from "../helpers/fake-pulumi";
@@ -20,7 +21,7 @@ import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 import { need, sandbox } from "./sandbox";
 
 export const BUCKET = "exp-checkpoints";
-export const SPEC_KEY = "staging/runs/current.json";
+export const SPEC_KEY = RUN_SPEC_KEY;
 export const group = (i: number) => `trainctl-drill-node-${i}`;
 const volumeOf = (i: number) => `vol-0000000000000000${i}`;
 

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type CapturedResource, type OfflineRun, runOffline } from "../../scripts/state/offline-program";
-import { RUN_SPEC_KEY } from "../../core/names";
+import { RUNS_PREFIX, RUN_SPEC_KEY } from "../../core/names";
+import { lifecycleRules } from "../../components/secure-bucket";
 import { fixtureConfig } from "../fixtures/stacks";
 
 const GROUP = "aws:autoscaling/group:Group";
@@ -73,7 +74,7 @@ describe("spot recovery under mocks (tests/fixtures/stacks/Pulumi.recovery.yaml:
         TRAINCTL_RECOVERY: "1",
         TRAINCTL_GROUP_NAME: `trainctl-recovery-node-${i}`,
         TRAINCTL_MAX_RESTARTS: "3",
-        TRAINCTL_RUN_SPEC_KEY: RUN_SPEC_KEY,
+        TRAINCTL_RUN_SPEC_KEY: "runs/current.json",
         TRAINCTL_SPOT: "1",
       });
     });
@@ -142,5 +143,17 @@ describe("without recovery nothing changes", () => {
     expect(userData).toContain("TRAINCTL_RECOVERY='0'\nTRAINCTL_GROUP_NAME=''\nTRAINCTL_MAX_RESTARTS=''");
     expect(inputs(byName(run, "2-node-training-experiment-access")).policy).not.toContain("Recovery");
     expect(run.outputs.nodeGroupNames).toEqual([]);
+  });
+});
+
+describe("what a restart needs outlives the run", () => {
+  it("no lifecycle rule of the checkpoints bucket expires the run spec or the runs prefix", () => {
+    const expiring = lifecycleRules({ keepVersions: 5, expireDays: 90 }).filter((rule) => rule.expiration !== undefined);
+    expect(expiring.length).toBeGreaterThan(0);
+    for (const rule of expiring) {
+      const prefix = String((rule.filter as { prefix?: string } | undefined)?.prefix ?? "");
+      expect(RUN_SPEC_KEY.startsWith(prefix), `${rule.id} expires ${prefix}`).toBe(false);
+      expect(RUNS_PREFIX.startsWith(prefix), `${rule.id} expires ${prefix}`).toBe(false);
+    }
   });
 });

@@ -10,6 +10,7 @@ import { type OfflineRun, runOffline } from "../../scripts/state/offline-program
 import { type CloudResource, findLeaks, knownIdentifiers } from "../../scripts/teardown/leak-rules";
 import { planTeardown } from "../../scripts/teardown/teardown-plan";
 import { parseStackExport } from "../../scripts/state/readers";
+import { stateExport } from "./state-export";
 import { fixtureConfig } from "../fixtures/stacks";
 import { ROOT, trainctl } from "../helpers/cli";
 
@@ -181,27 +182,8 @@ describe("trainctl plan of a recovery stack", () => {
 });
 
 describe("a recovery stack's state export", () => {
-  /** `pulumi stack export` v3 of the offline plan's records. */
-  const exportOf = (resources: OfflineRun["model"]["resources"]) => ({
-    version: 3,
-    deployment: {
-      manifest: { time: "2026-11-20T10:00:00.000Z", magic: "fixture", version: "v3.200.0" },
-      resources: resources.map((r) => ({
-        urn: r.urn,
-        custom: r.custom,
-        ...(r.id ? { id: r.id } : {}),
-        type: r.type,
-        inputs: r.inputs,
-        outputs: r.custom ? { ...r.outputs, id: r.id } : r.outputs,
-        ...(r.parent ? { parent: r.parent } : {}),
-        ...(r.provider ? { provider: r.provider } : {}),
-        ...(r.protect ? { protect: true } : {}),
-      })),
-    },
-  });
-
   it("prices as the plan does", () => {
-    const model = parseStackExport(exportOf(run.model.resources));
+    const model = parseStackExport(stateExport(run.model.resources));
     expect(estimateCost(model).hourly).toBeCloseTo(estimateCost(run.model).hourly, 6);
     expect(estimateCost(model).items.filter((i) => i.type === GROUP)).toHaveLength(2);
   });
@@ -212,6 +194,6 @@ describe("a recovery stack's state export", () => {
         ? { ...r, inputs: { ...r.inputs, tags: (r.inputs.tags as { key: string }[]).map((t) => (t.key === "trainctl:restart-minutes" ? { ...t, value: "-15" } : t)) } }
         : r,
     );
-    expect(() => parseStackExport(exportOf(resources))).toThrow(/recovery-training-node-0-group: tag trainctl:restart-minutes must be a finite number >= 0 \(got "-15"\)/);
+    expect(() => parseStackExport(stateExport(resources))).toThrow(/recovery-training-node-0-group: tag trainctl:restart-minutes must be a finite number >= 0 \(got "-15"\)/);
   });
 });
