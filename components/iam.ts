@@ -51,7 +51,7 @@ export interface InstanceAccess {
  * EC2 Auto Scaling", Service Authorization Reference), so they take `*`.
  */
 export function recoveryStatements(arn: string, experiment: string): PolicyStatement[] {
-  const ownExperiment = { StringEquals: { "aws:ResourceTag/trainctl:experiment": experiment } };
+  const ownExperiment = { StringEquals: { [`aws:ResourceTag/${TAG.experiment}`]: experiment } };
   return [
     { Sid: "RecoveryAttachOwnVolume", Effect: "Allow", Action: "ec2:AttachVolume", Resource: [`${arn}:ec2:*:*:volume/*`, `${arn}:ec2:*:*:instance/*`], Condition: ownExperiment },
     { Sid: "RecoveryDescribe", Effect: "Allow", Action: ["ec2:DescribeVolumes", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups"], Resource: "*" },
