@@ -1,7 +1,7 @@
 import type { EC2Client, VolumeStatusItem } from "@aws-sdk/client-ec2";
 import { ec2Sdk } from "../sdk";
 import { UsageError } from "../../core/errors";
-import { TAG } from "../../core/tags";
+import { AUTOSCALING_GROUP_TAG, TAG } from "../../core/tags";
 import type { ExperimentNode, ExperimentTarget } from "./target";
 
 /** What EC2 says about one node right now. */
@@ -49,8 +49,8 @@ export async function describeNodes(client: EC2Client, instanceIds: string[]): P
  */
 export async function groupNodes(client: EC2Client, experiment: string): Promise<ExperimentNode[]> {
   const Filters = [
-    { Name: "tag:trainctl:experiment", Values: [experiment] },
-    { Name: "tag-key", Values: ["aws:autoscaling:groupName"] },
+    { Name: `tag:${TAG.experiment}`, Values: [experiment] },
+    { Name: "tag-key", Values: [AUTOSCALING_GROUP_TAG] },
     { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped", "shutting-down"] },
   ];
   const nodes: ExperimentNode[] = [];
