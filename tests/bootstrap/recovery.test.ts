@@ -54,6 +54,12 @@ describe("spot recovery: one node", () => {
     const logs = await cli(["logs", "drill1"]);
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/generation 0 \(restarts 0\) on node 0 ===\nenv: RESUMED=0[\s\S]*generation 1 \(restarts 1\) on node 0 ===\nenv: RESUMED=1/);
+
+    // A stored run that is running is not replaced by accident.
+    const again = await cli(["run", "drill1", "--code", code, "--", "true"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`error: run ${after.runId} is running on drill1 (generation 1); nothing was stored (add --replace to stop it and start this one)`);
+    expect((await spec()).runId).toBe(after.runId);
     terminate(second.node);
   }, 180_000);
 
