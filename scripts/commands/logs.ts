@@ -2,11 +2,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { CommandModule } from "yargs";
 import { InterruptedError, TrainctlError, UsageError } from "../../core/errors";
 import { ec2Client, groupNodes, requireRunning } from "../remote/ec2";
-import { readRunSpec } from "../remote/run-spec-store";
 import { LOG_CHUNK_BYTES, logChunkShell, parseLogChunk } from "../remote/run-unit";
 import { runShellCommand, ssmClient } from "../remote/ssm";
 import { type ExperimentNode, type ExperimentTarget, resolveStack, selectNodes } from "../remote/target";
-import { makeS3Client } from "../transfer/engine";
 
 interface LogsArgs {
   stack: string;
@@ -29,6 +27,8 @@ async function currentNode(target: ExperimentTarget, index: number): Promise<Exp
 /** Recovery mode: whether the stored run may still restart (its spec says running). */
 async function runStillRunning(target: ExperimentTarget): Promise<boolean> {
   if (!target.checkpointsBucket) return false;
+  const { makeS3Client } = require("../transfer/engine") as typeof import("../transfer/engine");
+  const { readRunSpec } = require("../remote/run-spec-store") as typeof import("../remote/run-spec-store");
   const s3 = makeS3Client({ region: target.region, endpoint: process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL, concurrency: 1 });
   try {
     return (await readRunSpec(s3, target.checkpointsBucket))?.status === "running";

@@ -4,8 +4,6 @@ import { TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say } from "../output";
 import { codeFolder, gitFiles } from "../remote/code";
 import { ec2Client, requireRunning } from "../remote/ec2";
-import { newRunSpec } from "../remote/run-spec";
-import { readRunSpec, writeRunSpec } from "../remote/run-spec-store";
 import { RUN_ALIVE_EXIT, aliveCheckShell, isRunVariable, runShell } from "../remote/run-unit";
 import { ENV_NAME, parseSecretRefs, runSecretsPath } from "../remote/secrets";
 import { type InvocationResult, requireSuccess, runShellCommand, ssmClient } from "../remote/ssm";
@@ -99,6 +97,9 @@ async function storeRecoveryRun(args: RunArgs, target: ExperimentTarget, folder:
   const bucket = target.checkpointsBucket;
   if (!bucket) throw new UsageError(`STACK: ${target.stack} has no checkpointsBucket output to store the run in`, { subject: "STACK" });
   const endpoint = args.endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const { makeS3Client } = require("../transfer/engine") as typeof import("../transfer/engine");
+  const { readRunSpec, writeRunSpec } = require("../remote/run-spec-store") as typeof import("../remote/run-spec-store");
+  const { newRunSpec } = require("../remote/run-spec") as typeof import("../remote/run-spec");
   const client = makeS3Client({ endpoint, region: target.region, concurrency: 1 });
   try {
     const current = await readRunSpec(client, bucket);
