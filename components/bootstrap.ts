@@ -111,15 +111,28 @@ const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 /** EC2's limit on user data. */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
+/**
+ * Pure: a script as the node gets it. Comment lines go (the shebang stays): every script in one
+ * gzip stream no longer fits EC2's 16 KB with them; docs/bootstrap.md says what they said.
+ */
+export function shippedScript(body: string): string {
+  return body
+    .split("\n")
+    .filter((line, i) => i === 0 || !/^\s*#/.test(line))
+    .join("\n");
+}
+
 /** Pure: the user-data script that writes the env file and the scripts, then runs setup. */
 export function renderUserData(options: BootstrapOptions): string {
   const env = Object.entries(bootstrapEnv(options))
     .map(([k, v]) => `${k}=${shellQuote(v)}`)
     .join("\n");
-  const scripts = Object.entries(bootstrapScripts())
-    // Compressed: EC2 user data is limited to 16 KB.
-    .map(([name, body]) => `echo ${gzipSync(body, { level: 9 }).toString("base64")} | base64 -d | gunzip > ${BOOTSTRAP_PATHS.bin}/${name}\nchmod 0755 ${BOOTSTRAP_PATHS.bin}/${name}`)
-    .join("\n");
+  // One gzip stream for all scripts (they share most of their words): EC2 user data is limited to 16 KB.
+  const payload = [
+    "set -euo pipefail",
+    ...Object.entries(bootstrapScripts()).map(([name, body]) => `cat > "$bin/${name}" <<'TRAINCTL_SCRIPT'\n${shippedScript(body)}TRAINCTL_SCRIPT\nchmod 0755 "$bin/${name}"`),
+    "",
+  ].join("\n");
   return [
     "#!/bin/bash",
     "# trainctl bootstrap: rendered by components/bootstrap.ts",
@@ -128,7 +141,7 @@ export function renderUserData(options: BootstrapOptions): string {
     `cat > ${BOOTSTRAP_PATHS.envFile} <<'TRAINCTL_ENV'`,
     env,
     "TRAINCTL_ENV",
-    scripts,
+    `echo ${gzipSync(payload, { level: 9 }).toString("base64")} | base64 -d | gunzip | bin=${BOOTSTRAP_PATHS.bin} bash`,
     `exec ${BOOTSTRAP_PATHS.bin}/setup.sh >> ${BOOTSTRAP_PATHS.log} 2>&1`,
     "",
   ].join("\n");

@@ -2,11 +2,15 @@
 # Run once a minute by a systemd timer. Counts idle minutes (GPU utilisation below the threshold, no
 # SSM session, no training process, no dataset staging or fio warming) and stops or terminates the
 # instance after autostop.idleMinutes. maxHours is a hard stop. Keeps the runtime busy tag
-# in step with the training process.
+# in step with the training process. In recovery mode a stop terminates the node and decrements its
+# group's desired capacity (leave_group), so the group launches no fresh GPU; maxHours also marks a
+# running run stopped.
 set -euo pipefail
 TRAINCTL_COMPONENT=autostop
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=run-spec.sh
+source "$(dirname "$0")/run-spec.sh"
 
 idle_file="$TRAINCTL_STATE_DIR/idle-minutes"
 busy_file="$TRAINCTL_STATE_DIR/busy"
@@ -17,7 +21,12 @@ threshold="${TRAINCTL_GPU_IDLE_PERCENT:-5}"
 uptime_seconds="${TRAINCTL_UPTIME_SECONDS:-$(cut -d. -f1 /proc/uptime)}"
 if [[ -n "${TRAINCTL_MAX_SECONDS:-}" ]] && ((uptime_seconds >= TRAINCTL_MAX_SECONDS)); then
   log "maxHours (${TRAINCTL_MAX_SECONDS}s) reached after ${uptime_seconds}s: shutting down"
-  $shutdown_cmd
+  if recovery; then
+    spec_mark_running_as stopped
+    leave_group "maxHours"
+  else
+    $shutdown_cmd
+  fi
   exit 0
 fi
 
@@ -51,5 +60,5 @@ log "gpu ${max_util}% ssm=${ssm_session} training=${training} staging=${staging}
 if [[ "${TRAINCTL_IDLE_ACTION:-terminate}" != "none" ]] && ((idle >= ${TRAINCTL_IDLE_MINUTES:-30})); then
   # The instance's shutdown behaviour (stop or terminate) is set from autostop.action by Pulumi.
   log "idle for ${idle} minutes: ${TRAINCTL_IDLE_ACTION:-terminate}"
-  $shutdown_cmd
+  if recovery; then leave_group "idle"; else $shutdown_cmd; fi
 fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs once at boot from user data. First hands the stops and the other long-running duties (autostop
 # with maxHours, metrics, spot watcher) to systemd, so that nothing failing later (mount, warming,
-# staging) can leave a billing GPU without a stop; then mounts and warms the data volume and stages
-# the dataset.
+# staging) can leave a billing GPU without a stop; then (in recovery mode, after attaching the node's
+# own volume by id) mounts and warms the data volume and stages the dataset; in recovery mode it last
+# starts the run watcher, which resumes a stored run.
 set -euo pipefail
 TRAINCTL_COMPONENT=setup
 bin="$(dirname "$0")"
@@ -51,6 +52,10 @@ fi
 log "enabled ${enable[*]}"
 
 if [[ -n "${TRAINCTL_VOLUME_ID:-}" ]]; then
+  if recovery && ! "$bin/attach-volume.sh"; then
+    log "the data volume is not attached (see above); the group is scaled to 0"
+    exit 1
+  fi
   if ! "$bin/mount-data-volume.sh"; then
     log "the data volume is not mounted (see above); the stops are in place, nothing is staged"
     exit 1
@@ -63,5 +68,21 @@ fi
 
 if [[ -n "${TRAINCTL_DATASET_SOURCE:-}" && "${TRAINCTL_DATASET_STRATEGY:-}" != "direct-s3" ]]; then
   "$bin/stage-dataset.sh"
+fi
+if recovery; then
+  cat >"$units/trainctl-run-watcher.service" <<UNIT
+[Unit]
+Description=trainctl run watcher (spot recovery)
+After=network-online.target
+[Service]
+ExecStart=$bin/run-watcher.sh
+Restart=always
+RestartSec=10
+[Install]
+WantedBy=multi-user.target
+UNIT
+  "$systemctl" daemon-reload
+  "$systemctl" enable --now trainctl-run-watcher.service
+  log "enabled trainctl-run-watcher.service"
 fi
 log "ready"

@@ -2,11 +2,14 @@
 # Polls IMDSv2 for a spot interruption notice. On notice: SIGTERM to the training process group, the
 # user's hook, a grace period for the trainer to exit, then the checkpoint folder to S3. Each step has
 # its budget in seconds (TRAINCTL_SPOT_*_SECONDS, from components/bootstrap.ts) and is killed when it
-# runs over, so poll + hook + grace + sync fit inside the two-minute notice.
+# runs over, so poll + hook + grace + sync fit inside the two-minute notice. In recovery mode it then
+# records the interruption in the run spec and lets EC2 reclaim the node; its group replaces it.
 set -uo pipefail
 TRAINCTL_COMPONENT=spot-watcher
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=run-spec.sh
+source "$(dirname "$0")/run-spec.sh"
 
 interval="${TRAINCTL_SPOT_POLL_SECONDS:?}"
 hook_seconds="${TRAINCTL_SPOT_HOOK_SECONDS:?}"
@@ -29,14 +32,7 @@ while true; do
   if notice="$(imds meta-data/spot/instance-action)"; then
     log "interruption notice: $notice"
     pid=""
-    if alive "$TRAINCTL_PID_FILE"; then
-      pid="$(cat "$TRAINCTL_PID_FILE")"
-      pgid="$(ps -o pgid= -p "$pid" | tr -d ' ')"
-      kill -TERM -- "-${pgid:-$pid}" 2>/dev/null || kill -TERM "$pid"
-      log "sent SIGTERM to process group ${pgid:-$pid} (pid $pid)"
-    else
-      log "no training process running"
-    fi
+    if signal_run "interruption notice"; then pid="$(cat "$TRAINCTL_PID_FILE")"; else log "no training process running"; fi
     if [[ -x "$hook" ]]; then
       if within "$hook_seconds" "$hook"; then log "ran $hook"; else log "$hook failed"; fi
     fi
@@ -53,6 +49,12 @@ while true; do
       else
         log "checkpoint sync failed"
       fi
+    fi
+    if recovery && spec_fetch "$spec_file"; then
+      INSTANCE="$(imds meta-data/instance-id || true)" spec_update "$spec_file" '
+if spec["status"] == "running":
+    spec.setdefault("interruptions", []).append({"at": now, "node": int(env.get("TRAINCTL_NODE_INDEX", "0")), "instanceId": env["INSTANCE"]})' &&
+        log "recorded the interruption in $(spec_url); the group replaces this node"
     fi
     exit 0
   fi

@@ -10,6 +10,7 @@ import { type InvocationResult, requireSuccess, runShellCommand, ssmClient } fro
 import { type ExperimentNode, type ExperimentTarget, resolveStack, selectNodes } from "../remote/target";
 import { projectDir, projectNameIn } from "../state/project";
 import { STAGING_PREFIX } from "../transfer/location";
+import { RUNS_PREFIX } from "../../core/names";
 
 interface RunArgs {
   stack: string;
@@ -57,8 +58,14 @@ function refuseLiveRuns(results: InvocationResult[], nodes: ExperimentNode[]): v
   throw new TrainctlError(`a run is already alive on ${list}; nothing was started (add --replace to stop it and start this one)`, { subject: "--replace" });
 }
 
+/**
+ * Where a run's code goes in the checkpoints bucket: under staging/ (expired after a day) for a run
+ * started once; outside it in recovery mode, where a node may restart the run days later.
+ */
+export const codePrefix = (runId: string, recovery: boolean) => (recovery ? `${RUNS_PREFIX}${runId}/code/` : `${STAGING_PREFIX}runs/${runId}/code/`);
+
 async function shipCode(target: ExperimentTarget, bucket: string, folder: string, runId: string, endpoint: string | undefined): Promise<string> {
-  const prefix = `${STAGING_PREFIX}runs/${runId}/code/`;
+  const prefix = codePrefix(runId, Boolean(target.nodeGroupNames));
   const files = gitFiles(folder);
   const { makeS3Client, upload } = require("../transfer/engine") as typeof import("../transfer/engine");
   const client = makeS3Client({ endpoint, region: target.region, concurrency: 16 });
@@ -80,6 +87,34 @@ async function shipCode(target: ExperimentTarget, bucket: string, folder: string
     client.destroy();
   }
   return `s3://${bucket}/${prefix}`;
+}
+
+/**
+ * Recovery mode: the groups own the nodes, so the run is only stored (code, then the run spec); each
+ * node's run watcher starts it, and a replacement node restarts it (docs/spot.md).
+ */
+async function storeRecoveryRun(args: RunArgs, target: ExperimentTarget, folder: string, cmd: string[], env: Record<string, string>, secrets: Record<string, string>): Promise<void> {
+  const bucket = target.checkpointsBucket;
+  if (!bucket) throw new UsageError(`STACK: ${target.stack} has no checkpointsBucket output to store the run in`, { subject: "STACK" });
+  const endpoint = args.endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const { makeS3Client } = require("../transfer/engine") as typeof import("../transfer/engine");
+  const { readRunSpec, writeRunSpec } = require("../remote/run-spec-store") as typeof import("../remote/run-spec-store");
+  const { newRunSpec } = require("../remote/run-spec") as typeof import("../remote/run-spec");
+  const client = makeS3Client({ endpoint, region: target.region, concurrency: 1 });
+  try {
+    const current = await readRunSpec(client, bucket);
+    if (current?.status === "running" && !args.replace) {
+      throw new TrainctlError(`run ${current.runId} is running on ${target.stack} (generation ${current.generation}); nothing was stored (add --replace to stop it and start this one)`, { subject: "--replace" });
+    }
+    const runId = newRunId();
+    const codeUrl = await shipCode(target, bucket, folder, runId, endpoint);
+    const spec = newRunSpec({ runId, command: cmd, codeUrl, env, secrets, port: args.port, nodeCount: target.nodeGroupNames!.length });
+    const url = await writeRunSpec(client, bucket, spec);
+    say(`run ${runId} stored at ${url}; each node's run watcher starts it; follow it with: trainctl status ${target.stack}`);
+    if (args.json) printJson({ stack: target.stack, runId, code: codeUrl, spec: url, nodes: [] });
+  } finally {
+    client.destroy();
+  }
 }
 
 const command: CommandModule<object, RunArgs> = {
@@ -116,6 +151,7 @@ const command: CommandModule<object, RunArgs> = {
     if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new UsageError(`--port must be 1..65535 (got ${args.port})`, { subject: "--port" });
     const folder = codeFolder(args.code);
     const target = resolveStack(args.stack);
+    if (target.nodeGroupNames) return storeRecoveryRun(args, target, folder, cmd, env, secrets);
     const nodes = selectNodes(target);
     if (!target.checkpointsBucket) throw new UsageError(`STACK: ${target.stack} has no checkpointsBucket output to stage the code through`, { subject: "STACK" });
     const ec2 = ec2Client(target.region);

@@ -2,6 +2,7 @@ import type { CommandModule } from "yargs";
 import { ExitCode, TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import { catalogPrices } from "../pricing/estimate";
+import type { RunRecovery } from "../remote/run-spec";
 import { type ExperimentTarget, resolveStack, targetFromOutputs } from "../remote/target";
 import { projectDir } from "../state/project";
 import { findPulumi, listStacks, stackOutputs, stackTags } from "../state/pulumi-cli";
@@ -43,7 +44,16 @@ function parseArgs(args: StatusArgs): [string, string][] {
   });
 }
 
-const fromTarget = (t: ExperimentTarget): ExperimentSource => ({ stack: t.stack, region: t.region, source: "state", nodes: t.nodes, estimatedHourlyUsd: t.estimatedHourlyUsd, dashboardUrl: t.dashboardUrl });
+const fromTarget = (t: ExperimentTarget): ExperimentSource => ({
+  stack: t.stack,
+  region: t.region,
+  source: "state",
+  nodes: t.nodes,
+  estimatedHourlyUsd: t.estimatedHourlyUsd,
+  dashboardUrl: t.dashboardUrl,
+  checkpointsBucket: t.checkpointsBucket,
+  nodeGroupNames: t.nodeGroupNames,
+});
 
 function scope(args: StatusArgs, tags: [string, string][]): Scope {
   if (args.stack) {
@@ -130,6 +140,12 @@ function volume(row: NodeRow): string {
   return row.warmState && row.warmState !== "warm" ? `${ebs}; fio ${row.warmState}` : ebs;
 }
 
+/** Spot recovery, one line: the run's state, restarts, interruptions (when and which node) and the time they cost. */
+export function recoveryLine(r: RunRecovery): string {
+  const last = r.interruptions.at(-1);
+  return `run ${r.runId}: ${r.status}, generation ${r.generation}, ${r.restarts} restart(s), ${r.interruptions.length} interruption(s)${last ? ` (last ${last.at}, node ${last.node})` : ""}, ${duration(r.lostSeconds)} lost`;
+}
+
 /** How each price basis is marked in the cost column, and what the footer says about it. */
 const BASIS: Record<PriceBasis, { mark: string; text: string }> = {
   "on-demand": { mark: "", text: "on-demand nodes at the on-demand list price" },
@@ -155,6 +171,7 @@ function printView(view: StatusView): void {
       }
       say(table.toString());
     }
+    if (e.recovery) say(recoveryLine(e.recovery));
     for (const w of e.warnings) warn(`${e.stack}: ${w}`);
   }
   if (view.experiments.length === 0) say("no experiments found");

@@ -1,8 +1,8 @@
 import type { EC2Client, VolumeStatusItem } from "@aws-sdk/client-ec2";
 import { ec2Sdk } from "../sdk";
 import { UsageError } from "../../core/errors";
+import { AUTOSCALING_GROUP_TAG, TAG } from "../../core/tags";
 import type { ExperimentNode, ExperimentTarget } from "./target";
-import { TAG } from "../../core/tags";
 
 /** What EC2 says about one node right now. */
 export interface NodeState {
@@ -40,6 +40,27 @@ export async function describeNodes(client: EC2Client, instanceIds: string[]): P
     }
   }
   return states;
+}
+
+/**
+ * Recovery mode: the experiment's nodes are whatever instances its groups hold now, found by tags
+ * (`trainctl:experiment` and the `aws:autoscaling:groupName` AWS sets), not by stack state; node
+ * index from the `trainctl:node-index` tag. Terminated instances are left out.
+ */
+export async function groupNodes(client: EC2Client, experiment: string): Promise<ExperimentNode[]> {
+  const Filters = [
+    { Name: `tag:${TAG.experiment}`, Values: [experiment] },
+    { Name: "tag-key", Values: [AUTOSCALING_GROUP_TAG] },
+    { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped", "shutting-down"] },
+  ];
+  const nodes: ExperimentNode[] = [];
+  for await (const page of ec2Sdk().paginateDescribeInstances({ client }, { Filters })) {
+    for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+      const index = Number(instance.Tags?.find((t) => t.Key === TAG.nodeIndex)?.Value);
+      if (instance.InstanceId && Number.isInteger(index)) nodes.push({ index, instanceId: instance.InstanceId, privateIp: instance.PrivateIpAddress });
+    }
+  }
+  return nodes.sort((a, b) => a.index - b.index);
 }
 
 /** The chosen nodes, each running; anything else is bad input naming the stack (for run and logs). */

@@ -143,7 +143,8 @@ export function logChunkShell(from: { offset: number } | { lines: number }, path
     `log_file=${quote(log)}`,
     `pid_file=${quote(pidFile)}`,
     `[ -f "$log_file" ] || { echo "trainctl: no run log on this node yet ($log_file)" >&2; exit 3; }`,
-    `size=$(stat -c %s "$log_file")`,
+    // -L: in recovery mode the log is a link to the data volume.
+    `size=$(stat -L -c %s "$log_file")`,
     `start=${start}`,
     `chunk=$(tail -c +$((start + 1)) "$log_file" | head -c ${LOG_CHUNK_BYTES} | base64 -w0)`,
     `alive=0; if ${ALIVE}; then alive=1; fi`,

@@ -22,6 +22,8 @@ export interface ExperimentTarget {
   loaderLocation?: string;
   dashboardUrl?: string;
   estimatedHourlyUsd?: number;
+  /** Spot recovery: each node's Auto Scaling group (the `nodeGroupNames` output); nodes come and go. */
+  nodeGroupNames?: string[];
 }
 
 const text = (value: unknown) => (typeof value === "string" && value ? value : undefined);
@@ -42,6 +44,7 @@ export function targetFromOutputs(stack: string, outputs: Record<string, unknown
     loaderLocation: text(outputs.loaderLocation),
     dashboardUrl: text(outputs.dashboardUrl),
     estimatedHourlyUsd: typeof outputs.estimatedHourlyUsd === "number" ? outputs.estimatedHourlyUsd : undefined,
+    nodeGroupNames: texts(outputs.nodeGroupNames).length ? texts(outputs.nodeGroupNames).filter((n): n is string => Boolean(n)) : undefined,
   };
 }
 

@@ -5,11 +5,15 @@
  */
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { EC2Client } from "@aws-sdk/client-ec2";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { ec2Sdk } from "../sdk";
 import { paginateGetResources, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { TrainctlError } from "../../core/errors";
 import { spotQuote } from "../pricing/live";
-import { dataVolumesByInstance, describeNodes, describeVolumeStatus } from "../remote/ec2";
+import { dataVolumesByInstance, describeNodes, describeVolumeStatus, groupNodes } from "../remote/ec2";
+import { type RunRecovery, runRecovery } from "../remote/run-spec";
+import { readRunSpec } from "../remote/run-spec-store";
+import { makeS3Client } from "../transfer/engine";
 import type { ExperimentNode } from "../remote/target";
 import { fetchMetrics, type NodeMetrics } from "./metrics";
 import { buildNodeRow, type NodeRow, nodeIndexFromName } from "./rows";
@@ -19,11 +23,12 @@ export interface StatusClients {
   ec2: EC2Client;
   cloudwatch: CloudWatchClient;
   tagging: ResourceGroupsTaggingAPIClient;
+  s3: S3Client;
 }
 
 export function statusClients(region: string): StatusClients {
   const base = { region, maxAttempts: 3 };
-  return { ec2: new (ec2Sdk().EC2Client)(base), cloudwatch: new CloudWatchClient(base), tagging: new ResourceGroupsTaggingAPIClient(base) };
+  return { ec2: new (ec2Sdk().EC2Client)(base), cloudwatch: new CloudWatchClient(base), tagging: new ResourceGroupsTaggingAPIClient(base), s3: makeS3Client({ region, endpoint: process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL, concurrency: 1 }) };
 }
 
 /** An experiment to show: from a stack's outputs (`state`), or from instance tags alone (`tags`). */
@@ -35,6 +40,10 @@ export interface ExperimentSource {
   /** The stack output's burn rate for the whole experiment (all nodes). */
   estimatedHourlyUsd?: number;
   dashboardUrl?: string;
+  /** Where the run spec lives (spot recovery). */
+  checkpointsBucket?: string;
+  /** Spot recovery: the nodes are the groups' current instances, found by tags. */
+  nodeGroupNames?: string[];
 }
 
 export interface ExperimentStatus {
@@ -43,6 +52,8 @@ export interface ExperimentStatus {
   source: "state" | "tags";
   dashboardUrl?: string;
   nodes: NodeRow[];
+  /** Spot recovery: the stored run's restarts, interruptions and lost time. */
+  recovery?: RunRecovery;
   warnings: string[];
 }
 
@@ -61,8 +72,15 @@ export interface StatusOptions {
 /** One experiment's rows. EC2 DescribeInstances must answer; volumes, prices and metrics degrade to warnings. */
 export async function experimentStatus(experiment: ExperimentSource, clients: StatusClients, options: StatusOptions): Promise<ExperimentStatus> {
   const now = options.now ?? new Date();
-  const ids = experiment.nodes.map((n) => n.instanceId);
   const warnings: string[] = [];
+  if (experiment.nodeGroupNames) {
+    const name = experiment.stack.split("/").pop()!;
+    const nodes = await groupNodes(clients.ec2, name).catch((error) => {
+      throw new TrainctlError(`EC2 DescribeInstances failed in ${experiment.region} for ${experiment.stack}: ${errorText(error)}`, { subject: experiment.stack, retryable: true, cause: error });
+    });
+    experiment = { ...experiment, nodes };
+  }
+  const ids = experiment.nodes.map((n) => n.instanceId);
   const states = await describeNodes(clients.ec2, ids).catch((error) => {
     throw new TrainctlError(`EC2 DescribeInstances failed in ${experiment.region} for ${experiment.stack}: ${errorText(error)}`, { subject: experiment.stack, retryable: true, cause: error });
   });
@@ -94,7 +112,17 @@ export async function experimentStatus(experiment: ExperimentSource, clients: St
       now,
     });
   });
-  return { stack: experiment.stack, region: experiment.region, source: experiment.source, ...(experiment.dashboardUrl ? { dashboardUrl: experiment.dashboardUrl } : {}), nodes, warnings };
+  const bucket = experiment.checkpointsBucket;
+  const spec = experiment.nodeGroupNames && bucket ? await soft("S3 GetObject (run spec)", () => readRunSpec(clients.s3, bucket), undefined) : undefined;
+  return {
+    stack: experiment.stack,
+    region: experiment.region,
+    source: experiment.source,
+    ...(experiment.dashboardUrl ? { dashboardUrl: experiment.dashboardUrl } : {}),
+    nodes,
+    ...(spec ? { recovery: runRecovery(spec) } : {}),
+    warnings,
+  };
 }
 
 export interface TaggedInstance {

@@ -49,6 +49,18 @@ function filter(form: Record<string, string>, name: string): string[] | undefine
   return key ? list(form, key.replace(/Name$/, "Value")) : undefined;
 }
 
+/** Without instance ids: the `tag:K`, `tag-key` and `instance-state-name` filters, each of which must match. */
+function matchesFilters(instance: FakeInstance, form: Record<string, string>): boolean {
+  const names = Object.keys(form).filter((k) => /^Filter\.\d+\.Name$/.test(k)).map((k) => form[k]);
+  return names.every((name) => {
+    const values = filter(form, name) ?? [];
+    if (name === "tag-key") return values.some((key) => key in instance.tags);
+    if (name === "instance-state-name") return values.includes(instance.state);
+    if (name.startsWith("tag:")) return values.includes(instance.tags[name.slice(4)]);
+    return false;
+  });
+}
+
 export const ec2Arn = (id: string) => `arn:aws:ec2:us-east-1:123456789012:instance/${id}`;
 
 export function answer(world: World, req: AwsRequest): AwsReply {
@@ -59,7 +71,7 @@ export function answer(world: World, req: AwsRequest): AwsReply {
   switch (req.operation) {
     case "DescribeInstances": {
       const ids = filter(form, "instance-id") ?? list(form, "InstanceId");
-      const items = ids
+      const items = (ids.length ? ids : Object.keys(world.instances).filter((id) => matchesFilters(world.instances[id], form)))
         .filter((id) => world.instances[id])
         .map((id) => {
           const i = world.instances[id];

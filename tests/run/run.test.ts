@@ -9,6 +9,7 @@ import { RUN_PATHS, logChunkShell, parseLogChunk, runEnvironment, runShell } fro
 import { type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
 import { expectUsageError, trainctlAsync } from "../helpers/cli";
 import { installFakePulumi } from "../helpers/fake-pulumi";
+import { fakeSystemd } from "../helpers/fake-systemd";
 import { type FakeSsm, runLocally, startFakeSsm } from "../helpers/fake-ssm";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 import { type World, answer } from "../helpers/aws-world";
@@ -102,29 +103,6 @@ exec /usr/bin/aws "$@"
 `,
   );
   chmodSync(path.join(bin, "aws"), 0o755);
-}
-
-/** systemd-run and systemctl stand-ins: the unit's command runs detached, its output appended to the log. */
-function fakeSystemd(bin: string): void {
-  writeFileSync(
-    path.join(bin, "systemd-run"),
-    `#!/bin/bash
-envs=(); dir=.; out=/dev/null
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --setenv=*) envs+=("\${1#--setenv=}") ;;
-    --working-directory=*) dir="\${1#*=}" ;;
-    --property=StandardOutput=append:*) out="\${1#--property=StandardOutput=append:}" ;;
-    --*) ;;
-    *) break ;;
-  esac
-  shift
-done
-(cd "$dir" && exec env "\${envs[@]}" setsid "$@") >>"$out" 2>&1 </dev/null &
-`,
-  );
-  writeFileSync(path.join(bin, "systemctl"), "#!/bin/sh\nexit 1\n");
-  for (const f of ["systemd-run", "systemctl"]) chmodSync(path.join(bin, f), 0o755);
 }
 
 describe("trainctl run and logs on a two-node stack", () => {

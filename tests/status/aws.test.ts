@@ -1,9 +1,10 @@
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { S3Client } from "@aws-sdk/client-s3";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { dataVolumesByInstance, describeNodes, describeVolumeStatus } from "../../scripts/remote/ec2";
-import { experimentStatus, taggedInstances } from "../../scripts/status/collect";
+import { dataVolumesByInstance, describeNodes, describeVolumeStatus, groupNodes } from "../../scripts/remote/ec2";
+import { experimentStatus, type StatusClients, taggedInstances } from "../../scripts/status/collect";
 import { fetchMetrics } from "../../scripts/status/metrics";
 import { type AwsServerHandle, loopbackClientConfig, startAwsServer } from "../helpers/aws-server";
 import { answer, ec2Arn, type World } from "../helpers/aws-world";
@@ -11,7 +12,7 @@ import { answer, ec2Arn, type World } from "../helpers/aws-world";
 const NOW = new Date("2025-06-01T12:00:00Z");
 let world: World;
 let aws: AwsServerHandle;
-let clients: { ec2: EC2Client; cloudwatch: CloudWatchClient; tagging: ResourceGroupsTaggingAPIClient };
+let clients: StatusClients;
 
 function freshWorld(): World {
   return {
@@ -33,7 +34,7 @@ function freshWorld(): World {
 beforeAll(async () => {
   aws = await startAwsServer((req) => answer(world, req));
   const config = { ...loopbackClientConfig(aws.endpoint), maxAttempts: 1 };
-  clients = { ec2: new EC2Client(config), cloudwatch: new CloudWatchClient(config), tagging: new ResourceGroupsTaggingAPIClient(config) };
+  clients = { ec2: new EC2Client(config), cloudwatch: new CloudWatchClient(config), tagging: new ResourceGroupsTaggingAPIClient(config), s3: new S3Client(config) };
 });
 afterAll(() => aws?.stop());
 beforeEach(() => {
@@ -104,6 +105,33 @@ describe("Tagging API GetResources through the real client (JSON 1.1)", () => {
         { Key: "team", Values: ["vision"] },
       ],
     });
+  });
+});
+
+describe("recovery mode: nodes are the groups' instances, found by tags", () => {
+  it("groupNodes asks EC2 for the experiment's group instances and orders them by the node-index tag", async () => {
+    const group = (i: number) => ({ "trainctl:experiment": "rec", "aws:autoscaling:groupName": `trainctl-rec-node-${i}`, "trainctl:node-index": String(i) });
+    world.instances["i-0rec1"] = { state: "running", type: "g5.xlarge", launched: "2026-12-01T10:00:00.000Z", tags: group(1) };
+    world.instances["i-0rec0"] = { state: "pending", type: "g5.xlarge", launched: "2026-12-01T10:00:00.000Z", tags: group(0) };
+    world.instances["i-0gone"] = { state: "terminated", type: "g5.xlarge", launched: "2026-12-01T10:00:00.000Z", tags: group(0) };
+    world.instances["i-0bare"] = { state: "running", type: "g5.xlarge", launched: "2026-12-01T10:00:00.000Z", tags: { "trainctl:experiment": "rec" } };
+    try {
+      expect((await groupNodes(clients.ec2, "rec")).map((n) => [n.index, n.instanceId])).toEqual([
+        [0, "i-0rec0"],
+        [1, "i-0rec1"],
+      ]);
+      const form = aws.requests.at(-1)!.form!;
+      expect(Object.entries(form).filter(([k]) => k.startsWith("Filter."))).toEqual(
+        expect.arrayContaining([
+          ["Filter.1.Name", "tag:trainctl:experiment"],
+          ["Filter.1.Value.1", "rec"],
+          ["Filter.2.Name", "tag-key"],
+          ["Filter.2.Value.1", "aws:autoscaling:groupName"],
+        ]),
+      );
+    } finally {
+      for (const id of ["i-0rec0", "i-0rec1", "i-0gone", "i-0bare"]) delete world.instances[id];
+    }
   });
 });
 
