@@ -5,7 +5,7 @@ import { ConfigError, type ConfigIssue } from "./errors";
 import { defaultAmiProblem } from "./ami";
 import { INCARNATION } from "./names";
 import { INSTANCE_PRICES, isKnownInstanceType } from "./catalog";
-import { CONTROL_CHARACTER } from "./text";
+import { asString, CONTROL_CHARACTER } from "./text";
 
 /**
  * The one schema for a stack's config. Every default lives here; `docs/configuration.md`
@@ -196,18 +196,25 @@ function describeIssue(issue: z.core.$ZodIssue & { input?: unknown }): string {
   }
 }
 
+/** The parts of a zod schema the key walker reads: wrappers' inner type, objects' shape, records' value type. */
+interface SchemaNode {
+  def?: { innerType?: SchemaNode; valueType?: SchemaNode };
+  shape?: Record<string, SchemaNode>;
+}
+
+function unwrapped(node: SchemaNode | undefined): SchemaNode | undefined {
+  while (node?.def?.innerType) node = node.def.innerType;
+  return node;
+}
+
 function acceptedKeys(schemaPath: PropertyKey[]): string[] {
-  let schema: z.ZodType = stackConfigSchema;
+  let node: SchemaNode | undefined = stackConfigSchema as SchemaNode;
   for (const segment of schemaPath) {
-    let inner: any = schema;
-    while (inner?.def?.innerType) inner = inner.def.innerType;
-    inner = inner?.shape?.[segment as string] ?? inner?.def?.valueType;
-    if (!inner) return [];
-    schema = inner;
+    const inner = unwrapped(node);
+    node = inner?.shape?.[segment as string] ?? inner?.def?.valueType;
+    if (!node) return [];
   }
-  let inner: any = schema;
-  while (inner?.def?.innerType) inner = inner.def.innerType;
-  return Object.keys(inner?.shape ?? {});
+  return Object.keys(unwrapped(node)?.shape ?? {});
 }
 
 /**
@@ -294,7 +301,7 @@ export interface ConfigContext {
   projectDir?: string;
 }
 
-type Loose = Record<string, any>;
+type Loose = Record<string, unknown>;
 const obj = (v: unknown): Loose => (v && typeof v === "object" && !Array.isArray(v) ? (v as Loose) : {});
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 
@@ -363,7 +370,7 @@ function dataVolumeIssues(
   add: AddIssue,
 ): void {
   const key = (name: string) => ["dataVolume", name];
-  const type = volume.type ?? "gp3";
+  const type = asString(volume.type) ?? "gp3";
   const warm = volume.warm ?? (volume.snapshotId ? "rate" : "none");
   const size = num(volume.sizeGiB);
 

@@ -11,7 +11,7 @@ export async function liveBusyInstances(region: string, instanceIds: string[], c
   const busy: string[] = [];
   for (const reservation of reply.Reservations ?? []) {
     for (const instance of reservation.Instances ?? []) {
-      const tags = Object.fromEntries((instance.Tags ?? []).map((t) => [t.Key, t.Value?.toLowerCase()]));
+      const tags = Object.fromEntries((instance.Tags ?? []).map((t): [string, string | undefined] => [t.Key ?? "", t.Value?.toLowerCase()]));
       if (instance.InstanceId && BUSY_TAGS.some((key) => tags[key] === "true")) busy.push(instance.InstanceId);
     }
   }

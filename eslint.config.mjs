@@ -1,0 +1,34 @@
+// ESLint: typescript-eslint's recommended type-checked rules over all TypeScript in the repository.
+import js from "@eslint/js";
+import prettier from "eslint-config-prettier";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/", "node_modules/", "policy/node_modules/", "bench/.work/", "coverage/"] },
+  js.configs.recommended,
+  tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        // tsconfig.json covers every .ts file; the vitest config (.mts) falls back to the default project.
+        projectService: { allowDefaultProject: ["vitest.config.mts", "eslint.config.mjs"] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      // The code compiles to CommonJS; a typed `require` inside a function is how it loads SDKs and command modules lazily.
+      "@typescript-eslint/no-require-imports": "off",
+      // As tsc's noUnusedLocals: `const { dropped: _dropped, ...rest } = x` omits a key on purpose.
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true, argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    files: ["**/*.cjs", "**/*.mjs"],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+  {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly", console: "readonly" } },
+  },
+  prettier,
+);
