@@ -5,8 +5,22 @@ export interface PolicySubject {
   type: string;
   name: string;
   urn: string;
-  props: Record<string, any>;
+  props: Record<string, unknown>;
   protect: boolean;
+}
+
+/** The instance inputs the rules read. */
+interface InstanceProps {
+  instanceType?: string;
+  rootBlockDevice?: { encrypted?: boolean };
+  metadataOptions?: { httpTokens?: string };
+  instanceMarketOptions?: { marketType?: string; spotOptions?: { maxPrice?: string | number } };
+}
+
+/** A bucket policy statement, as far as the TLS rule reads it. */
+interface PolicyStatement {
+  Effect?: string;
+  Condition?: { Bool?: Record<string, unknown> };
 }
 
 export const COST_TAG_KEYS = ["trainctl:project", "trainctl:experiment", "trainctl:owner", "trainctl:cost-center", "trainctl:managed-by"] as const;
@@ -17,7 +31,7 @@ const TAGGED_TYPES = new Set(["aws:ec2/instance:Instance", "aws:ebs/volume:Volum
 /** Every tagged resource carries the cost-allocation keys in `tagsAll` (provider default tags included). */
 export function missingCostTags(r: PolicySubject): string[] {
   if (!TAGGED_TYPES.has(r.type)) return [];
-  const tags: Record<string, string> = r.props.tagsAll ?? r.props.tags ?? {};
+  const tags = (r.props.tagsAll ?? r.props.tags ?? {}) as Record<string, string>;
   const missing = COST_TAG_KEYS.filter((k) => !tags[k]);
   return missing.length ? [`${r.name}: missing cost tags ${missing.join(", ")}`] : [];
 }
@@ -32,13 +46,13 @@ export function unprotectedData(r: PolicySubject): string[] {
 /** EBS volumes and instance root volumes are encrypted. */
 export function unencryptedStorage(r: PolicySubject): string[] {
   if (r.type === "aws:ebs/volume:Volume" && r.props.encrypted !== true) return [`${r.name}: EBS volume is not encrypted`];
-  if (r.type === "aws:ec2/instance:Instance" && r.props.rootBlockDevice?.encrypted !== true) return [`${r.name}: root volume is not encrypted`];
+  if (r.type === "aws:ec2/instance:Instance" && (r.props as InstanceProps).rootBlockDevice?.encrypted !== true) return [`${r.name}: root volume is not encrypted`];
   return [];
 }
 
 /** Instances require IMDSv2 tokens. */
 export function imdsV1Allowed(r: PolicySubject): string[] {
-  return r.type === "aws:ec2/instance:Instance" && r.props.metadataOptions?.httpTokens !== "required" ? [`${r.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`] : [];
+  return r.type === "aws:ec2/instance:Instance" && (r.props as InstanceProps).metadataOptions?.httpTokens !== "required" ? [`${r.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`] : [];
 }
 
 interface IngressRule {
@@ -66,19 +80,20 @@ function openIngress(rule: IngressRule): string | undefined {
 /** No security group opens port 22, or anything to 0.0.0.0/0, inbound. Self-referencing rules are fine. */
 export function openSecurityGroups(r: PolicySubject): string[] {
   let rules: IngressRule[] = [];
-  if (r.type === "aws:ec2/securityGroup:SecurityGroup") rules = r.props.ingress ?? [];
+  if (r.type === "aws:ec2/securityGroup:SecurityGroup") rules = (r.props.ingress ?? []) as IngressRule[];
   else if (r.type === "aws:ec2/securityGroupRule:SecurityGroupRule" && r.props.type === "ingress") rules = [r.props];
-  else if (r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") rules = [{ ...r.props, protocol: r.props.ipProtocol }];
+  else if (r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") rules = [{ ...(r.props as IngressRule), protocol: r.props.ipProtocol as string | undefined }];
   return rules.map(openIngress).filter((p): p is string => Boolean(p)).map((p) => `${r.name}: ${p}`);
 }
 
 /** A spot max price at or above on-demand pays on-demand prices for interruptible capacity. */
 export function spotPriceAboveOnDemand(r: PolicySubject): string[] {
   if (r.type !== "aws:ec2/instance:Instance") return [];
-  const max = Number(r.props.instanceMarketOptions?.spotOptions?.maxPrice);
-  const onDemand = INSTANCE_PRICES[r.props.instanceType]?.usd;
-  if (r.props.instanceMarketOptions?.marketType !== "spot" || !Number.isFinite(max) || onDemand === undefined) return [];
-  return max >= onDemand ? [`${r.name}: spot maxPrice $${max}/h is not below the on-demand $${onDemand}/h of ${r.props.instanceType}`] : [];
+  const props = r.props as InstanceProps;
+  const max = Number(props.instanceMarketOptions?.spotOptions?.maxPrice);
+  const onDemand = props.instanceType === undefined ? undefined : INSTANCE_PRICES[props.instanceType]?.usd;
+  if (props.instanceMarketOptions?.marketType !== "spot" || !Number.isFinite(max) || onDemand === undefined) return [];
+  return max >= onDemand ? [`${r.name}: spot maxPrice $${max}/h is not below the on-demand $${onDemand}/h of ${props.instanceType}`] : [];
 }
 
 export const RESOURCE_RULES = {
@@ -103,8 +118,8 @@ export function bucketsWithoutGuards(resources: PolicySubject[]): string[] {
     resources
       .filter((r) => r.type === "aws:s3/bucketPolicy:BucketPolicy")
       .filter((r) => {
-        const policy = typeof r.props.policy === "string" ? JSON.parse(r.props.policy) : r.props.policy;
-        return (policy?.Statement ?? []).some((s: any) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false");
+        const policy = (typeof r.props.policy === "string" ? JSON.parse(r.props.policy) : r.props.policy) as { Statement?: PolicyStatement[] } | undefined;
+        return (policy?.Statement ?? []).some((s) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false");
       })
       .map((r) => r.props.bucket),
   );
