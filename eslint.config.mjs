@@ -1,9 +1,10 @@
 // ESLint: typescript-eslint's recommended type-checked rules over all TypeScript in the repository.
 import js from "@eslint/js";
 import prettier from "eslint-config-prettier";
+import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ["dist/", "node_modules/", "policy/node_modules/", "bench/.work/", "coverage/"] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
@@ -11,7 +12,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // tsconfig.json covers every .ts file; the vitest config (.mts) falls back to the default project.
-        projectService: { allowDefaultProject: ["vitest.config.mts", "eslint.config.mjs"] },
+        projectService: { allowDefaultProject: ["vitest.config.mts"] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -41,7 +42,10 @@ export default tseslint.config(
   },
   {
     files: ["**/*.cjs"],
-    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly", console: "readonly" } },
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly", console: "readonly" },
+    },
   },
   prettier,
 );
