@@ -6,6 +6,7 @@ import { type ConfigContext, type StackConfig, keyPath, parseStackConfig } from 
 
 export { Experiment, type ExperimentArgs } from "./components/experiment";
 export { TrainingInstance, type TrainingInstanceArgs } from "./components/training-instance";
+export { NodeGroup, type NodeGroupArgs } from "./components/node-group";
 export { DataVolume, type DataVolumeArgs } from "./components/data-volume";
 export { SecureBucket, type SecureBucketArgs } from "./components/secure-bucket";
 export { costTags, RUNTIME_TAG_PREFIX, TAG } from "./core/tags";

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { type Format, renderLoader } from "../scripts/dataloader/generate";
+import type { Format } from "../core/config";
+import { renderLoader } from "../scripts/dataloader/generate";
 import type { BenchModule } from "./run";
 
 const PYTHON = "/usr/bin/python3";

@@ -3,6 +3,9 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { DATA_DEVICE_NAME } from "./data-volume";
 import { METRICS_NAMESPACE } from "../core/node-metrics";
+import { RUN_SPEC_KEY } from "../core/names";
+import { RUNTIME_TAG } from "../core/tags";
+import type { InstanceConfig, Strategy, WarmMode } from "../core/config";
 
 export interface BootstrapOptions {
   experiment: string;
@@ -13,14 +16,17 @@ export interface BootstrapOptions {
   volumeId?: string;
   /** How the volume came to be; only an `empty` one may ever be formatted (see `volumeOrigin`). */
   volumeOrigin: VolumeOrigin | undefined;
-  mountPoint: string;
-  warm: "none" | "rate" | "fsr" | "fio";
-  dataset?: { source: string; strategy: "prewarmed-ebs" | "direct-s3" | "local-cache"; target: string };
+  /** Where the data volume mounts; only with a volume. */
+  mountPoint?: string;
+  warm: WarmMode;
+  dataset?: { source: string; strategy: Strategy; target: string };
   checkpointBucket?: string;
   checkpointPrefix: string;
-  autostop: { idleMinutes: number; action: "stop" | "terminate" | "none"; gpuThresholdPercent: number };
+  autostop: InstanceConfig["autostop"];
   maxHours?: number;
   spot: boolean;
+  /** Spot recovery: this node is the only instance of Auto Scaling group `groupName`. */
+  recovery?: { groupName: string; maxRestarts: number };
 }
 
 /** `empty`: created by the stack with no snapshot; `snapshot`: restored from one; `adopted`: someone else's. */
@@ -70,7 +76,7 @@ export function bootstrapEnv(options: BootstrapOptions): Record<string, string> 
     TRAINCTL_VOLUME_ID: options.volumeId ?? "",
     TRAINCTL_VOLUME_ORIGIN: options.volumeOrigin ?? "",
     TRAINCTL_DEVICE_NAME: DATA_DEVICE_NAME,
-    TRAINCTL_MOUNT_POINT: options.mountPoint,
+    TRAINCTL_MOUNT_POINT: options.mountPoint ?? "",
     TRAINCTL_WARM: options.warm,
     TRAINCTL_DATASET_SOURCE: options.dataset?.source ?? "",
     TRAINCTL_DATASET_STRATEGY: options.dataset?.strategy ?? "",
@@ -82,11 +88,18 @@ export function bootstrapEnv(options: BootstrapOptions): Record<string, string> 
     TRAINCTL_GPU_IDLE_PERCENT: String(options.autostop.gpuThresholdPercent),
     TRAINCTL_MAX_SECONDS: options.maxHours === undefined ? "" : String(maxUptimeSeconds(options.maxHours)),
     TRAINCTL_SPOT: options.spot ? "1" : "0",
+    TRAINCTL_RECOVERY: options.recovery ? "1" : "0",
+    TRAINCTL_GROUP_NAME: options.recovery?.groupName ?? "",
+    TRAINCTL_MAX_RESTARTS: options.recovery ? String(options.recovery.maxRestarts) : "",
+    TRAINCTL_RUN_SPEC_KEY: RUN_SPEC_KEY,
     TRAINCTL_SPOT_POLL_SECONDS: String(SPOT_WATCH_SECONDS.poll),
     TRAINCTL_SPOT_HOOK_SECONDS: String(SPOT_WATCH_SECONDS.hook),
     TRAINCTL_SPOT_GRACE_SECONDS: String(SPOT_WATCH_SECONDS.grace),
     TRAINCTL_SPOT_SYNC_SECONDS: String(SPOT_WATCH_SECONDS.sync),
     TRAINCTL_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    TRAINCTL_TAG_BUSY: RUNTIME_TAG.busy,
+    TRAINCTL_TAG_WARM_STATE: RUNTIME_TAG.warmState,
+    TRAINCTL_TAG_STAGING: RUNTIME_TAG.staging,
     TRAINCTL_LOG: BOOTSTRAP_PATHS.log,
     TRAINCTL_STATE_DIR: BOOTSTRAP_PATHS.state,
     TRAINCTL_BIN: BOOTSTRAP_PATHS.bin,

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { BudgetConfig } from "../core/config";
-import { budgetName } from "./naming";
+import { budgetName, childName } from "./naming";
 import { TAG } from "../core/tags";
 
 export interface BudgetArgs {
@@ -34,7 +34,7 @@ export class Budget extends pulumi.ComponentResource {
   constructor(name: string, args: BudgetArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("trainctl:cost:Budget", name, {}, opts);
     this.budget = new aws.budgets.Budget(
-      `${name}-monthly`,
+      childName(name, "monthly"),
       {
         name: budgetName(args.project, args.experiment),
         budgetType: "COST",
@@ -51,7 +51,7 @@ export class Budget extends pulumi.ComponentResource {
     if (args.config.activateCostTags === "retain") {
       this.costAllocationTags = COST_ALLOCATION_TAGS.map(
         (tagKey) =>
-          new aws.costexplorer.CostAllocationTag(`${name}-tag-${tagKey.replace(/[^a-z0-9]+/gi, "-")}`, { tagKey, status: "Active" }, { parent: this, retainOnDelete: true }),
+          new aws.costexplorer.CostAllocationTag(childName(name, `tag-${tagKey.replace(/[^a-z0-9]+/gi, "-")}`), { tagKey, status: "Active" }, { parent: this, retainOnDelete: true }),
       );
     }
     this.registerOutputs({ budgetName: this.budget.name });

@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DataVolumeConfig } from "../core/config";
 import { childName } from "./naming";
 import { TAG, resourceTags } from "../core/tags";
-import { type Transform, applyTransform } from "./transform";
 
 export interface DataVolumeArgs {
   /** The `Name` tag; existence checks look volumes up by it. */
@@ -20,7 +19,6 @@ export interface DataVolumeArgs {
    * many nodes). When absent, this volume declares it.
    */
   fastSnapshotRestore?: aws.ebs.FastSnapshotRestore;
-  transform?: { volume?: Transform<aws.ebs.VolumeArgs> };
 }
 
 /** Device name the attachment asks for; the bootstrap finds the volume by id, never by this name. */
@@ -105,7 +103,7 @@ export class DataVolume extends pulumi.ComponentResource {
         );
     }
 
-    this.volume = new aws.ebs.Volume(childName(name, "volume"), applyTransform(volumeArgs(config, args.availabilityZone, checkedTags), args.transform?.volume), {
+    this.volume = new aws.ebs.Volume(childName(name, "volume"), volumeArgs(config, args.availabilityZone, checkedTags), {
       ...data,
       ...(config.adopt ? { import: config.adopt } : {}),
       ...(this.fastSnapshotRestore ? { dependsOn: [this.fastSnapshotRestore] } : {}),

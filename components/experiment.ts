@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../core/config";
+import { type StackConfig, type Strategy, keyPath } from "../core/config";
 import { estimateWarm } from "./warming";
 import { renderUserData, volumeOrigin } from "./bootstrap";
 import { recommend } from "../core/recommend";
@@ -8,7 +8,7 @@ import { Budget, costTagNote } from "./budget";
 import { dashboardBody } from "./dashboard";
 import { DataPath } from "./data-path";
 import { DataVolume } from "./data-volume";
-import { dashboardName, dataVolumeName, selfStackName } from "./naming";
+import { dashboardName, dataVolumeName, nodeGroupName, selfStackName } from "./naming";
 import { resolvePlacement } from "./network";
 import { pinnedZone } from "./placement";
 import { SecureBucket } from "./secure-bucket";
@@ -30,12 +30,11 @@ export interface ExperimentArgs {
  * The data strategy the experiment provisions for. `auto` asks the recommender when the dataset's size
  * and file count are known; pre-warmed EBS needs a configured data volume, else the local cache stands in.
  */
-export function effectiveStrategy(config: StackConfig): "prewarmed-ebs" | "direct-s3" | "local-cache" {
+export function effectiveStrategy(config: StackConfig): Strategy {
   const dataset = config.dataset;
-  const strategy = dataset?.strategy ?? "auto";
-  if (strategy !== "auto") return strategy;
+  if (dataset && dataset.strategy !== "auto") return dataset.strategy;
   if (!dataset?.sizeGiB || !dataset.files) return config.dataVolume ? "prewarmed-ebs" : "direct-s3";
-  const choice = recommend({ sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type }).recommended;
+  const choice = recommend({ sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type, volume: config.dataVolume }).recommended;
   return choice === "prewarmed-ebs" && !config.dataVolume ? "local-cache" : choice;
 }
 
@@ -56,7 +55,8 @@ export function experimentWarnings(config: StackConfig): string[] {
   }
   if (config.budget) warnings.push(costTagNote());
   if (volume && !volume.adopt && !config.incarnation) {
-    warnings.push("trainctl:incarnation is not set: a retry after a failed first pulumi up may take this stack's own new volume for a duplicate; set it once with pulumi config set trainctl:incarnation $(openssl rand -hex 6)");
+    const key = keyPath(["incarnation"]);
+    warnings.push(`${key} is not set: a retry after a failed first pulumi up may take this stack's own new volume for a duplicate; set it once with pulumi config set ${key} $(openssl rand -hex 6)`);
   }
   if (!config.instance.ami) warnings.push("the AMI resolves once: later AMI and user-data changes are ignored so nodes are never replaced mid-run (pin trainctl:instance.ami to change it)");
   return warnings;
@@ -74,7 +74,9 @@ export class Experiment extends pulumi.ComponentResource {
   readonly warnings: string[];
   /** Which zone the nodes go to, and why (the plan prints it). */
   readonly zoneNote: pulumi.Output<string>;
-  readonly strategy: ReturnType<typeof effectiveStrategy>;
+  /** The nodes' (and new volumes') availability zone. */
+  readonly availabilityZone: pulumi.Output<string>;
+  readonly strategy: Strategy;
 
   constructor(name: string, args: ExperimentArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("trainctl:experiment:Experiment", name, {}, opts);
@@ -98,6 +100,7 @@ export class Experiment extends pulumi.ComponentResource {
     const managedVolumeIds = self.getOutput("dataVolumeIds").apply((ids) => (Array.isArray(ids) ? (ids as string[]) : []));
     const deployedZone = self.getOutput("availabilityZone").apply((zone) => (typeof zone === "string" && zone ? zone : undefined));
     const placement = resolvePlacement(config.network, pinnedZone(config), { instanceType: config.instance.type, region: config.region, deployedZone }, this);
+    this.availabilityZone = placement.availabilityZone;
     this.zoneNote = pulumi.interpolate`availability zone ${placement.availabilityZone}: ${placement.zoneReason}`;
 
     if (volumeConfig) {
@@ -161,7 +164,7 @@ export class Experiment extends pulumi.ComponentResource {
               nodeCount: config.instance.count,
               volumeId,
               volumeOrigin: volumeConfig && volumeOrigin(volumeConfig),
-              mountPoint: volumeConfig?.mountPoint ?? "/mnt/data",
+              mountPoint: volumeConfig?.mountPoint,
               warm: volumeConfig?.warm ?? "none",
               dataset: source ? { source, strategy: this.strategy, target: stageTarget } : undefined,
               checkpointBucket,
@@ -169,19 +172,23 @@ export class Experiment extends pulumi.ComponentResource {
               autostop: config.instance.autostop,
               maxHours: config.instance.maxHours,
               spot: config.instance.market === "spot",
+              recovery: config.instance.recovery ? { groupName: nodeGroupName(args.project, experiment, i), maxRestarts: config.instance.maxRestarts } : undefined,
             }),
           ),
       },
       child,
     );
-    this.volumes.forEach((volume, i) => volume.attachTo(this.instance.nodes[i], detachBehavior(config.instance)));
+    // In recovery mode each node attaches its own volume at boot, by id: the stack holds no attachment.
+    if (!config.instance.recovery) this.volumes.forEach((volume, i) => volume.attachTo(this.instance.nodes[i], detachBehavior(config.instance)));
 
     // CloudWatch dashboards take no tags; the name carries project and stack.
     this.dashboard = new aws.cloudwatch.Dashboard(
       `${name}-dashboard`,
       {
         dashboardName: dashboardName(args.project, experiment),
-        dashboardBody: pulumi.all(this.instance.nodes.map((n) => n.id)).apply((instanceIds) => JSON.stringify(dashboardBody({ experiment, region: config.region, instanceIds }))),
+        dashboardBody: pulumi
+          .all([pulumi.all(this.instance.nodes.map((n) => n.id)), pulumi.all(this.instance.groups.map((g) => g.group.name))])
+          .apply(([instanceIds, groupNames]) => JSON.stringify(dashboardBody({ experiment, region: config.region, instanceIds, groupNames }))),
       },
       child,
     );

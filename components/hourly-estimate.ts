@@ -3,6 +3,7 @@ import type { StackConfig } from "../core/config";
 import { volumeArgs } from "./data-volume";
 import { TAG, resourceTags } from "../core/tags";
 import { marketOptions } from "./training-instance";
+import { groupTags, instancesDistribution, launchTemplateOverrides, nodeGroupTags, rootDeviceMapping } from "./node-group";
 
 type EstimatedConfig = Pick<StackConfig, "instance" | "dataVolume" | "dataset">;
 
@@ -17,7 +18,8 @@ const record = (type: string, name: string, inputs: object, tags: Record<string,
 
 /**
  * The priced resources the experiment declares, as records with the inputs the components give them
- * (the same market options, volume args and tags): per node an instance and a data volume, one fast
+ * (the same market options, volume args and tags): per node an instance (in recovery mode its group and
+ * launch template) and a data volume, one fast
  * snapshot restore per snapshot and zone, the dashboard, and the datasets bucket's expected size.
  * Resources that cost nothing by themselves are left out, as `trainctl cost` leaves them out.
  */
@@ -26,7 +28,18 @@ export function pricedResources(config: EstimatedConfig): PricedResource[] {
   const resources: PricedResource[] = [];
   for (let i = 0; i < instance.count; i++) {
     const maxHours: Record<string, string> = instance.maxHours !== undefined ? { [TAG.maxHours]: String(instance.maxHours) } : {};
-    resources.push(
+    if (instance.recovery) {
+      const nodeTags = nodeGroupTags(resourceTags(`node-${i}`, "training-node", false, maxHours), i);
+      const interruptions = { perDay: instance.interruptionsPerDay, restartMinutes: instance.restartMinutes };
+      resources.push(
+        record("aws:ec2/launchTemplate:LaunchTemplate", `node-${i}-template`, { name: `node-${i}`, blockDeviceMappings: [rootDeviceMapping(instance, "/dev/sda1")] }),
+        record("aws:autoscaling/group:Group", `node-${i}-group`, {
+          name: `node-${i}`,
+          mixedInstancesPolicy: { instancesDistribution: instancesDistribution(instance), launchTemplate: { overrides: launchTemplateOverrides(instance) } },
+          tags: groupTags({}, nodeTags, interruptions),
+        }),
+      );
+    } else resources.push(
       record(
         "aws:ec2/instance:Instance",
         `node-${i}`,

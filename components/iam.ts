@@ -1,3 +1,5 @@
+import { RUNTIME_TAG_PREFIX, TAG } from "../core/tags";
+
 /** IAM policy documents as plain data, so tests can read exactly what the instance may do. */
 export interface PolicyStatement {
   Sid?: string;
@@ -38,6 +40,29 @@ export interface InstanceAccess {
   metricsNamespace?: string;
   /** SSM parameters a run may read at start (`trainctl run --env-from-ssm`), as from ssmParametersArn. */
   runSecretsArn?: string;
+  /** Spot recovery: the node attaches its own volume and scales its experiment's groups. */
+  recovery?: boolean;
+}
+
+/**
+ * What a node in recovery mode may do beyond a bare node: attach this experiment's volumes to this
+ * experiment's instances, and scale or shrink this experiment's groups. The Describe actions allow no
+ * resource-level scoping ("Actions, resources, and condition keys for Amazon EC2" and "… for Amazon
+ * EC2 Auto Scaling", Service Authorization Reference), so they take `*`.
+ */
+export function recoveryStatements(arn: string, experiment: string): PolicyStatement[] {
+  const ownExperiment = { StringEquals: { [`aws:ResourceTag/${TAG.experiment}`]: experiment } };
+  return [
+    { Sid: "RecoveryAttachOwnVolume", Effect: "Allow", Action: "ec2:AttachVolume", Resource: [`${arn}:ec2:*:*:volume/*`, `${arn}:ec2:*:*:instance/*`], Condition: ownExperiment },
+    { Sid: "RecoveryDescribe", Effect: "Allow", Action: ["ec2:DescribeVolumes", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups"], Resource: "*" },
+    {
+      Sid: "RecoveryScaleOwnGroups",
+      Effect: "Allow",
+      Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup"],
+      Resource: `${arn}:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*`,
+      Condition: ownExperiment,
+    },
+  ];
 }
 
 /** Every SSM parameter under `path` (which starts and ends with `/`), as an IAM resource. */
@@ -81,14 +106,15 @@ export function instanceAccessPolicy(access: InstanceAccess): PolicyDocument {
     Action: "ec2:CreateTags",
     Resource: `${arn}:ec2:*:*:instance/*`,
     Condition: {
-      "ForAllValues:StringLike": { "aws:TagKeys": ["trainctl:runtime:*"] },
-      StringEquals: { "aws:ResourceTag/trainctl:experiment": access.experiment },
+      "ForAllValues:StringLike": { "aws:TagKeys": [`${RUNTIME_TAG_PREFIX}*`] },
+      StringEquals: { [`aws:ResourceTag/${TAG.experiment}`]: access.experiment },
     },
   });
   if (access.runSecretsArn) {
     // SecureStrings under the default aws/ssm key decrypt through SSM without a kms:Decrypt grant.
     statements.push({ Sid: "RunSecretsRead", Effect: "Allow", Action: "ssm:GetParameter", Resource: access.runSecretsArn });
   }
+  if (access.recovery) statements.push(...recoveryStatements(arn, access.experiment));
   if (access.metricsNamespace) {
     statements.push({ Sid: "PublishMetrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": access.metricsNamespace } } });
   }

@@ -4,23 +4,19 @@ import { STAGING_PREFIX } from "../core/names";
 import { tlsOnlyBucketPolicy } from "./iam";
 import { childName } from "./naming";
 import { resourceTags } from "../core/tags";
-import { type Transform, applyTransform } from "./transform";
+import type { BucketConfig } from "../core/config";
 
-export interface SecureBucketArgs {
+/**
+ * A bucket's parsed config (`trainctl:buckets.<name>`, defaults applied by core/config.ts): `adopt` an
+ * existing bucket by name (Pulumi `import`); `protect` protects and retains the bucket and its guards
+ * (false also sets forceDestroy); with `expireDays`, noncurrent versions expire after that many days,
+ * the newest `keepVersions` excepted (checkpoints).
+ */
+export interface SecureBucketArgs extends BucketConfig {
   /** `datasets`, `checkpoints`: becomes the `trainctl:role` tag. */
   role: string;
-  /** Adopt an existing bucket by name instead of creating one (Pulumi `import`). */
-  adopt?: string;
-  /** Protect and retain the bucket and its guards; false also sets forceDestroy. Default true. */
-  protect?: boolean;
-  /** Keep this many noncurrent versions (checkpoints). */
-  keepVersions?: number;
-  /** Expire noncurrent versions after this many days (checkpoints). */
-  expireDays?: number;
   /** Extra tags on the bucket (e.g. the expected dataset size for pricing). */
   tags?: Record<string, string>;
-  /** Adjust the bucket's or the lifecycle's args (the guards themselves are not negotiable). */
-  transform?: { bucket?: Transform<aws.s3.BucketArgs>; lifecycle?: Transform<aws.s3.BucketLifecycleConfigurationArgs> };
 }
 
 /** Lifecycle defaults: one visible place. */
@@ -43,12 +39,12 @@ export function lifecycleRules(args: Pick<SecureBucketArgs, "keepVersions" | "ex
       noncurrentVersionExpiration: { noncurrentDays: 1 },
     },
   ];
-  if (args.keepVersions !== undefined || args.expireDays !== undefined) {
+  if (args.expireDays !== undefined) {
     rules.push({
       id: "trim-noncurrent-versions",
       status: "Enabled",
       filter: {},
-      noncurrentVersionExpiration: { noncurrentDays: args.expireDays ?? 30, newerNoncurrentVersions: args.keepVersions },
+      noncurrentVersionExpiration: { noncurrentDays: args.expireDays, newerNoncurrentVersions: args.keepVersions },
     });
   }
   return rules;
@@ -66,20 +62,17 @@ export class SecureBucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: SecureBucketArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("trainctl:storage:SecureBucket", name, {}, opts);
-    const isProtected = args.protect ?? true;
+    const isProtected = args.protect;
     // Guards travel with their data: protected and retained together with the bucket.
     const data: pulumi.CustomResourceOptions = { parent: this, protect: isProtected, retainOnDelete: isProtected };
 
     this.bucket = new aws.s3.Bucket(
       childName(name, "bucket"),
-      applyTransform(
-        {
-          ...(args.adopt ? { bucket: args.adopt } : {}),
-          forceDestroy: !isProtected,
-          tags: resourceTags(name, args.role, isProtected, args.tags),
-        },
-        args.transform?.bucket,
-      ),
+      {
+        ...(args.adopt ? { bucket: args.adopt } : {}),
+        forceDestroy: !isProtected,
+        tags: resourceTags(name, args.role, isProtected, args.tags),
+      },
       { ...data, ...(args.adopt ? { import: args.adopt } : {}) },
     );
     const bucket = this.bucket.id;
@@ -102,7 +95,7 @@ export class SecureBucket extends pulumi.ComponentResource {
     );
     this.lifecycle = new aws.s3.BucketLifecycleConfiguration(
       childName(name, "lifecycle"),
-      applyTransform<aws.s3.BucketLifecycleConfigurationArgs>({ bucket, rules: lifecycleRules(args) }, args.transform?.lifecycle),
+      { bucket, rules: lifecycleRules(args) },
       { ...data, dependsOn: [this.versioning] },
     );
     this.bucketName = this.bucket.bucket;

@@ -3,9 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { amiSource } from "../core/ami";
 import type { InstanceConfig } from "../core/config";
 import { ec2AssumeRolePolicy, instanceAccessPolicy, ssmParametersArn } from "./iam";
-import { runSecretsPath } from "../core/names";
+import { nodeGroupName, runSecretsPath } from "../core/names";
+import { NodeGroup, nodeGroupTags } from "./node-group";
 import { METRICS_NAMESPACE } from "../core/node-metrics";
-import { TAG, resourceTags } from "../core/tags";
+import { TAG, mergeTags, resourceTags } from "../core/tags";
 
 export interface TrainingInstanceArgs {
   /** The Pulumi project: with the experiment, it scopes the run secrets the nodes may read. */
@@ -22,6 +23,11 @@ export interface TrainingInstanceArgs {
   datasetSource?: string;
   /** User data for node N (0-based). */
   userData: (nodeIndex: number) => pulumi.Input<string>;
+}
+
+/** Node N's Name and role tags, and the max-hours marker the sweep reads. */
+function nodeTags(nodeName: string, config: InstanceConfig): Record<string, string> {
+  return resourceTags(nodeName, "training-node", false, config.maxHours !== undefined ? { [TAG.maxHours]: String(config.maxHours) } : {});
 }
 
 /** All traffic between the experiment's own nodes (NCCL, c10d); EC2 allows no apostrophe in rule descriptions. */
@@ -64,7 +70,10 @@ export class TrainingInstance extends pulumi.ComponentResource {
   readonly role: aws.iam.Role;
   readonly instanceProfile: aws.iam.InstanceProfile;
   readonly placementGroup?: aws.ec2.PlacementGroup;
+  /** Bare nodes; empty in recovery mode, where each node is a group instead. */
   readonly nodes: aws.ec2.Instance[];
+  /** Recovery mode: node N's Auto Scaling group of size 1; empty otherwise. */
+  readonly groups: NodeGroup[];
 
   constructor(name: string, args: TrainingInstanceArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("trainctl:compute:TrainingInstance", name, {}, opts);
@@ -101,13 +110,19 @@ export class TrainingInstance extends pulumi.ComponentResource {
       `${name}-experiment-access`,
       {
         role: this.role.id,
-        policy: pulumi
-          .all([partition, runSecretsArn, ...args.bucketNames])
-          .apply(([arnPartition, secrets, ...buckets]) =>
-            JSON.stringify(
-              instanceAccessPolicy({ partition: arnPartition, experiment: args.experiment, readWriteBuckets: buckets, readOnlySource: args.datasetSource, metricsNamespace: METRICS_NAMESPACE, runSecretsArn: secrets }),
-            ),
+        policy: pulumi.all([partition, runSecretsArn, ...args.bucketNames]).apply(([arnPartition, secrets, ...buckets]) =>
+          JSON.stringify(
+            instanceAccessPolicy({
+              partition: arnPartition,
+              experiment: args.experiment,
+              readWriteBuckets: buckets,
+              readOnlySource: args.datasetSource,
+              metricsNamespace: METRICS_NAMESPACE,
+              runSecretsArn: secrets,
+              recovery: config.recovery,
+            }),
           ),
+        ),
       },
       child,
     );
@@ -118,7 +133,32 @@ export class TrainingInstance extends pulumi.ComponentResource {
     const ami = source.kind === "image" ? source.id : aws.ssm.getParameterOutput({ name: source.name }, child).value;
     const ignoreChanges = config.ami ? [] : ["ami", "userData"];
 
-    this.nodes = Array.from({ length: config.count }, (_, i) => {
+    this.groups = !config.recovery
+      ? []
+      : Array.from({ length: config.count }, (_, i) => {
+          const nodeName = `${name}-node-${i}`;
+          const groupName = nodeGroupName(args.project, args.experiment, i);
+          return new NodeGroup(
+            nodeName,
+            {
+              groupName,
+              nodeIndex: i,
+              config,
+              ami,
+              subnetId: args.subnetId,
+              securityGroupId: this.securityGroup.id,
+              instanceProfileName: this.instanceProfile.name,
+              placementGroupName: this.placementGroup?.name,
+              userData: args.userData(i),
+              costTags: args.costTags,
+              nodeTags: nodeGroupTags(nodeTags(nodeName, config), i),
+              rootVolumeTags: resourceTags(`${nodeName}-root`, "root-volume", false, { [TAG.nodeGroup]: groupName }),
+              interruptions: { perDay: config.interruptionsPerDay, restartMinutes: config.restartMinutes },
+            },
+            child,
+          );
+        });
+    this.nodes = Array.from({ length: config.recovery ? 0 : config.count }, (_, i) => {
       const nodeName = `${name}-node-${i}`;
       return new aws.ec2.Instance(
         nodeName,
@@ -138,14 +178,14 @@ export class TrainingInstance extends pulumi.ComponentResource {
             volumeType: "gp3",
             encrypted: true,
             deleteOnTermination: true,
-            tags: { ...args.costTags, ...resourceTags(`${nodeName}-root`, "root-volume") },
+            tags: mergeTags(args.costTags, resourceTags(`${nodeName}-root`, "root-volume")),
           },
           userData: args.userData(i),
-          tags: resourceTags(nodeName, "training-node", false, config.maxHours !== undefined ? { [TAG.maxHours]: String(config.maxHours) } : {}),
+          tags: nodeTags(nodeName, config),
         },
         { ...child, ignoreChanges },
       );
     });
-    this.registerOutputs({ instanceIds: this.nodes.map((n) => n.id) });
+    this.registerOutputs({ instanceIds: this.nodes.map((n) => n.id), groupNames: this.groups.map((g) => g.group.name) });
   }
 }

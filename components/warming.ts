@@ -1,4 +1,4 @@
-import type { DataVolumeConfig } from "../core/config";
+import { type DataVolumeConfig, type WarmSetting, volumePerformance } from "../core/config";
 import { EBS_PRICES, HOURS_PER_MONTH } from "../core/catalog";
 import { instanceSpec } from "../core/instance-specs";
 
@@ -15,12 +15,6 @@ export interface WarmEstimate {
   detail: string;
 }
 
-/** gp3 throughput when not provisioned; io2 throughput follows IOPS at 256 KiB per I/O, up to 4,000 MiB/s. */
-export function volumeThroughputMiBs(volume: Pick<DataVolumeConfig, "type" | "iops" | "throughputMiBs">): number {
-  if (volume.type === "io2") return Math.min(4000, ((volume.iops ?? 3000) * 256) / 1024);
-  return volume.throughputMiBs ?? 125;
-}
-
 /** The instance type's sustained (baseline) EBS bandwidth in MiB/s; undefined for an unknown type. */
 export function instanceEbsMiBs(instanceType: string): number | undefined {
   const mbps = instanceSpec(instanceType)?.ebsBaselineMbps;
@@ -34,14 +28,14 @@ export function instanceEbsMiBs(instanceType: string): number | undefined {
  * throughput and the instance's baseline EBS bandwidth (a full read outlasts the 30-minute burst).
  */
 export function estimateWarm(
-  volume: Pick<DataVolumeConfig, "warm" | "sizeGiB" | "initRateMiBs" | "type" | "iops" | "throughputMiBs" | "snapshotId">,
+  volume: Pick<DataVolumeConfig, "sizeGiB" | "type" | "iops" | "throughputMiBs" | "snapshotId"> & WarmSetting,
   instanceType: string,
 ): WarmEstimate {
   const size = volume.sizeGiB;
   const secondsAt = (rate: number) => (size === undefined ? null : Math.round((size * 1024) / rate));
   switch (volume.warm) {
     case "rate": {
-      const rate = volume.initRateMiBs ?? 300;
+      const rate = volume.initRateMiBs;
       const oneTimeUsd = size === undefined ? 0 : size * EBS_PRICES.volumeInitialization.usd;
       return { mode: "rate", secondsToWarm: secondsAt(rate), rateMiBs: rate, oneTimeUsd, hourlyUsd: 0, detail: `provisioned initialization rate ${rate} MiB/s at $${EBS_PRICES.volumeInitialization.usd}/GiB` };
     }
@@ -50,7 +44,7 @@ export function estimateWarm(
       return { mode: "fsr", secondsToWarm: 0, rateMiBs: null, oneTimeUsd: 0, hourlyUsd: hourly, detail: `$${hourly}/DSU-hour per zone while fast snapshot restore stays enabled ($${(hourly * HOURS_PER_MONTH).toFixed(2)}/month)` };
     }
     case "fio": {
-      const volumeRate = volumeThroughputMiBs(volume);
+      const volumeRate = volumePerformance(volume).throughputMiBs;
       const instanceRate = instanceEbsMiBs(instanceType) ?? Infinity;
       const rate = Math.min(volumeRate, instanceRate);
       const limit = instanceRate < volumeRate ? `${instanceType}'s baseline EBS bandwidth` : "volume's throughput";

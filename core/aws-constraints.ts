@@ -60,6 +60,11 @@ const SRC = {
   roleDescription: "https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html (Description: 0..1000, [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*)",
   arns: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html (the partition: aws, aws-cn, aws-us-gov)",
   budgetName: "https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_Budget.html (BudgetName: 1..100, no : or \\)",
+  groupName:
+    "@aws-sdk/client-auto-scaling/dist-types/models/models_0.d.ts (CreateAutoScalingGroupType.AutoScalingGroupName: ASCII 33 to 126, no colon) and https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CreateAutoScalingGroup.html (length 1..255)",
+  launchTemplateName: `${EC2_MODELS}/models_1.d.ts (CreateLaunchTemplateRequest.LaunchTemplateName) and https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplate.html (3..128 of [a-zA-Z0-9().-/_])`,
+  overrides: "@aws-sdk/client-auto-scaling/dist-types/models/models_0.d.ts (LaunchTemplateOverrides: up to 20 launch templates per Auto Scaling group)",
+  launchTemplateUserData: `${EC2_MODELS}/models_1.d.ts (RequestLaunchTemplateData.UserData: base64-encoded, limited to 16 KB before encoding, as for RunInstances)`,
   dashboardName: "@aws-sdk/client-cloudwatch/dist-types/models/models_0.d.ts (PutDashboardInput.DashboardName: at most 255, A-Z a-z 0-9 - _)",
 } as const;
 
@@ -71,6 +76,8 @@ const VOLUME = "aws:ebs/volume:Volume";
 const ROLE = "aws:iam/role:Role";
 const PROFILE = "aws:iam/instanceProfile:InstanceProfile";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
+const GROUP = "aws:autoscaling/group:Group";
+const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
@@ -87,12 +94,20 @@ const IAM_NAME = /^[\w+=,.@-]+$/;
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const IMDS_TAG_KEY = /^[a-zA-Z0-9+\-=.,_:@]+$/;
 
-/** Every tag map a resource sends: its effective tags, plus the root volume's on an instance. */
+/** An Auto Scaling group's tag list (`[{key, value, propagateAtLaunch}]`) as a map; it gets no provider defaults. */
+const groupTags = (r: GuardedResource): Record<string, string> => Object.fromEntries(list(r.inputs.tags).map((t) => [str(obj(t).key), str(obj(t).value)]));
+
+/** Every tag map a resource sends: its effective tags, plus the root volume's on an instance and a template's tag specifications. */
 function tagMaps(r: GuardedResource): Record<string, string>[] {
+  if (r.type === GROUP) return r.inputs.tags === undefined ? [] : [groupTags(r)];
   // Only resources that take tags send them (the provider's defaults reach those alone).
   const maps = r.inputs.tags === undefined ? [] : [r.tags];
   const root = obj(r.inputs.rootBlockDevice).tags;
   if (root && typeof root === "object") maps.push(root as Record<string, string>);
+  for (const spec of list(r.inputs.tagSpecifications)) {
+    const tags = obj(spec).tags;
+    if (tags && typeof tags === "object") maps.push(tags as Record<string, string>);
+  }
   return maps;
 }
 const tagKeys = (r: GuardedResource) => tagMaps(r).flatMap((m) => Object.keys(m));
@@ -186,6 +201,37 @@ export const CONSTRAINT_RULES: readonly ConstraintRule[] = [
     source: SRC.imdsTags,
     values: (r) => (obj(r.inputs.metadataOptions).instanceMetadataTags === "enabled" ? Object.keys(r.tags) : []),
     ok: (v) => IMDS_TAG_KEY.test(str(v)) && ![".", "..", "_index"].includes(str(v)),
+  },
+  {
+    // Recovery groups launch from templates with instance metadata tags enabled: what they propagate lands there.
+    id: "imds-tag-key-propagated",
+    types: [GROUP],
+    property: "tags",
+    rule: "tags propagated to instances whose metadata tags are enabled use only a-z A-Z 0-9 + - = . , _ : @ and are not ., .. or _index",
+    source: SRC.imdsTags,
+    values: (r) => list(r.inputs.tags).filter((t) => obj(t).propagateAtLaunch === true).map((t) => obj(t).key),
+    ok: (v) => IMDS_TAG_KEY.test(str(v)) && ![".", "..", "_index"].includes(str(v)),
+  },
+  // Spot recovery: Auto Scaling groups and their launch templates
+  { id: "group-name", types: [GROUP], property: "name", rule: "1 to 255 ASCII characters 33..126, no colon", source: SRC.groupName, values: physical("name"), ok: (v) => /^[\x21-\x39\x3B-\x7E]{1,255}$/.test(str(v)) },
+  { id: "launch-template-name", types: [LAUNCH_TEMPLATE], property: "name", rule: "3 to 128 characters of a-z A-Z 0-9 ( ) . - / _", source: SRC.launchTemplateName, values: physical("name"), ok: (v) => /^[a-zA-Z0-9().\-/_]{3,128}$/.test(str(v)) },
+  {
+    id: "group-overrides-count",
+    types: [GROUP],
+    property: "mixedInstancesPolicy.launchTemplate.overrides",
+    rule: "at most 20 overrides",
+    source: SRC.overrides,
+    values: (r) => defined(obj(obj(r.inputs.mixedInstancesPolicy).launchTemplate).overrides).map((o) => list(o).length),
+    ok: (v) => Number(v) <= 20,
+  },
+  {
+    id: "launch-template-user-data-size",
+    types: [LAUNCH_TEMPLATE],
+    property: "userData",
+    rule: "base64 of at most 16 KB (16384 bytes)",
+    source: SRC.launchTemplateUserData,
+    values: (r) => defined(r.inputs.userData),
+    ok: (v) => /^[A-Za-z0-9+/]*={0,2}$/.test(str(v)) && Buffer.from(str(v), "base64").length <= 16_384,
   },
   // EC2 instances
   { id: "user-data-size", types: [INSTANCE], property: "userData", rule: "at most 16 KB (16384 bytes) before base64", source: SRC.userData, values: (r) => defined(r.inputs.userData), ok: (v) => Buffer.byteLength(str(v), "utf8") <= 16_384 },

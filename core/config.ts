@@ -5,6 +5,7 @@ import { ConfigError, type ConfigIssue } from "./errors";
 import { defaultAmiProblem } from "./ami";
 import { INCARNATION } from "./names";
 import { INSTANCE_PRICES, isKnownInstanceType } from "./catalog";
+import { instanceSpec } from "./instance-specs";
 import { asString, CONTROL_CHARACTER } from "./text";
 
 /**
@@ -13,17 +14,47 @@ import { asString, CONTROL_CHARACTER } from "./text";
  * (objects as JSON strings) or already-parsed values from a `Pulumi.<stack>.yaml`.
  */
 
-export const STRATEGIES = ["auto", "prewarmed-ebs", "direct-s3", "local-cache"] as const;
+/**
+ * The lists every other file imports (tests/architecture/single-definitions.test.ts checks none is
+ * typed again): the data strategies the experiment provisions for, which `dataset.strategy` extends
+ * with `auto` (the recommender picks); the dataset formats; the data volume's warm modes.
+ */
+export const STRATEGY_NAMES = ["prewarmed-ebs", "direct-s3", "local-cache"] as const;
+export type Strategy = (typeof STRATEGY_NAMES)[number];
+export const STRATEGIES = ["auto", ...STRATEGY_NAMES] as const;
 export const FORMATS = ["files", "npy", "image", "webdataset"] as const;
+export type Format = (typeof FORMATS)[number];
 export const WARM_MODES = ["none", "rate", "fsr", "fio"] as const;
+export type WarmMode = (typeof WARM_MODES)[number];
 
 /** AWS limits for the volume types trainctl provisions (EBS volume types documentation). */
 export const VOLUME_LIMITS = {
   gp3: { sizeGiB: [1, 65_536], iops: [3_000, 80_000], iopsPerGiB: 500, throughputMiBs: [125, 2_000], throughputPerIops: 0.25 },
-  io2: { sizeGiB: [4, 65_536], iops: [100, 256_000], iopsPerGiB: 1_000 },
+  io2: { sizeGiB: [4, 65_536], iops: [100, 256_000], iopsPerGiB: 1_000, kibPerIo: 256, maxThroughputMiBs: 4_000 },
 } as const;
 
+/**
+ * What a configured volume delivers: gp3 gives its baseline (the minimum of each range: 3,000 IOPS,
+ * 125 MiB/s) unless more is provisioned; io2's throughput follows its IOPS at 256 KiB per I/O.
+ */
+export function volumePerformance(volume: { type: "gp3" | "io2"; iops?: number; throughputMiBs?: number }): { iops: number; throughputMiBs: number } {
+  if (volume.type === "io2") {
+    const io2 = VOLUME_LIMITS.io2;
+    const iops = volume.iops ?? io2.iops[0];
+    return { iops, throughputMiBs: Math.min(io2.maxThroughputMiBs, (iops * io2.kibPerIo) / 1024) };
+  }
+  const gp3 = VOLUME_LIMITS.gp3;
+  return { iops: volume.iops ?? gp3.iops[0], throughputMiBs: volume.throughputMiBs ?? gp3.throughputMiBs[0] };
+}
+
 const positiveInt = z.number().int().positive();
+
+/**
+ * The most instance types one recovery group may list: the launch template overrides of a
+ * MixedInstancesPolicy ("You can specify up to 20 launch templates per Auto Scaling group",
+ * LaunchTemplateOverrides in @aws-sdk/client-auto-scaling/dist-types/models/models_0.d.ts).
+ */
+export const MAX_INSTANCE_TYPES = 20;
 
 /** SSM parameter names: levels of `a-zA-Z0-9_.-` (PutParameter, Name, in the SSM API reference). */
 const ssmParameterName = z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, "expected an SSM parameter name like /aws/service/…/ami-id");
@@ -56,6 +87,16 @@ const instanceSchema = z.strictObject({
   ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, "expected an AMI id like ami-0123456789abcdef0").optional(),
   /** SSM parameter holding the AMI id (default: the AWS Deep Learning Base GPU AMI, Ubuntu 22.04). */
   amiParameter: ssmParameterName.optional(),
+  /** Spot recovery: each node is its own Auto Scaling group of size 1 (docs/spot.md). */
+  recovery: z.boolean().default(false),
+  /** Instance types a recovery group may launch, preferred first; `type` defaults to the first. */
+  types: z.array(z.string()).min(1).max(MAX_INSTANCE_TYPES).optional(),
+  /** Run restarts after interruptions before the groups scale to 0. */
+  maxRestarts: z.number().int().min(0).max(1_000).default(3),
+  /** Cost-estimate assumption only: spot interruptions per node per day. */
+  interruptionsPerDay: z.number().min(0).max(100).default(1),
+  /** Cost-estimate assumption only: minutes each interruption costs (boot, stage, progress since the last checkpoint). */
+  restartMinutes: z.number().min(0).max(1_440).default(15),
 });
 
 const dataVolumeSchema = z.strictObject({
@@ -80,9 +121,15 @@ const bucketSchema = z.strictObject({
   expireDays: positiveInt.max(3_650).optional(),
 });
 
+/** Checkpoints keep a few noncurrent versions for a while; each key has its default, set or not. */
+const checkpointsSchema = bucketSchema.extend({
+  keepVersions: positiveInt.max(100).default(5),
+  expireDays: positiveInt.max(3_650).default(90),
+});
+
 const bucketsSchema = z.strictObject({
-  datasets: bucketSchema.default({ protect: true }),
-  checkpoints: bucketSchema.default({ protect: true, keepVersions: 5, expireDays: 90 }),
+  datasets: bucketSchema.default(bucketSchema.parse({})),
+  checkpoints: checkpointsSchema.default(checkpointsSchema.parse({})),
 });
 
 const datasetSchema = z.strictObject({
@@ -110,6 +157,9 @@ const networkSchema = z.strictObject({
   availabilityZone: z.string().optional(),
 });
 
+/** The data volume a config gets when it writes no type, IOPS or throughput (the recommender's default). */
+export const DEFAULT_DATA_VOLUME = dataVolumeSchema.parse({});
+
 export const stackConfigSchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "expected an AWS region like us-east-1").default("us-east-1"),
   owner: z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, "expected a user name or e-mail"),
@@ -129,17 +179,20 @@ export const stackConfigSchema = z.strictObject({
 });
 
 type ParsedConfig = z.infer<typeof stackConfigSchema>;
-export type DataVolumeConfig = Omit<z.infer<typeof dataVolumeSchema>, "warm"> & {
-  warm: (typeof WARM_MODES)[number];
-  /** Set exactly when `warm` is `rate`. */
-  initRateMiBs?: number;
-};
+/** The warm mode after derived defaults, with the init rate set exactly when the mode is `rate`. */
+export type WarmSetting = { warm: "rate"; initRateMiBs: number } | { warm: Exclude<WarmMode, "rate">; initRateMiBs?: undefined };
+export type DataVolumeConfig = Omit<z.infer<typeof dataVolumeSchema>, "warm" | "initRateMiBs"> & WarmSetting;
 export type StackConfig = Omit<ParsedConfig, "dataVolume"> & { dataVolume?: DataVolumeConfig };
 export type InstanceConfig = StackConfig["instance"];
 export type BucketConfig = z.infer<typeof bucketSchema>;
 export type DatasetConfig = z.infer<typeof datasetSchema>;
 export type BudgetConfig = z.infer<typeof budgetSchema>;
 export type NetworkConfig = StackConfig["network"];
+
+/** The instance types a node may run as: `types`, else the one `type`. */
+export function instanceTypes(instance: Pick<InstanceConfig, "type" | "types">): string[] {
+  return instance.types ?? [instance.type];
+}
 
 /** Keys of the raw config and where they live in the parsed object. */
 const KEY_NAMES: Record<string, string> = {
@@ -309,52 +362,59 @@ const num = (v: unknown): number | undefined => (typeof v === "number" ? v : und
 export type DerivedIssue = ConfigIssue & { because: string[] };
 type AddIssue = (segments: string[], message: string, because?: string[][]) => void;
 
-/** Cross-field rules, run on the raw input so they report alongside schema errors. */
-export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): DerivedIssue[] {
+/**
+ * Cross-field rules, run on the parsed config with every default applied (`config`); where a key
+ * failed the schema it keeps its raw value, so the rules still report alongside schema errors. `given`
+ * is the raw input, read only to ask whether a key was written at all.
+ */
+export function crossFieldIssues(config: Loose, given: Loose, context: ConfigContext = {}): DerivedIssue[] {
   const issues: DerivedIssue[] = [];
   const add: AddIssue = (segments, message, because = []) => issues.push({ path: keyPath(segments), message, because: because.map(keyPath) });
-  const region = typeof raw.region === "string" ? raw.region : "us-east-1";
-  const instance = obj(raw.instance);
-  const market = instance.market ?? "on-demand";
+  const region = String(config.region);
+  const instance = obj(config.instance);
+  const market = instance.market;
 
-  if (typeof instance.type === "string" && !isKnownInstanceType(instance.type)) {
+  // A type taken from `types` is checked with the list (recoveryIssues), not twice.
+  const typeFromList = obj(given.instance).type === undefined && Array.isArray(instance.types);
+  if (!typeFromList && typeof instance.type === "string" && !isKnownInstanceType(instance.type)) {
     const family = instance.type.split(".")[0];
     const near = Object.keys(INSTANCE_PRICES).filter((t) => t.startsWith(`${family}.`));
     add(["instance", "type"], `unknown instance type ${show(instance.type)} (accepted: ${(near.length ? near : Object.keys(INSTANCE_PRICES).map((t) => t.split(".")[0]).filter((f, i, all) => all.indexOf(f) === i).map((f) => `${f}.*`)).join(", ")})`);
   }
-  const amiProblem = typeof instance.type === "string" && instance.ami === undefined && instance.amiParameter === undefined ? defaultAmiProblem(instance.type) : undefined;
+  const amiProblem = !typeFromList && typeof instance.type === "string" && instance.ami === undefined && instance.amiParameter === undefined ? defaultAmiProblem(instance.type) : undefined;
   if (amiProblem) add(["instance", "type"], amiProblem);
-  if (obj(raw.budget).activateCostTags === true) {
+  if (obj(config.budget).activateCostTags === true) {
     add(["budget", "activateCostTags"], "was removed: cost-allocation tags are account-wide, activate them once per account (docs/configuration.md, Cost-allocation tags); a stack that declared them sets activateCostTags: retain, runs pulumi up once, then drops the key");
   }
   if (instance.maxPrice !== undefined && market !== "spot") {
     add(["instance", "maxPrice"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
-  const action = obj(instance.autostop).action ?? "terminate";
-  if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true) {
+  const action = obj(instance.autostop).action;
+  if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true && instance.recovery !== true) {
     add(["instance", "autostop", "action"], `a one-time spot instance cannot be stopped (accepted: terminate | none, or set trainctl:instance.spot.persistent: true)`, [
       ["instance", "market"],
       ["instance", "spot", "persistent"],
     ]);
   }
-  if (instance.spot !== undefined && market !== "spot") {
+  if (obj(given.instance).spot !== undefined && market !== "spot") {
     add(["instance", "spot"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
+  recoveryIssues(instance, market, action, add);
 
-  const network = obj(raw.network);
+  const network = obj(config.network);
   const zonePattern = new RegExp(`^${region}[a-z]$`);
   if (typeof network.availabilityZone === "string" && !zonePattern.test(network.availabilityZone)) {
     add(["network", "availabilityZone"], `must be a zone of region ${region}, like ${region}a (got ${show(network.availabilityZone)})`, [["region"]]);
   }
 
-  if (raw.dataVolume !== undefined) dataVolumeIssues(obj(raw.dataVolume), network, zonePattern, region, add);
+  if (config.dataVolume !== undefined) dataVolumeIssues(obj(config.dataVolume), obj(given.dataVolume), network, zonePattern, region, add);
 
-  const datasets = obj(obj(raw.buckets).datasets);
+  const datasets = obj(obj(config.buckets).datasets);
   if (datasets.keepVersions !== undefined || datasets.expireDays !== undefined) {
     add(["buckets", "datasets"], "keepVersions/expireDays apply to checkpoints only (datasets keep every version)");
   }
 
-  const dataset = obj(raw.dataset);
+  const dataset = obj(config.dataset);
   if (typeof dataset.source === "string") {
     const problem = datasetSourceProblem(dataset.source, context);
     if (problem) add(["dataset", "source"], problem);
@@ -362,16 +422,39 @@ export function crossFieldIssues(raw: Loose, context: ConfigContext = {}): Deriv
   return issues;
 }
 
-function dataVolumeIssues(
-  volume: Loose,
-  network: Loose,
-  zonePattern: RegExp,
-  region: string,
-  add: AddIssue,
-): void {
+/** The spot-recovery rules: spot only, no stop, no persistent request, one GPU count over the types. */
+function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: AddIssue): void {
+  const recovery = instance.recovery === true;
+  if (recovery && market !== "spot") add(["instance", "recovery"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
+  if (recovery && action === "stop") {
+    add(["instance", "autostop", "action"], "stop is refused with trainctl:instance.recovery: true: a group cannot stop a node (accepted: terminate | none)", [["instance", "recovery"]]);
+  }
+  if (recovery && obj(instance.spot).persistent === true) {
+    add(["instance", "recovery"], "cannot be combined with trainctl:instance.spot.persistent: true: the group replaces interrupted nodes itself", [["instance", "spot", "persistent"]]);
+  }
+  if (!Array.isArray(instance.types) || !instance.types.every((t) => typeof t === "string")) return;
+  const types = instance.types;
+  const unknown = types.find((t) => !isKnownInstanceType(t));
+  if (unknown !== undefined) {
+    add(["instance", "types"], `unknown instance type ${show(unknown)} (accepted: types of the price catalog, e.g. ${Object.keys(INSTANCE_PRICES).slice(0, 4).join(", ")})`);
+    return;
+  }
+  if (typeof instance.type === "string" && types.length > 0 && types[0] !== instance.type) {
+    add(["instance", "types"], `must start with trainctl:instance.type ${show(instance.type)} (got ${show(types[0])}); or drop instance.type, which defaults to types[0]`, [["instance", "type"]]);
+  }
+  const amiProblem = instance.ami === undefined && instance.amiParameter === undefined ? types.map(defaultAmiProblem).find(Boolean) : undefined;
+  if (amiProblem) add(["instance", "types"], amiProblem);
+  const gpus = (t: string) => instanceSpec(t)?.gpus ?? 0;
+  const odd = types.find((t) => gpus(t) !== gpus(types[0]));
+  if (odd !== undefined) add(["instance", "types"], `every type must have the GPU count of ${types[0]} (${gpus(types[0])}): ${odd} has ${gpus(odd)}`);
+  if (types.length > 1 && !recovery) add(["instance", "types"], "more than one type needs trainctl:instance.recovery: true (a bare instance has one type)", [["instance", "recovery"]]);
+}
+
+/** Data volume rules: `volume` is parsed with derived defaults (warm, initRateMiBs); `given` is as written. */
+function dataVolumeIssues(volume: Loose, given: Loose, network: Loose, zonePattern: RegExp, region: string, add: AddIssue): void {
   const key = (name: string) => ["dataVolume", name];
   const type = asString(volume.type) ?? "gp3";
-  const warm = volume.warm ?? (volume.snapshotId ? "rate" : "none");
+  const warm = volume.warm;
   const size = num(volume.sizeGiB);
 
   if (volume.snapshotId === undefined && volume.adopt === undefined && size === undefined) {
@@ -390,12 +473,12 @@ function dataVolumeIssues(
       ]);
     }
   }
-  if (volume.snapshotId === undefined && volume.adopt === undefined && (warm === "rate" || warm === "fsr" || warm === "fio")) {
+  if (volume.snapshotId === undefined && volume.adopt === undefined && warm !== "none") {
     add(key("warm"), `${show(warm)} needs trainctl:dataVolume.snapshotId (an empty volume needs no warming; accepted: none)`, [key("snapshotId"), key("adopt")]);
   }
-  if (volume.initRateMiBs !== undefined) {
-    const rate = num(volume.initRateMiBs);
-    if (rate === undefined || rate < 100 || rate > 300) add(key("initRateMiBs"), `must be within 100..300 MiB/s (got ${show(volume.initRateMiBs)})`);
+  if (given.initRateMiBs !== undefined) {
+    const rate = num(given.initRateMiBs);
+    if (rate === undefined || rate < INIT_RATE_MIBS.min || rate > INIT_RATE_MIBS.max) add(key("initRateMiBs"), `must be within ${INIT_RATE_MIBS.min}..${INIT_RATE_MIBS.max} MiB/s (got ${show(given.initRateMiBs)})`);
     else if (warm !== "rate" || volume.snapshotId === undefined) add(key("initRateMiBs"), `only allowed with warm: rate and a snapshotId (warm is ${show(warm)})`, [key("warm"), key("snapshotId")]);
   }
   if (warm === "fsr" && typeof network.availabilityZone !== "string" && typeof network.subnetId !== "string" && typeof volume.availabilityZone !== "string") {
@@ -493,20 +576,39 @@ export function parseStackConfig(values: Record<string, unknown>, context: Confi
     else raw[KEY_NAMES[key]] = parseRawValue(key, value, log);
   }
   for (const issue of controlCharacterIssues(raw)) log.add(issue);
-  const parsed = stackConfigSchema.safeParse(raw, { reportInput: true });
+  const { parsed, defaulted } = parseKeepingDefaults(raw);
   if (!parsed.success) schemaIssues(parsed.error, raw, log);
-  for (const { because, ...issue } of crossFieldIssues(raw, context)) log.add(issue, because);
+  for (const { because, ...issue } of crossFieldIssues(withDerivedDefaults(defaulted, raw), raw, context)) log.add(issue, because);
   if (log.issues.length > 0 || !parsed.success) throw new ConfigError(log.issues);
-  return withDerivedDefaults(parsed.data);
+  return withDerivedDefaults(parsed.data, raw);
 }
 
-/** Defaults that depend on other keys: the warm mode follows the snapshot; the init rate follows the mode. */
-function withDerivedDefaults(config: ParsedConfig): StackConfig {
+/**
+ * The schema's output even where some keys fail: zod applies defaults key by key and a failing key
+ * keeps its raw value, so the cross-field rules see the same defaults a valid config gets.
+ */
+function parseKeepingDefaults(raw: Loose): { parsed: ReturnType<typeof stackConfigSchema.safeParse>; defaulted: Loose } {
+  let defaulted: Loose = {};
+  const keep = stackConfigSchema.superRefine((value) => void (defaulted = value), { when: () => true });
+  const parsed = keep.safeParse(raw, { reportInput: true });
+  return { parsed, defaulted };
+}
+
+/** The provisioned initialization rate AWS accepts, and the default with `warm: rate` (the fastest). */
+export const INIT_RATE_MIBS = { min: 100, max: 300, default: 300 } as const;
+
+/**
+ * Defaults that depend on other keys: the warm mode follows the snapshot; the init rate follows the
+ * mode; `instance.type` follows `instance.types[0]` when only the list is given (`given`: the raw input).
+ */
+function withDerivedDefaults<T extends { dataVolume?: Loose; instance?: Loose }>(parsed: T, given: Loose): T & StackConfig {
+  const types = obj(parsed.instance).types;
+  const config = obj(given.instance).type === undefined && Array.isArray(types) && typeof types[0] === "string" ? { ...parsed, instance: { ...parsed.instance, type: types[0] } } : parsed;
   const volume = config.dataVolume;
-  if (!volume) return { ...config, dataVolume: undefined };
+  if (!volume || typeof volume !== "object") return config as T & StackConfig;
   const warm = volume.warm ?? (volume.snapshotId ? "rate" : "none");
   return {
     ...config,
-    dataVolume: { ...volume, warm, initRateMiBs: warm === "rate" ? (volume.initRateMiBs ?? 300) : undefined },
-  };
+    dataVolume: { ...volume, warm, initRateMiBs: warm === "rate" ? (volume.initRateMiBs ?? INIT_RATE_MIBS.default) : undefined },
+  } as T & StackConfig;
 }

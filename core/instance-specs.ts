@@ -3,10 +3,6 @@
  * bandwidth (the "up to" figure for burstable network, flagged) and local NVMe instance store.
  * Transcribed from the AWS instance-type pages named in `source`, with the catalog's first prices.
  */
-import { TRANSCRIBED_DATE } from "./catalog";
-
-export const SPECS_DATE = TRANSCRIBED_DATE;
-
 export interface InstanceSpec {
   vcpus: number;
   gpus: number;

@@ -34,6 +34,21 @@ export function dataVolumeName(project: string, experiment: string, nodeIndex: n
   return `${project}-${experiment}-data-${nodeIndex}`;
 }
 
+/**
+ * Node i's Auto Scaling group in recovery mode (AutoScalingGroupName: 1..255 ASCII 33..126, no
+ * colon: CreateAutoScalingGroupType in @aws-sdk/client-auto-scaling/dist-types/models/models_0.d.ts
+ * and the API reference's length limit).
+ */
+export function nodeGroupName(project: string, experiment: string, nodeIndex: number): string {
+  return `${project}-${experiment}-node-${nodeIndex}`;
+}
+
+/**
+ * Node i's launch template: the same name (CreateLaunchTemplate LaunchTemplateName: 3..128 of
+ * `[a-zA-Z0-9().\-/_]`, EC2 API reference; the request in @aws-sdk/client-ec2 models_1.d.ts).
+ */
+export const launchTemplateName = nodeGroupName;
+
 /** AWS Budgets names are unique per account: project and stack together. */
 export function budgetName(project: string, experiment: string): string {
   return `${project}-${experiment}`;
@@ -81,6 +96,8 @@ export function derivedNames(project: string, experiment: string): DerivedName[]
     { what: "budget", name: budgetName(project, experiment), max: 100 },
     { what: "dashboard", name: dashboardName(project, experiment), max: 255 },
     { what: "data volume Name tag", name: dataVolumeName(project, experiment, 63), max: 256 },
+    { what: "Auto Scaling group", name: nodeGroupName(project, experiment, 63), max: 255 },
+    { what: "launch template", name: launchTemplateName(project, experiment, 63), max: 128 },
   ];
 }
 
@@ -108,6 +125,17 @@ export function experimentNameProblem(experiment: string, project: string): stri
 
 /** Where local ↔ instance copies and run code wait in an experiment bucket; a lifecycle rule expires it. */
 export const STAGING_PREFIX = "staging/";
+
+/**
+ * Where spot recovery keeps what a restart needs for as long as the run lasts: the run spec and the
+ * run's code. Not under STAGING_PREFIX, whose lifecycle rule expires objects after a day
+ * (components/secure-bucket.ts): a node replaced on day two would find neither.
+ */
+export const RUNS_PREFIX = "runs/";
+
+/** The run spec object in the checkpoints bucket: what a recovering node restarts (docs/spot.md). */
+export const RUN_SPEC_KEY = `${RUNS_PREFIX}current.json`;
+export const RUN_SPEC_VERSION = 1;
 
 /** Where an experiment's run secrets live; the instance role may read parameters under this path only. */
 export function runSecretsPath(project: string, experiment: string): string {

@@ -1,5 +1,6 @@
 import { CATALOG_DATE, CATALOG_REGION, CLOUDWATCH_PRICES, EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES, PUBLIC_IPV4_PRICE, S3_PRICES } from "./catalog";
 import { NODE_METRICS } from "./node-metrics";
+import { TAG } from "./tags";
 import { asString } from "./text";
 
 /**
@@ -60,7 +61,7 @@ export const catalogPrices: PriceBook = {
 };
 
 /** The kinds of charge an estimate can include, in the order reports list them; anything else is not priced. */
-export const COST_LINES = ["compute", "root volume", "public IPv4", "custom metrics", "EBS volume", "fast snapshot restore", "dashboard", "S3 storage (expected size)"] as const;
+export const COST_LINES = ["compute", "interruption overhead", "root volume", "public IPv4", "custom metrics", "EBS volume", "fast snapshot restore", "dashboard", "S3 storage (expected size)"] as const;
 export type CostLine = (typeof COST_LINES)[number];
 
 /** A spot node's two prices side by side: what it pays at most, and what it is expected to pay. */
@@ -171,7 +172,7 @@ export function s3StorageMonthly(gib: number, storage: StoragePrices = {}): numb
 }
 
 /** The node's role tag: training nodes run the bootstrap, which publishes the node metrics. */
-const TRAINING_NODE = { key: "trainctl:role", value: "training-node" } as const;
+const TRAINING_NODE = { key: TAG.role, value: "training-node" } as const;
 
 /** Custom metrics one training node publishes: each NODE_METRICS name with the node's own dimensions. */
 export const METRICS_PER_NODE = Object.keys(NODE_METRICS).length;
@@ -265,18 +266,104 @@ function priceVolume(r: PricedResource, storage: StoragePrices): Omit<CostItem, 
 }
 
 function priceBucket(r: PricedResource, storage: StoragePrices): Omit<CostItem, "urn" | "type" | "name"> {
-  const gib = num(r.tags["trainctl:expected-gib"]);
+  const gib = num(r.tags[TAG.expectedGiB]);
   if (gib === undefined) return { hourly: 0, monthly: 0, lines: [], detail: "usage-based: S3 storage and requests are not known from state" };
   const monthly = s3StorageMonthly(gib, storage);
   return { hourly: monthly / HOURS_PER_MONTH, monthly, lines: ["S3 storage (expected size)"], detail: `${gib} GiB expected in S3 Standard ($${storage.s3StandardGBMonth ?? S3_PRICES.storageTiers[0].price.usd}/GB-month)` };
 }
 
+/** A recovery group's tags (`[{key, value, propagateAtLaunch}]`) as a map. */
+export function groupTagMap(r: PricedResource): Record<string, string> {
+  const list = prop(r, "tags");
+  if (!Array.isArray(list)) return {};
+  const isTag = (t: unknown): t is { key: string; value: string } =>
+    typeof t === "object" && t !== null && typeof (t as { key?: unknown }).key === "string" && typeof (t as { value?: unknown }).value === "string";
+  return Object.fromEntries((list as unknown[]).filter(isTag).map((t) => [t.key, t.value]));
+}
+
+/**
+ * The share of a run's time lost to interruptions: each of `nodes` nodes is interrupted
+ * `perDay` times a day and each interruption restarts the whole run, costing `restartMinutes`.
+ */
+export function interruptionOverhead(nodes: number, perDay: number, restartMinutes: number): number {
+  return Math.min(1, (nodes * perDay * restartMinutes) / (24 * 60));
+}
+
+/** What a recovery group's pricing needs from the rest of the model. */
+export interface GroupContext {
+  /** Recovery groups in the model: an interruption of any restarts the whole run. */
+  groups: number;
+  /** The group's launch template (root volume), when the model holds it. */
+  launchTemplate?: PricedResource;
+}
+
+const GROUP = "aws:autoscaling/group:Group";
+const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
+
+/**
+ * A recovery group launches one spot node of its preferred type (the first override): priced as a bare
+ * spot node of that type with the group's max price and the template's root volume, plus the
+ * interruption overhead from the group's assumption tags.
+ */
+function priceGroup(r: PricedResource, prices: PriceBook, context: GroupContext): Omit<CostItem, "urn" | "type" | "name"> {
+  const policy = prop(r, "mixedInstancesPolicy") as { instancesDistribution?: { spotMaxPrice?: string } } | undefined;
+  const tags = groupTagMap(r);
+  const root = (prop(context.launchTemplate ?? r, "blockDeviceMappings") as { ebs?: { volumeSize?: number; volumeType?: string; iops?: number; throughput?: number } }[] | undefined)?.[0]?.ebs;
+  const node: PricedResource = {
+    ...r,
+    inputs: {
+      instanceType: preferredGroupType(r),
+      instanceMarketOptions: { marketType: "spot", spotOptions: { maxPrice: policy?.instancesDistribution?.spotMaxPrice } },
+      rootBlockDevice: root,
+      // The template sets no public address: the subnet decides, as for a bare node.
+      associatePublicIpAddress: undefined,
+    },
+    outputs: {},
+    tags: { ...r.tags, ...tags },
+  };
+  const priced = priceInstance(node, prices);
+  const share = interruptionOverhead(context.groups, num(tags[TAG.interruptionsPerDay]) ?? 0, num(tags[TAG.restartMinutes]) ?? 0);
+  if (priced.hourly === null || share === 0) return priced;
+  const overhead = priced.hourly * share;
+  const hourly = priced.hourly + overhead;
+  const detail = `${priced.detail} + interruption overhead ${usd(round(overhead))}/h (${context.groups} node(s) × ${tags[TAG.interruptionsPerDay]}/day × ${tags[TAG.restartMinutes]} min lost per restart = ${(share * 100).toFixed(2)}%)`;
+  return { ...priced, hourly, monthly: hourly * HOURS_PER_MONTH, lines: ["compute", "interruption overhead", ...priced.lines.filter((l) => l !== "compute")], detail };
+}
+
+
+/** A group's preferred instance type: its first override. */
+function preferredGroupType(r: PricedResource): string | undefined {
+  return (prop(r, "mixedInstancesPolicy") as { launchTemplate?: { overrides?: { instanceType?: string }[] } } | undefined)?.launchTemplate?.overrides?.[0]?.instanceType;
+}
+
+/** The launch template a group launches from: by id, else by name. */
+function launchTemplateOf(group: PricedResource, resources: readonly PricedResource[]): PricedResource | undefined {
+  const spec = (prop(group, "mixedInstancesPolicy") as { launchTemplate?: { launchTemplateSpecification?: { launchTemplateId?: string; launchTemplateName?: string } } } | undefined)?.launchTemplate
+    ?.launchTemplateSpecification;
+  return resources.find(
+    (t) =>
+      t.type === LAUNCH_TEMPLATE &&
+      ((spec?.launchTemplateId !== undefined && t.outputs.id === spec.launchTemplateId) ||
+        (spec?.launchTemplateName !== undefined && prop(t, "name") === spec.launchTemplateName) ||
+        prop(t, "name") === prop(group, "name")),
+  );
+}
+
+/** The pricing context of each resource of a model: groups need their template and how many groups there are. */
+export function groupContext(r: PricedResource, resources: readonly PricedResource[]): GroupContext | undefined {
+  if (r.type !== GROUP) return undefined;
+  return { groups: resources.filter((x) => x.type === GROUP).length, launchTemplate: launchTemplateOf(r, resources) };
+}
+
 /** One resource's price line, or undefined for resources that cost nothing by themselves. */
-export function priceResource(r: PricedResource, prices: PriceBook = catalogPrices): CostItem | undefined {
+export function priceResource(r: PricedResource, prices: PriceBook = catalogPrices, context?: GroupContext): CostItem | undefined {
   let priced: Omit<CostItem, "urn" | "type" | "name">;
   switch (r.type) {
     case "aws:ec2/instance:Instance":
       priced = priceInstance(r, prices);
+      break;
+    case GROUP:
+      priced = priceGroup(r, prices, context ?? { groups: 1 });
       break;
     case "aws:ebs/volume:Volume":
       priced = priceVolume(r, prices.storage ?? {});
@@ -311,16 +398,19 @@ export function priceResource(r: PricedResource, prices: PriceBook = catalogPric
 /** Hours to price: explicit, else the largest `trainctl:max-hours` an instance carries, else a month. */
 export function pricedHours(model: PricedModel, hours?: number): number {
   if (hours !== undefined) return hours;
-  const limits = model.resources.filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => num(r.tags["trainctl:max-hours"])).filter((h): h is number => h !== undefined);
+  const limits = model.resources
+    .filter((r) => r.type === "aws:ec2/instance:Instance" || r.type === GROUP)
+    .map((r) => num(r.tags[TAG.maxHours] ?? groupTagMap(r)[TAG.maxHours]))
+    .filter((h): h is number => h !== undefined);
   return limits.length ? Math.max(...limits) : HOURS_PER_MONTH;
 }
 
 /** The region an item's price comes from. */
 function priceRegionOf(item: CostItem, model: PricedModel, prices: PriceBook): string {
   const bookRegion = prices.region ?? CATALOG_REGION;
-  if (item.type !== "aws:ec2/instance:Instance" || !prices.onDemandRegion) return bookRegion;
+  if ((item.type !== "aws:ec2/instance:Instance" && item.type !== GROUP) || !prices.onDemandRegion) return bookRegion;
   const r = model.resources.find((x) => x.urn === item.urn);
-  return prices.onDemandRegion((r && asString(prop(r, "instanceType"))) ?? "");
+  return prices.onDemandRegion((r && (asString(prop(r, "instanceType")) ?? preferredGroupType(r))) ?? "");
 }
 
 /** Marks every priced line whose price is another region's: "(us-east-1 price)" in its detail. */
@@ -344,14 +434,14 @@ const sum = (items: CostItem[], key: "monthly" | "oneTime" | "afterDeleteMonthly
 /** Prices every resource of a model: a pure function of the records and the price book. */
 export function estimateCost(model: PricedModel, options: EstimateOptions = {}): CostReport {
   const prices = options.prices ?? catalogPrices;
-  const priced = model.resources.map((r) => priceResource(r, prices)).filter((i): i is CostItem => i !== undefined);
+  const priced = model.resources.map((r) => priceResource(r, prices, groupContext(r, model.resources))).filter((i): i is CostItem => i !== undefined);
   const borrowed = markBorrowedPrices(priced, options.region ?? prices.region ?? CATALOG_REGION, (item) => priceRegionOf(item, model, prices));
   const items = borrowed.items;
   const hours = pricedHours(model, options.hours);
   const monthly = sum(items, "monthly");
   const hourly = round(monthly / HOURS_PER_MONTH);
   const unpricedItems = items.filter((i) => i.unpriced);
-  const warnings = unpricedItems.filter((i) => i.type === "aws:ec2/instance:Instance").map((i) => `no price for ${i.detail.split(":")[0]} (${i.name}); it is listed as unpriced, not $0`);
+  const warnings = unpricedItems.filter((i) => i.type === "aws:ec2/instance:Instance" || i.type === GROUP).map((i) => `no price for ${i.detail.split(":")[0]} (${i.name}); it is listed as unpriced, not $0`);
   const report: CostReport = {
     currency: "USD",
     hours,
@@ -366,7 +456,7 @@ export function estimateCost(model: PricedModel, options: EstimateOptions = {}):
     warnings: borrowed.warning ? [...warnings, borrowed.warning] : warnings,
   };
   if (model.source === "preview" && model.deleted.length > 0) {
-    const deleted = model.deleted.map((r) => priceResource(r, prices)).filter((i): i is CostItem => i !== undefined);
+    const deleted = model.deleted.map((r) => priceResource(r, prices, groupContext(r, model.deleted))).filter((i): i is CostItem => i !== undefined);
     const saved = sum(deleted, "monthly");
     report.savings = { hourly: round(saved / HOURS_PER_MONTH), monthly: round(saved) };
   }

@@ -1,9 +1,8 @@
 import { UsageError } from "./errors";
 import { EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES, S3_PRICES } from "./catalog";
 import { type InstanceSpec, instanceSpec } from "./instance-specs";
-
-export const STRATEGY_NAMES = ["prewarmed-ebs", "direct-s3", "local-cache"] as const;
-export type Strategy = (typeof STRATEGY_NAMES)[number];
+import { DEFAULT_DATA_VOLUME, type DataVolumeConfig, INIT_RATE_MIBS, type Strategy, volumePerformance } from "./config";
+import { volumeMonthly } from "./pricing";
 
 /**
  * The documented rates the model uses (docs/dataloader.md names the source of each).
@@ -18,11 +17,6 @@ export const RATES = {
   /** Fraction of the instance's network bandwidth S3 reads reach with many connections. */
   networkEfficiency: 0.8,
   burstSustainedFraction: 0.5,
-  /** gp3 throughput and IOPS trainctl provisions for a dataset volume (gp3 limits: 1,000 MiB/s classic, 16,000 IOPS). */
-  gp3ThroughputMiBs: 1_000,
-  gp3Iops: 16_000,
-  /** EBS Provisioned Rate for Volume Initialization, maximum. */
-  initRateMiBs: 300,
   /** Time to create, attach and mount a volume restored from a snapshot. */
   volumeReadySeconds: 60,
   /** Sequential read of local NVMe instance store, per instance (conservative across families). */
@@ -54,6 +48,8 @@ export interface RecommendInput {
   runs: number;
   instanceType: string;
   source?: string;
+  /** The data volume the stack provisions; without one, the volume a config gets by default (gp3 baseline). */
+  volume?: Pick<DataVolumeConfig, "type" | "iops" | "throughputMiBs">;
 }
 
 export interface StrategyEstimate {
@@ -130,14 +126,16 @@ export function estimateStrategies(input: RecommendInput): StrategyEstimate[] {
     notes: fits ? [] : [`${round(sizeGiB)} GiB does not fit the ${spec.instanceStoreGB} GB instance store`],
   };
 
-  // Pre-warmed EBS from a dataset snapshot: warm at the provisioned rate each run, read at gp3 speed.
-  const warmS = sizeMiB / RATES.initRateMiBs;
-  const ebsEpoch = Math.max(sizeMiB / RATES.gp3ThroughputMiBs, input.files / RATES.gp3Iops);
+  // Pre-warmed EBS from a dataset snapshot: warm at the provisioned rate each run, read at the speed
+  // and price of the volume the config provisions.
+  const volume = input.volume ?? DEFAULT_DATA_VOLUME;
+  const performance = volumePerformance(volume);
+  const warmS = sizeMiB / INIT_RATE_MIBS.max;
+  const ebsEpoch = Math.max(sizeMiB / performance.throughputMiBs, input.files / performance.iops);
   const runHours = (warmS + ebsEpoch * input.epochs) / 3600;
-  const gp3 = EBS_PRICES.gp3;
-  const volumeMonthly = sizeGiB * gp3.storage.usd + (RATES.gp3Iops - gp3.freeIops) * gp3.iops.usd + (RATES.gp3ThroughputMiBs - gp3.freeThroughputMiBs) * gp3.throughput.usd;
+  const { monthly } = volumeMonthly({ type: volume.type, sizeGiB, iops: performance.iops, throughputMiBs: performance.throughputMiBs });
   const ebsExtra =
-    (volumeMonthly / HOURS_PER_MONTH) * runHours * input.runs +
+    (monthly / HOURS_PER_MONTH) * runHours * input.runs +
     sizeGiB * EBS_PRICES.volumeInitialization.usd * input.runs +
     sizeGiB * EBS_PRICES.snapshot.storage.usd * RATES.snapshotMonths;
   const ebs: StrategyEstimate = {
@@ -148,7 +146,10 @@ export function estimateStrategies(input: RecommendInput): StrategyEstimate[] {
     extraCostUsd: round(ebsExtra, 4),
     feasible: sizeGiB <= 64 * 1024,
     scoreUsd: round(score((RATES.volumeReadySeconds + warmS + ebsEpoch * input.epochs) * input.runs, ebsExtra), 4),
-    notes: ["assumes a dataset snapshot exists; creating it is a one-time upload"],
+    notes: [
+      "assumes a dataset snapshot exists; creating it is a one-time upload",
+      `reads at ${volume.type} ${performance.throughputMiBs} MiB/s and ${performance.iops} IOPS${input.volume ? "" : " (the default volume; provision more with trainctl:dataVolume.iops and throughputMiBs)"}`,
+    ],
   };
   return [ebs, direct, local];
 }

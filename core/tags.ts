@@ -1,4 +1,7 @@
-/** Tag keys trainctl writes. Cost keys live in the provider's default tags; the rest per resource. */
+/**
+ * Every `trainctl:*` tag key, defined here only (tests/architecture/single-definitions.test.ts checks
+ * no other source spells one). Cost keys live in the provider's default tags; the rest per resource.
+ */
 export const TAG = {
   project: "trainctl:project",
   experiment: "trainctl:experiment",
@@ -10,10 +13,39 @@ export const TAG = {
   maxHours: "trainctl:max-hours",
   expectedGiB: "trainctl:expected-gib",
   incarnation: "trainctl:incarnation",
+  /** The node index a recovery group's instances carry (propagated at launch). */
+  nodeIndex: "trainctl:node-index",
+  /** On a recovery group's root volumes: the group that launched them (the sweep's link to state). */
+  nodeGroup: "trainctl:node-group",
+  /** On a recovery group (not propagated): the cost estimate's interruption assumptions. */
+  interruptionsPerDay: "trainctl:interruptions-per-day",
+  restartMinutes: "trainctl:restart-minutes",
+  /** When `trainctl sweep` made a snapshot or bucket (ISO 8601); buckets may carry it too. */
+  createdAt: "trainctl:created-at",
+  /** A Pulumi stack tag, not an AWS one: when `experiment gc` may tear the stack down. */
+  expires: "trainctl:expires",
+  /** The busy marker older bootstraps wrote before runtime tags had their prefix; still honoured. */
+  legacyBusy: "trainctl:busy",
 } as const;
+
+/** The tag AWS itself puts on every instance an Auto Scaling group launches. */
+export const AUTOSCALING_GROUP_TAG = "aws:autoscaling:groupName";
 
 /** Tags the provider ignores, so runtime tags written on the instance survive `pulumi up`. */
 export const RUNTIME_TAG_PREFIX = "trainctl:runtime:";
+
+/** Tags the bootstrap scripts write on the instance at runtime (components/bootstrap/lib.sh `runtime_tag`). */
+export const RUNTIME_TAG = {
+  busy: `${RUNTIME_TAG_PREFIX}busy`,
+  warmState: `${RUNTIME_TAG_PREFIX}warm-state`,
+  staging: `${RUNTIME_TAG_PREFIX}staging`,
+} as const;
+
+/** The cost-allocation keys every tagged resource carries (the provider's default tags). */
+export const COST_TAG_KEYS = [TAG.project, TAG.experiment, TAG.owner, TAG.costCenter, TAG.managedBy] as const;
+
+/** Keys whose value `true` says a training process runs on the node, newest first. */
+export const BUSY_TAGS = [RUNTIME_TAG.busy, TAG.legacyBusy] as const;
 
 export interface CostTagInput {
   project: string;

@@ -23,14 +23,17 @@ const provider = new aws.Provider("aws", {
 
 const experiment = new Experiment(experimentName, { project, experiment: experimentName, config, costTags: defaultTags, projectDir }, { providers: { aws: provider } });
 
+// In recovery mode the groups own the nodes: their instances are found by tag, not in state.
 const nodes = experiment.instance.nodes;
 export const region = config.region;
 export const instanceIds = nodes.map((n) => n.id);
 /** Node 0 is the torchrun rendezvous (MASTER_ADDR). */
 export const privateIps = nodes.map((n) => n.privateIp);
-export const instanceId = nodes[0].id;
-export const availabilityZone = nodes[0].availabilityZone;
-export const ssmConnectCommand = pulumi.interpolate`aws ssm start-session --region ${config.region} --target ${nodes[0].id}`;
+export const instanceId = nodes[0]?.id ?? null;
+export const availabilityZone = nodes[0]?.availabilityZone ?? experiment.availabilityZone;
+export const ssmConnectCommand = nodes[0] ? pulumi.interpolate`aws ssm start-session --region ${config.region} --target ${nodes[0].id}` : null;
+/** Recovery mode: node N's Auto Scaling group (`<project>-<experiment>-node-<N>`); empty otherwise. */
+export const nodeGroupNames = experiment.instance.groups.map((g) => g.group.name);
 export const datasetsBucket = experiment.datasets.bucketName;
 export const checkpointsBucket = experiment.checkpoints.bucketName;
 export const dataVolumeIds = experiment.volumes.map((v) => v.volumeId);

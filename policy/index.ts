@@ -13,10 +13,11 @@ const subject = (r: { type: string; name: string; urn: string; props: Record<str
 const DESCRIPTIONS: Record<keyof typeof RESOURCE_RULES, string> = {
   "cost-tags": "Tagged resources carry the trainctl cost-allocation tags.",
   "data-protected": "Data-bearing volumes and buckets are protected (advisory on stacks tagged ephemeral=true).",
-  "storage-encrypted": "EBS volumes and instance root volumes are encrypted.",
-  "imdsv2-required": "Instances require IMDSv2.",
+  "storage-encrypted": "EBS volumes, instance root volumes and launch template volumes are encrypted.",
+  "imdsv2-required": "Instances and launch templates require IMDSv2.",
   "no-open-ingress": "No security group opens port 22 or anything to 0.0.0.0/0 inbound.",
   "spot-below-on-demand": "A spot max price is below the on-demand price.",
+  "recovery-group-shape": "A spot recovery group holds at most one node, all spot, without Capacity Rebalance.",
 };
 
 new PolicyPack("trainctl", {

@@ -1,4 +1,5 @@
 import { INSTANCE_PRICES } from "../core/catalog";
+import { COST_TAG_KEYS } from "../core/tags";
 
 /** What a rule sees of a resource: the same fields CrossGuard gives, as plain data. */
 export interface PolicySubject {
@@ -17,19 +18,43 @@ interface InstanceProps {
   instanceMarketOptions?: { marketType?: string; spotOptions?: { maxPrice?: string | number } };
 }
 
+/** The Auto Scaling group inputs the rules read. */
+interface GroupProps {
+  maxSize?: number;
+  capacityRebalance?: boolean;
+  mixedInstancesPolicy?: {
+    instancesDistribution?: { spotMaxPrice?: string; onDemandBaseCapacity?: number; onDemandPercentageAboveBaseCapacity?: number };
+    launchTemplate?: { overrides?: { instanceType?: string }[] };
+  };
+}
+
 /** A bucket policy statement, as far as the TLS rule reads it. */
 interface PolicyStatement {
   Effect?: string;
   Condition?: { Bool?: Record<string, unknown> };
 }
 
-export const COST_TAG_KEYS = ["trainctl:project", "trainctl:experiment", "trainctl:owner", "trainctl:cost-center", "trainctl:managed-by"] as const;
-
 /** Types that carry tags in this stack and so must carry the cost keys. */
 const TAGGED_TYPES = new Set(["aws:ec2/instance:Instance", "aws:ebs/volume:Volume", "aws:s3/bucket:Bucket", "aws:ec2/securityGroup:SecurityGroup", "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile", "aws:ec2/placementGroup:PlacementGroup"]);
 
-/** Every tagged resource carries the cost-allocation keys in `tagsAll` (provider default tags included). */
+const GROUP = "aws:autoscaling/group:Group";
+const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
+
+/** A group's tags it propagates to its instances: provider default tags never reach them. */
+function propagatedTags(r: PolicySubject): Record<string, string> {
+  const list = (Array.isArray(r.props.tags) ? r.props.tags : []) as { key: string; value: string; propagateAtLaunch?: boolean }[];
+  return Object.fromEntries(list.filter((t) => t.propagateAtLaunch).map((t) => [t.key, t.value]));
+}
+
+/**
+ * Every tagged resource carries the cost-allocation keys in `tagsAll` (provider default tags
+ * included); an Auto Scaling group propagates them to the instances it launches.
+ */
 export function missingCostTags(r: PolicySubject): string[] {
+  if (r.type === GROUP) {
+    const missing = COST_TAG_KEYS.filter((k) => !propagatedTags(r)[k]);
+    return missing.length ? [`${r.name}: does not propagate cost tags ${missing.join(", ")} to its instances`] : [];
+  }
   if (!TAGGED_TYPES.has(r.type)) return [];
   const tags = (r.props.tagsAll ?? r.props.tags ?? {}) as Record<string, string>;
   const missing = COST_TAG_KEYS.filter((k) => !tags[k]);
@@ -47,12 +72,18 @@ export function unprotectedData(r: PolicySubject): string[] {
 export function unencryptedStorage(r: PolicySubject): string[] {
   if (r.type === "aws:ebs/volume:Volume" && r.props.encrypted !== true) return [`${r.name}: EBS volume is not encrypted`];
   if (r.type === "aws:ec2/instance:Instance" && (r.props as InstanceProps).rootBlockDevice?.encrypted !== true) return [`${r.name}: root volume is not encrypted`];
+  if (r.type === LAUNCH_TEMPLATE) {
+    // Template booleans are strings ("true").
+    const mappings = (r.props.blockDeviceMappings ?? []) as { deviceName?: string; ebs?: { encrypted?: string | boolean } }[];
+    if (mappings.length === 0) return [`${r.name}: launch template declares no root volume, so it is not encrypted`];
+    return mappings.filter((m) => String(m.ebs?.encrypted) !== "true").map((m) => `${r.name}: volume ${m.deviceName ?? "?"} is not encrypted`);
+  }
   return [];
 }
 
 /** Instances require IMDSv2 tokens. */
 export function imdsV1Allowed(r: PolicySubject): string[] {
-  return r.type === "aws:ec2/instance:Instance" && (r.props as InstanceProps).metadataOptions?.httpTokens !== "required" ? [`${r.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`] : [];
+  return (r.type === "aws:ec2/instance:Instance" || r.type === LAUNCH_TEMPLATE) && (r.props as InstanceProps).metadataOptions?.httpTokens !== "required" ? [`${r.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`] : [];
 }
 
 interface IngressRule {
@@ -88,12 +119,38 @@ export function openSecurityGroups(r: PolicySubject): string[] {
 
 /** A spot max price at or above on-demand pays on-demand prices for interruptible capacity. */
 export function spotPriceAboveOnDemand(r: PolicySubject): string[] {
+  if (r.type === GROUP) {
+    const policy = (r.props as GroupProps).mixedInstancesPolicy;
+    const max = Number(policy?.instancesDistribution?.spotMaxPrice);
+    const types = (policy?.launchTemplate?.overrides ?? []).map((o) => o.instanceType).filter((t): t is string => t !== undefined);
+    if (!Number.isFinite(max)) return [];
+    return types
+      .filter((t) => INSTANCE_PRICES[t] !== undefined && max >= INSTANCE_PRICES[t].usd)
+      .map((t) => `${r.name}: spotMaxPrice $${max}/h is not below the on-demand $${INSTANCE_PRICES[t].usd}/h of ${t}`);
+  }
   if (r.type !== "aws:ec2/instance:Instance") return [];
   const props = r.props as InstanceProps;
   const max = Number(props.instanceMarketOptions?.spotOptions?.maxPrice);
   const onDemand = props.instanceType === undefined ? undefined : INSTANCE_PRICES[props.instanceType]?.usd;
   if (props.instanceMarketOptions?.marketType !== "spot" || !Number.isFinite(max) || onDemand === undefined) return [];
   return max >= onDemand ? [`${r.name}: spot maxPrice $${max}/h is not below the on-demand $${onDemand}/h of ${props.instanceType}`] : [];
+}
+
+/**
+ * A recovery group holds one spot node: at most one instance, no on-demand base or share (a group
+ * has no on-demand fallback for spot capacity), and no Capacity Rebalance (docs/spot.md).
+ */
+export function recoveryGroupShape(r: PolicySubject): string[] {
+  const props = r.props as GroupProps;
+  if (r.type !== GROUP || !props.mixedInstancesPolicy) return [];
+  const distribution = props.mixedInstancesPolicy.instancesDistribution ?? {};
+  const problems: string[] = [];
+  if (Number(props.maxSize) > 1) problems.push(`maxSize is ${props.maxSize}, not 1`);
+  if (Number(distribution.onDemandBaseCapacity ?? 0) !== 0) problems.push(`onDemandBaseCapacity is ${distribution.onDemandBaseCapacity}, not 0`);
+  // AWS's default share above the base is 100% on-demand: it must be given as 0.
+  if (Number(distribution.onDemandPercentageAboveBaseCapacity ?? 100) !== 0) problems.push(`onDemandPercentageAboveBaseCapacity is ${distribution.onDemandPercentageAboveBaseCapacity ?? "unset (100)"}, not 0`);
+  if (props.capacityRebalance === true) problems.push("capacityRebalance is on");
+  return problems.map((p) => `${r.name}: ${p}`);
 }
 
 export const RESOURCE_RULES = {
@@ -103,6 +160,7 @@ export const RESOURCE_RULES = {
   "imdsv2-required": imdsV1Allowed,
   "no-open-ingress": openSecurityGroups,
   "spot-below-on-demand": spotPriceAboveOnDemand,
+  "recovery-group-shape": recoveryGroupShape,
 } as const;
 
 /** Every bucket has a full public access block and a TLS-only policy, matched by bucket name. */

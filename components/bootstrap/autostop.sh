@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run once a minute by a systemd timer. Counts idle minutes (GPU utilisation below the threshold, no
 # SSM session, no training process, no dataset staging or fio warming) and stops or terminates the
-# instance after autostop.idleMinutes. maxHours is a hard stop. Keeps the trainctl:runtime:busy tag
+# instance after autostop.idleMinutes. maxHours is a hard stop. Keeps the runtime busy tag
 # in step with the training process.
 set -euo pipefail
 TRAINCTL_COMPONENT=autostop
@@ -27,7 +27,7 @@ if alive "$TRAINCTL_RUN_DIR/staging.pid"; then staging=1; fi
 if alive "$TRAINCTL_RUN_DIR/warming.pid"; then warming=1; fi
 if [[ "$(cat "$busy_file" 2>/dev/null || echo 0)" != "$training" ]]; then
   echo "$training" >"$busy_file"
-  runtime_tag busy "$([[ $training == 1 ]] && echo true || echo false)"
+  runtime_tag "$TRAINCTL_TAG_BUSY" "$([[ $training == 1 ]] && echo true || echo false)"
 fi
 
 max_util=0

@@ -7,6 +7,10 @@ TRAINCTL_STATE_DIR="${TRAINCTL_STATE_DIR:-/var/lib/trainctl}"
 TRAINCTL_RUN_DIR="${TRAINCTL_RUN_DIR:-/run/trainctl}"
 TRAINCTL_PID_FILE="${TRAINCTL_PID_FILE:-$TRAINCTL_RUN_DIR/train.pid}"
 TRAINCTL_AWS="${TRAINCTL_AWS:-aws}"
+# Runtime tag keys; empty (no tagging) when the env file does not name them.
+TRAINCTL_TAG_BUSY="${TRAINCTL_TAG_BUSY:-}"
+TRAINCTL_TAG_WARM_STATE="${TRAINCTL_TAG_WARM_STATE:-}"
+TRAINCTL_TAG_STAGING="${TRAINCTL_TAG_STAGING:-}"
 mkdir -p "$(dirname "$TRAINCTL_LOG")" "$TRAINCTL_STATE_DIR" "$TRAINCTL_RUN_DIR"
 
 log() {
@@ -23,12 +27,14 @@ imds() {
   curl -sf -H "X-aws-ec2-metadata-token: $token" "$base/latest/$1"
 }
 
-# Runtime tags use the trainctl:runtime: prefix, which the Pulumi provider ignores.
+# Runtime tag keys come from the env file (TRAINCTL_TAG_*, rendered from core/tags.ts RUNTIME_TAG);
+# their prefix is one the Pulumi provider ignores. Usage: runtime_tag "$TRAINCTL_TAG_BUSY" true
 runtime_tag() {
   local key="$1" value="$2" instance
+  [[ -n $key ]] || return 0
   instance="$(imds meta-data/instance-id)" || return 0
   "$TRAINCTL_AWS" ec2 create-tags --region "${TRAINCTL_REGION:-us-east-1}" --resources "$instance" \
-    --tags "Key=trainctl:runtime:$key,Value=$value" >/dev/null 2>&1 || log "could not tag $instance trainctl:runtime:$key=$value"
+    --tags "Key=$key,Value=$value" >/dev/null 2>&1 || log "could not tag $instance $key=$value"
 }
 
 # Busy duties (staging, warming) hold a pid file in the run folder while they work; the autostop

@@ -14,7 +14,7 @@ if [[ -f "$marker" ]] && [[ "$(cat "$marker")" == "$source_url" ]]; then
 fi
 mkdir -p "$target"
 hold_busy staging
-runtime_tag staging copying
+runtime_tag "$TRAINCTL_TAG_STAGING" copying
 log "staging $source_url to $target"
 if command -v s5cmd >/dev/null 2>&1; then
   s5cmd sync "${source_url%/}/*" "$target/"
@@ -22,5 +22,5 @@ else
   "$TRAINCTL_AWS" s3 sync --only-show-errors "$source_url" "$target" "${S3_ENDPOINT_ARGS[@]}"
 fi
 echo "$source_url" >"$marker"
-runtime_tag staging complete
+runtime_tag "$TRAINCTL_TAG_STAGING" complete
 log "staged $source_url"

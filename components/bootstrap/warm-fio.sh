@@ -11,11 +11,11 @@ device="${1:-$(cat "$TRAINCTL_STATE_DIR/data-device")}"
 status="${TRAINCTL_WARM_STATUS:-$TRAINCTL_STATE_DIR/warm-state}"
 hold_busy warming
 echo "warming 0" >"$status"
-runtime_tag warm-state warming
+runtime_tag "$TRAINCTL_TAG_WARM_STATE" warming
 
 failed() {
   echo "failed" >"$status"
-  runtime_tag warm-state failed
+  runtime_tag "$TRAINCTL_TAG_WARM_STATE" failed
   log "$1"
   exit 1
 }
@@ -47,5 +47,5 @@ if ! fio --name=trainctl-warm --filename="$device" --rw=read --bs=1M --iodepth=3
   failed "fio failed on $device"
 fi
 echo "warm 100" >"$status"
-runtime_tag warm-state warm
+runtime_tag "$TRAINCTL_TAG_WARM_STATE" warm
 log "$device is warm"

@@ -3,8 +3,8 @@ import * as path from "node:path";
 import type { TypedCommand } from "../command-args";
 import { UsageError } from "../../core/errors";
 import { say } from "../output";
-import { type Format, generateLoader } from "../dataloader/generate";
-import type { Strategy } from "../../core/recommend";
+import { generateLoader } from "../dataloader/generate";
+import { FORMATS, type Format, STRATEGY_NAMES, type Strategy } from "../../core/config";
 
 interface DataloaderArgs {
   strategy: string;
@@ -41,8 +41,8 @@ const command: TypedCommand<DataloaderArgs> = {
   describe: "generate a complete, runnable PyTorch DataLoader module for a strategy and format",
   builder: (y) =>
     y
-      .option("strategy", { type: "string", demandOption: true, describe: "prewarmed-ebs | direct-s3 | local-cache" })
-      .option("format", { type: "string", demandOption: true, describe: "files | npy | image | webdataset" })
+      .option("strategy", { type: "string", demandOption: true, describe: STRATEGY_NAMES.join(" | ") })
+      .option("format", { type: "string", demandOption: true, describe: FORMATS.join(" | ") })
       .option("data", { type: "string", demandOption: true, describe: "a local folder (prewarmed-ebs) or s3://bucket/prefix/" })
       .option("instance-type", { type: "string", default: "g5.xlarge", describe: "tunes num_workers to vCPUs per GPU" })
       .option("out", { type: "string", demandOption: true, describe: "where to write the module" })

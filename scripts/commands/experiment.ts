@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from "yargs";
 import { parseStackConfig } from "../../core/config";
 import { TrainctlError, UsageError } from "../../core/errors";
 import { newExperimentFile } from "../experiments/config-file";
-import { EXPIRES_TAG, type ExperimentRow, expiryAfter, inventory } from "../experiments/inventory";
+import { type ExperimentRow, expiryAfter, inventory } from "../experiments/inventory";
 import { printJson, say, usd } from "../output";
 import type { StackModel } from "../state/model";
 import { loadStackConfig } from "../state/offline-program";
@@ -12,6 +12,7 @@ import { preflightGate } from "./preflight";
 import { exportStack, findPulumi, listStacks, requirePulumi, runPulumi, stackTags } from "../state/pulumi-cli";
 import { destroyStack } from "../teardown/destroy";
 import { planTeardown } from "../teardown/teardown-plan";
+import { TAG } from "../../core/tags";
 
 const shortName = (name: string) => name.split("/").pop() ?? name;
 
@@ -78,7 +79,7 @@ const subcommands = (y: Argv) =>
           return;
         }
         const config = parseStackConfig(loadStackConfig(args.name, projectDir()), { projectDir: projectDir() });
-        for (const cmd of [["stack", "init", args.name], ["stack", "tag", "set", "trainctl:owner", config.owner, "--stack", args.name], ["stack", "tag", "set", "trainctl:experiment", args.name, "--stack", args.name]]) {
+        for (const cmd of [["stack", "init", args.name], ["stack", "tag", "set", TAG.owner, config.owner, "--stack", args.name], ["stack", "tag", "set", TAG.experiment, args.name, "--stack", args.name]]) {
           const result = runPulumi(cmd, { cwd: projectDir() });
           if (result.code !== 0) throw new TrainctlError(`pulumi ${cmd.join(" ")} failed: ${result.stderr.trim().split("\n").pop()}`, { subject: args.name });
         }
@@ -97,7 +98,7 @@ const subcommands = (y: Argv) =>
     })
     .command({
       command: "up <name>",
-      describe: "pulumi up through the Automation API; sets trainctl:expires from maxHours after the first success",
+      describe: `pulumi up through the Automation API; sets ${TAG.expires} from maxHours after the first success`,
       builder: (b: Argv) =>
         b.positional("name", { type: "string", demandOption: true }).option("skip-preflight", { type: "boolean", describe: "do not run trainctl preflight first" }),
       handler: async (args: { name: string; skipPreflight?: boolean }) => {
@@ -107,7 +108,7 @@ const subcommands = (y: Argv) =>
         const result = await stack.up({ onOutput: progress });
         if (result.summary.result !== "succeeded") throw new TrainctlError(`up of ${args.name} ended ${result.summary.result}`, { subject: args.name, retryable: true });
         const expires = expiryAfter(config.instance.maxHours, new Date());
-        if (expires && !(await stack.listTags())[EXPIRES_TAG]) await stack.setTag(EXPIRES_TAG, expires);
+        if (expires && !(await stack.listTags())[TAG.expires]) await stack.setTag(TAG.expires, expires);
         say(`${args.name}: up${expires ? `; expires ${expires}` : ""}`);
       },
     })
@@ -123,7 +124,7 @@ const subcommands = (y: Argv) =>
     })
     .command({
       command: "gc",
-      describe: "find experiments past trainctl:expires; --execute tears them down (the expiry tag is the confirmation)",
+      describe: `find experiments past ${TAG.expires}; --execute tears them down (the expiry tag is the confirmation)`,
       builder: (b: Argv) => b.option("execute", { type: "boolean", describe: "really tear down the expired stacks" }),
       handler: async (args: { execute?: boolean }) => {
         requirePulumi();

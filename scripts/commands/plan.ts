@@ -5,6 +5,7 @@ import { type CostReport, estimateCost, knownRegion } from "../pricing/estimate"
 import { isProvider, isStackRoot, providerDefaultTags } from "../state/model";
 import { loadStackConfig, runOffline } from "../state/offline-program";
 import { withSpinner } from "../progress";
+import { TAG } from "../../core/tags";
 
 interface PlanArgs {
   stack: string;
@@ -60,7 +61,7 @@ export async function planStack(stack: string, hours?: number): Promise<PlanDocu
   };
 }
 
-const KEY_TAGS = ["Name", "trainctl:role", "trainctl:protected"];
+const KEY_TAGS = ["Name", TAG.role, TAG.protected];
 
 function flags(r: PlanResource): string {
   const marks = [r.protect && "protected", r.retainOnDelete && "retained"].filter(Boolean);

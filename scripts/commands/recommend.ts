@@ -39,7 +39,7 @@ const command: TypedCommand<RecommendArgs> = {
       const config = parseStackConfig(loadStackConfig(args.stack), { projectDir: projectDir() });
       const dataset = config.dataset;
       if (!dataset?.sizeGiB || !dataset.files) throw new UsageError(`--stack: trainctl:dataset.sizeGiB and trainctl:dataset.files are needed to recommend a strategy`, { subject: "trainctl:dataset" });
-      input = { sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type, source: dataset.source };
+      input = { sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type, source: dataset.source, volume: config.dataVolume };
     } else {
       for (const flag of ["size", "files", "instanceType"] as const) {
         if (args[flag] === undefined) throw new UsageError(`--${flag === "instanceType" ? "instance-type" : flag} is required (or give --stack NAME)`, { subject: `--${flag}` });

@@ -11,6 +11,7 @@ import { readStackExport } from "../state/readers";
 import { callerAccount, describe, executeSweep, listTagged, type SweepResult, sweepClients } from "../teardown/aws-sweep";
 import { checkAccount, findLeaks, knownIdentifiers, type Leak, parseDuration } from "../teardown/leak-rules";
 import { withSpinner } from "../progress";
+import { TAG } from "../../core/tags";
 
 interface SweepArgs {
   state?: string[];
@@ -87,7 +88,7 @@ const command: TypedCommand<SweepArgs> = {
   builder: (y) =>
     y
       .option("state", { type: "string", array: true, describe: "a `pulumi stack export` file (repeat); default: every stack through the Pulumi CLI" })
-      .option("project", { type: "string", describe: "trainctl:project tag to match (default: the name in ./Pulumi.yaml)" })
+      .option("project", { type: "string", describe: `${TAG.project} tag to match (default: the name in ./Pulumi.yaml)` })
       .option("min-age", { type: "string", default: "1h", describe: "skip anything younger (s, m, h, d, w)" })
       .option("region", { type: "string", describe: "AWS region (default: AWS_REGION, else the states' region)" })
       .option("json", { type: "boolean", describe: "print {leaks, skipped, results} on stdout" })

@@ -5,8 +5,9 @@ import type { StackModel } from "../state/model";
 import { exportStack, requirePulumi } from "../state/pulumi-cli";
 import { checkOneValueEach, readStackExport } from "../state/readers";
 import { assertDestroyable, destroyStack } from "../teardown/destroy";
-import { liveBusyInstances } from "../teardown/live-tags";
-import { BUSY_TAGS, planTeardown, volumesWithoutFinalSnapshot } from "../teardown/teardown-plan";
+import { liveBusyGroupNodes, liveBusyInstances } from "../teardown/live-tags";
+import { planTeardown, volumesWithoutFinalSnapshot } from "../teardown/teardown-plan";
+import { BUSY_TAGS } from "../../core/tags";
 
 interface TeardownArgs {
   state?: string;
@@ -21,13 +22,20 @@ interface TeardownArgs {
 /** Warnings from the instances' live tags in EC2 (runtime tags are not in state). */
 async function liveBusyWarnings(model: StackModel, deleting: string[]): Promise<string[]> {
   const del = new Set(deleting);
-  const instances = model.resources.filter((r) => r.type === "aws:ec2/instance:Instance" && del.has(r.urn) && !r.pendingDelete && r.id);
+  const deleted = (type: string) => model.resources.filter((r) => r.type === type && del.has(r.urn) && !r.pendingDelete && r.id);
+  const instances = deleted("aws:ec2/instance:Instance");
+  // A recovery group's id is its name; its nodes are found by the tag AWS gives them.
+  const groups = deleted("aws:autoscaling/group:Group");
   const region = model.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (instances.length === 0) return [];
+  if (instances.length === 0 && groups.length === 0) return [];
   if (!region) return ["--check-busy: no region in the state or AWS_REGION; live tags were not checked"];
   try {
     const busy = new Set(await liveBusyInstances(region, instances.map((r) => r.id!)));
-    return instances.filter((r) => busy.has(r.id!)).map((r) => `${r.name} (${r.id}) is busy now: EC2 tags it ${BUSY_TAGS[0]}=true, a training process is running`);
+    const busyNodes = await liveBusyGroupNodes(region, groups.map((r) => r.id!));
+    return [
+      ...instances.filter((r) => busy.has(r.id!)).map((r) => `${r.name} (${r.id}) is busy now: EC2 tags it ${BUSY_TAGS[0]}=true, a training process is running`),
+      ...groups.flatMap((r) => busyNodes.filter((n) => n.group === r.id).map((n) => `${r.name} (${r.id}) runs ${n.instanceId}, busy now: EC2 tags it ${BUSY_TAGS[0]}=true, a training process is running`)),
+    ];
   } catch (error) {
     return [`--check-busy: could not read live tags from EC2: ${(error as Error).message}`];
   }

@@ -3,10 +3,7 @@ import * as path from "node:path";
 import { UsageError } from "../../core/errors";
 import { instanceSpec } from "../../core/instance-specs";
 import { folderClasses, type LoaderLabels, localKeys, parseManifest } from "./labels";
-import { STRATEGY_NAMES, type Strategy } from "../../core/recommend";
-
-export const FORMAT_NAMES = ["files", "npy", "image", "webdataset"] as const;
-export type Format = (typeof FORMAT_NAMES)[number];
+import { FORMATS, type Format, STRATEGY_NAMES, type Strategy } from "../../core/config";
 
 export interface LoaderSpec {
   strategy: Strategy;
@@ -43,7 +40,7 @@ export function workersFor(instanceType: string): number {
 /** Checks a spec; bad input is a UsageError naming the flag and the accepted values. */
 export function validateLoaderSpec(spec: LoaderSpec): void {
   if (!STRATEGY_NAMES.includes(spec.strategy)) throw new UsageError(`--strategy: unknown strategy ${JSON.stringify(spec.strategy)} (accepted: ${STRATEGY_NAMES.join(" | ")})`, { subject: "--strategy" });
-  if (!FORMAT_NAMES.includes(spec.format)) throw new UsageError(`--format: unknown format ${JSON.stringify(spec.format)} (accepted: ${FORMAT_NAMES.join(" | ")})`, { subject: "--format" });
+  if (!FORMATS.includes(spec.format)) throw new UsageError(`--format: unknown format ${JSON.stringify(spec.format)} (accepted: ${FORMATS.join(" | ")})`, { subject: "--format" });
   const isS3 = spec.data.startsWith("s3://");
   if (spec.strategy === "prewarmed-ebs" && isS3) throw new UsageError(`--data: prewarmed-ebs reads a local folder on the data volume, not ${spec.data} (use direct-s3 or local-cache for s3://)`, { subject: "--data" });
   if (spec.strategy !== "prewarmed-ebs" && !isS3) throw new UsageError(`--data: ${spec.strategy} reads from S3: give an s3://bucket/prefix/ (got ${JSON.stringify(spec.data)})`, { subject: "--data" });

@@ -1,8 +1,7 @@
 import { estimateCost } from "../pricing/estimate";
 import { loadStackConfig, runOffline, stackFiles } from "../state/offline-program";
 import { parseStackConfig } from "../../core/config";
-
-export const EXPIRES_TAG = "trainctl:expires";
+import { TAG } from "../../core/tags";
 
 export interface ExperimentRow {
   name: string;
@@ -55,8 +54,8 @@ export async function inventory(projectDir: string, backend: { stacks: string[];
     for (const name of backend.stacks) {
       const row = rows.get(name) ?? { name, expired: false, hasConfig: false, hasStack: true };
       const tags = backend.tags[name] ?? {};
-      row.owner ??= tags["trainctl:owner"];
-      row.expires = tags[EXPIRES_TAG];
+      row.owner ??= tags[TAG.owner];
+      row.expires = tags[TAG.expires];
       row.expired = isExpired(row.expires, now);
       rows.set(name, row);
     }

@@ -73,7 +73,7 @@ const QUOTAS: readonly { families: RegExp; onDemand: QuotaRef; spot: QuotaRef }[
 ];
 
 /** The vCPU quota an instance type counts against in a market, or undefined for families not mapped. */
-export function quotaFor(type: string, market: "spot" | "on-demand"): QuotaRef | undefined {
+export function quotaFor(type: string, market: StackConfig["instance"]["market"]): QuotaRef | undefined {
   const entry = QUOTAS.find((q) => q.families.test(type));
   return entry && (market === "spot" ? entry.spot : entry.onDemand);
 }

@@ -2,6 +2,7 @@ import type { EC2Client, VolumeStatusItem } from "@aws-sdk/client-ec2";
 import { ec2Sdk } from "../sdk";
 import { UsageError } from "../../core/errors";
 import type { ExperimentNode, ExperimentTarget } from "./target";
+import { TAG } from "../../core/tags";
 
 /** What EC2 says about one node right now. */
 export interface NodeState {
@@ -79,7 +80,7 @@ export async function dataVolumesByInstance(client: EC2Client, instanceIds: stri
   if (instanceIds.length === 0) return volumes;
   const Filters = [
     { Name: "attachment.instance-id", Values: instanceIds },
-    { Name: "tag:trainctl:role", Values: ["data-volume"] },
+    { Name: `tag:${TAG.role}`, Values: ["data-volume"] },
   ];
   for await (const page of ec2Sdk().paginateDescribeVolumes({ client }, { Filters })) {
     for (const volume of page.Volumes ?? []) {

@@ -2,6 +2,8 @@
  * The one resource model. The offline plan, `pulumi stack export` and `pulumi preview --json`
  * all produce these records; cost, teardown, sweep and the experiment list consume them.
  */
+import { TAG, mergeTags } from "../../core/tags";
+
 export interface ResourceRecord {
   urn: string;
   /** Pulumi type token, e.g. `aws:ec2/instance:Instance` or `trainctl:compute:TrainingInstance`. */
@@ -61,9 +63,6 @@ export function parseUrn(urn: string): ParsedUrn {
   return { stack, project, qualifiedType, type: chain[chain.length - 1], name };
 }
 
-/** The tag that tells tools outside Pulumi a resource holds data nobody can recreate. */
-export const TAG_PROTECTED = "trainctl:protected";
-
 /**
  * Whether tags mark a resource protected. Fail safe: the key in any case with ANY value counts
  * (`true`, `True`, `yes`, even empty); only its absence means unprotected.
@@ -74,7 +73,7 @@ export function hasProtectedTag(tags: Readonly<Record<string, unknown>>): boolea
 
 /** The protection tag as written (`key=value`), when there is one; see hasProtectedTag. */
 export function protectedTag(tags: Readonly<Record<string, unknown>>): string | undefined {
-  const key = TAG_PROTECTED.toLowerCase();
+  const key = TAG.protected.toLowerCase();
   const found = Object.entries(tags).find(([k]) => k.trim().toLowerCase() === key);
   return found && `${found[0]}=${String(found[1])}`;
 }
@@ -125,7 +124,7 @@ export function effectiveTags(
   const computed = stringRecord(resource.outputs?.tagsAll);
   if (Object.keys(computed).length > 0) return computed;
   const defaults = providerDefaultTags(providersByUrn.get(providerUrn(resource.provider) ?? ""));
-  return { ...defaults, ...stringRecord(resource.inputs?.tags ?? resource.outputs?.tags) };
+  return mergeTags(defaults, stringRecord(resource.inputs?.tags ?? resource.outputs?.tags));
 }
 
 /** Fills `tags` on every record from its provider. Records must already hold inputs and outputs. */

@@ -129,8 +129,14 @@ function mockState(args: Pulumi.runtime.MockResourceArgs, region: string, stackO
     case "pulumi:pulumi:StackReference":
       // The offline world has no earlier deployment: a stack reference sees no outputs.
       return { id: asString(inputs.name) ?? args.name, state: { ...inputs, outputs: stackOutputs, secretOutputNames: [] } };
+    case "aws:autoscaling/group:Group":
+      // A group's id is its name.
+      return { id: asString(inputs.name) ?? args.name, state: { ...inputs, arn: arn("autoscaling", `autoScalingGroup:${hex(seed, 8)}:autoScalingGroupName/${asString(inputs.name) ?? args.name}`) } };
+    case "aws:ec2/launchTemplate:LaunchTemplate":
+      return { id: `lt-${hex(seed)}`, state: { ...inputs, arn: arn("ec2", `launch-template/lt-${hex(seed)}`), latestVersion: 1 } };
     case "aws:ec2/placementGroup:PlacementGroup":
-      return { id: asString(inputs.name) ?? args.name, state: { ...inputs, arn: arn("ec2", `placement-group/${args.name}`) } };
+      // The provider's autoname is the group's name and id.
+      return { id: asString(inputs.name) ?? args.name, state: { ...inputs, name: asString(inputs.name) ?? args.name, arn: arn("ec2", `placement-group/${args.name}`) } };
     default:
       return { id: args.custom === false ? "" : (args.id || `${args.name}-id`), state: { ...inputs } };
   }
@@ -142,7 +148,7 @@ function defaultInvoke(token: string, inputs: Record<string, unknown>, region: s
     case "aws:ssm/getParameter:getParameter":
       return { name: inputs.name, value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", type: "String", version: 1, arn: `arn:${arnPartition(region)}:ssm:${region}::parameter${asString(inputs.name)}` };
     case "aws:ec2/getAmi:getAmi":
-      return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", name: "mock-ami" };
+      return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", name: "mock-ami", rootDeviceName: "/dev/sda1" };
     case "aws:ec2/getVpc:getVpc":
       return { id: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/16", default: true, arn: `arn:${arnPartition(region)}:ec2:${region}:${MOCK_ACCOUNT}:vpc/vpc-0000000000000000a` };
     case "aws:ec2/getVpcs:getVpcs":

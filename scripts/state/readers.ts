@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { UsageError } from "../../core/errors";
 import { C0_CONTROL } from "../../core/text";
 import { type ResourceRecord, type StackModel, parseUrn, regionOf, withEffectiveTags } from "./model";
+import { groupTagMap } from "../../core/pricing";
+import { TAG } from "../../core/tags";
 
 /** Raw resource as Pulumi writes it in a v3 deployment or a preview step's state. */
 interface RawResource {
@@ -40,9 +42,13 @@ function readJson(file: string, flag: string): unknown {
 const PRICED_FIELDS = new Map([
   ["aws:ec2/instance:Instance", ["instanceMarketOptions.spotOptions.maxPrice", "rootBlockDevice.volumeSize", "rootBlockDevice.iops", "rootBlockDevice.throughput"]],
   ["aws:ebs/volume:Volume", ["size", "iops", "throughput", "volumeInitializationRate"]],
+  ["aws:autoscaling/group:Group", ["mixedInstancesPolicy.instancesDistribution.spotMaxPrice"]],
+  ["aws:ec2/launchTemplate:LaunchTemplate", ["blockDeviceMappings.0.ebs.volumeSize", "blockDeviceMappings.0.ebs.iops", "blockDeviceMappings.0.ebs.throughput"]],
 ]);
+/** Numeric tags in a recovery group's tag list that the pricing reads. */
+const PRICED_GROUP_TAGS = [TAG.interruptionsPerDay, TAG.restartMinutes, TAG.maxHours];
 /** Numeric tags the pricing reads, on any resource. */
-const PRICED_TAGS = ["trainctl:max-hours", "trainctl:expected-gib"];
+const PRICED_TAGS = [TAG.maxHours, TAG.expectedGiB];
 
 /** A value quoted on one line, cut to a readable length. */
 const describeValue = (value: unknown) => {
@@ -73,7 +79,8 @@ function checkRaw(raw: unknown, where: string, flag: string): RawResource {
 
 /** A field at a dotted path, or undefined. */
 function at(value: unknown, dotted: string): unknown {
-  return dotted.split(".").reduce<unknown>((v, key) => (isObject(v) ? v[key] : undefined), value);
+  // A numeric segment indexes a list (`blockDeviceMappings.0.ebs.volumeSize`).
+  return dotted.split(".").reduce<unknown>((v, key) => (isObject(v) ? v[key] : Array.isArray(v) ? v[Number(key)] : undefined), value);
 }
 
 /** How Pulumi writes a value a preview cannot know yet (sdk/go/common/resource/plugin: UnknownStringValue). */
@@ -101,6 +108,10 @@ function checkPricedNumbers(record: ResourceRecord, flag: string): void {
     }
   }
   for (const tag of PRICED_TAGS) if (!isPriceable(record.tags[tag])) bad(`tag ${tag}`, record.tags[tag]);
+  if (record.type === "aws:autoscaling/group:Group") {
+    const tags = groupTagMap(record);
+    for (const tag of PRICED_GROUP_TAGS) if (!isPriceable(tags[tag])) bad(`tag ${tag}`, tags[tag]);
+  }
 }
 
 const URN = /^urn:pulumi:[^:]*::[^:]*::.+?::.*$/;

@@ -13,6 +13,7 @@ import { dataVolumesByInstance, describeNodes, describeVolumeStatus } from "../r
 import type { ExperimentNode } from "../remote/target";
 import { fetchMetrics, type NodeMetrics } from "./metrics";
 import { buildNodeRow, type NodeRow, nodeIndexFromName } from "./rows";
+import { TAG } from "../../core/tags";
 
 export interface StatusClients {
   ec2: EC2Client;
@@ -73,7 +74,7 @@ export async function experimentStatus(experiment: ExperimentSource, clients: St
   const volumeIds = await soft("EC2 DescribeVolumes", () => dataVolumesByInstance(clients.ec2, ids), new Map<string, string>());
   const volumes = await soft("EC2 DescribeVolumeStatus", () => describeVolumeStatus(clients.ec2, [...volumeIds.values()]), new Map<string, VolumeStatusItem>());
   const running = experiment.nodes.filter((n) => states.get(n.instanceId)?.state === "running");
-  const metricTargets = running.map((n) => ({ instanceId: n.instanceId, experiment: states.get(n.instanceId)?.tags["trainctl:experiment"] ?? experiment.stack.split("/").pop()! }));
+  const metricTargets = running.map((n) => ({ instanceId: n.instanceId, experiment: states.get(n.instanceId)?.tags[TAG.experiment] ?? experiment.stack.split("/").pop()! }));
   const metrics = await soft("CloudWatch GetMetricData", () => fetchMetrics(clients.cloudwatch, metricTargets, options.minutes, now), new Map<string, NodeMetrics>());
   const spotTypes = options.spotPrices ? [...new Set([...states.values()].filter((n) => n.lifecycle === "spot" && n.instanceType).map((n) => n.instanceType!))] : [];
   const spot = new Map<string, Record<string, number>>();
@@ -103,7 +104,7 @@ export interface TaggedInstance {
 
 /** Instances tagged trainctl:managed-by=pulumi (and every extra k=v), through the Tagging API, all pages. */
 export async function taggedInstances(client: ResourceGroupsTaggingAPIClient, extra: readonly [string, string][] = []): Promise<TaggedInstance[]> {
-  const TagFilters = [{ Key: "trainctl:managed-by", Values: ["pulumi"] }, ...extra.map(([Key, value]) => ({ Key, Values: [value] }))];
+  const TagFilters = [{ Key: TAG.managedBy, Values: ["pulumi"] }, ...extra.map(([Key, value]) => ({ Key, Values: [value] }))];
   const out: TaggedInstance[] = [];
   for await (const page of paginateGetResources({ client, pageSize: 100 }, { ResourceTypeFilters: ["ec2:instance"], TagFilters })) {
     for (const mapping of page.ResourceTagMappingList ?? []) {
@@ -123,7 +124,7 @@ export function experimentsFromTags(tagged: readonly TaggedInstance[], known: Re
   const groups = new Map<string, TaggedInstance[]>();
   for (const instance of tagged) {
     if (known.has(instance.instanceId)) continue;
-    const name = instance.tags["trainctl:experiment"] ?? "(untagged)";
+    const name = instance.tags[TAG.experiment] ?? "(untagged)";
     groups.set(name, [...(groups.get(name) ?? []), instance]);
   }
   return [...groups].map(([stack, instances]) => ({

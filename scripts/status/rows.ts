@@ -7,12 +7,7 @@ import { catalogPrices, type PriceBook } from "../pricing/estimate";
 import type { NodeState } from "../remote/ec2";
 import { isBusy } from "../teardown/teardown-plan";
 import { emptyMetrics, type NodeMetrics } from "./metrics";
-
-/** Runtime tags the bootstrap writes on the instance (components/bootstrap/*.sh). */
-export const RUNTIME_TAGS = {
-  warmState: "trainctl:runtime:warm-state",
-  staging: "trainctl:runtime:staging",
-} as const;
+import { RUNTIME_TAG } from "../../core/tags";
 
 /**
  * How the hourly price was found: the catalog's on-demand price; for spot, that price as the cap
@@ -112,8 +107,8 @@ export function buildNodeRow(input: NodeRowInput): NodeRow {
     costSoFarUsd,
     volumeId: input.volumeId ?? null,
     volumeInit: volumeInitFrom(input.volume),
-    warmState: ec2?.tags[RUNTIME_TAGS.warmState] ?? null,
-    staging: ec2?.tags[RUNTIME_TAGS.staging] ?? null,
+    warmState: ec2?.tags[RUNTIME_TAG.warmState] ?? null,
+    staging: ec2?.tags[RUNTIME_TAG.staging] ?? null,
     run: runState(ec2),
     metrics: input.metrics ?? emptyMetrics(),
   };

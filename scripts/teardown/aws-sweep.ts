@@ -8,7 +8,8 @@ import { ec2Sdk } from "../sdk";
 import { paginateGetResources, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { DeleteBucketCommand, ListBucketsCommand, ListObjectsV2Command, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { type CloudResource, type Leak, parseArn, SWEEP_SNAPSHOT_ROLE, TAG_CREATED_AT, TAG_ROLE } from "./leak-rules";
+import { type CloudResource, type Leak, parseArn, SWEEP_SNAPSHOT_ROLE } from "./leak-rules";
+import { TAG } from "../../core/tags";
 
 export interface SweepClients {
   tagging: ResourceGroupsTaggingAPIClient;
@@ -41,8 +42,8 @@ export async function listTagged(client: ResourceGroupsTaggingAPIClient, project
     { client, pageSize: 100 },
     {
       TagFilters: [
-        { Key: "trainctl:managed-by", Values: ["pulumi"] },
-        { Key: "trainctl:project", Values: [project] },
+        { Key: TAG.managedBy, Values: ["pulumi"] },
+        { Key: TAG.project, Values: [project] },
       ],
     },
   );
@@ -152,7 +153,7 @@ export async function describe(clients: SweepClients, resources: CloudResource[]
       for (const b of buckets) facts.set(b.id, { error: `ListBuckets: ${message(error)}` });
     }
     for (const b of buckets) {
-      const tagged = b.tags[TAG_CREATED_AT] ? new Date(b.tags[TAG_CREATED_AT]) : undefined;
+      const tagged = b.tags[TAG.createdAt] ? new Date(b.tags[TAG.createdAt]) : undefined;
       try {
         facts.set(b.id, { createdAt: tagged ?? created.get(b.id), empty: await bucketEmpty(clients.s3, b.id) });
       } catch (error) {
@@ -198,7 +199,7 @@ export async function executeSweep(clients: SweepClients, leaks: Leak[], options
       let snapshotId: string | undefined;
       if (action === "terminate") await clients.ec2.send(new (ec2Sdk().TerminateInstancesCommand)({ InstanceIds: [r.id] }));
       if (action === "snapshot-and-delete") {
-        const tags = { ...r.tags, Name: `${r.tags.Name ?? r.id}-sweep`, [TAG_ROLE]: SWEEP_SNAPSHOT_ROLE, [TAG_CREATED_AT]: (options.now ?? new Date()).toISOString() };
+        const tags = { ...r.tags, Name: `${r.tags.Name ?? r.id}-sweep`, [TAG.role]: SWEEP_SNAPSHOT_ROLE, [TAG.createdAt]: (options.now ?? new Date()).toISOString() };
         const snap = await clients.ec2.send(
           new (ec2Sdk().CreateSnapshotCommand)({
             VolumeId: r.id,

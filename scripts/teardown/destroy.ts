@@ -7,6 +7,7 @@ import { TrainctlError, UsageError } from "../../core/errors";
 import type { StackModel } from "../state/model";
 import { checkStackName, runPulumi } from "../state/pulumi-cli";
 import { taggedButUnprotected } from "./teardown-plan";
+import { TAG } from "../../core/tags";
 
 /** argv of the destroy: refresh, then delete everything `--exclude-protected` lets go. */
 export const destroyArgs = (stack: string): string[] => ["destroy", "--refresh", "--exclude-protected", "--yes", "--non-interactive", "--stack", stack];
@@ -19,7 +20,7 @@ export function assertDestroyable(stack: string, model: StackModel): void {
   const drifted = taggedButUnprotected(model.resources);
   if (drifted.length > 0) {
     throw new UsageError(
-      `${stack}: ${drifted.map((r) => r.name).join(", ")} tagged trainctl:protected but not protected in state; pulumi destroy --exclude-protected would delete them. Run 'pulumi state protect' (or pulumi up) first; nothing was done`,
+      `${stack}: ${drifted.map((r) => r.name).join(", ")} tagged ${TAG.protected} but not protected in state; pulumi destroy --exclude-protected would delete them. Run 'pulumi state protect' (or pulumi up) first; nothing was done`,
       { subject: stack },
     );
   }

@@ -6,6 +6,7 @@ import { UsageError } from "../../core/errors";
 import { EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES } from "../../core/catalog";
 import { volumeMonthly } from "../pricing/estimate";
 import { hasProtectedTag, protectedTag, type StackModel } from "../state/model";
+import { AUTOSCALING_GROUP_TAG, TAG } from "../../core/tags";
 
 export type SweepKind = "instance" | "volume" | "snapshot" | "bucket" | "other";
 
@@ -50,8 +51,6 @@ export interface Skipped {
   reason: string;
 }
 
-export const TAG_CREATED_AT = "trainctl:created-at";
-export const TAG_ROLE = "trainctl:role";
 /** Snapshots that hold data on purpose: final snapshots of data volumes, and the sweep's own. */
 export const KEPT_SNAPSHOT_ROLES = ["data-volume", "sweep-snapshot"];
 export const SWEEP_SNAPSHOT_ROLE = "sweep-snapshot";
@@ -132,12 +131,20 @@ export function sweepAction(r: CloudResource): { action?: SweepAction; note?: st
     case "volume":
       return r.state === "available" ? { action: "snapshot-and-delete" } : { note: `volume is ${r.state ?? "in an unknown state"}; only available volumes are deleted` };
     case "snapshot":
-      return KEPT_SNAPSHOT_ROLES.includes(r.tags[TAG_ROLE]) ? { note: `kept: ${TAG_ROLE}=${r.tags[TAG_ROLE]} holds data on purpose` } : { action: "delete" };
+      return KEPT_SNAPSHOT_ROLES.includes(r.tags[TAG.role]) ? { note: `kept: ${TAG.role}=${r.tags[TAG.role]} holds data on purpose` } : { action: "delete" };
     case "bucket":
       return r.empty === true ? { action: "delete-bucket" } : { note: r.empty === false ? "bucket is not empty; only empty buckets are deleted" : "bucket contents unknown" };
     default:
       return { note: `${r.type} is reported only; the sweep deletes instances, volumes, snapshots and empty buckets` };
   }
+}
+
+/**
+ * The Auto Scaling group a resource belongs to: AWS tags a group's instances with the group's name,
+ * and trainctl tags their root volumes (a group's id in state is its name).
+ */
+export function owningGroup(r: Pick<CloudResource, "tags">): string | undefined {
+  return r.tags[AUTOSCALING_GROUP_TAG] ?? r.tags[TAG.nodeGroup];
 }
 
 /** Splits tagged resources into leaks and what is skipped (known to a state, protected, too young). */
@@ -149,8 +156,11 @@ export function findLeaks(
   const leaks: Leak[] = [];
   const skipped: Skipped[] = [];
   for (const r of resources) {
+    const group = owningGroup(r);
     if (known.has(r.arn) || known.has(r.id)) {
       skipped.push({ arn: r.arn, reason: "known to a stack state" });
+    } else if (group !== undefined && known.has(group)) {
+      skipped.push({ arn: r.arn, reason: `launched by Auto Scaling group ${group}, known to a stack state` });
     } else if (hasProtectedTag(r.tags)) {
       skipped.push({ arn: r.arn, reason: `tagged ${protectedTag(r.tags)}` });
     } else if (!r.createdAt || Number.isNaN(r.createdAt.getTime())) {

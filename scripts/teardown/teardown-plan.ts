@@ -1,6 +1,7 @@
 import { estimateCost } from "../pricing/estimate";
 import { assertSaneReport } from "../pricing/diff";
-import { hasProtectedTag, type ResourceRecord, type StackModel, providerUrn, TAG_PROTECTED } from "../state/model";
+import { hasProtectedTag, type ResourceRecord, type StackModel, providerUrn } from "../state/model";
+import { BUSY_TAGS, TAG } from "../../core/tags";
 
 export type RetainReason = "protected" | "retain-on-delete" | "protected-dependency";
 export const RETAIN_REASONS: readonly RetainReason[] = ["protected", "retain-on-delete", "protected-dependency"];
@@ -86,15 +87,13 @@ export function planTeardown(model: StackModel): TeardownPlan {
     finalSnapshots,
     warnings: [
       ...busyWarnings(deleted),
-      ...taggedButUnprotected(model.resources).map((r) => `${r.name} is tagged ${TAG_PROTECTED} but not protected in state: kept in this plan, and --execute refuses until 'pulumi state protect' or 'pulumi up' makes them agree`),
+      ...groupWarnings(deleted),
+      ...taggedButUnprotected(model.resources).map((r) => `${r.name} is tagged ${TAG.protected} but not protected in state: kept in this plan, and --execute refuses until 'pulumi state protect' or 'pulumi up' makes them agree`),
     ],
   };
 }
 
 const round = (usd: number) => Math.round(usd * 100) / 100;
-
-/** Tags that say a training process is running: the bootstrap sets the first while the pid file lives. */
-export const BUSY_TAGS = ["trainctl:runtime:busy", "trainctl:busy"];
 
 /** Whether an instance's tags say a training process runs on it. */
 export const isBusy = (tags: Record<string, unknown>): boolean => BUSY_TAGS.some((t) => String(tags[t]).toLowerCase() === "true");
@@ -109,6 +108,13 @@ export function busyWarnings(deleted: ResourceRecord[]): string[] {
     .filter((r) => r.type === "aws:ec2/instance:Instance" && !r.pendingDelete)
     .filter((r) => isBusy(tagsOf(r)))
     .map((r) => `${r.name} (${r.id ?? r.urn}) is tagged busy: a training process was running when the state was last refreshed`);
+}
+
+/** Recovery groups about to be deleted: their nodes are not in state, so whether a run is going is not known. */
+export function groupWarnings(deleted: ResourceRecord[]): string[] {
+  return deleted
+    .filter((r) => r.type === "aws:autoscaling/group:Group" && !r.pendingDelete)
+    .map((r) => `${r.name} (${r.id ?? r.urn}) is an Auto Scaling group: deleting it terminates the node it runs, which state does not show (trainctl status does)`);
 }
 
 /** Deleted volumes that would leave no final snapshot. */

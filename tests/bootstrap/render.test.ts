@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFile
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BOOTSTRAP_PATHS, type BootstrapOptions, USER_DATA_LIMIT_BYTES, bootstrapScripts, renderUserData } from "../../components/bootstrap";
+import { BOOTSTRAP_PATHS, type BootstrapOptions, USER_DATA_LIMIT_BYTES, bootstrapEnv, bootstrapScripts, renderUserData } from "../../components/bootstrap";
+import { RUNTIME_TAG } from "../../core/tags";
 import { estimateWarm } from "../../components/warming";
 
 const options: BootstrapOptions = {
@@ -51,6 +52,21 @@ describe("renderUserData", () => {
     expect(env).toContain("TRAINCTL_VOLUME_ORIGIN=snapshot");
     expect(env).toContain("TRAINCTL_SPOT=1");
     expect(env).toContain("TRAINCTL_METRICS_NAMESPACE=trainctl");
+  });
+
+  it("runtime_tag writes the runtime tag keys core/tags.ts defines, named by the env file", () => {
+    const root = mkdtempSync(path.join(tmpdir(), "trainctl-runtime-tag-"));
+    const calls = path.join(root, "aws.log");
+    const aws = path.join(root, "aws");
+    writeFileSync(aws, `#!/bin/sh\necho "$@" >> ${calls}\n`);
+    chmodSync(aws, 0o755);
+    const envFile = path.join(root, "env");
+    writeFileSync(envFile, Object.entries(bootstrapEnv(options)).map(([k, v]) => `${k}='${v}'`).join("\n"));
+    const lib = path.join(__dirname, "..", "..", "components", "bootstrap", "lib.sh");
+    const script = `source ${lib}; imds() { echo i-0123456789abcdef0; }; runtime_tag "$TRAINCTL_TAG_BUSY" true; runtime_tag "$TRAINCTL_TAG_STAGING" copying; runtime_tag "$TRAINCTL_TAG_WARM_STATE" warm`;
+    execFileSync("bash", ["-c", script], { env: { PATH: process.env.PATH, TRAINCTL_ENV_FILE: envFile, TRAINCTL_AWS: aws, TRAINCTL_LOG: path.join(root, "log"), TRAINCTL_STATE_DIR: root, TRAINCTL_RUN_DIR: root } });
+    const tagged = readFileSync(calls, "utf8").trim().split("\n").map((line) => line.split(" --tags ")[1]);
+    expect(tagged).toEqual([`Key=${RUNTIME_TAG.busy},Value=true`, `Key=${RUNTIME_TAG.staging},Value=copying`, `Key=${RUNTIME_TAG.warmState},Value=warm`]);
   });
 });
 

@@ -145,6 +145,19 @@ describe("good configs", () => {
     expect(empty.buckets.checkpoints).toMatchObject({ keepVersions: 5, expireDays: 90, protect: true });
   });
 
+  it("each checkpoints key has its own default: keepVersions alone keeps expireDays at 90 (docs/configuration.md)", () => {
+    const config = parseStackConfig({ ...base, "trainctl:buckets": { checkpoints: { keepVersions: 3 } } });
+    expect(config.buckets.checkpoints).toMatchObject({ keepVersions: 3, expireDays: 90, protect: true });
+    expect(config.buckets.datasets).toEqual({ protect: true });
+  });
+
+  it("cross-field rules read the schema's defaults: an omitted market is on-demand, an omitted snapshot warms nothing", () => {
+    expect(() => parseStackConfig({ ...base, "trainctl:instance": { maxPrice: 1 } })).toThrow(/maxPrice: only allowed with trainctl:instance.market: spot \(market is "on-demand"\)/);
+    // With a snapshot the derived warm mode is rate, so an init rate is welcome; without one, warm is none.
+    expect(parseStackConfig({ ...base, "trainctl:dataVolume": { snapshotId: "snap-0123456789abcdef0", initRateMiBs: 200 } }).dataVolume).toMatchObject({ warm: "rate", initRateMiBs: 200 });
+    expect(() => parseStackConfig({ ...base, "trainctl:dataVolume": { sizeGiB: 10, initRateMiBs: 200 } })).toThrow(/initRateMiBs: only allowed with warm: rate and a snapshotId \(warm is "none"\)/);
+  });
+
   it("accepts JSON strings, as Pulumi passes object config", () => {
     const config = parseStackConfig({ ...base, "trainctl:instance": JSON.stringify({ type: "p5.48xlarge", count: 2 }) });
     expect(config.instance).toMatchObject({ type: "p5.48xlarge", count: 2, market: "on-demand" });

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FORMAT_NAMES, type Format, renderLoader } from "../../scripts/dataloader/generate";
-import { STRATEGY_NAMES, type Strategy } from "../../core/recommend";
+import { renderLoader } from "../../scripts/dataloader/generate";
+import { FORMATS, type Format, STRATEGY_NAMES, type Strategy } from "../../core/config";
 import { expectUsageError, trainctl } from "../helpers/cli";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 
@@ -28,7 +28,7 @@ describe("generated DataLoader modules, run under Debian's torch", () => {
   beforeAll(async () => {
     needTorch();
     s3 = await startS3rver(["datasets"]);
-    for (const format of FORMAT_NAMES) {
+    for (const format of FORMATS) {
       const dir = mkdtempSync(path.join(tmpdir(), `trainctl-ds-${format}-`));
       const keys = JSON.parse(execFileSync(PYTHON, [path.join(__dirname, "make_dataset.py"), format, dir, String(COUNT)], { encoding: "utf8" }));
       for (const file of files(dir)) await s3.client().send(new PutObjectCommand({ Bucket: "datasets", Key: `${format}/${file}`, Body: readFileSync(path.join(dir, file)) }));
@@ -37,7 +37,7 @@ describe("generated DataLoader modules, run under Debian's torch", () => {
   });
   afterAll(async () => s3?.stop());
 
-  const combos = STRATEGY_NAMES.flatMap((strategy) => FORMAT_NAMES.map((format) => [strategy, format] as [Strategy, Format]));
+  const combos = STRATEGY_NAMES.flatMap((strategy) => FORMATS.map((format) => [strategy, format] as [Strategy, Format]));
 
   it.each(combos)("%s × %s: compiles, passes pyflakes, sees each sample once per epoch, splits disjointly across ranks", (strategy, format) => {
     const { dir, keys } = datasets.get(format)!;

@@ -51,11 +51,25 @@ describe("the model's arithmetic, worked by hand", () => {
     // Local cache: stage once (600.5 s), then 153,600 MiB / 2,000 MiB/s = 76.8 s an epoch from NVMe.
     expect(local.timeToReadyS).toBeCloseTo(600.55, 1);
     expect(local.epochReadS).toBeCloseTo(76.8, 1);
-    // Pre-warmed EBS: 60 s to attach, 153,600 / 300 = 512 s to warm, 153,600 / 1,000 = 153.6 s an epoch.
+    // Pre-warmed EBS on the default volume (gp3 baseline): 60 s to attach, 153,600 / 300 = 512 s to
+    // warm, max(153,600 MiB / 125 MiB/s, 1,281,167 files / 3,000 IOPS) = 1,228.8 s an epoch.
     expect(ebs.timeToReadyS).toBeCloseTo(572, 1);
-    expect(ebs.epochReadS).toBeCloseTo(153.6, 1);
+    expect(ebs.epochReadS).toBeCloseTo(1228.8, 1);
+    expect(ebs.notes.join(" ")).toContain("gp3 125 MiB/s and 3000 IOPS (the default volume");
     // Direct S3 GET cost: 1,281,167 × 10 epochs × $0.0004 / 1000 = $5.12.
     expect(direct.extraCostUsd).toBeCloseTo(5.1247, 3);
+  });
+
+  it("reads at the volume the stack provisions: 1,000 MiB/s and 16,000 IOPS give 153.6 s an epoch; io2 follows its IOPS", () => {
+    const input = { sizeBytes: 150 * GiB, files: 1_281_167, epochs: 10, runs: 1, instanceType: "g5.xlarge" };
+    const [fast] = estimateStrategies({ ...input, volume: { type: "gp3", iops: 16_000, throughputMiBs: 1_000 } });
+    expect(fast.epochReadS).toBeCloseTo(153.6, 1);
+    // io2 at 8,000 IOPS × 256 KiB = 2,000 MiB/s: max(76.8 s, 1,281,167 / 8,000 = 160.1 s).
+    const [io2] = estimateStrategies({ ...input, volume: { type: "io2", iops: 8_000 } });
+    expect(io2.epochReadS).toBeCloseTo(160.15, 1);
+    // The provisioned IOPS and throughput are paid for: the fast volume costs more per hour of use.
+    const [slow] = estimateStrategies(input);
+    expect(fast.extraCostUsd / (fast.epochReadS * 10 + 512)).toBeGreaterThan(slow.extraCostUsd / (slow.epochReadS * 10 + 512));
   });
 
   it("warming 500 GiB at the maximum provisioned rate takes 512,000 / 300 s", () => {
@@ -70,7 +84,7 @@ describe("the obvious cases", () => {
   });
 
   it("larger than the instance store, many epochs, many runs → pre-warmed EBS", () => {
-    const result = recommend({ sizeBytes: 3 * 1024 * GiB, files: 30_000, epochs: 50, runs: 10, instanceType: "g5.xlarge" });
+    const result = recommend({ sizeBytes: 3 * 1024 * GiB, files: 30_000, epochs: 50, runs: 10, instanceType: "g5.xlarge", volume: { type: "gp3", iops: 16_000, throughputMiBs: 1_000 } });
     expect(result.recommended).toBe("prewarmed-ebs");
     expect(result.strategies.find((s) => s.strategy === "local-cache")!.feasible).toBe(false);
   });

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Format, renderLoader } from "../../scripts/dataloader/generate";
+import type { Format } from "../../core/config";
+import { renderLoader } from "../../scripts/dataloader/generate";
 import { expectUsageError, trainctl } from "../helpers/cli";
 
 const PYTHON = "/usr/bin/python3";

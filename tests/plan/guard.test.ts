@@ -12,6 +12,8 @@ const BUCKET = "aws:s3/bucket:Bucket";
 const INSTANCE = "aws:ec2/instance:Instance";
 const VOLUME = "aws:ebs/volume:Volume";
 const ROLE = "aws:iam/role:Role";
+const GROUP = "aws:autoscaling/group:Group";
+const TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 const bucket = (name: string) => r(BUCKET, { bucket: name });
 const tagged = (tags: Record<string, string>) => r("aws:s3/bucket:Bucket", { bucket: "ok-bucket", tags }, tags);
 const volume = (inputs: Record<string, unknown>) => r(VOLUME, { type: "gp3", size: 500, ...inputs });
@@ -73,6 +75,20 @@ const CASES: Record<string, { bad: GuardedResource; good: GuardedResource }> = {
   "placement-group-name": { bad: r("aws:ec2/placementGroup:PlacementGroup", { name: "gruppe-\u00fc" }), good: r("aws:ec2/placementGroup:PlacementGroup", { name: "gruppe-u" }) },
   "budget-name": { bad: r("aws:budgets/budget:Budget", { name: "trainctl:dev" }), good: r("aws:budgets/budget:Budget", { name: "trainctl-dev" }) },
   "dashboard-name": { bad: r("aws:cloudwatch/dashboard:Dashboard", { dashboardName: "trainctl.dev" }), good: r("aws:cloudwatch/dashboard:Dashboard", { dashboardName: "trainctl-dev" }) },
+  "imds-tag-key-propagated": {
+    bad: r(GROUP, { tags: [{ key: "team name", value: "vision", propagateAtLaunch: true }] }),
+    good: r(GROUP, { tags: [{ key: "team name", value: "vision", propagateAtLaunch: false }, { key: "trainctl:node-index", value: "0", propagateAtLaunch: true }] }),
+  },
+  "group-name": { bad: r(GROUP, { name: "trainctl:dev-node-0" }), good: r(GROUP, { name: "trainctl-dev-node-0" }) },
+  "launch-template-name": { bad: r(TEMPLATE, { name: "trainctl dev node 0" }), good: r(TEMPLATE, { name: "trainctl-dev-node-0" }) },
+  "group-overrides-count": {
+    bad: r(GROUP, { mixedInstancesPolicy: { launchTemplate: { overrides: Array.from({ length: 21 }, () => ({ instanceType: "g5.xlarge" })) } } }),
+    good: r(GROUP, { mixedInstancesPolicy: { launchTemplate: { overrides: Array.from({ length: 20 }, () => ({ instanceType: "g5.xlarge" })) } } }),
+  },
+  "launch-template-user-data-size": {
+    bad: r(TEMPLATE, { userData: Buffer.from("#".repeat(16_385)).toString("base64") }),
+    good: r(TEMPLATE, { userData: Buffer.from("#".repeat(16_384)).toString("base64") }),
+  },
 };
 
 const ruleIds = (resource: GuardedResource) => checkConstraints([resource], ctx).map((v) => v.rule.split(":")[0]);
