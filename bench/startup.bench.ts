@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import { startS3rver } from "../tests/helpers/s3rver";
@@ -9,6 +9,8 @@ const ROOT = path.resolve(__dirname, "..");
 /** The installed command: the package's bin, compiled JS. */
 const BIN = path.join(ROOT, "dist", "scripts", "trainctl.js");
 const ROUNDS = 5;
+/** Every command (one compiled file each), completion and a subcommand: the goal covers each one's --help. */
+const commands = () => [...readdirSync(path.join(ROOT, "dist", "scripts", "commands")).filter((f) => f.endsWith(".js")).map((f) => f.replace(/\.js$/, "")), "completion", "experiment new"].sort();
 
 interface Timing {
   wall: number;
@@ -66,6 +68,15 @@ const bench: BenchModule = {
         for (let round = 0; round < ROUNDS; round++) for (const [tool, command, toolEnv] of tools) (runs[tool] ??= []).push(measure(command, toolEnv, work));
         results.set(name, Object.fromEntries(Object.entries(runs).map(([tool, t]) => [tool, medianOf(t)])));
       }
+      // Every command's own --help (trainctl alone: the peers have no such commands).
+      const commandHelp = new Map<string, Timing>();
+      for (const command of commands()) {
+        const runs: Timing[] = [];
+        for (let round = 0; round < ROUNDS; round++) runs.push(measure(trainctl(...command.split(" "), "--help"), env, work));
+        commandHelp.set(command, medianOf(runs));
+      }
+      const slowest = [...commandHelp].reduce((a, b) => (b[1].wall > a[1].wall ? b : a));
+      results.set(`\`${slowest[0]} --help\` (slowest command)`, { trainctl: slowest[1] });
       const loadAfter = loadavg()[0];
       const at = (name: string, tool: string) => results.get(name)![tool].wall;
       // On a loaded machine wall time is mostly waiting; CPU time is what the command itself costs.
@@ -85,11 +96,18 @@ const bench: BenchModule = {
         "",
         "| command | trainctl | aws-cli v2 | rclone |",
         "|---|---:|---:|---:|",
-        ...[...results].map(([name, r]) => `| ${name} | ${cell(r.trainctl)} | ${cell(r["aws-cli"])} | ${cell(r.rclone)} |`),
+        ...[...results].filter(([, r]) => r.rclone).map(([name, r]) => `| ${name} | ${cell(r.trainctl)} | ${cell(r["aws-cli"])} | ${cell(r.rclone)} |`),
+        "",
+        "Every command's `--help` (trainctl alone), same rounds:",
+        "",
+        "| command | wall (CPU) |",
+        "|---|---:|",
+        ...[...commandHelp].map(([command, t]) => `| \`${command} --help\` | ${cell(t)} |`),
         "",
         verdict("`--version`", "`--version`", 0.3),
         verdict("`--help`", "`--help`", 0.5),
         verdict("`transfer --help`", "`transfer --help`", 0.5),
+        verdict(`every command's \`--help\` (slowest: \`${slowest[0]}\`)`, `\`${slowest[0]} --help\` (slowest command)`, 0.5),
         verdict("one 4 KiB file (rclone's wall + 0.35 s)", smallFile, at(smallFile, "rclone") + 0.35),
       ].join("\n");
     } finally {

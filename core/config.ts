@@ -7,25 +7,16 @@ import { INCARNATION } from "./names";
 import { INSTANCE_PRICES, isKnownInstanceType } from "./catalog";
 import { instanceSpec } from "./instance-specs";
 import { asString, CONTROL_CHARACTER } from "./text";
+import { FORMATS, STRATEGIES, WARM_MODES, type WarmMode } from "./lists";
+
+// The strategy, format and warm-mode lists live in core/lists.ts (zod-free, so a command's options can name them).
+export { FORMATS, type Format, STRATEGIES, STRATEGY_NAMES, type Strategy, WARM_MODES, type WarmMode } from "./lists";
 
 /**
  * The one schema for a stack's config. Every default lives here; `docs/configuration.md`
  * documents each key. Raw values arrive as Pulumi gives them: `namespace:key` → string
  * (objects as JSON strings) or already-parsed values from a `Pulumi.<stack>.yaml`.
  */
-
-/**
- * The lists every other file imports (tests/architecture/single-definitions.test.ts checks none is
- * typed again): the data strategies the experiment provisions for, which `dataset.strategy` extends
- * with `auto` (the recommender picks); the dataset formats; the data volume's warm modes.
- */
-export const STRATEGY_NAMES = ["prewarmed-ebs", "direct-s3", "local-cache"] as const;
-export type Strategy = (typeof STRATEGY_NAMES)[number];
-export const STRATEGIES = ["auto", ...STRATEGY_NAMES] as const;
-export const FORMATS = ["files", "npy", "image", "webdataset"] as const;
-export type Format = (typeof FORMATS)[number];
-export const WARM_MODES = ["none", "rate", "fsr", "fio"] as const;
-export type WarmMode = (typeof WARM_MODES)[number];
 
 /** AWS limits for the volume types trainctl provisions (EBS volume types documentation). */
 export const VOLUME_LIMITS = {

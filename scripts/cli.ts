@@ -7,8 +7,8 @@ import { PACKAGE_ROOT } from "./package-root";
 
 /**
  * Every file in scripts/commands/ exports one yargs command module, named like the file. Only the
- * command being run is loaded (the others pull in SDKs and Pulumi: seconds of start-up); help,
- * --version and unknown names load them all.
+ * command being run is loaded; help, --version and unknown names load them all. A command module
+ * declares its options only: its handler loads the SDKs, Pulumi, zod and other packages it needs.
  */
 function loadCommands(argv: string[]): CommandModule[] {
   const folder = path.join(__dirname, "commands");

@@ -21,7 +21,7 @@ describe("the CLI loads", () => {
     const { stdout, stderr } = trainctl(["--help"]);
     const help = stderr + stdout;
     for (const file of files) expect(help).toContain(`trainctl ${file.replace(/\.ts$/, "")}`);
-  }, 180_000); // --help loads every command: slow on a shared, loaded machine
+  }); // every command module loads for --help, but none loads its handler's SDKs (tests/architecture/startup-modules.test.ts)
 });
 
 describe("usageLine: yargs' usage messages as one line naming the command, the flag and the accepted values", () => {

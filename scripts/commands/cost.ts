@@ -1,4 +1,3 @@
-import Table from "cli-table3";
 import type { TypedCommand } from "../command-args";
 import { ThresholdError, UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
@@ -7,10 +6,8 @@ import { type CostReport, estimateCost, knownRegion, runningCost } from "../pric
 import { livePriceBook } from "../pricing/live";
 import { renderCostDiffMarkdown, renderCostMarkdown } from "../pricing/markdown";
 import type { StackModel } from "../state/model";
-import { loadStackConfig, runOffline } from "../state/offline-program";
 import { exportStack } from "../state/pulumi-cli";
 import { checkOneValueEach, readPreview, readStackExport, readStateOrPreview } from "../state/readers";
-import { withSpinner } from "../progress";
 import { asString } from "../../core/text";
 
 interface CostArgs {
@@ -48,11 +45,13 @@ function instanceTypesOf(models: StackModel[]): string[] {
 async function readModel(args: CostArgs): Promise<StackModel> {
   if (args.state) return readStackExport(args.state);
   if (args.preview) return readPreview(args.preview);
+  const { loadStackConfig, runOffline } = require("../state/offline-program") as typeof import("../state/offline-program");
   if (args.plan) return (await runOffline({ stack: args.plan, config: loadStackConfig(args.plan) })).model;
   return exportStack(args.stack!);
 }
 
 function printTable(report: CostReport): void {
+  const Table = require("cli-table3") as typeof import("cli-table3");
   const table = new Table({ head: ["resource", "$/h", "$/month", "detail"], style: { head: [], border: [] }, wordWrap: true, colWidths: [34, 10, 11, 60] });
   for (const i of report.items) table.push([i.name, usd(i.hourly, 4), usd(i.monthly), i.detail]);
   say(table.toString());
@@ -86,6 +85,7 @@ const command: TypedCommand<CostArgs> = {
     const maxMonthly = nonNegative(args.maxMonthly, "--max-monthly", "USD");
     const format = args.json ? "json" : args.format;
     const sourceFlag = `--${given[0]}`;
+    const { withSpinner } = require("../progress") as typeof import("../progress");
 
     const model = await readModel(args);
     const baseModel = args.compare ? readStateOrPreview(args.compare, "--compare") : undefined;

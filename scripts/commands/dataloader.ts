@@ -4,7 +4,7 @@ import type { TypedCommand } from "../command-args";
 import { UsageError } from "../../core/errors";
 import { say } from "../output";
 import { generateLoader } from "../dataloader/generate";
-import { FORMATS, type Format, STRATEGY_NAMES, type Strategy } from "../../core/config";
+import { FORMATS, type Format, STRATEGY_NAMES, type Strategy } from "../../core/lists";
 
 interface DataloaderArgs {
   strategy: string;

@@ -1,12 +1,9 @@
 import type * as Automation from "@pulumi/pulumi/automation";
 import type { Argv, CommandModule } from "yargs";
-import { parseStackConfig } from "../../core/config";
 import { TrainctlError, UsageError } from "../../core/errors";
-import { newExperimentFile } from "../experiments/config-file";
-import { type ExperimentRow, expiryAfter, inventory } from "../experiments/inventory";
+import type { ExperimentRow } from "../experiments/inventory";
 import { printJson, say, usd } from "../output";
 import type { StackModel } from "../state/model";
-import { loadStackConfig } from "../state/offline-program";
 import { projectDir } from "../state/project";
 import { preflightGate } from "./preflight";
 import { exportStack, findPulumi, listStacks, requirePulumi, runPulumi, stackTags } from "../state/pulumi-cli";
@@ -72,6 +69,9 @@ const subcommands = (y: Argv) =>
           .option("from", { type: "string", default: "dev", describe: "stack whose config to copy" })
           .option("set", { type: "string", array: true, default: [], describe: "override, e.g. --set instance.type=g6.xlarge" }),
       handler: (args: { name: string; from: string; set: string[] }) => {
+        const { newExperimentFile } = require("../experiments/config-file") as typeof import("../experiments/config-file");
+        const { parseStackConfig } = require("../../core/config") as typeof import("../../core/config");
+        const { loadStackConfig } = require("../state/offline-program") as typeof import("../state/offline-program");
         const file = newExperimentFile({ projectDir: projectDir(), name: args.name, from: args.from, sets: args.set });
         say(`wrote ${file}`);
         if (!findPulumi()) {
@@ -91,6 +91,7 @@ const subcommands = (y: Argv) =>
       describe: "list experiments from Pulumi.*.yaml files and the backend's stacks",
       builder: (b: Argv) => b.option("json", { type: "boolean" }),
       handler: async (args: { json?: boolean }) => {
+        const { inventory } = require("../experiments/inventory") as typeof import("../experiments/inventory");
         const rows = await inventory(projectDir(), backendStacks());
         if (args.json) printJson(rows);
         else for (const line of listLines(rows)) say(line);
@@ -102,6 +103,9 @@ const subcommands = (y: Argv) =>
       builder: (b: Argv) =>
         b.positional("name", { type: "string", demandOption: true }).option("skip-preflight", { type: "boolean", describe: "do not run trainctl preflight first" }),
       handler: async (args: { name: string; skipPreflight?: boolean }) => {
+        const { parseStackConfig } = require("../../core/config") as typeof import("../../core/config");
+        const { loadStackConfig } = require("../state/offline-program") as typeof import("../state/offline-program");
+        const { expiryAfter } = require("../experiments/inventory") as typeof import("../experiments/inventory");
         const config = parseStackConfig(loadStackConfig(args.name, projectDir()), { projectDir: projectDir() });
         const stack = await selectStack(args.name);
         if (!args.skipPreflight) await preflightGate(args.name);
@@ -127,6 +131,7 @@ const subcommands = (y: Argv) =>
       describe: `find experiments past ${TAG.expires}; --execute tears them down (the expiry tag is the confirmation)`,
       builder: (b: Argv) => b.option("execute", { type: "boolean", describe: "really tear down the expired stacks" }),
       handler: async (args: { execute?: boolean }) => {
+        const { inventory } = require("../experiments/inventory") as typeof import("../experiments/inventory");
         requirePulumi();
         const rows = (await inventory(projectDir(), backendStacks())).filter((r) => r.expired);
         if (rows.length === 0) {

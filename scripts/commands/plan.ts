@@ -3,8 +3,6 @@ import { UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import { type CostReport, estimateCost, knownRegion } from "../pricing/estimate";
 import { isProvider, isStackRoot, providerDefaultTags } from "../state/model";
-import { loadStackConfig, runOffline } from "../state/offline-program";
-import { withSpinner } from "../progress";
 import { TAG } from "../../core/tags";
 
 interface PlanArgs {
@@ -36,6 +34,7 @@ export interface PlanDocument {
 
 /** Runs the program offline for `Pulumi.<stack>.yaml` and prices it: the `plan` JSON contract. */
 export async function planStack(stack: string, hours?: number): Promise<PlanDocument> {
+  const { loadStackConfig, runOffline } = require("../state/offline-program") as typeof import("../state/offline-program");
   const config = loadStackConfig(stack);
   const region = knownRegion(typeof config["aws:region"] === "string" ? config["aws:region"] : "us-east-1");
   const run = await runOffline({ stack, config });
@@ -129,6 +128,7 @@ const command: TypedCommand<PlanArgs> = {
       .option("hours", { type: "number", describe: "hours to price (default: instance.maxHours, else 730)" }),
   handler: async (args) => {
     if (args.hours !== undefined && !(args.hours >= 0)) throw new UsageError(`--hours must be a number >= 0 (got ${args.hours})`, { subject: "--hours" });
+    const { withSpinner } = require("../progress") as typeof import("../progress");
     const plan = await withSpinner("planning offline", args, () => planStack(args.stack, args.hours));
     if (args.json) {
       const { outputs: _outputs, ...document } = plan;

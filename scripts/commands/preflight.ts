@@ -1,9 +1,7 @@
 import type { TypedCommand } from "../command-args";
-import { parseStackConfig } from "../../core/config";
 import { TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say } from "../output";
 import { type Check, exitCodeFor } from "../preflight/checks";
-import { loadStackConfig } from "../state/offline-program";
 import { projectDir } from "../state/project";
 
 interface PreflightArgs {
@@ -29,6 +27,8 @@ export async function preflightStack(stack: string, deployRole?: string): Promis
     throw new UsageError(`--deploy-role: ${JSON.stringify(deployRole)} is not an IAM role ARN (accepted: arn:aws:iam::123456789012:role/NAME)`, { subject: "--deploy-role" });
   }
   const dir = projectDir();
+  const { parseStackConfig } = require("../../core/config") as typeof import("../../core/config");
+  const { loadStackConfig } = require("../state/offline-program") as typeof import("../state/offline-program");
   const config = parseStackConfig(loadStackConfig(stack, dir), { projectDir: dir });
   // Loaded only now: bad input answers before the SDKs and the program's AMI choice load.
   const { preflightClients, runPreflight } = require("../preflight/account") as typeof import("../preflight/account");

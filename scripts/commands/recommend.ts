@@ -1,10 +1,7 @@
 import type { TypedCommand } from "../command-args";
-import { parseStackConfig } from "../../core/config";
 import { UsageError } from "../../core/errors";
 import { printJson, say, usd } from "../output";
 import { countClasses } from "../dataloader/labels";
-import { parseSize, recommend } from "../../core/recommend";
-import { loadStackConfig } from "../state/offline-program";
 import { projectDir } from "../state/project";
 
 interface RecommendArgs {
@@ -34,8 +31,11 @@ const command: TypedCommand<RecommendArgs> = {
       .option("stack", { type: "string", describe: "read all of these from Pulumi.<stack>.yaml (trainctl:dataset, trainctl:instance)" })
       .option("json", { type: "boolean", describe: "print {recommended, reason, strategies} on stdout" }),
   handler: (args) => {
+    const { parseSize, recommend } = require("../../core/recommend") as typeof import("../../core/recommend");
     let input;
     if (args.stack) {
+      const { parseStackConfig } = require("../../core/config") as typeof import("../../core/config");
+      const { loadStackConfig } = require("../state/offline-program") as typeof import("../state/offline-program");
       const config = parseStackConfig(loadStackConfig(args.stack), { projectDir: projectDir() });
       const dataset = config.dataset;
       if (!dataset?.sizeGiB || !dataset.files) throw new UsageError(`--stack: trainctl:dataset.sizeGiB and trainctl:dataset.files are needed to recommend a strategy`, { subject: "trainctl:dataset" });

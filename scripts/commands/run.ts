@@ -9,7 +9,6 @@ import { ENV_NAME, parseSecretRefs, runSecretsPath } from "../remote/secrets";
 import { type InvocationResult, requireSuccess, runShellCommand, ssmClient } from "../remote/ssm";
 import { type ExperimentNode, type ExperimentTarget, resolveStack, selectNodes } from "../remote/target";
 import { projectDir, projectNameIn } from "../state/project";
-import { makeS3Client, upload } from "../transfer/engine";
 import { STAGING_PREFIX } from "../transfer/location";
 
 interface RunArgs {
@@ -61,6 +60,7 @@ function refuseLiveRuns(results: InvocationResult[], nodes: ExperimentNode[]): v
 async function shipCode(target: ExperimentTarget, bucket: string, folder: string, runId: string, endpoint: string | undefined): Promise<string> {
   const prefix = `${STAGING_PREFIX}runs/${runId}/code/`;
   const files = gitFiles(folder);
+  const { makeS3Client, upload } = require("../transfer/engine") as typeof import("../transfer/engine");
   const client = makeS3Client({ endpoint, region: target.region, concurrency: 16 });
   try {
     const summary = await upload(client, folder, bucket, prefix, {

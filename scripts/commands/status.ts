@@ -1,4 +1,3 @@
-import Table from "cli-table3";
 import type { TypedCommand } from "../command-args";
 import { ExitCode, TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
@@ -6,9 +5,8 @@ import { catalogPrices } from "../pricing/estimate";
 import { type ExperimentTarget, resolveStack, targetFromOutputs } from "../remote/target";
 import { projectDir } from "../state/project";
 import { findPulumi, listStacks, stackOutputs, stackTags } from "../state/pulumi-cli";
-import { type ExperimentSource, type ExperimentStatus, experimentsFromTags, experimentStatus, type StatusClients, statusClients, taggedInstances } from "../status/collect";
-import { matchesTags, type NodeRow, parseTagFilter, type PriceBasis } from "../status/rows";
-import { withSpinner } from "../progress";
+import type { ExperimentSource, ExperimentStatus, StatusClients } from "../status/collect";
+import type { NodeRow, PriceBasis } from "../status/rows";
 
 interface StatusArgs {
   stack?: string;
@@ -34,6 +32,7 @@ interface Scope {
 }
 
 function parseArgs(args: StatusArgs): [string, string][] {
+  const { parseTagFilter } = require("../status/rows") as typeof import("../status/rows");
   for (const [flag, value] of [["--minutes", args.minutes], ["--interval", args.interval]] as const) {
     if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} must be a number above 0 (got ${JSON.stringify(value)})`, { subject: flag });
   }
@@ -50,6 +49,7 @@ function scope(args: StatusArgs, tags: [string, string][]): Scope {
   if (args.stack) {
     return { experiments: [fromTarget(resolveStack(args.stack))], known: new Set(), tagRegions: [], tags, warnings: [], stateRead: true };
   }
+  const { matchesTags } = require("../status/rows") as typeof import("../status/rows");
   const warnings: string[] = [];
   const experiments: ExperimentSource[] = [];
   const known = new Set<string>();
@@ -89,6 +89,7 @@ interface StatusView {
 
 /** One refresh: the Tagging API for uncovered instances, then every experiment's rows. */
 async function collect(s: Scope, options: { minutes: number; spotPrices?: boolean }, clientsFor: (region: string) => StatusClients): Promise<StatusView> {
+  const { experimentsFromTags, experimentStatus, taggedInstances } = require("../status/collect") as typeof import("../status/collect");
   const now = new Date();
   const warnings = [...s.warnings];
   const fromTags: ExperimentSource[] = [];
@@ -138,6 +139,7 @@ const BASIS: Record<PriceBasis, { mark: string; text: string }> = {
 };
 
 function printView(view: StatusView): void {
+  const Table = require("cli-table3") as typeof import("cli-table3");
   for (const e of view.experiments) {
     say(`${e.stack} (${e.region}, ${e.source === "state" ? "from stack state" : "from tags only: no readable state here"}): ${e.nodes.length} node(s)${e.dashboardUrl ? `  ${e.dashboardUrl}` : ""}`);
     if (e.nodes.length) {
@@ -184,6 +186,8 @@ const command: TypedCommand<StatusArgs> = {
   handler: async (args) => {
     const tags = parseArgs(args);
     const s = scope(args, tags);
+    const { statusClients } = require("../status/collect") as typeof import("../status/collect");
+    const { withSpinner } = require("../progress") as typeof import("../progress");
     const clients = new Map<string, StatusClients>();
     const clientsFor = (region: string) => clients.get(region) ?? clients.set(region, statusClients(region)).get(region)!;
     const show = (view: StatusView) => {

@@ -1,16 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import Table from "cli-table3";
-import { parse as parseYaml } from "yaml";
 import type { TypedCommand } from "../command-args";
 import { TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import type { StackModel } from "../state/model";
 import { exportStack, findPulumi, INSTALL_PULUMI, listStacks } from "../state/pulumi-cli";
 import { readStackExport } from "../state/readers";
-import { callerAccount, describe, executeSweep, listTagged, type SweepResult, sweepClients } from "../teardown/aws-sweep";
+import type { SweepResult } from "../teardown/aws-sweep";
 import { checkAccount, findLeaks, knownIdentifiers, type Leak, parseDuration } from "../teardown/leak-rules";
-import { withSpinner } from "../progress";
 import { TAG } from "../../core/tags";
 
 interface SweepArgs {
@@ -27,6 +24,7 @@ interface SweepArgs {
 
 function pulumiYaml(): { name?: unknown; config?: Record<string, unknown> } | undefined {
   const file = path.join(process.cwd(), "Pulumi.yaml");
+  const { parse: parseYaml } = require("yaml") as typeof import("yaml");
   return existsSync(file) ? ((parseYaml(readFileSync(file, "utf8")) as ReturnType<typeof pulumiYaml> | null) ?? undefined) : undefined;
 }
 
@@ -74,6 +72,7 @@ const leakJson = (l: Leak) => ({
 
 function printLeaks(leaks: Leak[]): void {
   if (leaks.length === 0) return;
+  const Table = require("cli-table3") as typeof import("cli-table3");
   const table = new Table({ head: ["type", "id", "age", "monthly", "sweep"], style: { head: [], border: [] }, chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" } });
   for (const l of leaks) {
     const age = l.ageHours >= 48 ? `${Math.round(l.ageHours / 24)}d` : `${l.ageHours}h`;
@@ -118,6 +117,8 @@ const command: TypedCommand<SweepArgs> = {
     if (states.length === 0) warn("no stack states known: every tagged resource counts as a leak (check the backend with pulumi whoami)");
     else if (empty.length > 0) warn(`${empty.join(", ")} hold(s) no resources: that stack's resources count as leaks`);
     const region = resolveRegion(args, states);
+    const { callerAccount, describe, executeSweep, listTagged, sweepClients } = require("../teardown/aws-sweep") as typeof import("../teardown/aws-sweep");
+    const { withSpinner } = require("../progress") as typeof import("../progress");
     const clients = sweepClients(region);
 
     let account: string | undefined;

@@ -1,6 +1,5 @@
 import { existsSync, lstatSync, readdirSync, realpathSync } from "node:fs";
 import * as path from "node:path";
-import cliProgress from "cli-progress";
 import type { TypedCommand } from "../command-args";
 import { InterruptedError, UsageError } from "../../core/errors";
 import { say, warn } from "../output";
@@ -8,7 +7,7 @@ import { environmentRegion } from "../region";
 import type { InvocationResult } from "../remote/ssm";
 import { instanceCopyShell } from "../remote/shell";
 import { resolveStack, selectNodes } from "../remote/target";
-import { type TransferEvent, type TransferOptions, type TransferSummary, abortJournal, download, makeS3Client, upload } from "../transfer/engine";
+import type { TransferEvent, TransferOptions, TransferSummary } from "../transfer/engine";
 import { type Leg, isInstanceId, planLegs, s3Url, stagingBucket, stagingLocation } from "../transfer/instance";
 import { printable } from "../transfer/keys";
 import { type Location, parseLocation } from "../transfer/location";
@@ -91,6 +90,7 @@ function resolveInstanceSide(src: Location, dst: Location, args: TransferArgs): 
 function progressReporter(json: boolean): { onEvent: (e: TransferEvent) => void; stop: () => void } {
   if (json) return { onEvent: (e) => e.type !== "file" && process.stdout.write(`${JSON.stringify(e)}\n`), stop: () => undefined };
   if (!process.stderr.isTTY) return { onEvent: () => undefined, stop: () => undefined };
+  const cliProgress = require("cli-progress") as typeof import("cli-progress");
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, format: "{bar} {percentage}% | {value}/{total} MiB | {files}/{totalFiles} files | {speed} MiB/s | ETA {eta_formatted}", hideCursor: true },
     cliProgress.Presets.shades_classic,
@@ -170,6 +170,7 @@ const command: TypedCommand<TransferArgs> = {
   handler: async (args) => {
     const endpoint = args.endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
     if (!(args.concurrency >= 1)) throw new UsageError(`--concurrency must be at least 1 (got ${args.concurrency})`, { subject: "--concurrency" });
+    const { abortJournal, download, makeS3Client, upload } = require("../transfer/engine") as typeof import("../transfer/engine");
     const client = makeS3Client({ endpoint, concurrency: args.concurrency });
     const journals = path.join(process.cwd(), ".trainctl", "transfers");
     if (args.abort) {

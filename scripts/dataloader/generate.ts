@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { UsageError } from "../../core/errors";
 import { instanceSpec } from "../../core/instance-specs";
 import { folderClasses, type LoaderLabels, localKeys, parseManifest } from "./labels";
-import { FORMATS, type Format, STRATEGY_NAMES, type Strategy } from "../../core/config";
+import { FORMATS, type Format, STRATEGY_NAMES, type Strategy } from "../../core/lists";
 
 export interface LoaderSpec {
   strategy: Strategy;

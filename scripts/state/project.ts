@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { PACKAGE_ROOT, findUp } from "../package-root";
 
 export { PACKAGE_ROOT, findUp };
@@ -16,6 +15,8 @@ export const projectDir = (): string => process.env.TRAINCTL_PROJECT_DIR ?? find
 
 /** The project's name, from `Pulumi.yaml` in `dir` (the first key Pulumi reads). */
 export function projectNameIn(dir: string): string {
+  // yaml loads here, not with the module: projectDir() is on every command's path, --help included.
+  const { parse: parseYaml } = require("yaml") as typeof import("yaml");
   const doc = parseYaml(readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")) as { name?: unknown } | null;
   return typeof doc?.name === "string" ? doc.name : "trainctl";
 }
