@@ -18,7 +18,14 @@ const sizes = () => ({
   bigMiB: Number(process.env.TRAINCTL_BENCH_BIG_MIB ?? 1024),
   hugeMiB: Number(process.env.TRAINCTL_BENCH_HUGE_MIB ?? 4096),
   rounds: Number(process.env.TRAINCTL_BENCH_ROUNDS ?? 5),
+  syncFiles: Number(process.env.TRAINCTL_BENCH_SYNC_FILES ?? 10000),
 });
+
+/** `count` files of 4 KiB in a new folder, each with its own bytes. */
+function writeSmallFiles(folder: string, count: number): void {
+  mkdirSync(folder);
+  for (let i = 0; i < count; i++) writeFileSync(path.join(folder, `${i}.bin`), Buffer.alloc(4096, i % 256));
+}
 
 /** One command as GNU time saw it: wall, client CPU (user + sys of the whole process tree), peak RSS; and s3rver's CPU meanwhile. */
 interface Measure {
@@ -66,15 +73,14 @@ const medianOf = (ms: Measure[]): Measure => ({
 const bench: BenchModule = {
   title: "trainctl transfer against rclone and aws-cli on s3rver",
   async run() {
-    const { files, bigMiB, hugeMiB, rounds } = sizes();
+    const { files, bigMiB, hugeMiB, rounds, syncFiles } = sizes();
     const s3 = await startS3rver(["bench-bucket"]);
     const work = mkdtempSync(path.join(tmpdir(), "trainctl-transfer-bench-"));
     const report = path.join(work, "time.txt");
     try {
       const filesystem = spawnSync("stat", ["-f", "-c", "%T", work], { encoding: "utf8" }).stdout.trim();
       const small = path.join(work, "small");
-      mkdirSync(small);
-      for (let i = 0; i < files; i++) writeFileSync(path.join(small, `${i}.bin`), Buffer.alloc(4096, i % 256));
+      writeSmallFiles(small, files);
       const big = path.join(work, "big");
       mkdirSync(big);
       writeBigFile(path.join(big, "one.bin"), bigMiB * MIB);
@@ -84,10 +90,12 @@ const bench: BenchModule = {
       const transfers = "16";
       // trainctl as installed: the compiled bin (`npm run build`), not tsx.
       const trainctl = (...args: string[]) => [process.execPath, path.join(ROOT, "dist", "scripts", "trainctl.js"), ...args];
-      const commands: Record<Tool, { copy: (src: string, dst: string) => string[]; startup: string[]; env: NodeJS.ProcessEnv }> = {
-        trainctl: { copy: (src, dst) => trainctl("transfer", src, dst, "--concurrency", transfers), startup: trainctl("transfer", "--help"), env },
+      const commands: Record<Tool, { copy: (src: string, dst: string) => string[]; sync?: (src: string, dst: string) => string[]; startup: string[]; env: NodeJS.ProcessEnv }> = {
+        trainctl: { copy: (src, dst) => trainctl("transfer", src, dst, "--concurrency", transfers), sync: (src, dst) => trainctl("transfer", "--sync", src, dst, "--concurrency", transfers), startup: trainctl("transfer", "--help"), env },
         rclone: {
           copy: (src, dst) => ["rclone", "copy", src.replace("s3://", "bench:"), dst.replace("s3://", "bench:"), "--transfers", transfers, "--s3-upload-concurrency", "4"],
+          // rclone copy skips what is in place already (size and modification time, one HEAD per object): its sync.
+          sync: (src, dst) => ["rclone", "copy", src.replace("s3://", "bench:"), dst.replace("s3://", "bench:"), "--transfers", transfers, "--checkers", transfers],
           startup: ["rclone", "version"],
           env: rcloneEnv,
         },
@@ -97,6 +105,7 @@ const bench: BenchModule = {
 
       const startup = Object.fromEntries(TOOLS.map((tool) => [tool, medianOf([0, 1, 2].map(() => run(tool, commands[tool].startup)))])) as Record<Tool, Measure>;
       const smallName = `${files.toLocaleString("en")} × 4 KiB`;
+      const syncName = `${syncFiles.toLocaleString("en")} unchanged 4 KiB files`;
       const bigName = `${sizeLabel(bigMiB)} file`;
       const cases = [
         { name: smallName, folder: small, unit: files / 1000, per: "1,000 objects" },
@@ -117,6 +126,18 @@ const bench: BenchModule = {
         }
       }
       rmSync(big, { recursive: true, force: true });
+
+      // --sync of an unchanged tree: each tool first copies the tree to a prefix of its own, then copies it again.
+      const syncTree = path.join(work, "sync");
+      writeSmallFiles(syncTree, syncFiles);
+      const syncTools = ["trainctl", "rclone"] as const;
+      for (const tool of syncTools) run(tool, commands[tool].copy(syncTree, `s3://bench-bucket/sync-${tool}/`));
+      const syncRuns: Record<(typeof syncTools)[number], Measure[]> = { trainctl: [], rclone: [] };
+      for (let round = 0; round < rounds; round++) {
+        for (const tool of round % 2 ? [...syncTools].reverse() : syncTools) syncRuns[tool].push(run(tool, commands[tool].sync!(syncTree, `s3://bench-bucket/sync-${tool}/`)));
+      }
+      rmSync(syncTree, { recursive: true, force: true });
+      const sync = { trainctl: medianOf(syncRuns.trainctl), rclone: medianOf(syncRuns.rclone) };
 
       // Peak memory while moving one large file each way.
       const huge = path.join(work, "huge");
@@ -150,6 +171,7 @@ const bench: BenchModule = {
         verdict(`${smallName} down, wall, trainctl ÷ rclone`, vsRclone(`${smallName} down`, "wall"), 1),
         verdict(`${bigName} up, wall, trainctl ÷ best peer`, vsBest(`${bigName} up`), 1),
         verdict(`${bigName} down, wall, trainctl ÷ best peer`, vsBest(`${bigName} down`), 1),
+        verdict(`--sync of ${syncName}, wall, trainctl ÷ rclone copy`, sync.trainctl.wall / sync.rclone.wall, 1),
       ];
       const rss = (what: string, m: Measure) => `| ${what} | ${m.wall.toFixed(1)} s | ${m.rssMiB.toFixed(0)} MiB | ${m.rssMiB < RSS_CAP_MIB ? "yes" : "**no**"} |`;
       const startRow = TOOLS.map((tool) => `${startup[tool].wall.toFixed(2)} / ${startup[tool].cpu.toFixed(2)}`).join(" | ");
@@ -168,6 +190,7 @@ const bench: BenchModule = {
         "| case | trainctl | rclone | aws-cli | s3rver CPU s (trainctl / rclone / aws-cli) |",
         "|---|---:|---:|---:|---|",
         ...rows,
+        `| \`--sync\` of ${syncName} up, whole run (s) | ${sync.trainctl.wall.toFixed(2)} / ${sync.trainctl.cpu.toFixed(2)} | ${sync.rclone.wall.toFixed(2)} / ${sync.rclone.cpu.toFixed(2)} (\`copy\`) | – | ${sync.trainctl.serverCpu.toFixed(1)} / ${sync.rclone.serverCpu.toFixed(1)} / – |`,
         `| start-up (\`transfer --help\` / \`version\` / \`--version\`), s | ${startRow} | |`,
         "",
         "Targets (issue #19), as trainctl ÷ peer, lower is better:",
@@ -183,7 +206,7 @@ const bench: BenchModule = {
         rss(`${sizeLabel(hugeMiB)} file down`, hugeDown),
         "",
         "Sizes come from the environment: `TRAINCTL_BENCH_FILES` (default 5000), `TRAINCTL_BENCH_BIG_MIB` (1024),",
-        "`TRAINCTL_BENCH_HUGE_MIB` (4096), `TRAINCTL_BENCH_ROUNDS` (5). s3rver shares the two cores and the disk, so absolute",
+        "`TRAINCTL_BENCH_HUGE_MIB` (4096), `TRAINCTL_BENCH_ROUNDS` (5), `TRAINCTL_BENCH_SYNC_FILES` (10000). s3rver shares the two cores and the disk, so absolute",
         "rates are far below real S3; client CPU per object is the figure that carries over.",
       ].join("\n");
     } finally {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { crc32c } from "@node-rs/crc32";
+import { SMALL_FILE } from "./run-context";
 
 /**
  * Object metadata holding the whole-file CRC32C (x-amz-meta-trainctl-crc32c), written the way S3 writes
@@ -38,6 +39,9 @@ export class Crc32c {
 
 /** CRC32C, encoded, of bytes in memory. */
 export const crc32cOf = (data: Uint8Array): string => new Crc32c().update(data).encoded();
+
+/** The digest of bytes in memory, in the algorithm `key` names (CRC32C when none). */
+export const digestOf = (data: Uint8Array, key: string = DIGEST_KEY): string => (key === LEGACY_DIGEST_KEY ? createHash("sha256").update(data).digest("hex") : crc32cOf(data));
 
 const ALGORITHMS = { [DIGEST_KEY]: "CRC32C", [LEGACY_DIGEST_KEY]: "SHA-256" };
 
@@ -102,8 +106,11 @@ export function combineCrc32c(crcA: number, crcB: number, lengthB: number): numb
   return (multiplyModP(shift, crcA >>> 0) ^ crcB) >>> 0;
 }
 
-/** Whether a local file has the digest an object's metadata records (in whichever algorithm it was recorded). */
-export async function matchesRecorded(metadata: Record<string, string> | undefined, file: string): Promise<boolean> {
+/** Whether a local file (listed at `size` bytes) has the digest an object's metadata records (in whichever algorithm it was recorded). */
+export async function matchesRecorded(metadata: Record<string, string> | undefined, file: string, size: number): Promise<boolean> {
   const recorded = recordedDigest(metadata);
-  return recorded !== undefined && recorded.value === (await fileDigest(file, recorded.key));
+  if (recorded === undefined) return false;
+  // A small file is digested from one read: no 1 MiB buffer for each.
+  const actual = size <= SMALL_FILE ? digestOf(await readFile(file), recorded.key) : await fileDigest(file, recorded.key);
+  return recorded.value === actual;
 }

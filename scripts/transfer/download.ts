@@ -1,13 +1,14 @@
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import * as path from "node:path";
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { InterruptedError, TrainctlError, UsageError } from "../../core/errors";
-import { Crc32c, DIGEST_KEY, fileDigest, matchesRecorded, recordedDigest } from "./digest";
+import { Crc32c, DIGEST_KEY, digestOf, fileDigest, matchesRecorded, recordedDigest } from "./digest";
 import { quoteKey, refusalReason } from "./keys";
 import { type RemoteObject, listLocal, listRemote, matcher } from "./listing";
 import { partSizeFor } from "./location";
 import { planSync } from "./sync-decision";
+import type { SmallObject } from "./small-objects";
 import { Run, SMALL_FILE, type TransferOptions, type TransferSummary, eachFile, failed, message, naming, unlessInPlace } from "./run-context";
 
 /** Downloads write in batches of this many bytes: a write per socket chunk costs more CPU than the copy itself. */
@@ -46,10 +47,7 @@ export async function download(client: S3Client, bucket: string, prefix: string,
     present.map((f) => ({ name: f.relative, size: f.size, item: f })),
     options,
   );
-  const todo = await unlessInPlace(run, plan, async ({ source, destination: local }) => {
-    const head = await run.request(`HEAD s3://${bucket}/${source.key}`, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: source.key })));
-    return matchesRecorded(head.Metadata, local.absolute);
-  });
+  const todo = await unlessInPlace(run, plan, async ({ source, destination: local }) => matchesRecorded(await run.metadataOf(bucket, source.key), local.absolute, local.size));
   run.plan(todo.length, todo.reduce((sum, o) => sum + o.size, 0), safe.length - todo.length);
   let failures: unknown[] = [];
   if (options.dryRun) {
@@ -104,27 +102,34 @@ function folderMaker(destination: string): (dir: string) => void {
 /**
  * Downloads one object to `file`: written under a name of this run's own, created exclusively (an existing file or
  * link there is never followed), and renamed onto `file` only once the bytes this run wrote match the recorded digest.
+ * A small object is checked in memory, before any file exists, and written with one call.
  */
 async function downloadTo(client: S3Client, run: Run, bucket: string, o: RemoteObject, file: string): Promise<void> {
   const partial = `${file}.${run.tag}.trainctl-partial`;
-  const handle = await open(partial, "wx");
   try {
-    let arrived: Arrived;
-    try {
-      arrived = o.size > run.options.multipartThreshold ? await downloadRanged(client, run, bucket, o, handle) : await downloadWhole(client, run, bucket, o, handle);
-    } finally {
-      await handle.close();
-    }
-    const recorded = recordedDigest(arrived.metadata);
-    // The CRC32C was computed as the bytes arrived; a digest recorded otherwise is computed from the file.
-    const actual = !recorded || recorded.key === DIGEST_KEY ? arrived.crc.encoded() : await fileDigest(partial, recorded.key);
-    if (recorded && recorded.value !== actual) {
-      throw new TrainctlError(`s3://${bucket}/${o.key} is corrupt: its ${recorded.algorithm} is ${actual}, but ${recorded.value} was recorded at upload; the bad copy was not kept`, { subject: o.key });
+    if (o.size <= SMALL_FILE && o.size <= run.options.multipartThreshold) {
+      const object = await getSmall(client, run, bucket, o);
+      checkDigest(bucket, o, recordedDigest(object.metadata), digestOf(object.body, recordedDigest(object.metadata)?.key));
+      // One synchronous open-write-close: three thread-pool round trips cost more CPU than creating the file
+      // (measured: about 0.3 s less user CPU per 5,000 × 4 KiB), at the price of the event loop waiting on each create.
+      writeFileSync(partial, object.body, { flag: "wx" });
+    } else {
+      const arrived = await writeLarge(client, run, bucket, o, partial);
+      const recorded = recordedDigest(arrived.metadata);
+      // The CRC32C was computed as the bytes arrived; a digest recorded otherwise is computed from the file.
+      checkDigest(bucket, o, recorded, !recorded || recorded.key === DIGEST_KEY ? arrived.crc.encoded() : await fileDigest(partial, recorded.key));
     }
     renameSync(partial, file);
   } catch (error) {
-    rmSync(partial, { force: true });
+    // EEXIST: something else holds the partial name, and it is not this run's to remove.
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") rmSync(partial, { force: true });
     throw error;
+  }
+}
+
+function checkDigest(bucket: string, o: RemoteObject, recorded: ReturnType<typeof recordedDigest>, actual: string): void {
+  if (recorded && recorded.value !== actual) {
+    throw new TrainctlError(`s3://${bucket}/${o.key} is corrupt: its ${recorded.algorithm} is ${actual}, but ${recorded.value} was recorded at upload; the bad copy was not kept`, { subject: o.key });
   }
 }
 
@@ -134,33 +139,35 @@ interface Arrived {
   crc: Crc32c;
 }
 
-/** One GET, its CRC32C computed as it is written: the file is never read back. A small object is fetched whole, then written in one call. */
-async function downloadWhole(client: S3Client, run: Run, bucket: string, o: RemoteObject, handle: FileHandle): Promise<Arrived> {
-  const what = `GET s3://${bucket}/${o.key}`;
-  const get = () => client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
-  if (o.size <= SMALL_FILE) {
-    const object = await run.request(what, async () => {
-      const arrived = await run.leanFirst(
-        () => run.small.get(bucket, o.key),
-        async () => {
-          const answer = await get();
-          return { body: Buffer.from(await answer.Body!.transformToByteArray()), metadata: answer.Metadata ?? {} };
-        },
-      );
-      checkLength(arrived.body.length, o.size);
-      return arrived;
-    });
-    // Not sync: creating a file costs far more than writing 4 KiB, and must not stall the event loop.
-    const { bytesWritten } = await handle.write(object.body, 0, object.body.length, 0);
-    if (bytesWritten !== object.body.length) throw new TrainctlError(`short write: ${bytesWritten} of ${object.body.length} bytes`);
-    return { metadata: object.metadata, crc: new Crc32c().update(object.body) };
-  }
-  return run.request(what, async () => {
-    const object = await get();
-    const crc = new Crc32c();
-    await writeAt(handle, object.Body as AsyncIterable<Uint8Array>, 0, object.ContentLength ?? o.size, crc);
-    return { metadata: object.Metadata, crc };
+/** A small object, fetched whole into memory: the lean GET first, the SDK's if that fails. */
+function getSmall(client: S3Client, run: Run, bucket: string, o: RemoteObject): Promise<SmallObject> {
+  return run.request(`GET s3://${bucket}/${o.key}`, async () => {
+    const arrived = await run.leanFirst(
+      () => run.small.get(bucket, o.key),
+      async () => {
+        const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
+        return { body: Buffer.from(await answer.Body!.transformToByteArray()), metadata: answer.Metadata ?? {} };
+      },
+    );
+    checkLength(arrived.body.length, o.size);
+    return arrived;
   });
+}
+
+/** A larger object, streamed to `partial` (created exclusively) with its CRC32C computed as it is written: the file is never read back. */
+async function writeLarge(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<Arrived> {
+  const handle = await open(partial, "wx");
+  try {
+    if (o.size > run.options.multipartThreshold) return await downloadRanged(client, run, bucket, o, handle);
+    return await run.request(`GET s3://${bucket}/${o.key}`, async () => {
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
+      const crc = new Crc32c();
+      await writeAt(handle, object.Body as AsyncIterable<Uint8Array>, 0, object.ContentLength ?? o.size, crc);
+      return { metadata: object.Metadata, crc };
+    });
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Parallel ranged GETs written in place, each with its own CRC32C; the whole file's is their combination, in order. */

@@ -43,12 +43,21 @@ export async function listRemote(run: Run, client: S3Client, bucket: string, pre
   let ContinuationToken: string | undefined;
   const base = prefix && !prefix.endsWith("/") ? `${prefix}/` : prefix;
   do {
-    const page = await run.request(`LIST s3://${bucket}/${base}`, () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: base, ContinuationToken })));
-    for (const o of page.Contents ?? []) {
-      if (!o.Key || o.Key.endsWith("/")) continue;
-      objects.push({ key: o.Key, relative: o.Key.slice(base.length), size: o.Size ?? 0 });
+    const token = ContinuationToken;
+    const page = await run.request(`LIST s3://${bucket}/${base}`, () =>
+      run.leanFirst(
+        () => run.small.list(bucket, base, token),
+        async () => {
+          const answer = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: base, ContinuationToken: token }));
+          return { contents: (answer.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0 })), next: answer.IsTruncated ? answer.NextContinuationToken : undefined };
+        },
+      ),
+    );
+    for (const o of page.contents) {
+      if (!o.key || o.key.endsWith("/")) continue;
+      objects.push({ key: o.key, relative: o.key.slice(base.length), size: o.size });
     }
-    ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    ContinuationToken = page.next;
   } while (ContinuationToken);
   return objects;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { LimitFunction } from "p-limit" with { "resolution-mode": "import" };
 import { InterruptedError, TrainctlError } from "../../core/errors";
 import { RetryDeadline, withRetry } from "../retry";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { stallMs } from "./client";
 import { PartBuffers } from "./part-buffers";
 import type { SyncPlan } from "./sync-decision";
@@ -89,7 +89,7 @@ export class Run {
   private constructor(
     readonly options: TransferOptions,
     readonly limit: LimitFunction,
-    client: S3Client,
+    private readonly client: S3Client,
   ) {
     this.small = new SmallObjects(client, stallMs());
   }
@@ -125,6 +125,16 @@ export class Run {
       this.sdkOnly = true;
       return result;
     }
+  }
+
+  /** An object's user metadata (x-amz-meta-*, where trainctl records the digest), from one HEAD under the limit. */
+  metadataOf(bucket: string, key: string): Promise<Record<string, string>> {
+    return this.request(`HEAD s3://${bucket}/${key}`, () =>
+      this.leanFirst(
+        () => this.small.head(bucket, key),
+        async () => (await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).Metadata ?? {},
+      ),
+    );
   }
 
   /**

@@ -2,8 +2,8 @@ import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getEndpointFromInstructions } from "@smithy/core/endpoints";
-import { SignatureV4 } from "@smithy/signature-v4";
-import type { HttpRequest } from "@smithy/types";
+import type { AwsCredentialIdentity, Provider } from "@smithy/types";
+import { SigV4, canonicalQuery, escapeUri } from "./sigv4";
 
 /** SHA-256 of an empty body, which a signed GET declares. */
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -21,8 +21,8 @@ export interface SmallObject {
  * error, is thrown: the caller asks the SDK again, which owns error parsing and its retry strategy.
  */
 export class SmallObjects {
-  private readonly endpoints = new Map<string, Promise<{ url: URL; signingRegion?: string }>>();
-  private readonly signer: SignatureV4;
+  private readonly endpoints = new Map<string, Promise<{ url: URL; signingRegion: string }>>();
+  private readonly signer = new SigV4();
   // Idle keep-alive sockets are unref'd by the agents, so they never hold the process open.
   private readonly http = new HttpAgent({ keepAlive: true });
   private readonly https = new HttpsAgent({ keepAlive: true });
@@ -30,21 +30,21 @@ export class SmallObjects {
   constructor(
     private readonly client: S3Client,
     private readonly timeoutMs: number,
-  ) {
-    const config = client.config;
-    this.signer = new SignatureV4({ credentials: config.credentials, region: config.region, service: "s3", sha256: config.sha256, uriEscapePath: false, applyChecksum: false });
-  }
+  ) {}
 
   async get(bucket: string, key: string): Promise<SmallObject> {
     const response = await this.send("GET", bucket, key, { "x-amz-content-sha256": EMPTY_SHA256 });
     const body = await collect(response);
     const length = Number(response.headers["content-length"]);
     if (body.length !== length) throw new Error(`expected ${length} bytes, received ${body.length}`);
-    const metadata: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (name.startsWith("x-amz-meta-") && typeof value === "string") metadata[name.slice(11)] = value;
-    }
-    return { body, metadata };
+    return { body, metadata: userMetadata(response) };
+  }
+
+  /** An object's x-amz-meta-* values, from one HEAD. */
+  async head(bucket: string, key: string): Promise<Record<string, string>> {
+    const response = await this.send("HEAD", bucket, key, { "x-amz-content-sha256": EMPTY_SHA256 });
+    await collect(response);
+    return userMetadata(response);
   }
 
   /** `sha256` is the body's hex digest: the request is signed with it, so S3 rejects bytes that arrive different. */
@@ -54,15 +54,25 @@ export class SmallObjects {
     await collect(await this.send("PUT", bucket, key, headers, body));
   }
 
-  private async send(method: string, bucket: string, key: string, headers: Record<string, string>, body?: Buffer): Promise<IncomingMessage> {
+  /** One ListObjectsV2 page (up to 1,000 keys) under `prefix`, parsed without the SDK's XML deserializer. */
+  async list(bucket: string, prefix: string, continuationToken?: string): Promise<ListPage> {
+    const query: Record<string, string> = { "list-type": "2", prefix };
+    if (continuationToken) query["continuation-token"] = continuationToken;
+    const response = await this.send("GET", bucket, undefined, { "x-amz-content-sha256": EMPTY_SHA256 }, undefined, query);
+    return parseListPage((await collect(response)).toString("utf8"));
+  }
+
+  private async send(method: string, bucket: string, key: string | undefined, headers: Record<string, string>, body?: Buffer, query?: Record<string, string>): Promise<IncomingMessage> {
     const { url: base, signingRegion } = await this.endpoint(bucket);
-    const path = `${base.pathname.replace(/\/$/, "")}/${key.split("/").map(encodeSegment).join("/")}`;
-    const unsigned: HttpRequest = { method, protocol: base.protocol, hostname: base.hostname, port: base.port ? Number(base.port) : undefined, path, query: {}, headers: { ...headers, host: base.host } };
-    const signed = await this.signer.sign(unsigned, { signingRegion });
+    const path = key === undefined ? base.pathname : `${base.pathname.replace(/\/$/, "")}/${key.split("/").map(escapeUri).join("/")}`;
+    const credentials = await (this.client.config.credentials as Provider<AwsCredentialIdentity>)();
+    const payloadHash = headers["x-amz-content-sha256"];
+    const signed = this.signer.sign({ method, path, query, headers: { ...headers, host: base.host }, payloadHash }, credentials, signingRegion);
     const secure = base.protocol === "https:";
+    const search = query ? `?${canonicalQuery(query)}` : "";
     return new Promise((resolve, reject) => {
       const request = (secure ? httpsRequest : httpRequest)(
-        { method, host: base.hostname, port: unsigned.port, path, headers: signed.headers, agent: secure ? this.https : this.http, timeout: this.timeoutMs },
+        { method, host: base.hostname, port: base.port ? Number(base.port) : undefined, path: `${path}${search}`, headers: signed, agent: secure ? this.https : this.http, timeout: this.timeoutMs },
         (response) => {
           if (response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 300) return resolve(response);
           response.resume();
@@ -76,12 +86,12 @@ export class SmallObjects {
   }
 
   /** The bucket's endpoint as the SDK resolves it (path style or virtual host, custom endpoint, region). */
-  private endpoint(bucket: string): Promise<{ url: URL; signingRegion?: string }> {
+  private endpoint(bucket: string): Promise<{ url: URL; signingRegion: string }> {
     let resolved = this.endpoints.get(bucket);
     if (!resolved) {
-      resolved = getEndpointFromInstructions({ Bucket: bucket }, GetObjectCommand, this.client.config).then((endpoint) => ({
+      resolved = getEndpointFromInstructions({ Bucket: bucket }, GetObjectCommand, this.client.config).then(async (endpoint) => ({
         url: new URL(endpoint.url.href),
-        signingRegion: (endpoint.properties?.authSchemes as { signingRegion?: string }[] | undefined)?.[0]?.signingRegion,
+        signingRegion: (endpoint.properties?.authSchemes as { signingRegion?: string }[] | undefined)?.[0]?.signingRegion ?? (await this.client.config.region()),
       }));
       this.endpoints.set(bucket, resolved);
     }
@@ -89,8 +99,57 @@ export class SmallObjects {
   }
 }
 
-/** An S3 key segment as the SDK escapes it: RFC 3986, so `!'()*` too. */
-const encodeSegment = (segment: string) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+function userMetadata(response: IncomingMessage): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (name.startsWith("x-amz-meta-") && typeof value === "string") metadata[name.slice(11)] = value;
+  }
+  return metadata;
+}
+
+export interface ListPage {
+  contents: { key: string; size: number }[];
+  /** Set when more keys follow: the token for the next page. */
+  next?: string;
+}
+
+const XML_ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+const unescapeXml = (text: string) =>
+  text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, name: string) => {
+    if (name[0] !== "#") {
+      if (!(name in XML_ENTITIES)) throw new Error(`unknown XML entity ${whole}`);
+      return XML_ENTITIES[name];
+    }
+    return String.fromCodePoint(name[1] === "x" ? parseInt(name.slice(2), 16) : Number(name.slice(1)));
+  });
+
+/**
+ * A ListObjectsV2 answer: each Contents' Key and Size, IsTruncated and NextContinuationToken. Anything it does not
+ * expect (CDATA, a Contents without Key or Size, a count that differs from KeyCount, a truncated page without a token)
+ * throws, and the caller asks the SDK instead.
+ */
+export function parseListPage(xml: string): ListPage {
+  if (!xml.includes("<ListBucketResult") || xml.includes("<![CDATA[")) throw new Error("not a plain ListBucketResult");
+  const field = (element: string, name: string) => {
+    const match = new RegExp(`<${name}>([^<]*)</${name}>`).exec(element);
+    return match ? unescapeXml(match[1]) : undefined;
+  };
+  const contents: ListPage["contents"] = [];
+  for (const [, element] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+    const key = field(element, "Key");
+    const size = field(element, "Size");
+    if (key === undefined || size === undefined || !/^\d+$/.test(size)) throw new Error("a Contents entry without Key or Size");
+    contents.push({ key, size: Number(size) });
+  }
+  const outside = xml.replace(/<Contents>[\s\S]*?<\/Contents>/g, "");
+  const keyCount = field(outside, "KeyCount");
+  if (keyCount !== undefined && Number(keyCount) !== contents.length) throw new Error(`KeyCount ${keyCount}, but ${contents.length} Contents`);
+  if (outside.includes("<CommonPrefixes>")) throw new Error("CommonPrefixes in a listing without a delimiter");
+  const truncated = field(outside, "IsTruncated") === "true";
+  const next = field(outside, "NextContinuationToken");
+  if (truncated && !next) throw new Error("a truncated page without NextContinuationToken");
+  return truncated ? { contents, next } : { contents };
+}
 
 function collect(response: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -8,7 +8,6 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
-  HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -36,10 +35,7 @@ export async function upload(client: S3Client, source: string, bucket: string, p
     remote.map((o) => ({ name: o.key, size: o.size, item: o })),
     options,
   );
-  const todo = await unlessInPlace(run, plan, async ({ source, destination }) => {
-    const head = await run.request(`HEAD s3://${bucket}/${destination.key}`, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: destination.key })));
-    return matchesRecorded(head.Metadata, source.absolute);
-  });
+  const todo = await unlessInPlace(run, plan, async ({ source, destination }) => matchesRecorded(await run.metadataOf(bucket, destination.key), source.absolute, source.size));
   const extra = plan.remove.filter((o) => accept(o.relative));
   run.plan(todo.length, todo.reduce((sum, f) => sum + f.size, 0), files.length - todo.length);
   if (options.dryRun) {
