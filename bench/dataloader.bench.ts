@@ -12,7 +12,7 @@ const driver = path.join(__dirname, "dataloader_bench.py");
 const IMAGES = Number(process.env.BENCH_DATALOADER_IMAGES ?? 20_000);
 
 function run(...args: string[]): Record<string, number | string> {
-  return JSON.parse(execFileSync(PYTHON, [driver, ...args], { encoding: "utf8", maxBuffer: 1 << 24 }));
+  return JSON.parse(execFileSync(PYTHON, [driver, ...args], { encoding: "utf8", maxBuffer: 1 << 24 })) as Record<string, number | string>;
 }
 
 function loader(work: string, name: string, format: Format, data: string): string {
@@ -25,7 +25,7 @@ const rate = (value: number | string) => Number(value).toFixed(0);
 
 const bench: BenchModule = {
   title: "Generated image loader against torchvision's ImageFolder; npy and WebDataset paths; large shards against cat",
-  async run() {
+  run() {
     const work = mkdtempSync(path.join(tmpdir(), "trainctl-dl-bench-"));
     try {
       const images = path.join(work, "images");
@@ -71,7 +71,7 @@ for s in range(16):
         `Packing (\`pack_shards\`, \`python3 loader.py --pack OUT\`) the folders into ${Math.ceil(Number(made.images) / 1000)} shards of 1,000, each image re-encoded with its shorter side at most ${packed.maxSide} px`,
         `(${(Number(packed.bytes) / 1e6).toFixed(0)} MB against ${(Number(made.bytes) / 1e6).toFixed(0)} MB of originals), took ${Number(packed.packSeconds).toFixed(1)} s, once, not per epoch.`,
         "The last row isolates the reading path (bounded shards, workers, prefetch, collation); the difference to the row above it is the",
-        "default transform: JPEG DCT-scaled decoding (\`draft\`) and a ToTensor + Normalize done in place (bit-equal, about 7× cheaper).",
+        "default transform: JPEG DCT-scaled decoding (`draft`) and a ToTensor + Normalize done in place (bit-equal, about 7× cheaper).",
         "",
         "For scale, on real GPUs: FFCV reports ResNet-50 on ImageNet to 75% in about 20 minutes on one 8×A100 machine",
         "(Leclerc et al., *FFCV: Accelerating Training by Removing Data Bottlenecks*, arXiv:2306.12517) and an ImageNet model on one",

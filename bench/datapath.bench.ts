@@ -20,7 +20,7 @@ function makeTree(count: number): string {
 
 const bench: BenchModule = {
   title: "Dataset tree digest (the upload command's trigger) against find | sort | sha256sum",
-  async run() {
+  run() {
     const rows: string[] = [];
     for (const count of [100_000, 1_000_000]) {
       const root = makeTree(count);

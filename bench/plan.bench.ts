@@ -16,7 +16,7 @@ function wall(args: string[], cwd = ROOT): number {
 
 const bench: BenchModule = {
   title: "Offline plan: dev stack, and scaling with instance.count",
-  async run() {
+  run() {
     const runs = 5;
     // Peer: starting the same CLI for a command that loads nothing (--version), so the ratio shows what planning adds.
     const baseline = median(Array.from({ length: runs }, () => wall(["--version"])));

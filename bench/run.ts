@@ -7,7 +7,7 @@ import * as path from "node:path";
  */
 export interface BenchModule {
   title: string;
-  run(): Promise<string>;
+  run(): string | Promise<string>;
 }
 
 /** Wall seconds of a synchronous run. */
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     .sort();
   if (names.length === 0) throw new Error(`no benchmark named ${wanted.join(", ")}`);
   for (const name of names) {
-    const bench = require(path.join(__dirname, `${name}.bench.ts`)).default as BenchModule;
+    const bench = (require(path.join(__dirname, `${name}.bench.ts`)) as { default: BenchModule }).default;
     process.stderr.write(`bench ${name}: ${bench.title}\n`);
     const section = await bench.run();
     const doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : HEADER;

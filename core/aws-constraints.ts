@@ -174,6 +174,7 @@ export const CONSTRAINT_RULES: readonly ConstraintRule[] = [
   // IAM
   { id: "iam-role-name-length", types: [ROLE], property: "name", rule: "at most 64 characters", source: SRC.iamQuotas, values: physical("name"), ok: (v) => str(v).length <= 64 },
   { id: "iam-role-name-charset", types: [ROLE], property: "name", rule: "only letters, digits and _+=,.@-", source: SRC.iamNames, values: physical("name"), ok: (v) => IAM_NAME.test(str(v)) },
+  // eslint-disable-next-line no-control-regex -- tab, newline and carriage return are the allowed controls
   { id: "iam-role-description", types: [ROLE], property: "description", rule: "at most 1000 characters of tab, newline, printable ASCII and Latin-1", source: SRC.roleDescription, values: (r) => defined(r.inputs.description), ok: (v) => /^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]{0,1000}$/.test(str(v)) },
   { id: "iam-profile-name", types: [PROFILE], property: "name", rule: "at most 128 characters: letters, digits and _+=,.@-", source: `${SRC.iamNames}; ${SRC.iamQuotas}`, values: physical("name"), ok: (v) => str(v).length <= 128 && IAM_NAME.test(str(v)) },
   { id: "iam-role-policy-name", types: [ROLE_POLICY], property: "name", rule: "at most 128 characters: letters, digits and _+=,.@-", source: `${SRC.iamNames}; ${SRC.iamQuotas}`, values: physical("name"), ok: (v) => str(v).length <= 128 && IAM_NAME.test(str(v)) },

@@ -6,7 +6,7 @@ import { defaultAmiProblem } from "./ami";
 import { INCARNATION } from "./names";
 import { INSTANCE_PRICES, isKnownInstanceType } from "./catalog";
 import { instanceSpec } from "./instance-specs";
-import { CONTROL_CHARACTER } from "./text";
+import { asString, CONTROL_CHARACTER } from "./text";
 import { FORMATS, STRATEGIES, WARM_MODES, type WarmMode } from "./lists";
 
 // The strategy, format and warm-mode lists live in core/lists.ts (zod-free, so a command's options can name them).
@@ -241,18 +241,25 @@ function describeIssue(issue: z.core.$ZodIssue & { input?: unknown }): string {
   }
 }
 
+/** The parts of a zod schema the key walker reads: wrappers' inner type, objects' shape, records' value type. */
+interface SchemaNode {
+  def?: { innerType?: SchemaNode; valueType?: SchemaNode };
+  shape?: Record<string, SchemaNode>;
+}
+
+function unwrapped(node: SchemaNode | undefined): SchemaNode | undefined {
+  while (node?.def?.innerType) node = node.def.innerType;
+  return node;
+}
+
 function acceptedKeys(schemaPath: PropertyKey[]): string[] {
-  let schema: z.ZodType = stackConfigSchema;
+  let node: SchemaNode | undefined = stackConfigSchema as SchemaNode;
   for (const segment of schemaPath) {
-    let inner: any = schema;
-    while (inner?.def?.innerType) inner = inner.def.innerType;
-    inner = inner?.shape?.[segment as string] ?? inner?.def?.valueType;
-    if (!inner) return [];
-    schema = inner;
+    const inner = unwrapped(node);
+    node = inner?.shape?.[segment as string] ?? inner?.def?.valueType;
+    if (!node) return [];
   }
-  let inner: any = schema;
-  while (inner?.def?.innerType) inner = inner.def.innerType;
-  return Object.keys(inner?.shape ?? {});
+  return Object.keys(unwrapped(node)?.shape ?? {});
 }
 
 /**
@@ -339,7 +346,7 @@ export interface ConfigContext {
   projectDir?: string;
 }
 
-type Loose = Record<string, any>;
+type Loose = Record<string, unknown>;
 const obj = (v: unknown): Loose => (v && typeof v === "object" && !Array.isArray(v) ? (v as Loose) : {});
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 
@@ -418,7 +425,7 @@ function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: 
     add(["instance", "recovery"], "cannot be combined with trainctl:instance.spot.persistent: true: the group replaces interrupted nodes itself", [["instance", "spot", "persistent"]]);
   }
   if (!Array.isArray(instance.types) || !instance.types.every((t) => typeof t === "string")) return;
-  const types = instance.types as string[];
+  const types = instance.types;
   const unknown = types.find((t) => !isKnownInstanceType(t));
   if (unknown !== undefined) {
     add(["instance", "types"], `unknown instance type ${show(unknown)} (accepted: types of the price catalog, e.g. ${Object.keys(INSTANCE_PRICES).slice(0, 4).join(", ")})`);
@@ -438,7 +445,8 @@ function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: 
 /** Data volume rules: `volume` is parsed with derived defaults (warm, initRateMiBs); `given` is as written. */
 function dataVolumeIssues(volume: Loose, given: Loose, network: Loose, zonePattern: RegExp, region: string, add: AddIssue): void {
   const key = (name: string) => ["dataVolume", name];
-  const { type, warm } = volume;
+  const type = asString(volume.type) ?? "gp3";
+  const warm = volume.warm;
   const size = num(volume.sizeGiB);
 
   if (volume.snapshotId === undefined && volume.adopt === undefined && size === undefined) {

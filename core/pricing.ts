@@ -1,6 +1,7 @@
 import { CATALOG_DATE, CATALOG_REGION, CLOUDWATCH_PRICES, EBS_PRICES, HOURS_PER_MONTH, INSTANCE_PRICES, PUBLIC_IPV4_PRICE, S3_PRICES } from "./catalog";
 import { NODE_METRICS } from "./node-metrics";
 import { TAG } from "./tags";
+import { asString } from "./text";
 
 /**
  * The one pricing function of an experiment: `trainctl plan`/`cost` price the resource model's records
@@ -225,7 +226,7 @@ export function spotPrices(onDemand: number, maxPrice: number | undefined, expec
 }
 
 function priceInstance(r: PricedResource, prices: PriceBook): Omit<CostItem, "urn" | "type" | "name"> {
-  const instanceType = String(prop(r, "instanceType") ?? "");
+  const instanceType = asString(prop(r, "instanceType")) ?? "";
   const market = prop(r, "instanceMarketOptions") as { marketType?: string; spotOptions?: { maxPrice?: string } } | undefined;
   const onDemand = prices.onDemandHourly(instanceType);
   const parts = nodeParts(r, prices.storage ?? {});
@@ -236,7 +237,7 @@ function priceInstance(r: PricedResource, prices: PriceBook): Omit<CostItem, "ur
     return { hourly: null, monthly: null, unpriced: true, lines: partLines, detail: `${instanceType || "unknown type"}: no price known${partsDetail}` };
   }
   if (market?.marketType === "spot") {
-    const zone = String(prop(r, "availabilityZone") ?? "") || undefined;
+    const zone = asString(prop(r, "availabilityZone")) || undefined;
     const spot = spotPrices(onDemand, num(market.spotOptions?.maxPrice), prices.spotHourly?.(instanceType, zone));
     const capBasis = spot.cap < onDemand ? "the max price" : "the on-demand price";
     const basis =
@@ -253,7 +254,7 @@ function priceInstance(r: PricedResource, prices: PriceBook): Omit<CostItem, "ur
 function priceVolume(r: PricedResource, storage: StoragePrices): Omit<CostItem, "urn" | "type" | "name"> {
   const size = num(prop(r, "size"));
   if (size === undefined) return { hourly: null, monthly: null, unpriced: true, lines: ["EBS volume"], detail: "size unknown (restored from a snapshot without sizeGiB)" };
-  const { monthly, detail } = volumeMonthly({ type: String(prop(r, "type") ?? "gp2"), sizeGiB: size, iops: num(prop(r, "iops")), throughputMiBs: num(prop(r, "throughput")) }, storage);
+  const { monthly, detail } = volumeMonthly({ type: asString(prop(r, "type")) ?? "gp2", sizeGiB: size, iops: num(prop(r, "iops")), throughputMiBs: num(prop(r, "throughput")) }, storage);
   const rate = num(prop(r, "volumeInitializationRate"));
   const oneTime = rate ? size * EBS_PRICES.volumeInitialization.usd : undefined;
   const afterDeleteMonthly = prop(r, "finalSnapshot") === true ? size * (storage.snapshotGBMonth ?? EBS_PRICES.snapshot.storage.usd) : undefined;
@@ -275,7 +276,9 @@ function priceBucket(r: PricedResource, storage: StoragePrices): Omit<CostItem, 
 export function groupTagMap(r: PricedResource): Record<string, string> {
   const list = prop(r, "tags");
   if (!Array.isArray(list)) return {};
-  return Object.fromEntries(list.filter((t) => t && typeof t.key === "string" && typeof t.value === "string").map((t) => [t.key as string, t.value as string]));
+  const isTag = (t: unknown): t is { key: string; value: string } =>
+    typeof t === "object" && t !== null && typeof (t as { key?: unknown }).key === "string" && typeof (t as { value?: unknown }).value === "string";
+  return Object.fromEntries((list as unknown[]).filter(isTag).map((t) => [t.key, t.value]));
 }
 
 /**
@@ -407,7 +410,7 @@ function priceRegionOf(item: CostItem, model: PricedModel, prices: PriceBook): s
   const bookRegion = prices.region ?? CATALOG_REGION;
   if ((item.type !== "aws:ec2/instance:Instance" && item.type !== GROUP) || !prices.onDemandRegion) return bookRegion;
   const r = model.resources.find((x) => x.urn === item.urn);
-  return prices.onDemandRegion(String((r && (prop(r, "instanceType") ?? preferredGroupType(r))) ?? ""));
+  return prices.onDemandRegion((r && (asString(prop(r, "instanceType")) ?? preferredGroupType(r))) ?? "");
 }
 
 /** Marks every priced line whose price is another region's: "(us-east-1 price)" in its detail. */

@@ -2,7 +2,7 @@ import { PolicyPack, type ReportViolation, type ResourceValidationArgs, type Sta
 import { checkConstraints, describeViolation } from "../core/aws-constraints";
 import { type PolicySubject, RESOURCE_RULES, budgetMissing, bucketsWithoutGuards } from "./rules";
 
-const subject = (r: { type: string; name: string; urn: string; props: Record<string, any>; opts?: { protect?: boolean } }): PolicySubject => ({
+const subject = (r: { type: string; name: string; urn: string; props: Record<string, unknown>; opts?: { protect?: boolean } }): PolicySubject => ({
   type: r.type,
   name: r.name,
   urn: r.urn,

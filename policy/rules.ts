@@ -6,8 +6,32 @@ export interface PolicySubject {
   type: string;
   name: string;
   urn: string;
-  props: Record<string, any>;
+  props: Record<string, unknown>;
   protect: boolean;
+}
+
+/** The instance inputs the rules read. */
+interface InstanceProps {
+  instanceType?: string;
+  rootBlockDevice?: { encrypted?: boolean };
+  metadataOptions?: { httpTokens?: string };
+  instanceMarketOptions?: { marketType?: string; spotOptions?: { maxPrice?: string | number } };
+}
+
+/** The Auto Scaling group inputs the rules read. */
+interface GroupProps {
+  maxSize?: number;
+  capacityRebalance?: boolean;
+  mixedInstancesPolicy?: {
+    instancesDistribution?: { spotMaxPrice?: string; onDemandBaseCapacity?: number; onDemandPercentageAboveBaseCapacity?: number };
+    launchTemplate?: { overrides?: { instanceType?: string }[] };
+  };
+}
+
+/** A bucket policy statement, as far as the TLS rule reads it. */
+interface PolicyStatement {
+  Effect?: string;
+  Condition?: { Bool?: Record<string, unknown> };
 }
 
 /** Types that carry tags in this stack and so must carry the cost keys. */
@@ -18,7 +42,7 @@ const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 
 /** A group's tags it propagates to its instances: provider default tags never reach them. */
 function propagatedTags(r: PolicySubject): Record<string, string> {
-  const list: { key: string; value: string; propagateAtLaunch?: boolean }[] = Array.isArray(r.props.tags) ? r.props.tags : [];
+  const list = (Array.isArray(r.props.tags) ? r.props.tags : []) as { key: string; value: string; propagateAtLaunch?: boolean }[];
   return Object.fromEntries(list.filter((t) => t.propagateAtLaunch).map((t) => [t.key, t.value]));
 }
 
@@ -32,7 +56,7 @@ export function missingCostTags(r: PolicySubject): string[] {
     return missing.length ? [`${r.name}: does not propagate cost tags ${missing.join(", ")} to its instances`] : [];
   }
   if (!TAGGED_TYPES.has(r.type)) return [];
-  const tags: Record<string, string> = r.props.tagsAll ?? r.props.tags ?? {};
+  const tags = (r.props.tagsAll ?? r.props.tags ?? {}) as Record<string, string>;
   const missing = COST_TAG_KEYS.filter((k) => !tags[k]);
   return missing.length ? [`${r.name}: missing cost tags ${missing.join(", ")}`] : [];
 }
@@ -47,10 +71,10 @@ export function unprotectedData(r: PolicySubject): string[] {
 /** EBS volumes and instance root volumes are encrypted. */
 export function unencryptedStorage(r: PolicySubject): string[] {
   if (r.type === "aws:ebs/volume:Volume" && r.props.encrypted !== true) return [`${r.name}: EBS volume is not encrypted`];
-  if (r.type === "aws:ec2/instance:Instance" && r.props.rootBlockDevice?.encrypted !== true) return [`${r.name}: root volume is not encrypted`];
+  if (r.type === "aws:ec2/instance:Instance" && (r.props as InstanceProps).rootBlockDevice?.encrypted !== true) return [`${r.name}: root volume is not encrypted`];
   if (r.type === LAUNCH_TEMPLATE) {
     // Template booleans are strings ("true").
-    const mappings: { deviceName?: string; ebs?: { encrypted?: string | boolean } }[] = r.props.blockDeviceMappings ?? [];
+    const mappings = (r.props.blockDeviceMappings ?? []) as { deviceName?: string; ebs?: { encrypted?: string | boolean } }[];
     if (mappings.length === 0) return [`${r.name}: launch template declares no root volume, so it is not encrypted`];
     return mappings.filter((m) => String(m.ebs?.encrypted) !== "true").map((m) => `${r.name}: volume ${m.deviceName ?? "?"} is not encrypted`);
   }
@@ -59,7 +83,7 @@ export function unencryptedStorage(r: PolicySubject): string[] {
 
 /** Instances require IMDSv2 tokens. */
 export function imdsV1Allowed(r: PolicySubject): string[] {
-  return (r.type === "aws:ec2/instance:Instance" || r.type === LAUNCH_TEMPLATE) && r.props.metadataOptions?.httpTokens !== "required" ? [`${r.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`] : [];
+  return (r.type === "aws:ec2/instance:Instance" || r.type === LAUNCH_TEMPLATE) && (r.props as InstanceProps).metadataOptions?.httpTokens !== "required" ? [`${r.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`] : [];
 }
 
 interface IngressRule {
@@ -87,27 +111,29 @@ function openIngress(rule: IngressRule): string | undefined {
 /** No security group opens port 22, or anything to 0.0.0.0/0, inbound. Self-referencing rules are fine. */
 export function openSecurityGroups(r: PolicySubject): string[] {
   let rules: IngressRule[] = [];
-  if (r.type === "aws:ec2/securityGroup:SecurityGroup") rules = r.props.ingress ?? [];
+  if (r.type === "aws:ec2/securityGroup:SecurityGroup") rules = (r.props.ingress ?? []) as IngressRule[];
   else if (r.type === "aws:ec2/securityGroupRule:SecurityGroupRule" && r.props.type === "ingress") rules = [r.props];
-  else if (r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") rules = [{ ...r.props, protocol: r.props.ipProtocol }];
+  else if (r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") rules = [{ ...(r.props as IngressRule), protocol: r.props.ipProtocol as string | undefined }];
   return rules.map(openIngress).filter((p): p is string => Boolean(p)).map((p) => `${r.name}: ${p}`);
 }
 
 /** A spot max price at or above on-demand pays on-demand prices for interruptible capacity. */
 export function spotPriceAboveOnDemand(r: PolicySubject): string[] {
   if (r.type === GROUP) {
-    const max = Number(r.props.mixedInstancesPolicy?.instancesDistribution?.spotMaxPrice);
-    const types: string[] = (r.props.mixedInstancesPolicy?.launchTemplate?.overrides ?? []).map((o: { instanceType?: string }) => o.instanceType);
+    const policy = (r.props as GroupProps).mixedInstancesPolicy;
+    const max = Number(policy?.instancesDistribution?.spotMaxPrice);
+    const types = (policy?.launchTemplate?.overrides ?? []).map((o) => o.instanceType).filter((t): t is string => t !== undefined);
     if (!Number.isFinite(max)) return [];
     return types
       .filter((t) => INSTANCE_PRICES[t] !== undefined && max >= INSTANCE_PRICES[t].usd)
       .map((t) => `${r.name}: spotMaxPrice $${max}/h is not below the on-demand $${INSTANCE_PRICES[t].usd}/h of ${t}`);
   }
   if (r.type !== "aws:ec2/instance:Instance") return [];
-  const max = Number(r.props.instanceMarketOptions?.spotOptions?.maxPrice);
-  const onDemand = INSTANCE_PRICES[r.props.instanceType]?.usd;
-  if (r.props.instanceMarketOptions?.marketType !== "spot" || !Number.isFinite(max) || onDemand === undefined) return [];
-  return max >= onDemand ? [`${r.name}: spot maxPrice $${max}/h is not below the on-demand $${onDemand}/h of ${r.props.instanceType}`] : [];
+  const props = r.props as InstanceProps;
+  const max = Number(props.instanceMarketOptions?.spotOptions?.maxPrice);
+  const onDemand = props.instanceType === undefined ? undefined : INSTANCE_PRICES[props.instanceType]?.usd;
+  if (props.instanceMarketOptions?.marketType !== "spot" || !Number.isFinite(max) || onDemand === undefined) return [];
+  return max >= onDemand ? [`${r.name}: spot maxPrice $${max}/h is not below the on-demand $${onDemand}/h of ${props.instanceType}`] : [];
 }
 
 /**
@@ -115,14 +141,15 @@ export function spotPriceAboveOnDemand(r: PolicySubject): string[] {
  * has no on-demand fallback for spot capacity), and no Capacity Rebalance (docs/spot.md).
  */
 export function recoveryGroupShape(r: PolicySubject): string[] {
-  if (r.type !== GROUP || !r.props.mixedInstancesPolicy) return [];
-  const distribution = r.props.mixedInstancesPolicy.instancesDistribution ?? {};
+  const props = r.props as GroupProps;
+  if (r.type !== GROUP || !props.mixedInstancesPolicy) return [];
+  const distribution = props.mixedInstancesPolicy.instancesDistribution ?? {};
   const problems: string[] = [];
-  if (Number(r.props.maxSize) > 1) problems.push(`maxSize is ${r.props.maxSize}, not 1`);
+  if (Number(props.maxSize) > 1) problems.push(`maxSize is ${props.maxSize}, not 1`);
   if (Number(distribution.onDemandBaseCapacity ?? 0) !== 0) problems.push(`onDemandBaseCapacity is ${distribution.onDemandBaseCapacity}, not 0`);
   // AWS's default share above the base is 100% on-demand: it must be given as 0.
   if (Number(distribution.onDemandPercentageAboveBaseCapacity ?? 100) !== 0) problems.push(`onDemandPercentageAboveBaseCapacity is ${distribution.onDemandPercentageAboveBaseCapacity ?? "unset (100)"}, not 0`);
-  if (r.props.capacityRebalance === true) problems.push("capacityRebalance is on");
+  if (props.capacityRebalance === true) problems.push("capacityRebalance is on");
   return problems.map((p) => `${r.name}: ${p}`);
 }
 
@@ -149,8 +176,8 @@ export function bucketsWithoutGuards(resources: PolicySubject[]): string[] {
     resources
       .filter((r) => r.type === "aws:s3/bucketPolicy:BucketPolicy")
       .filter((r) => {
-        const policy = typeof r.props.policy === "string" ? JSON.parse(r.props.policy) : r.props.policy;
-        return (policy?.Statement ?? []).some((s: any) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false");
+        const policy = (typeof r.props.policy === "string" ? JSON.parse(r.props.policy) : r.props.policy) as { Statement?: PolicyStatement[] } | undefined;
+        return (policy?.Statement ?? []).some((s) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false");
       })
       .map((r) => r.props.bucket),
   );

@@ -14,7 +14,7 @@ function loadCommands(argv: string[]): CommandModule[] {
   const folder = path.join(__dirname, "commands");
   const extension = path.extname(__filename);
   const files = readdirSync(folder).filter((file) => file.endsWith(extension) && !file.endsWith(".d.ts"));
-  return commandFilesFor(argv, files, extension).map((file) => require(path.join(folder, file)).default as CommandModule);
+  return commandFilesFor(argv, files, extension).map((file) => (require(path.join(folder, file)) as { default: CommandModule }).default);
 }
 
 /** The command files to load for these arguments: the named command's own, else all of them. */
@@ -162,11 +162,12 @@ export function reportError(error: unknown, debug: boolean): number {
 /** The AWS SDK's Node-version notice is not the user's problem on every run. */
 function quietSdkNotices(): void {
   const emit = process.emitWarning.bind(process);
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
     const text = typeof warning === "string" ? warning : warning.name;
-    if (/NodeVersionSupportWarning/.test(`${text} ${String(rest[0] ?? "")}`)) return;
+    const type = typeof rest[0] === "string" ? rest[0] : "";
+    if (/NodeVersionSupportWarning/.test(`${text} ${type}`)) return;
     (emit as (...args: unknown[]) => void)(warning, ...rest);
-  }) as typeof process.emitWarning;
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import type { CommandModule } from "yargs";
+import type { TypedCommand } from "../command-args";
 import { ThresholdError, UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import { assertSaneReport, compareCosts } from "../pricing/diff";
@@ -8,6 +8,7 @@ import { renderCostDiffMarkdown, renderCostMarkdown } from "../pricing/markdown"
 import type { StackModel } from "../state/model";
 import { exportStack } from "../state/pulumi-cli";
 import { checkOneValueEach, readPreview, readStackExport, readStateOrPreview } from "../state/readers";
+import { asString } from "../../core/text";
 
 interface CostArgs {
   state?: string;
@@ -37,7 +38,7 @@ function nonNegative(text: string | undefined, flag: string, what: string): numb
 }
 
 function instanceTypesOf(models: StackModel[]): string[] {
-  const types = models.flatMap((m) => [...m.resources, ...m.deleted]).filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => String(r.inputs.instanceType ?? r.outputs.instanceType ?? ""));
+  const types = models.flatMap((m) => [...m.resources, ...m.deleted]).filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => asString(r.inputs.instanceType ?? r.outputs.instanceType) ?? "");
   return [...new Set(types.filter(Boolean))].sort();
 }
 
@@ -60,7 +61,7 @@ function printTable(report: CostReport): void {
   if (report.unpriced) say(`${report.unpriced} resource(s) unpriced`);
 }
 
-const command: CommandModule<object, CostArgs> = {
+const command: TypedCommand<CostArgs> = {
   command: "cost",
   describe: "price a stack export, a preview or an offline plan; diff two of them for a pull request",
   builder: (y) =>
@@ -75,9 +76,9 @@ const command: CommandModule<object, CostArgs> = {
       .option("json", { type: "boolean", describe: "same as --format json" })
       .option("max-monthly", { type: "string", describe: "exit 3 when the monthly cost exceeds this many USD" })
       .option("running", { type: "boolean", describe: "with --state: cost so far (instance price × hours since creation) and the burn rate" })
-      .option("live-prices", { type: "boolean", describe: "prices from the AWS Pricing API and spot history (cached), falling back to the catalog" }) as never,
+      .option("live-prices", { type: "boolean", describe: "prices from the AWS Pricing API and spot history (cached), falling back to the catalog" }),
   handler: async (args) => {
-    checkOneValueEach(args as unknown as Record<string, unknown>, VALUE_FLAGS);
+    checkOneValueEach(args, VALUE_FLAGS);
     const given = SOURCES.filter((s) => args[s] !== undefined);
     if (given.length !== 1) throw new UsageError(`cost needs exactly one of --state, --preview, --plan, --stack (got ${given.length ? given.map((s) => `--${s}`).join(", ") : "none"})`, { subject: "--state" });
     const hours = nonNegative(args.hours, "--hours", "hours");

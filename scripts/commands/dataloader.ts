@@ -1,6 +1,6 @@
 import { lstatSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import type { CommandModule } from "yargs";
+import type { TypedCommand } from "../command-args";
 import { UsageError } from "../../core/errors";
 import { say } from "../output";
 import { generateLoader } from "../dataloader/generate";
@@ -36,7 +36,7 @@ export function outProblem(file: string, force: boolean): string | undefined {
   return force ? undefined : `${file} exists; pass --force to overwrite it`;
 }
 
-const command: CommandModule<object, DataloaderArgs> = {
+const command: TypedCommand<DataloaderArgs> = {
   command: "dataloader",
   describe: "generate a complete, runnable PyTorch DataLoader module for a strategy and format",
   builder: (y) =>
@@ -49,7 +49,7 @@ const command: CommandModule<object, DataloaderArgs> = {
       .option("cache-dir", { type: "string", describe: "local-cache: where to stage (default /opt/dlami/nvme/trainctl-cache)" })
       .option("image-size", { type: "number", describe: "side of the square image tensors the default transform makes (default 224)" })
       .option("labels", { type: "string", describe: "a CSV (key,label) or JSONL ({key, label}) manifest; default: class folders, WebDataset .cls/.json" })
-      .option("force", { type: "boolean", describe: "overwrite an existing --out file" }) as never,
+      .option("force", { type: "boolean", describe: "overwrite an existing --out file" }),
   handler: (args) => {
     const { module, classes } = generateLoader({ strategy: args.strategy as Strategy, format: args.format as Format, data: args.data, instanceType: args.instanceType, cacheDir: args.cacheDir, imageSize: args.imageSize, labels: args.labels });
     for (const file of [args.out, ...(classes.length > 0 ? [classesPath(args.out)] : [])]) {

@@ -37,7 +37,7 @@ function printTeardown(stack: string): StackModel {
   return model;
 }
 
-async function destroyExcludingProtected(stack: string): Promise<void> {
+function destroyExcludingProtected(stack: string): void {
   destroyStack(stack, printTeardown(stack), { cwd: projectDir() });
   say(`${stack}: destroyed; protected data stays`);
 }
@@ -120,10 +120,10 @@ const subcommands = (y: Argv) =>
       command: "destroy <name>",
       describe: "the safe teardown: destroy --exclude-protected, confirmed with --confirm <name>",
       builder: (b: Argv) => b.positional("name", { type: "string", demandOption: true }).option("confirm", { type: "string", describe: "the exact stack name" }),
-      handler: async (args: { name: string; confirm?: string }) => {
+      handler: (args: { name: string; confirm?: string }) => {
         if (args.confirm !== args.name) throw new UsageError(`--confirm: destroy needs --confirm ${args.name} (the exact stack name); nothing was done`, { subject: "--confirm" });
         requirePulumi();
-        await destroyExcludingProtected(args.name);
+        destroyExcludingProtected(args.name);
       },
     })
     .command({
@@ -140,7 +140,7 @@ const subcommands = (y: Argv) =>
         }
         for (const row of rows) {
           say(`${row.name} expired at ${row.expires}`);
-          if (args.execute) await destroyExcludingProtected(row.name);
+          if (args.execute) destroyExcludingProtected(row.name);
           else printTeardown(row.name);
         }
         if (!args.execute) say("Dry run: nothing was deleted. Run with --execute to tear these down.");
@@ -151,7 +151,7 @@ const subcommands = (y: Argv) =>
 const command: CommandModule = {
   command: "experiment",
   describe: "one stack per experiment: new, list, up, destroy, gc",
-  builder: subcommands as never,
+  builder: subcommands,
   handler: () => undefined,
 };
 export default command;

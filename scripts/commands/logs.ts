@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { CommandModule } from "yargs";
+import type { TypedCommand } from "../command-args";
 import { InterruptedError, TrainctlError, UsageError } from "../../core/errors";
 import { ec2Client, groupNodes, requireRunning } from "../remote/ec2";
 import { LOG_CHUNK_BYTES, logChunkShell, parseLogChunk } from "../remote/run-unit";
@@ -37,7 +37,7 @@ async function runStillRunning(target: ExperimentTarget): Promise<boolean> {
   }
 }
 
-const command: CommandModule<object, LogsArgs> = {
+const command: TypedCommand<LogsArgs> = {
   command: "logs <stack>",
   describe: "print (or follow) the run's log from a node, through SSM",
   builder: (y) =>
@@ -46,7 +46,7 @@ const command: CommandModule<object, LogsArgs> = {
       .option("follow", { alias: "f", type: "boolean", describe: "keep printing new lines until the run ends (Ctrl-C stops)" })
       .option("node", { type: "number", default: 0, describe: "which node (0 is the torchrun rendezvous)" })
       .option("lines", { type: "number", default: 100, describe: "start with the last N lines" })
-      .option("interval", { type: "number", default: 2, describe: "seconds between polls with --follow" }) as never,
+      .option("interval", { type: "number", default: 2, describe: "seconds between polls with --follow" }),
   handler: async (args) => {
     if (!Number.isInteger(args.lines) || args.lines < 0) throw new UsageError(`--lines must be a whole number ≥ 0 (got ${args.lines})`, { subject: "--lines" });
     if (!(args.interval > 0)) throw new UsageError(`--interval must be a positive number of seconds (got ${args.interval})`, { subject: "--interval" });
@@ -70,7 +70,10 @@ const command: CommandModule<object, LogsArgs> = {
       for (;;) {
         const sent = runShellCommand(ssm, { instanceIds: [node.instanceId], script: logChunkShell(from), timeoutSeconds: 60, comment: "trainctl logs", signal: controller.signal });
         // Recovery mode, following: the node may be gone (replaced); ask again for the group's instance.
-        const [result] = recovery && args.follow ? await sent.catch(async (error) => ((await runStillRunning(target)) ? [undefined] : Promise.reject(error))) : await sent;
+        const [result] = recovery && args.follow ? await sent.catch(async (error: unknown) => {
+              if (await runStillRunning(target)) return [undefined];
+              throw error;
+            }) : await sent;
         if (!result) {
           await sleep(args.interval * 1000, undefined, { signal: controller.signal });
           node = (await currentNode(target, args.node)) ?? node;

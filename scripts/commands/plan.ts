@@ -1,8 +1,7 @@
-import type { CommandModule } from "yargs";
+import type { TypedCommand } from "../command-args";
 import { UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import { type CostReport, estimateCost, knownRegion } from "../pricing/estimate";
-import type { ResourceRecord } from "../state/model";
 import { isProvider, isStackRoot, providerDefaultTags } from "../state/model";
 import { TAG } from "../../core/tags";
 
@@ -98,7 +97,7 @@ export function renderPlanTree(plan: PlanDocument): string[] {
 
 function summary(plan: PlanDocument, records: PlanResource[]): string[] {
   const provider = plan.resources.find((r) => r.type === "pulumi:providers:aws");
-  const defaults = providerDefaultTags(provider as unknown as ResourceRecord | undefined);
+  const defaults = providerDefaultTags(provider);
   const custom = records.filter((r) => !r.type.startsWith("pulumi:") && !r.type.startsWith("trainctl:"));
   const protectedCount = custom.filter((r) => r.protect).length;
   const retainedCount = custom.filter((r) => r.retainOnDelete).length;
@@ -119,14 +118,14 @@ function summary(plan: PlanDocument, records: PlanResource[]): string[] {
   return lines;
 }
 
-const command: CommandModule<object, PlanArgs> = {
+const command: TypedCommand<PlanArgs> = {
   command: "plan",
   describe: "plan an experiment stack offline (no AWS, no Pulumi CLI): resources, protection, tags and cost",
   builder: (y) =>
     y
       .option("stack", { alias: "s", type: "string", default: "dev", describe: "stack name; reads Pulumi.<stack>.yaml" })
       .option("json", { type: "boolean", describe: "print the plan as JSON on stdout" })
-      .option("hours", { type: "number", describe: "hours to price (default: instance.maxHours, else 730)" }) as never,
+      .option("hours", { type: "number", describe: "hours to price (default: instance.maxHours, else 730)" }),
   handler: async (args) => {
     if (args.hours !== undefined && !(args.hours >= 0)) throw new UsageError(`--hours must be a number >= 0 (got ${args.hours})`, { subject: "--hours" });
     const { withSpinner } = require("../progress") as typeof import("../progress");

@@ -1,4 +1,4 @@
-import type { CommandModule } from "yargs";
+import type { TypedCommand } from "../command-args";
 import { TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say } from "../output";
 import { type Check, exitCodeFor } from "../preflight/checks";
@@ -50,14 +50,14 @@ export async function preflightGate(stack: string): Promise<void> {
   if (failed > 0) throw new TrainctlError(`preflight: ${failed} check(s) failed for ${stack}; fix them, or pass --skip-preflight`, { subject: "--skip-preflight" });
 }
 
-const command: CommandModule<object, PreflightArgs> = {
+const command: TypedCommand<PreflightArgs> = {
   command: "preflight",
   describe: "read-only checks against the AWS account that the first pulumi up would trip on (quota, capacity, snapshot, permissions, …)",
   builder: (y) =>
     y
       .option("stack", { alias: "s", type: "string", default: "dev", describe: "stack name; reads Pulumi.<stack>.yaml" })
       .option("json", { type: "boolean", describe: "print {stack, checks: [{id, status, detail, fix}]} on stdout" })
-      .option("deploy-role", { type: "string", describe: "IAM role ARN that runs pulumi up, simulated instead of the caller (for a read-only CI role)" }) as never,
+      .option("deploy-role", { type: "string", describe: "IAM role ARN that runs pulumi up, simulated instead of the caller (for a read-only CI role)" }),
   handler: async (args) => {
     const report = await preflightStack(args.stack, args.deployRole);
     if (args.json) printJson(report);

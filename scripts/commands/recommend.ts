@@ -1,4 +1,4 @@
-import type { CommandModule } from "yargs";
+import type { TypedCommand } from "../command-args";
 import { UsageError } from "../../core/errors";
 import { printJson, say, usd } from "../output";
 import { countClasses } from "../dataloader/labels";
@@ -17,7 +17,7 @@ interface RecommendArgs {
 
 const duration = (s: number) => (s < 120 ? `${s.toFixed(1)} s` : s < 7200 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`);
 
-const command: CommandModule<object, RecommendArgs> = {
+const command: TypedCommand<RecommendArgs> = {
   command: "recommend",
   describe: "recommend a data-loading strategy (pre-warmed EBS, direct S3, local cache) with times and costs",
   builder: (y) =>
@@ -29,7 +29,7 @@ const command: CommandModule<object, RecommendArgs> = {
       .option("instance-type", { type: "string", describe: "an instance type of the catalog" })
       .option("source", { type: "string", describe: "where the data lives (s3://…)" })
       .option("stack", { type: "string", describe: "read all of these from Pulumi.<stack>.yaml (trainctl:dataset, trainctl:instance)" })
-      .option("json", { type: "boolean", describe: "print {recommended, reason, strategies} on stdout" }) as never,
+      .option("json", { type: "boolean", describe: "print {recommended, reason, strategies} on stdout" }),
   handler: (args) => {
     const { parseSize, recommend } = require("../../core/recommend") as typeof import("../../core/recommend");
     let input;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { CommandModule } from "yargs";
+import type { TypedCommand } from "../command-args";
 import { TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say } from "../output";
 import { codeFolder, gitFiles } from "../remote/code";
@@ -117,7 +117,7 @@ async function storeRecoveryRun(args: RunArgs, target: ExperimentTarget, folder:
   }
 }
 
-const command: CommandModule<object, RunArgs> = {
+const command: TypedCommand<RunArgs> = {
   command: "run <stack>",
   describe: "start a training command on every node of an experiment (after --), as a systemd unit through SSM",
   builder: (y) =>
@@ -142,7 +142,7 @@ const command: CommandModule<object, RunArgs> = {
       .option("endpoint-url", { type: "string", describe: "S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)" })
       .option("timeout", { type: "number", default: 900, describe: "seconds the start (code fetch included) may take on a node" })
       .option("json", { type: "boolean", describe: "print {stack, runId, code, nodes} on stdout" })
-      .example("$0 run resnet-lr3e-4 -- torchrun --nnodes $WORLD_SIZE --node_rank $NODE_RANK --master_addr $MASTER_ADDR --master_port $MASTER_PORT train.py", "") as never,
+      .example("$0 run resnet-lr3e-4 -- torchrun --nnodes $WORLD_SIZE --node_rank $NODE_RANK --master_addr $MASTER_ADDR --master_port $MASTER_PORT train.py", ""),
   handler: async (args) => {
     const cmd = (args["--"] ?? []).map(String);
     if (cmd.length === 0) throw new UsageError("run needs a command after --, e.g. trainctl run STACK -- python train.py", { subject: "--" });

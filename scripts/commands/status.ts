@@ -1,4 +1,4 @@
-import type { CommandModule } from "yargs";
+import type { TypedCommand } from "../command-args";
 import { ExitCode, TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import { catalogPrices } from "../pricing/estimate";
@@ -187,7 +187,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
   });
 
-const command: CommandModule<object, StatusArgs> = {
+const command: TypedCommand<StatusArgs> = {
   command: "status [stack]",
   describe: "per node: state, uptime and cost so far, volume initialization, staging, run, and CPU/GPU/memory/network/disk use",
   builder: (y) =>
@@ -199,7 +199,7 @@ const command: CommandModule<object, StatusArgs> = {
       .option("minutes", { type: "number", default: 10, describe: "usage window: the last N minutes of CloudWatch metrics" })
       .option("tag", { type: "string", array: true, describe: "only experiments whose stack (or instance) tags carry KEY=VALUE (repeat)" })
       .option("spot-prices", { type: "boolean", describe: "price spot nodes at the latest spot price in their zone (default: the on-demand price, the most spot can cost)" })
-      .option("region", { type: "string", array: true, describe: "regions to ask the Tagging API (default: AWS_REGION and the stacks' regions)" }) as never,
+      .option("region", { type: "string", array: true, describe: "regions to ask the Tagging API (default: AWS_REGION and the stacks' regions)" }),
   handler: async (args) => {
     const tags = parseArgs(args);
     const s = scope(args, tags);
@@ -229,7 +229,7 @@ const command: CommandModule<object, StatusArgs> = {
       if (stop.signal.aborted) process.exitCode = ExitCode.interrupted;
     } finally {
       process.off("SIGINT", onInterrupt);
-      for (const c of clients.values()) for (const client of Object.values(c)) client.destroy();
+      for (const c of clients.values()) for (const client of [c.ec2, c.cloudwatch, c.tagging]) client.destroy();
     }
   },
 };

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import type { CommandModule } from "yargs";
+import type { TypedCommand } from "../command-args";
 import { TrainctlError, UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import type { StackModel } from "../state/model";
@@ -25,7 +25,7 @@ interface SweepArgs {
 function pulumiYaml(): { name?: unknown; config?: Record<string, unknown> } | undefined {
   const file = path.join(process.cwd(), "Pulumi.yaml");
   const { parse: parseYaml } = require("yaml") as typeof import("yaml");
-  return existsSync(file) ? (parseYaml(readFileSync(file, "utf8")) ?? undefined) : undefined;
+  return existsSync(file) ? ((parseYaml(readFileSync(file, "utf8")) as ReturnType<typeof pulumiYaml> | null) ?? undefined) : undefined;
 }
 
 /** Accounts never swept: TRAINCTL_SWEEP_BLOCKLIST, and `trainctl:sweepBlocklist` in Pulumi.yaml's config (value or default). */
@@ -81,7 +81,7 @@ function printLeaks(leaks: Leak[]): void {
   say(table.toString());
 }
 
-const command: CommandModule<object, SweepArgs> = {
+const command: TypedCommand<SweepArgs> = {
   command: "sweep",
   describe: "find trainctl-tagged AWS resources no stack state knows (dry run); --execute deletes the safe kinds",
   builder: (y) =>
@@ -94,7 +94,7 @@ const command: CommandModule<object, SweepArgs> = {
       .option("execute", { type: "boolean", describe: "delete the leaks (needs --account)" })
       .option("account", { type: "string", describe: "the account to sweep; must equal STS GetCallerIdentity's" })
       .option("blocklist", { type: "string", array: true, describe: "accounts never swept (comma-separated or repeated)" })
-      .option("snapshot", { type: "boolean", default: true, describe: "snapshot each volume before deleting it (--no-snapshot to skip)" }) as never,
+      .option("snapshot", { type: "boolean", default: true, describe: "snapshot each volume before deleting it (--no-snapshot to skip)" }),
   handler: async (args) => {
     const minAgeMs = parseDuration(args.minAge);
     const blocklist = [...(args.blocklist ?? []), ...configuredBlocklist()].flatMap((b) => b.split(",")).map((b) => b.trim()).filter(Boolean);

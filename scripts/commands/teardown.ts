@@ -1,4 +1,4 @@
-import type { CommandModule } from "yargs";
+import type { TypedCommand } from "../command-args";
 import { UsageError } from "../../core/errors";
 import { printJson, say, usd, warn } from "../output";
 import type { StackModel } from "../state/model";
@@ -62,7 +62,7 @@ function assertExecutable(args: TeardownArgs, model: StackModel, missingSnapshot
   return stack;
 }
 
-const command: CommandModule<object, TeardownArgs> = {
+const command: TypedCommand<TeardownArgs> = {
   command: "teardown",
   describe: "plan a safe teardown from stack state (dry run); --execute runs pulumi destroy --refresh --exclude-protected",
   builder: (y) =>
@@ -73,7 +73,7 @@ const command: CommandModule<object, TeardownArgs> = {
       .option("execute", { type: "boolean", describe: "really destroy (needs --confirm and the Pulumi CLI)" })
       .option("confirm", { type: "string", describe: "the exact stack name, required with --execute" })
       .option("snapshot-volumes", { type: "boolean", describe: "refuse unless every deleted volume takes a final snapshot" })
-      .option("check-busy", { type: "boolean", describe: "read the instances' live busy tags from EC2 (needs AWS credentials)" }) as never,
+      .option("check-busy", { type: "boolean", describe: "read the instances' live busy tags from EC2 (needs AWS credentials)" }),
   handler: async (args) => {
     const model = readModel(args);
     const plan = planTeardown(model);

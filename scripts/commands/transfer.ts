@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readdirSync, realpathSync } from "node:fs";
 import * as path from "node:path";
-import type { CommandModule } from "yargs";
+import type { TypedCommand } from "../command-args";
 import { InterruptedError, UsageError } from "../../core/errors";
 import { say, warn } from "../output";
 import { environmentRegion } from "../region";
@@ -145,7 +145,7 @@ async function runOnInstance(
   }
 }
 
-const command: CommandModule<object, TransferArgs> = {
+const command: TypedCommand<TransferArgs> = {
   command: "transfer [src] [dst]",
   describe: "copy local ↔ S3 ↔ training instance: multipart, concurrent, resumable, verified by CRC32C",
   builder: (y) =>
@@ -166,7 +166,7 @@ const command: CommandModule<object, TransferArgs> = {
       .option("abort", { type: "boolean", describe: "abort the open multipart uploads of every resume journal" })
       .option("bucket", { type: "string", describe: "bucket to stage local ↔ instance copies through (default: the stack's checkpoints bucket)" })
       .option("node", { type: "number", describe: "which node of a STACK:/path location (default 0)" })
-      .option("timeout", { type: "number", default: 3600, describe: "seconds an on-instance copy may run before it is cancelled" }) as never,
+      .option("timeout", { type: "number", default: 3600, describe: "seconds an on-instance copy may run before it is cancelled" }),
   handler: async (args) => {
     const endpoint = args.endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
     if (!(args.concurrency >= 1)) throw new UsageError(`--concurrency must be at least 1 (got ${args.concurrency})`, { subject: "--concurrency" });

@@ -28,7 +28,7 @@ export function applyOverrides(doc: Document, sets: readonly string[]): Document
   for (const set of sets) {
     const eq = set.indexOf("=");
     if (eq <= 0) throw new UsageError(`--set ${set}: expected key=value, e.g. --set instance.type=g6.xlarge`, { subject: "--set" });
-    const value = parseYaml(set.slice(eq + 1));
+    const value: unknown = parseYaml(set.slice(eq + 1));
     const where = ["config", ...overridePath(set.slice(0, eq))];
     if (value === null) doc.deleteIn(where);
     else doc.setIn(where, value);

@@ -5,6 +5,7 @@
  */
 import { CostExplorerClient, ListCostAllocationTagsCommand } from "@aws-sdk/client-cost-explorer";
 import {
+  type _InstanceType,
   DescribeAvailabilityZonesCommand,
   DescribeImagesCommand,
   DescribeInstanceTypeOfferingsCommand,
@@ -200,7 +201,7 @@ async function spotScore(config: StackConfig, zone: string | undefined, clients:
 
 async function spotPrice(type: string, maxPrice: number | undefined, zone: string | undefined, clients: PreflightClients): Promise<Check> {
   const latest = new Map<string, number>();
-  const input = { InstanceTypes: [type] as never, ProductDescriptions: ["Linux/UNIX"], StartTime: new Date(), ...(zone ? { AvailabilityZone: zone } : {}) };
+  const input = { InstanceTypes: [type as _InstanceType], ProductDescriptions: ["Linux/UNIX"], StartTime: new Date(), ...(zone ? { AvailabilityZone: zone } : {}) };
   for await (const page of paginateDescribeSpotPriceHistory({ client: clients.ec2 }, input)) {
     for (const p of page.SpotPriceHistory ?? []) {
       if (p.AvailabilityZone && p.SpotPrice && !latest.has(p.AvailabilityZone)) latest.set(p.AvailabilityZone, Number(p.SpotPrice));

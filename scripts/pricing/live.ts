@@ -126,7 +126,9 @@ export async function getProducts(client: PricingClient, serviceCode: string, fi
   let NextToken: string | undefined;
   do {
     const page = await client.send(new (pricingSdk().GetProductsCommand)({ ServiceCode: serviceCode, Filters: filters, FormatVersion: "aws_v1", MaxResults: 100, NextToken }));
-    documents.push(...(page.PriceList ?? []).map(String));
+    // Typed as string[] or the SDK's lazy JSON string, a type whose module does not resolve here (it reads as any).
+    const priceList = page.PriceList as unknown[] | undefined;
+    documents.push(...(priceList ?? []).map(String));
     NextToken = page.NextToken;
   } while (NextToken);
   mkdirSync(cache.dir, { recursive: true });
@@ -154,7 +156,7 @@ export async function spotQuote(ec2: EC2Client, instanceType: string, now = new 
   let NextToken: string | undefined;
   do {
     const page = await ec2.send(
-      new (ec2Sdk().DescribeSpotPriceHistoryCommand)({ InstanceTypes: [instanceType as never], ProductDescriptions: ["Linux/UNIX"], StartTime: new Date(now.getTime() - 24 * 3_600_000), EndTime: now, NextToken }),
+      new (ec2Sdk().DescribeSpotPriceHistoryCommand)({ InstanceTypes: [instanceType as Ec2._InstanceType], ProductDescriptions: ["Linux/UNIX"], StartTime: new Date(now.getTime() - 24 * 3_600_000), EndTime: now, NextToken }),
     );
     for (const entry of page.SpotPriceHistory ?? []) {
       if (!entry.AvailabilityZone || entry.SpotPrice === undefined) continue;

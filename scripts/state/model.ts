@@ -102,7 +102,7 @@ function stringRecord(value: unknown): Record<string, string> {
 
 /** Default tags an explicit `aws` provider applies, from its inputs (`defaultTags` as object or JSON string). */
 export function providerDefaultTags(provider: Pick<ResourceRecord, "inputs"> | undefined): Record<string, string> {
-  let defaults = provider?.inputs?.defaultTags as unknown;
+  let defaults = provider?.inputs?.defaultTags;
   if (typeof defaults === "string") {
     try {
       defaults = JSON.parse(defaults);

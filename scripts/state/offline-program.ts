@@ -1,10 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import type * as Pulumi from "@pulumi/pulumi";
+import type { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import type { RegisterResourceOutputsRequest, RegisterResourceRequest, RegisterResourceResponse } from "@pulumi/pulumi/proto/resource_pb";
 import { parse as parseYaml } from "yaml";
 import { arnPartition, checkConstraints, describeViolation } from "../../core/aws-constraints";
 import { experimentNameProblem } from "../../core/names";
 import { UsageError } from "../../core/errors";
+import { asString } from "../../core/text";
 import { PROJECT_ROOT, projectDir as defaultProjectDir, projectNameIn } from "./project";
 import { type ResourceRecord, type StackModel, regionOf, withEffectiveTags } from "./model";
 
@@ -38,7 +41,7 @@ export interface OfflineRunOptions {
   /** Program entry point; default `infra/index.ts` of this project. */
   program?: string;
   /** Answers for invokes; return undefined to fall back to the defaults. */
-  invokes?: (token: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
+  invokes?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
   /** Outputs a stack reference sees (the stack's last deployment); none by default. */
   stackOutputs?: Record<string, unknown>;
 }
@@ -79,7 +82,7 @@ export function loadStackConfig(stack: string, projectDir = defaultProjectDir())
   }
   let doc: { config?: Record<string, unknown> } | null;
   try {
-    doc = parseYaml(readFileSync(file, "utf8"));
+    doc = parseYaml(readFileSync(file, "utf8")) as typeof doc;
   } catch (error) {
     throw new UsageError(`${path.basename(file)}: not valid YAML: ${(error as Error).message.split("\n")[0]}`, { subject: file });
   }
@@ -98,7 +101,7 @@ const hex = (seed: string, length = 17): string => {
 
 /** Plausible ids and computed outputs, so that names, ARNs and AZs flow through the program. */
 function mockState(args: Pulumi.runtime.MockResourceArgs, region: string, stackOutputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
-  const inputs = args.inputs as Record<string, any>;
+  const inputs = args.inputs as Record<string, unknown>;
   const seed = `${args.type}/${args.name}`;
   const arn = (service: string, resource: string) => `arn:${arnPartition(region)}:${service}:${region}:${MOCK_ACCOUNT}:${resource}`;
   switch (args.type) {
@@ -111,13 +114,13 @@ function mockState(args: Pulumi.runtime.MockResourceArgs, region: string, stackO
       return { id, state: { ...inputs, arn: arn("ec2", `volume/${id}`) } };
     }
     case "aws:s3/bucket:Bucket": {
-      const bucket = inputs.bucket || args.id || `${inputs.bucketPrefix ?? args.name}-${hex(seed, 7)}`;
+      const bucket = asString(inputs.bucket) || args.id || `${asString(inputs.bucketPrefix) ?? args.name}-${hex(seed, 7)}`;
       return { id: bucket, state: { ...inputs, bucket, arn: `arn:${arnPartition(region)}:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` } };
     }
     case "aws:iam/role:Role":
     case "aws:iam/instanceProfile:InstanceProfile":
     case "aws:iam/policy:Policy": {
-      const name = inputs.name ?? `${args.name}-${hex(seed, 7)}`;
+      const name = asString(inputs.name) ?? `${args.name}-${hex(seed, 7)}`;
       const kind = args.type.split(":")[2].replace(/^./, (c) => c.toLowerCase());
       return { id: name, state: { ...inputs, name, arn: `arn:${arnPartition(region)}:iam::${MOCK_ACCOUNT}:${kind === "instanceProfile" ? "instance-profile" : kind}/${name}` } };
     }
@@ -125,25 +128,25 @@ function mockState(args: Pulumi.runtime.MockResourceArgs, region: string, stackO
       return { id: `sg-${hex(seed)}`, state: { ...inputs, arn: arn("ec2", `security-group/sg-${hex(seed)}`) } };
     case "pulumi:pulumi:StackReference":
       // The offline world has no earlier deployment: a stack reference sees no outputs.
-      return { id: String(inputs.name ?? args.name), state: { ...inputs, outputs: stackOutputs, secretOutputNames: [] } };
+      return { id: asString(inputs.name) ?? args.name, state: { ...inputs, outputs: stackOutputs, secretOutputNames: [] } };
     case "aws:autoscaling/group:Group":
       // A group's id is its name.
-      return { id: inputs.name ?? args.name, state: { ...inputs, arn: arn("autoscaling", `autoScalingGroup:${hex(seed, 8)}:autoScalingGroupName/${inputs.name ?? args.name}`) } };
+      return { id: asString(inputs.name) ?? args.name, state: { ...inputs, arn: arn("autoscaling", `autoScalingGroup:${hex(seed, 8)}:autoScalingGroupName/${asString(inputs.name) ?? args.name}`) } };
     case "aws:ec2/launchTemplate:LaunchTemplate":
       return { id: `lt-${hex(seed)}`, state: { ...inputs, arn: arn("ec2", `launch-template/lt-${hex(seed)}`), latestVersion: 1 } };
     case "aws:ec2/placementGroup:PlacementGroup":
       // The provider's autoname is the group's name and id.
-      return { id: inputs.name ?? args.name, state: { ...inputs, name: inputs.name ?? args.name, arn: arn("ec2", `placement-group/${args.name}`) } };
+      return { id: asString(inputs.name) ?? args.name, state: { ...inputs, name: asString(inputs.name) ?? args.name, arn: arn("ec2", `placement-group/${args.name}`) } };
     default:
       return { id: args.custom === false ? "" : (args.id || `${args.name}-id`), state: { ...inputs } };
   }
 }
 
 /** Invoke answers for what the components ask AWS at plan time; the offline world has no duplicates. */
-function defaultInvoke(token: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
+function defaultInvoke(token: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
   switch (token) {
     case "aws:ssm/getParameter:getParameter":
-      return { name: inputs.name, value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", type: "String", version: 1, arn: `arn:${arnPartition(region)}:ssm:${region}::parameter${inputs.name}` };
+      return { name: inputs.name, value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", type: "String", version: 1, arn: `arn:${arnPartition(region)}:ssm:${region}::parameter${asString(inputs.name)}` };
     case "aws:ec2/getAmi:getAmi":
       return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", name: "mock-ami", rootDeviceName: "/dev/sda1" };
     case "aws:ec2/getVpc:getVpc":
@@ -157,7 +160,7 @@ function defaultInvoke(token: string, inputs: Record<string, any>, region: strin
       return { ids: letters.map((l) => `subnet-0000000000000000${l}`) };
     }
     case "aws:ec2/getSubnet:getSubnet": {
-      const id = String(inputs.id ?? "subnet-0000000000000000a");
+      const id = asString(inputs.id) ?? "subnet-0000000000000000a";
       return { id, availabilityZone: `${region}${id.slice(-1)}`, vpcId: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/20" };
     }
     case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
@@ -172,7 +175,7 @@ function defaultInvoke(token: string, inputs: Record<string, any>, region: strin
     case "aws:ebs/getSnapshotIds:getSnapshotIds":
       return { ids: [] };
     case "aws:ebs/getSnapshot:getSnapshot":
-      return { id: inputs.snapshotIds?.[0] ?? "snap-0123456789abcdef0", volumeSize: 500, encrypted: true };
+      return { id: (inputs.snapshotIds as string[] | undefined)?.[0] ?? "snap-0123456789abcdef0", volumeSize: 500, encrypted: true };
     case "aws:index/getRegion:getRegion":
       return { name: region, id: region, region, endpoint: `ec2.${region}.amazonaws.com` };
     case "aws:index/getCallerIdentity:getCallerIdentity":
@@ -188,25 +191,31 @@ function defaultInvoke(token: string, inputs: Record<string, any>, region: strin
   }
 }
 
-function timeoutsOf(t: any): CapturedRequest["customTimeouts"] {
+/** The two calls of Pulumi's mock monitor that the offline run wraps to capture requests. */
+interface MockMonitor {
+  registerResource(req: RegisterResourceRequest, callback: (error: Error | null, response?: RegisterResourceResponse) => void): void;
+  registerResourceOutputs(req: RegisterResourceOutputsRequest, callback: (error: Error | null, response?: unknown) => void): void;
+}
+
+function timeoutsOf(t: RegisterResourceRequest.CustomTimeouts | undefined): CapturedRequest["customTimeouts"] {
   if (!t || !(t.getCreate() || t.getUpdate() || t.getDelete())) return undefined;
   return { create: t.getCreate(), update: t.getUpdate(), delete: t.getDelete() };
 }
 
-function toRequest(req: any): CapturedRequest {
+function toRequest(req: RegisterResourceRequest): CapturedRequest {
   return {
     type: req.getType(),
     name: req.getName(),
     custom: req.getCustom(),
     parent: req.getParent(),
-    protect: req.hasProtect?.() ? req.getProtect() : Boolean(req.getProtect?.()),
-    retainOnDelete: req.hasRetainondelete?.() ? req.getRetainondelete() : false,
+    protect: Boolean(req.getProtect()),
+    retainOnDelete: Boolean(req.getRetainondelete()),
     ignoreChanges: req.getIgnorechangesList(),
     dependencies: req.getDependenciesList(),
     provider: req.getProvider(),
     importId: req.getImportid(),
     deleteBeforeReplace: req.getDeletebeforereplace(),
-    customTimeouts: timeoutsOf(req.getCustomtimeouts?.()),
+    customTimeouts: timeoutsOf(req.getCustomtimeouts()),
   };
 }
 
@@ -240,14 +249,14 @@ let runCount = 0;
 
 /** Loads the program fresh: under tsx by clearing the project's modules from require's cache, elsewhere by import(). */
 async function loadProgram(program: string): Promise<Record<string, unknown>> {
-  const cjs = typeof require !== "undefined" && Boolean((require as NodeJS.Require).extensions?.[".ts"]);
+  const cjs = typeof require !== "undefined" && Boolean(require.extensions?.[".ts"]);
   if (cjs) {
     for (const key of Object.keys(require.cache)) {
       if (key.startsWith(PROJECT_ROOT) && !key.includes(`${path.sep}node_modules${path.sep}`) && !key.includes(`${path.sep}scripts${path.sep}state${path.sep}`)) delete require.cache[key];
     }
-    return require(program);
+    return require(program) as Record<string, unknown>;
   }
-  return { ...(await import(`${program}?run=${++runCount}`)) };
+  return { ...((await import(`${program}?run=${++runCount}`)) as Record<string, unknown>) };
 }
 
 /**
@@ -263,7 +272,7 @@ export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun
   const program = options.program ?? DEFAULT_PROGRAM;
   // The program resolves local dataset sources against the project folder, as under `pulumi up` (its cwd).
   process.env.TRAINCTL_PROJECT_DIR ??= defaultProjectDir();
-  const region = typeof options.config["aws:region"] === "string" ? (options.config["aws:region"] as string) : "us-east-1";
+  const region = typeof options.config["aws:region"] === "string" ? options.config["aws:region"] : "us-east-1";
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.config)) config[key] = typeof value === "string" ? value : JSON.stringify(value);
   if (!config["aws:region"]) config["aws:region"] = region;
@@ -275,7 +284,8 @@ export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun
       newResource: (args) => mockState(args, region, options.stackOutputs ?? {}),
       call: (args) => {
         invokes.push(args.token);
-        return options.invokes?.(args.token, args.inputs) ?? defaultInvoke(args.token, args.inputs, region);
+        const inputs = args.inputs as Record<string, unknown>;
+        return options.invokes?.(args.token, inputs) ?? defaultInvoke(args.token, inputs, region);
       },
     },
     project,
@@ -284,28 +294,29 @@ export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun
     "organization",
   );
 
-  const monitor = pulumi.runtime.getMonitor() as any;
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
   const captured: { request: CapturedRequest; urn: string; id: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }[] = [];
   const stackOutputs: Record<string, unknown> = {};
+  const properties = (struct: Struct | undefined) => (struct ? (pulumi.runtime.deserializeProperties(struct) as Record<string, unknown>) : {});
   const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req: any, callback: (error: unknown, response: any) => void) => {
+  monitor.registerResource = (req, callback) => {
     const request = toRequest(req);
-    register(req, (error: unknown, response: any) => {
+    register(req, (error, response) => {
       if (!error && response) {
         captured.push({
           request,
           urn: response.getUrn(),
           id: response.getId(),
-          inputs: pulumi.runtime.deserializeProperties(req.getObject()),
-          outputs: pulumi.runtime.deserializeProperties(response.getObject()),
+          inputs: properties(req.getObject()),
+          outputs: properties(response.getObject()),
         });
       }
       callback(error, response);
     });
   };
   const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
-  monitor.registerResourceOutputs = (req: any, callback: (error: unknown, response: unknown) => void) => {
-    if (req.getUrn().includes("::pulumi:pulumi:Stack::")) Object.assign(stackOutputs, pulumi.runtime.deserializeProperties(req.getOutputs()));
+  monitor.registerResourceOutputs = (req, callback) => {
+    if (req.getUrn().includes("::pulumi:pulumi:Stack::")) Object.assign(stackOutputs, properties(req.getOutputs()));
     registerOutputs(req, callback);
   };
 
@@ -322,7 +333,10 @@ export async function runOffline(options: OfflineRunOptions): Promise<OfflineRun
   const logModule = require("@pulumi/pulumi/log") as { error: typeof Pulumi.log.error };
   const logError = logModule.error;
   // Offline, the error is rethrown as one clean line instead of being logged.
-  logModule.error = async (message: string) => capture(new Error(cleanRuntimeMessage(message)));
+  logModule.error = (message: string) => {
+    capture(new Error(cleanRuntimeMessage(message)));
+    return Promise.resolve();
+  };
   process.on("unhandledRejection", capture);
   process.on("uncaughtException", capture);
   const run = async () => {

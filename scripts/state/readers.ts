@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { UsageError } from "../../core/errors";
+import { C0_CONTROL } from "../../core/text";
 import { type ResourceRecord, type StackModel, parseUrn, regionOf, withEffectiveTags } from "./model";
 import { groupTagMap } from "../../core/pricing";
 import { TAG } from "../../core/tags";
@@ -73,7 +74,7 @@ function checkRaw(raw: unknown, where: string, flag: string): RawResource {
   optional("propertyDependencies", (v) => isObject(v) && Object.values(v).every(isStringList), "an object of URN lists");
   optional("inputs", isObject, "an object");
   optional("outputs", isObject, "an object");
-  return raw as RawResource;
+  return raw;
 }
 
 /** A field at a dotted path, or undefined. */
@@ -117,7 +118,7 @@ const URN = /^urn:pulumi:[^:]*::[^:]*::.+?::.*$/;
 
 function toRecord(raw: RawResource, where: string, flag: string, extra: Partial<ResourceRecord> = {}): ResourceRecord {
   const urn = raw.urn;
-  if (typeof urn !== "string" || !URN.test(urn) || /[\u0000-\u001f\u007f]/.test(urn)) {
+  if (typeof urn !== "string" || !URN.test(urn) || C0_CONTROL.test(urn)) {
     throw new UsageError(`${flag}: ${where}: urn must be a Pulumi URN urn:pulumi:STACK::PROJECT::TYPE::NAME (got ${describeValue(urn)})`, { subject: flag });
   }
   const parsed = parseUrn(urn);

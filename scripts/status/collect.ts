@@ -4,7 +4,7 @@
  * Real SDK clients with the SDK's retries; endpoints follow AWS_ENDPOINT_URL_<SERVICE>.
  */
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import type { EC2Client } from "@aws-sdk/client-ec2";
+import type { EC2Client, VolumeStatusItem } from "@aws-sdk/client-ec2";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ec2Sdk } from "../sdk";
 import { paginateGetResources, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
@@ -90,7 +90,7 @@ export async function experimentStatus(experiment: ExperimentSource, clients: St
       return fallback;
     });
   const volumeIds = await soft("EC2 DescribeVolumes", () => dataVolumesByInstance(clients.ec2, ids), new Map<string, string>());
-  const volumes = await soft("EC2 DescribeVolumeStatus", () => describeVolumeStatus(clients.ec2, [...volumeIds.values()]), new Map());
+  const volumes = await soft("EC2 DescribeVolumeStatus", () => describeVolumeStatus(clients.ec2, [...volumeIds.values()]), new Map<string, VolumeStatusItem>());
   const running = experiment.nodes.filter((n) => states.get(n.instanceId)?.state === "running");
   const metricTargets = running.map((n) => ({ instanceId: n.instanceId, experiment: states.get(n.instanceId)?.tags[TAG.experiment] ?? experiment.stack.split("/").pop()! }));
   const metrics = await soft("CloudWatch GetMetricData", () => fetchMetrics(clients.cloudwatch, metricTargets, options.minutes, now), new Map<string, NodeMetrics>());

@@ -164,7 +164,7 @@ export async function describe(clients: SweepClients, resources: CloudResource[]
   return resources.map((r) => {
     const f = facts.get(r.id);
     if (!f) return r;
-    return "error" in f ? { ...r, describeError: f.error as string } : { ...r, ...f };
+    return "error" in f ? { ...r, describeError: f.error } : { ...r, ...f };
   });
 }
 

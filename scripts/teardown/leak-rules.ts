@@ -88,7 +88,7 @@ export function knownIdentifiers(models: readonly StackModel[]): Set<string> {
   for (const model of models) {
     for (const r of model.resources) {
       if (r.id) known.add(r.id);
-      for (const key of ["bucket", "arn", "id"]) if (typeof r.outputs[key] === "string") known.add(r.outputs[key] as string);
+      for (const key of ["bucket", "arn", "id"]) if (typeof r.outputs[key] === "string") known.add(r.outputs[key]);
       visit(r.outputs, 0);
     }
   }

@@ -21,7 +21,7 @@ async function busyOf(client: InstanceType<ReturnType<typeof ec2Sdk>["EC2Client"
   const busy: { instanceId: string; group: string }[] = [];
   for (const reservation of reply.Reservations ?? []) {
     for (const instance of reservation.Instances ?? []) {
-      const tags = Object.fromEntries((instance.Tags ?? []).map((t) => [t.Key, t.Value]));
+      const tags = Object.fromEntries((instance.Tags ?? []).map((t): [string, string | undefined] => [t.Key ?? "", t.Value]));
       if (instance.InstanceId && BUSY_TAGS.some((key) => tags[key]?.toLowerCase() === "true")) busy.push({ instanceId: instance.InstanceId, group: tags[AUTOSCALING_GROUP_TAG] ?? "" });
     }
   }

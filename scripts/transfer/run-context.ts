@@ -191,7 +191,7 @@ export async function eachFile<T>(items: T[], job: (item: T) => Promise<void>, s
   const settled = Promise.allSettled(items.map(job));
   const interrupted = new Promise<never>((_, reject) => signal?.addEventListener("abort", () => reject(new InterruptedError()), { once: true }));
   const results = await Promise.race([settled, interrupted]);
-  return results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+  return results.flatMap((r): unknown[] => (r.status === "rejected" ? [r.reason as unknown] : []));
 }
 
 /** The one error for failed files: the first one's message, and how many others failed. */

@@ -307,7 +307,7 @@ describe("spot watcher budget", () => {
     expect(docs).toContain(`${poll} s poll + ${hook} s hook + ${grace} s grace + ${sync} s sync = ${poll + hook + grace + sync} s`);
   });
 
-  it("a hook that runs over its budget is killed and the checkpoint sync still runs", async () => {
+  it("a hook that runs over its budget is killed and the checkpoint sync still runs", () => {
     const box = sandbox();
     const hook = path.join(box.root, "hook.sh");
     writeFileSync(hook, "#!/bin/sh\nsleep 60\n");

@@ -167,7 +167,7 @@ describe("the dev experiment under mocks", () => {
     // the 500 GiB data volume, 8 custom metrics, the dashboard and 150 GiB expected in S3 (priced like `trainctl cost`).
     const monthly = (100 + 500) * 0.08 + (6000 - 3000) * 0.005 + (500 - 125) * 0.04 + 8 * 0.3 + 3 + 150 * 0.023;
     expect(run.outputs.estimatedHourlyUsd).toBeCloseTo(0.75 + 0.005 + monthly / 730, 5);
-    expect(run.outputs.ssmConnectCommand).toBe(`aws ssm start-session --region us-east-1 --target ${run.outputs.instanceId}`);
+    expect(run.outputs.ssmConnectCommand).toBe(`aws ssm start-session --region us-east-1 --target ${run.outputs.instanceId as string}`);
   });
 
   it("declares the experiment's dashboard under the Experiment, over the node's metrics, and exports its URL", () => {
@@ -178,7 +178,7 @@ describe("the dev experiment under mocks", () => {
     expect(dashboard.record.inputs.dashboardName).toBe("trainctl-dev");
     const body = JSON.parse(dashboard.record.inputs.dashboardBody as string);
     expect(body.widgets).toHaveLength(3);
-    expect(JSON.stringify(body)).toContain(`"InstanceId","${run.outputs.instanceId}"`);
+    expect(JSON.stringify(body)).toContain(`"InstanceId","${run.outputs.instanceId as string}"`);
     expect(run.outputs.dashboardUrl).toBe("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=trainctl-dev");
   });
 
@@ -317,7 +317,7 @@ describe("variants", () => {
     });
     const commands = ofType(run, "command:local:Command").map((c) => c.record);
     expect(commands.map((c) => c.name)).toEqual(["dev-data-path-upload", "dev-data-path-loader"]);
-    const datasets = ofType(run, "aws:s3/bucket:Bucket").find((b) => b.record.name === "dev-datasets-bucket")!.record.outputs.bucket;
+    const datasets = ofType(run, "aws:s3/bucket:Bucket").find((b) => b.record.name === "dev-datasets-bucket")!.record.outputs.bucket as string;
     expect(commands[0].inputs.create).toBe(`npx --no trainctl transfer ${dir} s3://${datasets}/dataset/ --sync`);
     expect(commands[1].inputs.create).toContain(`--strategy local-cache --format npy --data s3://${datasets}/dataset/ --instance-type g5.xlarge --cache-dir /opt/dlami/nvme/dataset`);
     const userData = one(run, "aws:ec2/instance:Instance").record.inputs.userData as string;

@@ -114,8 +114,8 @@ describe("trainctl dataloader", () => {
     ["an instance type not in the catalog", ["--strategy", "direct-s3", "--format", "npy", "--data", "s3://b-1/x/", "--instance-type", "x1.mega"], /--instance-type: x1\.mega is not in the instance catalog/],
   ])("%s exits 2 with a clear line and writes nothing", (_what, args, message) => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), "trainctl-out-")), "loader.py");
-    const result = trainctl(["dataloader", ...(args as string[]), "--out", out]);
-    expectUsageError(result, message as RegExp);
+    const result = trainctl(["dataloader", ...args, "--out", out]);
+    expectUsageError(result, message);
     expect(() => statSync(out)).toThrow();
   });
 });

@@ -33,7 +33,7 @@ describe("the data path's captured command lines, executed for real", () => {
     const env = { ...process.env, ...s3.env() };
     for (const { create, dir } of commands) {
       const result = spawnSync("bash", ["-c", String(create)], { cwd: String(dir), env, encoding: "utf8", timeout: 120_000 });
-      expect(result.status, `${create}\n${result.stderr}`).toBe(0);
+      expect(result.status, `${String(create)}\n${result.stderr}`).toBe(0);
     }
     const listed = await s3.client().send(new ListObjectsV2Command({ Bucket: "exp-datasets-abc", Prefix: "dataset/" }));
     expect(listed.Contents?.map((o) => o.Key).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `dataset/train/${String(i).padStart(2, "0")}.npy`));

@@ -91,7 +91,7 @@ describe(`real AWS: throwaway experiment ${name}`, () => {
     }
     const instance = await node();
     const rootId = instance.BlockDeviceMappings!.find((m) => m.DeviceName === instance.RootDeviceName)!.Ebs!.VolumeId!;
-    expect(tagged.map((t) => t.arn)).toEqual(expect.arrayContaining([expect.stringContaining(`volume/${rootId}`), expect.stringContaining(`instance/${outputs.instanceId}`)]));
+    expect(tagged.map((t) => t.arn)).toEqual(expect.arrayContaining([expect.stringContaining(`volume/${rootId}`), expect.stringContaining(`instance/${String(outputs.instanceId)}`)]));
     const bucketTags = await aws.s3.send(new GetBucketTaggingCommand({ Bucket: String(outputs.datasetsBucket) }));
     expect(bucketTags.TagSet).toEqual(expect.arrayContaining([{ Key: "trainctl:protected", Value: "true" }]));
   });
@@ -130,7 +130,7 @@ describe(`real AWS: throwaway experiment ${name}`, () => {
     mkdirSync(path.join(local, "train"));
     writeFileSync(path.join(local, "train", "a.bin"), Buffer.alloc(3 * 1024 * 1024, 7));
     writeFileSync(path.join(local, "labels.csv"), "file,label\na.bin,1\n");
-    const url = `s3://${outputs.datasetsBucket}/e2e/`;
+    const url = `s3://${String(outputs.datasetsBucket)}/e2e/`;
     await cli(["transfer", local, url]);
     const head = await aws.s3.send(new HeadObjectCommand({ Bucket: String(outputs.datasetsBucket), Key: "e2e/train/a.bin" }));
     expect(head.ServerSideEncryption).toBeTruthy();

@@ -36,9 +36,9 @@ describe("experiment new", () => {
   ])("%s exits 2 and writes nothing", (_what, args, message) => {
     const dir = project();
     const before = readdirSync(dir).sort();
-    const result = run(dir, args as string[]);
+    const result = run(dir, args);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(message as RegExp);
+    expect(result.stderr).toMatch(message);
     expect(readdirSync(dir).sort()).toEqual(before);
   });
 

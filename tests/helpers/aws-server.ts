@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** One request as a loopback AWS endpoint saw it. */
@@ -33,7 +33,7 @@ export interface AwsServerHandle {
  */
 export async function startAwsServer(handler: (request: AwsRequest) => AwsReply | Promise<AwsReply>): Promise<AwsServerHandle> {
   const requests: AwsRequest[] = [];
-  const server: Server = createServer(async (req, res) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString("utf8");
@@ -53,7 +53,8 @@ export async function startAwsServer(handler: (request: AwsRequest) => AwsReply 
       res.writeHead(500, { "content-type": "text/plain" });
       res.end(String(error));
     }
-  });
+  };
+  const server: Server = createServer((req, res) => void serve(req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {

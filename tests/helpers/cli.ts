@@ -35,8 +35,8 @@ export function trainctlAsync(args: string[], options: { cwd?: string; env?: Rec
     const child = spawn(command, [...prefix, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, FORCE_COLOR: "0", ...options.env } });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }

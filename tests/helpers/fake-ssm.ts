@@ -38,8 +38,8 @@ export function runLocally(script: string, env: Record<string, string> = {}): Pr
     const child = spawn("bash", ["-c", script], { env: { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env } });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
@@ -54,7 +54,7 @@ export async function startFakeSsm(options: FakeSsmOptions = {}): Promise<FakeSs
   const cancelled: string[] = [];
   const outcomes = new Map<string, ScriptOutcome | undefined>();
   const polls = new Map<string, number>();
-  const server = await startAwsServer(async (request) => {
+  const server = await startAwsServer((request) => {
     const body = JSON.parse(request.body || "{}");
     if (request.operation === "SendCommand") {
       const commandId = `cmd-${sent.length + 1}`;

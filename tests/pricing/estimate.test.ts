@@ -229,8 +229,8 @@ describe("trainctl cost", () => {
     ["negative hours", ["--state", STATE, "--hours", "-5"], /--hours must be a number >= 0/],
     ["two sources", ["--state", STATE, "--preview", PREVIEW], /exactly one of --state, --preview/],
   ])("bad input: %s → exit 2, one line", (_what, args, message) => {
-    const result = trainctl(["cost", ...(args as string[])]);
-    expectUsageError(result, message as RegExp);
+    const result = trainctl(["cost", ...args]);
+    expectUsageError(result, message);
   });
 
   it("an unknown instance type is a warning, not an error", () => {

@@ -5,6 +5,7 @@ import { showsProgress, usesColour } from "../../scripts/progress";
 import { ROOT, trainctl } from "../helpers/cli";
 
 // A frame, its colour reset when coloured, then the label.
+// eslint-disable-next-line no-control-regex -- the ANSI escape is what the test looks for
 const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏](\x1b\[39m)? planning offline/;
 
 /** `trainctl ARGS…` on a pseudo-terminal (util-linux `script`): what a user at a terminal sees. */

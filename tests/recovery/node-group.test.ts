@@ -152,8 +152,8 @@ describe("what a restart needs outlives the run", () => {
     expect(expiring.length).toBeGreaterThan(0);
     for (const rule of expiring) {
       const prefix = String((rule.filter as { prefix?: string } | undefined)?.prefix ?? "");
-      expect(RUN_SPEC_KEY.startsWith(prefix), `${rule.id} expires ${prefix}`).toBe(false);
-      expect(RUNS_PREFIX.startsWith(prefix), `${rule.id} expires ${prefix}`).toBe(false);
+      expect(RUN_SPEC_KEY.startsWith(prefix), `${rule.id as string} expires ${prefix}`).toBe(false);
+      expect(RUNS_PREFIX.startsWith(prefix), `${rule.id as string} expires ${prefix}`).toBe(false);
     }
   });
 });

@@ -140,7 +140,7 @@ describe("the policy pack on groups and templates", () => {
   });
 
   it("flags a group that could hold two nodes, buy on-demand, rebalance, or not propagate cost tags; a template without IMDSv2 or encryption", () => {
-    const group = subjects.find((s) => s.type === GROUP)!;
+    const group = subjects.find((s) => s.type === GROUP)! as PolicySubject & { props: Record<string, any> };
     const template = subjects.find((s) => s.type === TEMPLATE)!;
     const distribution = group.props.mixedInstancesPolicy.instancesDistribution;
     const broken: PolicySubject[] = [

@@ -181,11 +181,11 @@ describe("trainctl status --watch", () => {
     const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [path.join(ROOT, "scripts", "cli.ts"), "status", "exp", "--json", "--watch", "--interval", "0.2"], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: "0", ...env() } });
     let stdout = "";
     let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     await new Promise<void>((resolve) =>
       child.stdout.on("data", (d: Buffer) => {
-        stdout += d;
+        stdout += d.toString();
         if (stdout.split("\n").filter(Boolean).length >= 3) resolve();
       }),
     );

@@ -31,8 +31,8 @@ describe("trainctl teardown (human output)", () => {
     const result = trainctl(["teardown", "--state", path.join(__dirname, "..", "fixtures", "teardown", "nested.state.json")], { env: { PATH: pathWithout() } });
     expect(result.code).toBe(0);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/delete \(7\):[\s\S]*- exp-7-training-node-0  aws:ec2\/instance:Instance  \(and a pending delete of an old copy\)/);
-    expect(result.stderr).toMatch(/stays in AWS \(10\):[\s\S]*= exp-7-data-0-volume  \[protected\][\s\S]*= exp-7-scratch  \[retain-on-delete\]/);
+    expect(result.stderr).toMatch(/delete \(7\):[\s\S]*- exp-7-training-node-0 {2}aws:ec2\/instance:Instance {2}\(and a pending delete of an old copy\)/);
+    expect(result.stderr).toMatch(/stays in AWS \(10\):[\s\S]*= exp-7-data-0-volume {2}\[protected\][\s\S]*= exp-7-scratch {2}\[retain-on-delete\]/);
     expect(result.stderr).toContain("still billed after teardown: $58.00/month (including 1 final snapshot(s))");
     expect(result.stderr).toMatch(/warning: exp-7-training-node-0 \(i-0new000000000000a\) is tagged busy/);
   });
@@ -77,9 +77,9 @@ describe("trainctl teardown --execute", () => {
     ["with a wrong --confirm", ["--execute", "--confirm", "prod"], /--confirm: "prod" does not match the stack "dev"/],
   ])("refuses %s and runs nothing", (_what, extra, message) => {
     const fake = installFakePulumi();
-    const result = trainctl(["teardown", "--state", STATE, ...(extra as string[])], { env: { PATH: pathWithout(fake.dir) } });
+    const result = trainctl(["teardown", "--state", STATE, ...extra], { env: { PATH: pathWithout(fake.dir) } });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(message as RegExp);
+    expect(result.stderr).toMatch(message);
     expect(fake.calls()).toEqual([]);
   });
 
@@ -121,9 +121,9 @@ describe("trainctl teardown --execute", () => {
     ["malformed JSON", "{\"version\": 3, \"deploy", /not valid JSON/],
   ])("%s: exit 2, nothing executed", (_what, text, message) => {
     const fake = installFakePulumi();
-    const result = trainctl(["teardown", "--state", file("bad.json", text as string), "--execute", "--confirm", "dev"], { env: { PATH: pathWithout(fake.dir) } });
+    const result = trainctl(["teardown", "--state", file("bad.json", text), "--execute", "--confirm", "dev"], { env: { PATH: pathWithout(fake.dir) } });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(message as RegExp);
+    expect(result.stderr).toMatch(message);
     expect(fake.calls()).toEqual([]);
   });
 });

@@ -73,12 +73,12 @@ describe("destroyStack", () => {
     process.env.TRAINCTL_PULUMI = fake.bin;
     let error: unknown;
     try {
-      destroyStack(stack as string, (state as () => ReturnType<typeof model>)());
+      destroyStack(stack, state());
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(UsageError);
-    expect((error as Error).message).toMatch(message as RegExp);
+    expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain("\n");
     expect(fake.calls()).toEqual([]);
   });

@@ -6,9 +6,9 @@ import { isTransient, naming } from "../../scripts/transfer/engine";
 
 const failing = (message: string) => {
   let calls = 0;
-  const operation = async () => {
+  const operation = () => {
     calls += 1;
-    throw new Error(message);
+    return Promise.reject(new Error(message));
   };
   return { operation, calls: () => calls };
 };
@@ -74,7 +74,7 @@ describe("naming: file-system errors name the file", () => {
     expect(named.message).toBe("cannot write /data/out.bin: ENOSPC: no space left on device, write");
   });
 
-  it("leaves other errors (a network reset) as they are", async () => {
+  it("leaves other errors (a network reset) as they are", () => {
     const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET", syscall: "read" });
     expect(naming(reset, "write", "/data/out.bin")).toBe(reset);
   });

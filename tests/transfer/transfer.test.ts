@@ -85,8 +85,8 @@ async function trainctlWithin(ms: number, args: string[], env: Record<string, st
   const child = spawn(process.execPath, [COMPILED_CLI, ...args], { cwd, env: { ...process.env, ...env }, timeout: ms, killSignal: "SIGKILL" });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d));
-  child.stderr.on("data", (d: Buffer) => (stderr += d));
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once("close", (c, s) => resolve([c, s])));
   return { code: code ?? -1, stdout, stderr: signal ? `killed by ${signal} after ${ms} ms (hung)\n${stderr}` : stderr };
 }
@@ -233,7 +233,7 @@ describe("trainctl transfer against s3rver", () => {
       peakKiB = Math.max(peakKiB, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
     }, 20);
     let stdout = "";
-    child.stdout!.on("data", (d: Buffer) => (stdout += d));
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     const code = await new Promise((resolve) => child.once("exit", resolve));
     clearInterval(poll);
     expect(code).toBe(0);
@@ -425,8 +425,8 @@ describe("trainctl transfer against s3rver", () => {
     ["a destination inside the source", [".", "./inside"], /DST: \.\/inside is inside the source/],
   ])("bad input: %s exits 2 before anything moves", async (_what, args, message) => {
     const before = s3.requests.length;
-    const result = await trainctl(["transfer", ...(args as string[])], { env, cwd: source });
-    expectUsageError(result, message as RegExp);
+    const result = await trainctl(["transfer", ...args], { env, cwd: source });
+    expectUsageError(result, message);
     expect(s3.requests.length).toBe(before);
   });
 });
