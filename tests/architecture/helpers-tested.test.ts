@@ -36,7 +36,10 @@ interface Callable {
 /** `export function f`, `export class C`, `export const f = (…) =>`, `= async (`, `= <T>(`, `= x =>`, `= function`. */
 function exportedCallables(file: string): Callable[] {
   const text = read(file);
-  const functions = [...text.matchAll(/^export (?:async )?function\*? ?([\w$]+)/gm), ...text.matchAll(/^export const ([\w$]+)\s*(?::[^=]+)?=\s*(?:async\s*)?(?:\(|<|[\w$]+\s*=>|function\b)/gm)];
+  const functions = [
+    ...text.matchAll(/^export (?:async )?function\*? ?([\w$]+)/gm),
+    ...text.matchAll(/^export const ([\w$]+)\s*(?::[^=]+)?=\s*(?:async\s*)?(?:\(|<|[\w$]+\s*=>|function\b)/gm),
+  ];
   const classes = [...text.matchAll(/^export (?:abstract )?class ([\w$]+)(?:<[^>]*>)?(?: extends ([\w$.]+))?/gm)];
   return [
     ...functions.map((m) => ({ name: m[1], kind: "function" as const, extendsComponent: false })),
@@ -54,7 +57,13 @@ function resolveModule(from: string, specifier: string): string | undefined {
 const bindingNames = (list: string) =>
   list
     .split(",")
-    .map((part) => part.trim().replace(/^type\s+/, "").split(/\s+as\s+|\s*:\s*/)[0])
+    .map(
+      (part) =>
+        part
+          .trim()
+          .replace(/^type\s+/, "")
+          .split(/\s+as\s+|\s*:\s*/)[0],
+    )
     .filter(Boolean);
 
 /** Where `name`, as exported by `file`, is defined: follows `export … from` chains. */
@@ -64,7 +73,15 @@ function definitionOf(file: string, name: string, seen = new Set<string>()): str
   const text = read(file);
   for (const m of text.matchAll(/^export\s*\{([^}]*)\}\s*from\s*["']([^"']+)["']/gm)) {
     const target = resolveModule(file, m[2]);
-    const spec = m[1].split(",").map((p) => p.trim().replace(/^type\s+/, "").split(/\s+as\s+/)).find((p) => (p[1] ?? p[0]) === name);
+    const spec = m[1]
+      .split(",")
+      .map((p) =>
+        p
+          .trim()
+          .replace(/^type\s+/, "")
+          .split(/\s+as\s+/),
+      )
+      .find((p) => (p[1] ?? p[0]) === name);
     if (target && spec) return definitionOf(target, spec[0], seen);
   }
   for (const m of text.matchAll(/^export \* from ["']([^"']+)["']/gm)) {

@@ -54,11 +54,17 @@ describe("treeDigest", () => {
 
   it("any path, size or mtime change changes it; creation order never does (property)", () => {
     const name = fc.stringMatching(/^[a-z0-9._-]{1,8}$/).filter((n) => n !== "." && n !== "..");
-    const files = fc.uniqueArray(fc.tuple(fc.array(name, { minLength: 1, maxLength: 3 }).map((parts) => parts.join("/")), fc.string({ maxLength: 5 })), {
-      minLength: 1,
-      maxLength: 5,
-      selector: ([p]) => p,
-    });
+    const files = fc.uniqueArray(
+      fc.tuple(
+        fc.array(name, { minLength: 1, maxLength: 3 }).map((parts) => parts.join("/")),
+        fc.string({ maxLength: 5 }),
+      ),
+      {
+        minLength: 1,
+        maxLength: 5,
+        selector: ([p]) => p,
+      },
+    );
     fc.assert(
       fc.property(files, fc.nat(), (entries, pick) => {
         // A path that is also another's folder cannot exist; keep trees a file system can hold.

@@ -22,9 +22,13 @@ describe("arnPartition", () => {
 
 describe("describeViolation", () => {
   it("one line naming resource, type, property, rule, value and source", () => {
-    const [v] = checkConstraints([{ type: "aws:budgets/budget:Budget", name: "dev-budget-monthly", inputs: { name: "trainctl:dev" }, tags: {} }], { region: "us-east-1" });
+    const [v] = checkConstraints([{ type: "aws:budgets/budget:Budget", name: "dev-budget-monthly", inputs: { name: "trainctl:dev" }, tags: {} }], {
+      region: "us-east-1",
+    });
     const line = describeViolation(v);
-    expect(line).toMatch(/^dev-budget-monthly \(aws:budgets\/budget:Budget\) name: budget-name: 1 to 100 characters, no : or \\ \(got "trainctl:dev"; source: https:\/\/docs\.aws\.amazon\.com\//);
+    expect(line).toMatch(
+      /^dev-budget-monthly \(aws:budgets\/budget:Budget\) name: budget-name: 1 to 100 characters, no : or \\ \(got "trainctl:dev"; source: https:\/\/docs\.aws\.amazon\.com\//,
+    );
     expect(line).not.toContain("\n");
   });
 
@@ -38,7 +42,7 @@ describe("the S3 bucket name rules accept exactly the documented rule (property)
   // The rule as the S3 user guide states it, written independently of the guard's regexes.
   const documented = (name: string) => {
     if (name.length < 3 || name.length > 63) return false;
-    for (const ch of name) if (!("abcdefghijklmnopqrstuvwxyz0123456789.-".includes(ch))) return false;
+    for (const ch of name) if (!"abcdefghijklmnopqrstuvwxyz0123456789.-".includes(ch)) return false;
     const alnum = (ch: string) => /[a-z0-9]/.test(ch);
     if (!alnum(name[0]) || !alnum(name[name.length - 1])) return false;
     if (name.includes("..")) return false;
@@ -48,14 +52,18 @@ describe("the S3 bucket name rules accept exactly the documented rule (property)
     if (["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"].some((s) => name.endsWith(s))) return false;
     return true;
   };
-  const guardAccepts = (name: string) => checkConstraints([{ type: "aws:s3/bucket:Bucket", name: "b", inputs: { bucket: name }, tags: {} }], { region: "us-east-1" }).length === 0;
+  const guardAccepts = (name: string) =>
+    checkConstraints([{ type: "aws:s3/bucket:Bucket", name: "b", inputs: { bucket: name }, tags: {} }], { region: "us-east-1" }).length === 0;
   const piece = fc.constantFrom("a", "z", "0", "9", ".", "-", "_", "A", "xn--", "sthree-", "-s3alias", ".mrap", "--x-s3", "1.2.3.4", "..");
 
   it("agrees on generated names built from the tricky pieces", () => {
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 20 }).map((parts) => parts.join("")), (name) => {
-        expect(guardAccepts(name), name).toBe(documented(name));
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 20 }).map((parts) => parts.join("")),
+        (name) => {
+          expect(guardAccepts(name), name).toBe(documented(name));
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -47,9 +47,12 @@ describe("renderUserData stays within EC2's 16 KB for every option combination (
   // stack's user data is 13,774 bytes, all bounds at once about 15,250; past that, the plan's guard
   // (user-data-size) refuses it.
   const level = fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/).filter((l) => l !== "." && l !== "..");
-  const mountPoint = fc.array(level, { minLength: 1, maxLength: 6 }).map((levels) => `/${levels.join("/")}`.slice(0, 128)).filter(isMountPoint);
+  const mountPoint = fc
+    .array(level, { minLength: 1, maxLength: 6 })
+    .map((levels) => `/${levels.join("/")}`.slice(0, 128))
+    .filter(isMountPoint);
   const bucket = fc.stringMatching(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/);
-  const prefix = fc.stringMatching(/^[A-Za-z0-9!_.*'()\/-]{0,1000}$/);
+  const prefix = fc.stringMatching(/^[A-Za-z0-9!_.*'()/-]{0,1000}$/);
   const options: fc.Arbitrary<BootstrapOptions> = fc.record({
     experiment: fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/),
     region: fc.constantFrom(...AWS_REGIONS),
@@ -60,12 +63,20 @@ describe("renderUserData stays within EC2's 16 KB for every option combination (
     mountPoint,
     warm: fc.constantFrom("none", "rate", "fsr", "fio"),
     dataset: fc.option(
-      fc.record({ source: fc.tuple(bucket, prefix).map(([b, p]) => `s3://${b}/${p}`), strategy: fc.constantFrom("prewarmed-ebs", "direct-s3", "local-cache"), target: mountPoint.map((m) => `${m}/dataset`) }),
+      fc.record({
+        source: fc.tuple(bucket, prefix).map(([b, p]) => `s3://${b}/${p}`),
+        strategy: fc.constantFrom("prewarmed-ebs", "direct-s3", "local-cache"),
+        target: mountPoint.map((m) => `${m}/dataset`),
+      }),
       { nil: undefined },
     ),
     checkpointBucket: fc.option(bucket, { nil: undefined }),
     checkpointPrefix: fc.constant("checkpoints/"),
-    autostop: fc.record({ idleMinutes: fc.integer({ min: 5, max: 1_440 }), action: fc.constantFrom("stop", "terminate", "none"), gpuThresholdPercent: fc.double({ min: 0, max: 100, noNaN: true }) }),
+    autostop: fc.record({
+      idleMinutes: fc.integer({ min: 5, max: 1_440 }),
+      action: fc.constantFrom("stop", "terminate", "none"),
+      gpuThresholdPercent: fc.double({ min: 0, max: 100, noNaN: true }),
+    }),
     maxHours: fc.option(fc.double({ min: 0.001, max: 8_760, noNaN: true }), { nil: undefined }),
     spot: fc.boolean(),
     recovery: fc.option(fc.record({ groupName: fc.stringMatching(/^[a-z0-9-]{1,90}$/), maxRestarts: fc.integer({ min: 0, max: 1_000 }) }), { nil: undefined }),

@@ -8,7 +8,8 @@ describe("isKnownInstanceType", () => {
   });
 
   it("refuses unknown sizes, case slips and object keys that are not types", () => {
-    for (const type of ["g5.3xlarge", "G5.xlarge", "g5", "", "toString", "constructor", "__proto__", "hasOwnProperty"]) expect(isKnownInstanceType(type), type).toBe(false);
+    for (const type of ["g5.3xlarge", "G5.xlarge", "g5", "", "toString", "constructor", "__proto__", "hasOwnProperty"])
+      expect(isKnownInstanceType(type), type).toBe(false);
   });
 
   it("every known type has a positive, finite price with a source", () => {

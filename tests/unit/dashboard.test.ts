@@ -29,7 +29,9 @@ describe("nodeWidgets", () => {
   });
 
   it("EC2's own metrics are read at their 5-minute period", () => {
-    const ec2 = nodeWidgets(input, 0).flatMap((w) => w.properties.metrics).filter((m) => m[0] === "AWS/EC2");
+    const ec2 = nodeWidgets(input, 0)
+      .flatMap((w) => w.properties.metrics)
+      .filter((m) => m[0] === "AWS/EC2");
     expect(ec2.length).toBe(2);
     for (const m of ec2) expect(m[m.length - 1]).toMatchObject({ period: 300 });
   });
@@ -69,7 +71,11 @@ describe("spot recovery rows", () => {
     expect(row.map((w) => w.y)).toEqual([12, 12, 12]);
     const expressions = row.map((w) => (w.properties.metrics[0][0] as { expression: string }).expression);
     for (const e of expressions) {
-      expect(e).toMatch(new RegExp(`^SEARCH\\('\\{${METRICS_NAMESPACE},Experiment,InstanceId\\} Experiment="dev" MetricName="\\w+"', 'Average', ${PUBLISH_INTERVAL_SECONDS}\\)$`));
+      expect(e).toMatch(
+        new RegExp(
+          `^SEARCH\\('\\{${METRICS_NAMESPACE},Experiment,InstanceId\\} Experiment="dev" MetricName="\\w+"', 'Average', ${PUBLISH_INTERVAL_SECONDS}\\)$`,
+        ),
+      );
     }
     const ids = row.map((w) => (w.properties.metrics[0][0] as { id: string }).id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { CONTROL_CHARACTER } from "../../core/text";
 import { loaderCommand, loaderPath, uploadCommand } from "../../components/data-path";
 
 /**
@@ -28,7 +29,7 @@ function argvOf(commands: string[]): string[][][] {
 }
 
 // Anything a path or URL may hold, except NUL (no argv can) and other controls (the config refuses them).
-const text = fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }).filter((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s));
+const text = fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }).filter((s) => !CONTROL_CHARACTER.test(s));
 
 describe("uploadCommand", () => {
   it("bash reads back exactly the source and destination, whatever they hold (property)", () => {
@@ -66,7 +67,24 @@ describe("loaderCommand", () => {
     argvOf(commands).forEach((steps, i) => {
       const [data, cacheDir, out, destination] = cases[i];
       expect(steps).toEqual([
-        ["--no", "trainctl", "dataloader", "--strategy", "local-cache", "--format", "image", "--data", data, "--instance-type", "g5.xlarge", "--cache-dir", cacheDir, "--out", out, "--force"],
+        [
+          "--no",
+          "trainctl",
+          "dataloader",
+          "--strategy",
+          "local-cache",
+          "--format",
+          "image",
+          "--data",
+          data,
+          "--instance-type",
+          "g5.xlarge",
+          "--cache-dir",
+          cacheDir,
+          "--out",
+          out,
+          "--force",
+        ],
         ["--no", "trainctl", "transfer", out, destination],
       ]);
     });

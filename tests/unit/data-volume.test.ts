@@ -78,7 +78,8 @@ describe("volumeArgs", () => {
 
   it("every data volume the config accepts gives args the AWS guard accepts (property)", () => {
     // Mostly near or inside the limits, sometimes just past them: the boundaries are where the two rule sets could disagree.
-    const near = (lo: number, hi: number) => fc.oneof({ arbitrary: fc.integer({ min: lo, max: Math.max(lo, hi) }), weight: 4 }, { arbitrary: fc.constantFrom(lo, hi, lo - 1, hi + 1), weight: 1 });
+    const near = (lo: number, hi: number) =>
+      fc.oneof({ arbitrary: fc.integer({ min: lo, max: Math.max(lo, hi) }), weight: 4 }, { arbitrary: fc.constantFrom(lo, hi, lo - 1, hi + 1), weight: 1 });
     const mostlyIf = (allowed: boolean, value: fc.Arbitrary<number>) =>
       fc.oneof({ arbitrary: value, weight: allowed ? 4 : 1 }, { arbitrary: fc.constant(undefined), weight: allowed ? 1 : 6 });
     const raw = fc.constantFrom("gp3", "io2").chain((type) =>
@@ -105,7 +106,10 @@ describe("volumeArgs", () => {
         const config = parseVolume(input);
         if (!config) return;
         accepted++;
-        const violations = checkConstraints([{ type: "aws:ebs/volume:Volume", name: "dev-data-0-volume", inputs: { ...volumeArgs(config, "us-east-1a", {}) }, tags: {} }], { region: "us-east-1" });
+        const violations = checkConstraints(
+          [{ type: "aws:ebs/volume:Volume", name: "dev-data-0-volume", inputs: { ...volumeArgs(config, "us-east-1a", {}) }, tags: {} }],
+          { region: "us-east-1" },
+        );
         expect(violations, JSON.stringify(input)).toEqual([]);
       }),
       { numRuns: 400 },

@@ -7,7 +7,10 @@ const SNAPSHOT = "snap-0123456789abcdef0";
 const volume = { "trainctl:dataVolume": { snapshotId: SNAPSHOT, sizeGiB: 500 } };
 // A million small files, read once in each of 10 runs on a g4dn.xlarge: per-object GETs make S3 slow,
 // and the recommender picks pre-warmed EBS.
-const smallFiles = { "trainctl:instance": { type: "g4dn.xlarge" }, "trainctl:dataset": { source: "s3://team-data/x/", sizeGiB: 10, files: 1_000_000, epochs: 1, runs: 10 } };
+const smallFiles = {
+  "trainctl:instance": { type: "g4dn.xlarge" },
+  "trainctl:dataset": { source: "s3://team-data/x/", sizeGiB: 10, files: 1_000_000, epochs: 1, runs: 10 },
+};
 
 describe("effectiveStrategy", () => {
   it("an explicit strategy is kept, even without a data volume", () => {
@@ -53,7 +56,11 @@ describe("experimentWarnings", () => {
 
   it("fsr bills per hour while enabled; an unprotected volume is deleted; no incarnation risks a false duplicate", () => {
     const warnings = experimentWarnings(
-      config({ ...pinned, "trainctl:dataVolume": { snapshotId: SNAPSHOT, sizeGiB: 100, warm: "fsr", protect: false }, "trainctl:network": { availabilityZone: "us-east-1a" } }),
+      config({
+        ...pinned,
+        "trainctl:dataVolume": { snapshotId: SNAPSHOT, sizeGiB: 100, warm: "fsr", protect: false },
+        "trainctl:network": { availabilityZone: "us-east-1a" },
+      }),
     );
     expect(warnings).toHaveLength(3);
     expect(warnings[0]).toMatch(/^trainctl:dataVolume\.warm: fsr bills \$0\.75\/DSU-hour per zone .*\(\$547\.50\/month\)/);

@@ -60,7 +60,13 @@ describe("hourlyEstimate", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 16_000 }), fc.integer({ min: 1, max: 100_000 }), (count, sizeGiB, datasetGiB) => {
         const at = (n: number, size: number, data: number) =>
-          hourlyEstimate(config({ "trainctl:instance": { count: n }, "trainctl:dataVolume": { sizeGiB: size }, "trainctl:dataset": { source: "s3://team-data/x/", sizeGiB: data } })).hourly;
+          hourlyEstimate(
+            config({
+              "trainctl:instance": { count: n },
+              "trainctl:dataVolume": { sizeGiB: size },
+              "trainctl:dataset": { source: "s3://team-data/x/", sizeGiB: data },
+            }),
+          ).hourly;
         const base = at(count, sizeGiB, datasetGiB);
         expect(Number.isFinite(base)).toBe(true);
         expect(at(count + 1, sizeGiB, datasetGiB)).toBeGreaterThan(base);

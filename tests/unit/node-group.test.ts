@@ -4,7 +4,11 @@ import { groupTags, instancesDistribution, launchTemplateOverrides, nodeGroupTag
 
 describe("instancesDistribution", () => {
   it("spot only: no on-demand base or share, price-capacity-optimized", () => {
-    expect(instancesDistribution({})).toEqual({ onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 0, spotAllocationStrategy: "price-capacity-optimized" });
+    expect(instancesDistribution({})).toEqual({
+      onDemandBaseCapacity: 0,
+      onDemandPercentageAboveBaseCapacity: 0,
+      spotAllocationStrategy: "price-capacity-optimized",
+    });
   });
 
   it("a max price is sent as a string, as the API takes it", () => {
@@ -23,7 +27,10 @@ describe("rootDeviceMapping", () => {
 
 describe("launchTemplateOverrides", () => {
   it("one override per allowed type, preferred first; without types, the one type", () => {
-    expect(launchTemplateOverrides({ type: "g5.xlarge", types: ["g5.xlarge", "g6.xlarge"] })).toEqual([{ instanceType: "g5.xlarge" }, { instanceType: "g6.xlarge" }]);
+    expect(launchTemplateOverrides({ type: "g5.xlarge", types: ["g5.xlarge", "g6.xlarge"] })).toEqual([
+      { instanceType: "g5.xlarge" },
+      { instanceType: "g6.xlarge" },
+    ]);
     expect(launchTemplateOverrides({ type: "g5.xlarge" })).toEqual([{ instanceType: "g5.xlarge" }]);
   });
 });
@@ -34,8 +41,13 @@ describe("groupTags", () => {
   const tags = groupTags(cost, node, { perDay: 0.5, restartMinutes: 12 });
 
   it("cost and node tags reach each launched instance; the node's own win over the defaults", () => {
-    const propagated = tags.filter((t) => t.propagateAtLaunch);
-    expect(Object.fromEntries(propagated.map((t) => [t.key, t.value]))).toEqual({ [TAG.experiment]: "dev", [TAG.owner]: "alice", Name: "dev-training-node-0", [TAG.role]: "training-node" });
+    const propagated = tags.filter((t) => t.propagateAtLaunch === true);
+    expect(Object.fromEntries(propagated.map((t) => [t.key, t.value]))).toEqual({
+      [TAG.experiment]: "dev",
+      [TAG.owner]: "alice",
+      Name: "dev-training-node-0",
+      [TAG.role]: "training-node",
+    });
   });
 
   it("the interruption assumptions stay on the group, for the cost estimate", () => {

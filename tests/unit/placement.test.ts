@@ -10,8 +10,8 @@ describe("pickSubnet", () => {
       fc.property(
         fc.array(subnetId, { minLength: 1, maxLength: 6 }).chain((ids) => fc.tuple(fc.constant(ids), fc.shuffledSubarray(ids, { minLength: ids.length }))),
         ([ids, shuffled]) => {
-        expect(ids).toContain(pickSubnet(ids, "us-east-1a", "vpc-1"));
-        expect(pickSubnet(shuffled, "us-east-1a", "vpc-1")).toBe(pickSubnet(ids, "us-east-1a", "vpc-1"));
+          expect(ids).toContain(pickSubnet(ids, "us-east-1a", "vpc-1"));
+          expect(pickSubnet(shuffled, "us-east-1a", "vpc-1")).toBe(pickSubnet(ids, "us-east-1a", "vpc-1"));
         },
       ),
     );
@@ -24,7 +24,9 @@ describe("pickSubnet", () => {
   });
 
   it("no subnet: an error naming trainctl:network, the VPC and the zone", () => {
-    expect(() => pickSubnet([], "us-east-1a", "the default VPC")).toThrow("trainctl:network: no default subnet in the default VPC for zone us-east-1a; set trainctl:network.subnetId");
+    expect(() => pickSubnet([], "us-east-1a", "the default VPC")).toThrow(
+      "trainctl:network: no default subnet in the default VPC for zone us-east-1a; set trainctl:network.subnetId",
+    );
     expect(() => pickSubnet([], undefined, "vpc-1")).toThrow("trainctl:network: no default subnet in vpc-1; set trainctl:network.subnetId");
   });
 });
@@ -34,7 +36,10 @@ describe("pinnedZone", () => {
   const volume = (availabilityZone?: string) => ({ type: "gp3" as const, mountPoint: "/mnt/data", protect: true, warm: "none" as const, availabilityZone });
 
   it("the data volume's zone wins over the network's (an adopted volume cannot move)", () => {
-    expect(pinnedZone({ dataVolume: volume("us-east-1c"), network: network("us-east-1a") })).toEqual({ zone: "us-east-1c", key: "trainctl:dataVolume.availabilityZone" });
+    expect(pinnedZone({ dataVolume: volume("us-east-1c"), network: network("us-east-1a") })).toEqual({
+      zone: "us-east-1c",
+      key: "trainctl:dataVolume.availabilityZone",
+    });
   });
 
   it("else the network's zone; else nothing is pinned", () => {

@@ -28,7 +28,16 @@ const resource = (type: string, inputs: Record<string, unknown>, extra: Partial<
   ...extra,
 });
 const model = (resources: PricedResource[]): PricedModel => ({ source: "state", resources, deleted: [] });
-const item = (over: Partial<CostItem>): CostItem => ({ urn: "u", type: INSTANCE, name: "n", lines: ["compute"], hourly: 1, monthly: 730, detail: "d", ...over });
+const item = (over: Partial<CostItem>): CostItem => ({
+  urn: "u",
+  type: INSTANCE,
+  name: "n",
+  lines: ["compute"],
+  hourly: 1,
+  monthly: 730,
+  detail: "d",
+  ...over,
+});
 
 describe("tiered", () => {
   const tiers = [
@@ -66,14 +75,22 @@ describe("storage prices: monotone in size, IOPS and throughput, never NaN (prop
 
   it("volumeMonthly", () => {
     fc.assert(
-      fc.property(volume, fc.integer({ min: 0, max: 1_000 }), fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 500 }), (v, moreSize, moreIops, moreThroughput) => {
-        const base = volumeMonthly(v).monthly;
-        expect(Number.isFinite(base)).toBe(true);
-        expect(base).toBeGreaterThanOrEqual(0);
-        expect(volumeMonthly({ ...v, sizeGiB: v.sizeGiB + moreSize }).monthly).toBeGreaterThanOrEqual(base);
-        expect(volumeMonthly({ ...v, iops: (v.iops ?? 0) + moreIops }).monthly).toBeGreaterThanOrEqual(volumeMonthly({ ...v, iops: v.iops ?? 0 }).monthly);
-        expect(volumeMonthly({ ...v, throughputMiBs: (v.throughputMiBs ?? 0) + moreThroughput }).monthly).toBeGreaterThanOrEqual(volumeMonthly({ ...v, throughputMiBs: v.throughputMiBs ?? 0 }).monthly);
-      }),
+      fc.property(
+        volume,
+        fc.integer({ min: 0, max: 1_000 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.integer({ min: 0, max: 500 }),
+        (v, moreSize, moreIops, moreThroughput) => {
+          const base = volumeMonthly(v).monthly;
+          expect(Number.isFinite(base)).toBe(true);
+          expect(base).toBeGreaterThanOrEqual(0);
+          expect(volumeMonthly({ ...v, sizeGiB: v.sizeGiB + moreSize }).monthly).toBeGreaterThanOrEqual(base);
+          expect(volumeMonthly({ ...v, iops: (v.iops ?? 0) + moreIops }).monthly).toBeGreaterThanOrEqual(volumeMonthly({ ...v, iops: v.iops ?? 0 }).monthly);
+          expect(volumeMonthly({ ...v, throughputMiBs: (v.throughputMiBs ?? 0) + moreThroughput }).monthly).toBeGreaterThanOrEqual(
+            volumeMonthly({ ...v, throughputMiBs: v.throughputMiBs ?? 0 }).monthly,
+          );
+        },
+      ),
     );
   });
 
@@ -130,7 +147,9 @@ describe("markBorrowedPrices", () => {
   });
 
   it("names every source region once", () => {
-    const out = markBorrowedPrices([item({ urn: "a" }), item({ urn: "b" }), item({ urn: "c" })], "ap-south-2", (i) => (i.urn === "c" ? "us-west-2" : "us-east-1"));
+    const out = markBorrowedPrices([item({ urn: "a" }), item({ urn: "b" }), item({ urn: "c" })], "ap-south-2", (i) =>
+      i.urn === "c" ? "us-west-2" : "us-east-1",
+    );
     expect(out.warning).toMatch(/3 line\(s\) use us-east-1, us-west-2 prices/);
   });
 });
@@ -139,15 +158,25 @@ describe("estimateCost over hours (property)", () => {
   it("the total grows with the hours, is hourly × hours, and is never NaN", () => {
     const types = Object.keys(INSTANCE_PRICES);
     fc.assert(
-      fc.property(fc.constantFrom(...types), fc.integer({ min: 1, max: 4 }), fc.double({ min: 0, max: 10_000, noNaN: true }), fc.double({ min: 0, max: 1_000, noNaN: true }), (type, count, hours, more) => {
-        const m = model(Array.from({ length: count }, (_, i) => resource(INSTANCE, { instanceType: type, rootBlockDevice: { volumeSize: 100 } }, { urn: `n${i}`, name: `n${i}` })));
-        const a = estimateCost(m, { hours });
-        const b = estimateCost(m, { hours: hours + more });
-        for (const value of [a.hourly, a.monthly, a.total, b.total]) expect(Number.isNaN(value)).toBe(false);
-        expect(b.total).toBeGreaterThanOrEqual(a.total);
-        expect(a.total).toBeCloseTo((a.monthly / HOURS_PER_MONTH) * hours, 4);
-        expect(a.hourly).toBeGreaterThan(INSTANCE_PRICES[type].usd * count - 1e-6);
-      }),
+      fc.property(
+        fc.constantFrom(...types),
+        fc.integer({ min: 1, max: 4 }),
+        fc.double({ min: 0, max: 10_000, noNaN: true }),
+        fc.double({ min: 0, max: 1_000, noNaN: true }),
+        (type, count, hours, more) => {
+          const m = model(
+            Array.from({ length: count }, (_, i) =>
+              resource(INSTANCE, { instanceType: type, rootBlockDevice: { volumeSize: 100 } }, { urn: `n${i}`, name: `n${i}` }),
+            ),
+          );
+          const a = estimateCost(m, { hours });
+          const b = estimateCost(m, { hours: hours + more });
+          for (const value of [a.hourly, a.monthly, a.total, b.total]) expect(Number.isNaN(value)).toBe(false);
+          expect(b.total).toBeGreaterThanOrEqual(a.total);
+          expect(a.total).toBeCloseTo((a.monthly / HOURS_PER_MONTH) * hours, 4);
+          expect(a.hourly).toBeGreaterThan(INSTANCE_PRICES[type].usd * count - 1e-6);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -155,7 +184,8 @@ describe("estimateCost over hours (property)", () => {
 
 describe("runningCost", () => {
   const now = new Date("2026-12-02T12:00:00Z");
-  const node = (name: string, created?: string) => resource(INSTANCE, { instanceType: "t3.micro", associatePublicIpAddress: false }, { urn: `urn:${name}`, name, created });
+  const node = (name: string, created?: string) =>
+    resource(INSTANCE, { instanceType: "t3.micro", associatePublicIpAddress: false }, { urn: `urn:${name}`, name, created });
 
   it("each instance's hourly price × hours since Pulumi created it; the burn rate is the whole model's", () => {
     const m = model([node("a", "2026-12-02T10:00:00Z"), node("b", "2026-12-02T11:30:00Z")]);
@@ -187,7 +217,8 @@ describe("runningCost", () => {
 describe("recovery groups", () => {
   const GROUP = "aws:autoscaling/group:Group";
   const TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
-  const group = (name: string, spec: Record<string, string>) => resource(GROUP, { name, mixedInstancesPolicy: { launchTemplate: { launchTemplateSpecification: spec } } }, { urn: `urn:g:${name}`, name });
+  const group = (name: string, spec: Record<string, string>) =>
+    resource(GROUP, { name, mixedInstancesPolicy: { launchTemplate: { launchTemplateSpecification: spec } } }, { urn: `urn:g:${name}`, name });
   const template = (name: string, id?: string) => resource(TEMPLATE, { name }, { urn: `urn:t:${name}`, name, outputs: id ? { id } : {} });
 
   it("groupTagMap: the group's tag list as a map; malformed entries and a missing list give nothing", () => {
@@ -206,6 +237,9 @@ describe("recovery groups", () => {
 
   it("groupContext: none for what is not a group; no template when the model lacks it", () => {
     expect(groupContext(template("t0"), [template("t0")])).toBeUndefined();
-    expect(groupContext(group("n0", { launchTemplateName: "gone" }), [group("n0", { launchTemplateName: "gone" })])).toEqual({ groups: 1, launchTemplate: undefined });
+    expect(groupContext(group("n0", { launchTemplateName: "gone" }), [group("n0", { launchTemplateName: "gone" })])).toEqual({
+      groups: 1,
+      launchTemplate: undefined,
+    });
   });
 });

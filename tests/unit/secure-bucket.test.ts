@@ -32,7 +32,12 @@ describe("lifecycleRules", () => {
   it("rule ids are unique and pass the guard's lifecycle rule", () => {
     const rules = lifecycleRules({ keepVersions: 100, expireDays: 3_650 });
     expect(new Set(rules.map((r) => r.id)).size).toBe(rules.length);
-    const lifecycle = { type: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", name: "dev-checkpoints-lifecycle", inputs: { rules }, tags: {} };
+    const lifecycle = {
+      type: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+      name: "dev-checkpoints-lifecycle",
+      inputs: { rules },
+      tags: {},
+    };
     expect(checkConstraints([lifecycle], { region: "us-east-1" })).toEqual([]);
   });
 });

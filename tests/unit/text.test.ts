@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CONTROL_CHARACTER } from "../../core/text";
+import { C0_CONTROL, CONTROL_CHARACTER, asString } from "../../core/text";
 
 describe("CONTROL_CHARACTER", () => {
   it("matches exactly C0 (U+0000..U+001F), DEL and C1 (U+007F..U+009F) (property over every BMP character)", () => {
@@ -20,5 +20,19 @@ describe("CONTROL_CHARACTER", () => {
 
   it("lets spaces, non-ASCII letters and emoji through", () => {
     expect(CONTROL_CHARACTER.test("Ünïcode team 東京 🚀 ")).toBe(false);
+  });
+});
+
+describe("C0_CONTROL", () => {
+  it("matches exactly U+0000..U+001F and DEL; C1 controls pass", () => {
+    for (let code = 0; code <= 0xff; code++) expect(C0_CONTROL.test(String.fromCharCode(code)), String(code)).toBe(code <= 0x1f || code === 0x7f);
+  });
+});
+
+describe("asString", () => {
+  it("a string, the empty one included, is itself; anything else is undefined, never coerced", () => {
+    expect(asString("g5.xlarge")).toBe("g5.xlarge");
+    expect(asString("")).toBe("");
+    for (const value of [undefined, null, 0, 1, true, ["a"], { toString: () => "a" }, new String("a")]) expect(asString(value)).toBeUndefined();
   });
 });

@@ -65,7 +65,10 @@ describe("shutdownBehavior and detachBehavior", () => {
         if (!config) return;
         accepted++;
         const inputs = { instanceType: config.type, instanceMarketOptions: marketOptions(config), instanceInitiatedShutdownBehavior: shutdownBehavior(config) };
-        expect(checkConstraints([{ type: "aws:ec2/instance:Instance", name: "dev-training-node-0", inputs, tags: {} }], { region: "us-east-1" }), JSON.stringify(input)).toEqual([]);
+        expect(
+          checkConstraints([{ type: "aws:ec2/instance:Instance", name: "dev-training-node-0", inputs, tags: {} }], { region: "us-east-1" }),
+          JSON.stringify(input),
+        ).toEqual([]);
         // Stopping before the detach is only asked of a node that can be stopped.
         if ("stopInstanceBeforeDetaching" in detachBehavior(config)) expect(JSON.stringify(inputs.instanceMarketOptions ?? {})).not.toContain('"one-time"');
       }),

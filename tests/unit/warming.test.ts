@@ -7,7 +7,7 @@ import { estimateWarm, instanceEbsMiBs } from "../../components/warming";
 
 describe("instanceEbsMiBs", () => {
   it("converts the baseline Mbps to MiB/s: g5.xlarge's 700 Mbps is ≈ 83.4 MiB/s", () => {
-    expect(instanceEbsMiBs("g5.xlarge")).toBeCloseTo((700e6 / 8) / 2 ** 20, 9);
+    expect(instanceEbsMiBs("g5.xlarge")).toBeCloseTo(700e6 / 8 / 2 ** 20, 9);
     expect(instanceEbsMiBs("g5.xlarge")).toBeCloseTo(83.45, 2);
   });
 
@@ -30,7 +30,10 @@ describe("estimateWarm fio: the slower of volume and instance, in whole seconds 
       fc.property(
         fc.constantFrom(...knownInstanceTypes()),
         fc.integer({ min: 1, max: 65_536 }),
-        fc.oneof(fc.record({ type: fc.constant("gp3" as const), throughputMiBs: fc.integer({ min: 125, max: 2_000 }) }), fc.record({ type: fc.constant("io2" as const), iops: fc.integer({ min: 100, max: 256_000 }) })),
+        fc.oneof(
+          fc.record({ type: fc.constant("gp3" as const), throughputMiBs: fc.integer({ min: 125, max: 2_000 }) }),
+          fc.record({ type: fc.constant("io2" as const), iops: fc.integer({ min: 100, max: 256_000 }) }),
+        ),
         (type, sizeGiB, volume) => {
           const warm = estimateWarm({ ...volume, warm: "fio", sizeGiB, snapshotId: "snap-0123456789abcdef0" }, type);
           const expected = Math.min(volumePerformance(volume).throughputMiBs, instanceEbsMiBs(type)!);

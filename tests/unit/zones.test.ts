@@ -29,7 +29,9 @@ describe("chooseZone", () => {
   });
 
   it("the reason lists the zones considered and the type", () => {
-    expect(chooseZone("p4d.24xlarge", "us-east-1", ["us-east-1c", "us-east-1b"]).reason).toBe("the first of us-east-1b, us-east-1c (the zones offering p4d.24xlarge)");
+    expect(chooseZone("p4d.24xlarge", "us-east-1", ["us-east-1c", "us-east-1b"]).reason).toBe(
+      "the first of us-east-1b, us-east-1c (the zones offering p4d.24xlarge)",
+    );
   });
 
   it("an empty deployed zone counts as not deployed", () => {
