@@ -6,7 +6,9 @@ import { type BenchModule, median, seconds } from "./run";
 
 /** A state of `n` resources made of copies of the dev experiment's, with distinct URNs. */
 function bigState(n: number): string {
-  const dev = JSON.parse(readFileSync(path.join(__dirname, "..", "tests", "fixtures", "dev.state.json"), "utf8")) as { deployment: { resources: { urn: string; parent?: string }[] } };
+  const dev = JSON.parse(readFileSync(path.join(__dirname, "..", "tests", "fixtures", "dev.state.json"), "utf8")) as {
+    deployment: { resources: { urn: string; parent?: string }[] };
+  };
   const resources: unknown[] = [];
   const template = dev.deployment.resources;
   for (let copy = 0; resources.length < n; copy++) {
@@ -19,7 +21,6 @@ function bigState(n: number): string {
   return JSON.stringify({ ...dev, deployment: { ...dev.deployment, resources } });
 }
 
-
 const bench: BenchModule = {
   title: "Pricing a stack export: 1,000 to 20,000 resources",
   run() {
@@ -29,7 +30,9 @@ const bench: BenchModule = {
       // Peer: JSON.parse of the same export, the floor any reader pays.
       const parse = median([0, 1, 2, 3, 4].map(() => seconds(() => JSON.parse(text) as unknown)));
       const price = median([0, 1, 2, 3, 4].map(() => seconds(() => estimateCost(parseStackExport(JSON.parse(text))))));
-      rows.push(`| ${n.toLocaleString("en-US")} | ${(text.length / 1e6).toFixed(1)} MB | ${(parse * 1000).toFixed(0)} ms | ${(price * 1000).toFixed(0)} ms | ${(price / parse).toFixed(2)}× | ${((price / n) * 1e6).toFixed(1)} µs |`);
+      rows.push(
+        `| ${n.toLocaleString("en-US")} | ${(text.length / 1e6).toFixed(1)} MB | ${(parse * 1000).toFixed(0)} ms | ${(price * 1000).toFixed(0)} ms | ${(price / parse).toFixed(2)}× | ${((price / n) * 1e6).toFixed(1)} µs |`,
+      );
     }
     return [
       "## Pricing a state",

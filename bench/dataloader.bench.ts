@@ -38,7 +38,9 @@ const bench: BenchModule = {
       run("make-npy", npyRoot, String(IMAGES));
       const npy = run("npy", npyRoot, loader(work, "npy", "npy", npyRoot));
       const big = path.join(work, "big");
-      execFileSync(PYTHON, ["-c", `
+      execFileSync(PYTHON, [
+        "-c",
+        `
 import io, os, tarfile
 os.makedirs(${JSON.stringify(big)})
 for s in range(16):
@@ -47,7 +49,8 @@ for s in range(16):
             payload = os.urandom(16 * 1024 * 1024)
             info = tarfile.TarInfo(f"{s:02d}{i:02d}.bin"); info.size = len(payload)
             t.addfile(info, io.BytesIO(payload))
-`]);
+`,
+      ]);
       const shardsRun = run("shards", big, loader(work, "big", "webdataset", big));
       const peer = Number(race.imagefolder);
       const ratio = (value: number | string) => `${(Number(value) / peer).toFixed(2)}×`;

@@ -16,8 +16,6 @@ function makeTree(count: number): string {
   return root;
 }
 
-
-
 const bench: BenchModule = {
   title: "Dataset tree digest (the upload command's trigger) against find | sort | sha256sum",
   run() {

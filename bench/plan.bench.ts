@@ -13,7 +13,6 @@ function wall(args: string[], cwd = ROOT): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-
 const bench: BenchModule = {
   title: "Offline plan: dev stack, and scaling with instance.count",
   run() {

@@ -10,7 +10,14 @@ const ROOT = path.resolve(__dirname, "..");
 const BIN = path.join(ROOT, "dist", "scripts", "trainctl.js");
 const ROUNDS = 5;
 /** Every command (one compiled file each), completion and a subcommand: the goal covers each one's --help. */
-const commands = () => [...readdirSync(path.join(ROOT, "dist", "scripts", "commands")).filter((f) => f.endsWith(".js")).map((f) => f.replace(/\.js$/, "")), "completion", "experiment new"].sort();
+const commands = () =>
+  [
+    ...readdirSync(path.join(ROOT, "dist", "scripts", "commands"))
+      .filter((f) => f.endsWith(".js"))
+      .map((f) => f.replace(/\.js$/, "")),
+    "completion",
+    "experiment new",
+  ].sort();
 
 interface Timing {
   wall: number;
@@ -43,15 +50,44 @@ const bench: BenchModule = {
       const file = path.join(work, "one.bin");
       writeFileSync(file, Buffer.alloc(4096, 7));
       const env = { ...process.env, ...s3.env() };
-      const rcloneEnv: NodeJS.ProcessEnv = { ...env, RCLONE_CONFIG_BENCH_TYPE: "s3", RCLONE_CONFIG_BENCH_PROVIDER: "Other", RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint, RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "S3RVER", RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "S3RVER", RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true" };
+      const rcloneEnv: NodeJS.ProcessEnv = {
+        ...env,
+        RCLONE_CONFIG_BENCH_TYPE: "s3",
+        RCLONE_CONFIG_BENCH_PROVIDER: "Other",
+        RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint,
+        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "S3RVER",
+        RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "S3RVER",
+        RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true",
+      };
       delete rcloneEnv.AWS_CA_BUNDLE;
       const trainctl = (...args: string[]) => [process.execPath, BIN, ...args];
       const aws = (...args: string[]) => ["/usr/bin/aws", ...args];
       const rclone = (...args: string[]) => ["rclone", ...args];
       const cases: { name: string; tools: [string, string[], NodeJS.ProcessEnv][] }[] = [
-        { name: "`--version`", tools: [["trainctl", trainctl("--version"), env], ["aws-cli", aws("--version"), env], ["rclone", rclone("version"), rcloneEnv]] },
-        { name: "`--help`", tools: [["trainctl", trainctl("--help"), env], ["aws-cli", aws("help"), { ...env, PAGER: "cat", MANPAGER: "cat" }], ["rclone", rclone("--help"), rcloneEnv]] },
-        { name: "`transfer --help`", tools: [["trainctl", trainctl("transfer", "--help"), env], ["aws-cli", aws("s3", "cp", "help"), { ...env, PAGER: "cat", MANPAGER: "cat" }], ["rclone", rclone("copy", "--help"), rcloneEnv]] },
+        {
+          name: "`--version`",
+          tools: [
+            ["trainctl", trainctl("--version"), env],
+            ["aws-cli", aws("--version"), env],
+            ["rclone", rclone("version"), rcloneEnv],
+          ],
+        },
+        {
+          name: "`--help`",
+          tools: [
+            ["trainctl", trainctl("--help"), env],
+            ["aws-cli", aws("help"), { ...env, PAGER: "cat", MANPAGER: "cat" }],
+            ["rclone", rclone("--help"), rcloneEnv],
+          ],
+        },
+        {
+          name: "`transfer --help`",
+          tools: [
+            ["trainctl", trainctl("transfer", "--help"), env],
+            ["aws-cli", aws("s3", "cp", "help"), { ...env, PAGER: "cat", MANPAGER: "cat" }],
+            ["rclone", rclone("copy", "--help"), rcloneEnv],
+          ],
+        },
         {
           name: "one 4 KiB file up",
           tools: [

@@ -85,25 +85,66 @@ const bench: BenchModule = {
       mkdirSync(big);
       writeBigFile(path.join(big, "one.bin"), bigMiB * MIB);
       const env = { ...process.env, ...s3.env() };
-      const rcloneEnv: NodeJS.ProcessEnv = { ...env, RCLONE_CONFIG_BENCH_TYPE: "s3", RCLONE_CONFIG_BENCH_PROVIDER: "Other", RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint, RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "S3RVER", RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "S3RVER", RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true" };
+      const rcloneEnv: NodeJS.ProcessEnv = {
+        ...env,
+        RCLONE_CONFIG_BENCH_TYPE: "s3",
+        RCLONE_CONFIG_BENCH_PROVIDER: "Other",
+        RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint,
+        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "S3RVER",
+        RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "S3RVER",
+        RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true",
+      };
       delete rcloneEnv.AWS_CA_BUNDLE;
       const transfers = "16";
       // trainctl as installed: the compiled bin (`npm run build`), not tsx.
       const trainctl = (...args: string[]) => [process.execPath, path.join(ROOT, "dist", "scripts", "trainctl.js"), ...args];
-      const commands: Record<Tool, { copy: (src: string, dst: string) => string[]; sync?: (src: string, dst: string) => string[]; startup: string[]; env: NodeJS.ProcessEnv }> = {
-        trainctl: { copy: (src, dst) => trainctl("transfer", src, dst, "--concurrency", transfers), sync: (src, dst) => trainctl("transfer", "--sync", src, dst, "--concurrency", transfers), startup: trainctl("transfer", "--help"), env },
+      const commands: Record<
+        Tool,
+        { copy: (src: string, dst: string) => string[]; sync?: (src: string, dst: string) => string[]; startup: string[]; env: NodeJS.ProcessEnv }
+      > = {
+        trainctl: {
+          copy: (src, dst) => trainctl("transfer", src, dst, "--concurrency", transfers),
+          sync: (src, dst) => trainctl("transfer", "--sync", src, dst, "--concurrency", transfers),
+          startup: trainctl("transfer", "--help"),
+          env,
+        },
         rclone: {
-          copy: (src, dst) => ["rclone", "copy", src.replace("s3://", "bench:"), dst.replace("s3://", "bench:"), "--transfers", transfers, "--s3-upload-concurrency", "4"],
+          copy: (src, dst) => [
+            "rclone",
+            "copy",
+            src.replace("s3://", "bench:"),
+            dst.replace("s3://", "bench:"),
+            "--transfers",
+            transfers,
+            "--s3-upload-concurrency",
+            "4",
+          ],
           // rclone copy skips what is in place already (size and modification time, one HEAD per object): its sync.
-          sync: (src, dst) => ["rclone", "copy", src.replace("s3://", "bench:"), dst.replace("s3://", "bench:"), "--transfers", transfers, "--checkers", transfers],
+          sync: (src, dst) => [
+            "rclone",
+            "copy",
+            src.replace("s3://", "bench:"),
+            dst.replace("s3://", "bench:"),
+            "--transfers",
+            transfers,
+            "--checkers",
+            transfers,
+          ],
           startup: ["rclone", "version"],
           env: rcloneEnv,
         },
-        "aws-cli": { copy: (src, dst) => ["/usr/bin/aws", "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", s3.endpoint, src, dst], startup: ["/usr/bin/aws", "--version"], env },
+        "aws-cli": {
+          copy: (src, dst) => ["/usr/bin/aws", "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", s3.endpoint, src, dst],
+          startup: ["/usr/bin/aws", "--version"],
+          env,
+        },
       };
       const run = (tool: Tool, command: string[]) => measure(command, commands[tool].env, s3.pid, report);
 
-      const startup = Object.fromEntries(TOOLS.map((tool) => [tool, medianOf([0, 1, 2].map(() => run(tool, commands[tool].startup)))])) as Record<Tool, Measure>;
+      const startup = Object.fromEntries(TOOLS.map((tool) => [tool, medianOf([0, 1, 2].map(() => run(tool, commands[tool].startup)))])) as Record<
+        Tool,
+        Measure
+      >;
       const smallName = `${files.toLocaleString("en")} × 4 KiB`;
       const syncName = `${syncFiles.toLocaleString("en")} unchanged 4 KiB files`;
       const bigName = `${sizeLabel(bigMiB)} file`;
@@ -119,8 +160,12 @@ const bench: BenchModule = {
           for (const tool of order) {
             const key = `${tool}-${round}-${path.basename(c.folder)}`;
             const down = path.join(work, "down", key);
-            ((results[`${c.name} up`] ??= {} as Record<Tool, Measure[]>)[tool] ??= []).push(run(tool, commands[tool].copy(c.folder, `s3://bench-bucket/${key}/`)));
-            ((results[`${c.name} down`] ??= {} as Record<Tool, Measure[]>)[tool] ??= []).push(run(tool, commands[tool].copy(`s3://bench-bucket/${key}/`, down)));
+            ((results[`${c.name} up`] ??= {} as Record<Tool, Measure[]>)[tool] ??= []).push(
+              run(tool, commands[tool].copy(c.folder, `s3://bench-bucket/${key}/`)),
+            );
+            ((results[`${c.name} down`] ??= {} as Record<Tool, Measure[]>)[tool] ??= []).push(
+              run(tool, commands[tool].copy(`s3://bench-bucket/${key}/`, down)),
+            );
             rmSync(down, { recursive: true, force: true });
           }
         }
@@ -134,7 +179,8 @@ const bench: BenchModule = {
       for (const tool of syncTools) run(tool, commands[tool].copy(syncTree, `s3://bench-bucket/sync-${tool}/`));
       const syncRuns: Record<(typeof syncTools)[number], Measure[]> = { trainctl: [], rclone: [] };
       for (let round = 0; round < rounds; round++) {
-        for (const tool of round % 2 ? [...syncTools].reverse() : syncTools) syncRuns[tool].push(run(tool, commands[tool].sync!(syncTree, `s3://bench-bucket/sync-${tool}/`)));
+        for (const tool of round % 2 ? [...syncTools].reverse() : syncTools)
+          syncRuns[tool].push(run(tool, commands[tool].sync!(syncTree, `s3://bench-bucket/sync-${tool}/`)));
       }
       rmSync(syncTree, { recursive: true, force: true });
       const sync = { trainctl: medianOf(syncRuns.trainctl), rclone: medianOf(syncRuns.rclone) };
@@ -151,7 +197,12 @@ const bench: BenchModule = {
       const net = (name: string, tool: Tool) => {
         const m = medianOf(results[name][tool]);
         const unit = cases.find((c) => name.startsWith(c.name))!.unit;
-        return { wall: Math.max(0, m.wall - startup[tool].wall) / unit, cpu: Math.max(0, m.cpu - startup[tool].cpu) / unit, serverCpu: m.serverCpu, rssMiB: m.rssMiB };
+        return {
+          wall: Math.max(0, m.wall - startup[tool].wall) / unit,
+          cpu: Math.max(0, m.cpu - startup[tool].cpu) / unit,
+          serverCpu: m.serverCpu,
+          rssMiB: m.rssMiB,
+        };
       };
       const rows = Object.keys(results).map((name) => {
         const per = cases.find((c) => name.startsWith(c.name))!.per;
@@ -161,7 +212,8 @@ const bench: BenchModule = {
         });
         return `| ${name} (s per ${per}) | ${cells.join(" | ")} | ${TOOLS.map((tool) => net(name, tool).serverCpu.toFixed(1)).join(" / ")} |`;
       });
-      const verdict = (what: string, ratio: number, cap: number) => `- ${what}: ${ratio.toFixed(2)} (target ≤ ${cap.toFixed(2)}) — **${ratio <= cap ? "met" : "not met"}**`;
+      const verdict = (what: string, ratio: number, cap: number) =>
+        `- ${what}: ${ratio.toFixed(2)} (target ≤ ${cap.toFixed(2)}) — **${ratio <= cap ? "met" : "not met"}**`;
       const vsRclone = (name: string, field: "wall" | "cpu") => net(name, "trainctl")[field] / net(name, "rclone")[field];
       const vsBest = (name: string) => net(name, "trainctl").wall / Math.min(net(name, "rclone").wall, net(name, "aws-cli").wall);
       const verdicts = [
@@ -173,9 +225,12 @@ const bench: BenchModule = {
         verdict(`${bigName} down, wall, trainctl ÷ best peer`, vsBest(`${bigName} down`), 1),
         verdict(`--sync of ${syncName}, wall, trainctl ÷ rclone copy`, sync.trainctl.wall / sync.rclone.wall, 1),
       ];
-      const rss = (what: string, m: Measure) => `| ${what} | ${m.wall.toFixed(1)} s | ${m.rssMiB.toFixed(0)} MiB | ${m.rssMiB < RSS_CAP_MIB ? "yes" : "**no**"} |`;
+      const rss = (what: string, m: Measure) =>
+        `| ${what} | ${m.wall.toFixed(1)} s | ${m.rssMiB.toFixed(0)} MiB | ${m.rssMiB < RSS_CAP_MIB ? "yes" : "**no**"} |`;
       const startRow = TOOLS.map((tool) => `${startup[tool].wall.toFixed(2)} / ${startup[tool].cpu.toFixed(2)}`).join(" | ");
-      const load = loadavg().map((l) => l.toFixed(1)).join(", ");
+      const load = loadavg()
+        .map((l) => l.toFixed(1))
+        .join(", ");
       return [
         "## Transfer",
         "",

@@ -52,7 +52,12 @@ export const SPOT_BUDGET_LIMIT_SECONDS = 110;
 export const maxUptimeSeconds = (maxHours: number) => Math.round(maxHours * 3600);
 
 /** Where the scripts land on the instance. */
-export const BOOTSTRAP_PATHS = { bin: "/opt/trainctl", envFile: "/etc/trainctl/env", log: "/var/log/trainctl/bootstrap.log", state: "/var/lib/trainctl" } as const;
+export const BOOTSTRAP_PATHS = {
+  bin: "/opt/trainctl",
+  envFile: "/etc/trainctl/env",
+  log: "/var/log/trainctl/bootstrap.log",
+  state: "/var/lib/trainctl",
+} as const;
 
 const SCRIPT_DIR = path.join(__dirname, "bootstrap");
 
@@ -130,7 +135,9 @@ export function renderUserData(options: BootstrapOptions): string {
   // One gzip stream for all scripts (they share most of their words): EC2 user data is limited to 16 KB.
   const payload = [
     "set -euo pipefail",
-    ...Object.entries(bootstrapScripts()).map(([name, body]) => `cat > "$bin/${name}" <<'TRAINCTL_SCRIPT'\n${shippedScript(body)}TRAINCTL_SCRIPT\nchmod 0755 "$bin/${name}"`),
+    ...Object.entries(bootstrapScripts()).map(
+      ([name, body]) => `cat > "$bin/${name}" <<'TRAINCTL_SCRIPT'\n${shippedScript(body)}TRAINCTL_SCRIPT\nchmod 0755 "$bin/${name}"`,
+    ),
     "",
   ].join("\n");
   return [

@@ -51,7 +51,11 @@ export class Budget extends pulumi.ComponentResource {
     if (args.config.activateCostTags === "retain") {
       this.costAllocationTags = COST_ALLOCATION_TAGS.map(
         (tagKey) =>
-          new aws.costexplorer.CostAllocationTag(childName(name, `tag-${tagKey.replace(/[^a-z0-9]+/gi, "-")}`), { tagKey, status: "Active" }, { parent: this, retainOnDelete: true }),
+          new aws.costexplorer.CostAllocationTag(
+            childName(name, `tag-${tagKey.replace(/[^a-z0-9]+/gi, "-")}`),
+            { tagKey, status: "Active" },
+            { parent: this, retainOnDelete: true },
+          ),
       );
     }
     this.registerOutputs({ budgetName: this.budget.name });

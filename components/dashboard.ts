@@ -46,19 +46,38 @@ export function nodeWidgets(input: DashboardInput, index: number): Widget[] {
     { label, ...(stat ? { stat } : {}) },
   ];
   // EC2's own metrics come every 5 minutes with basic monitoring.
-  const ec2 = (metric: string, label: string, options: object = {}): MetricLine => ["AWS/EC2", metric, "InstanceId", instanceId, { label, period: 300, ...options }];
+  const ec2 = (metric: string, label: string, options: object = {}): MetricLine => [
+    "AWS/EC2",
+    metric,
+    "InstanceId",
+    instanceId,
+    { label, period: 300, ...options },
+  ];
   const widget = (column: number, title: string, metrics: MetricLine[], yAxis?: object): Widget => ({
     type: "metric",
     x: column * WIDTH,
     y: index * HEIGHT,
     width: WIDTH,
     height: HEIGHT,
-    properties: { title: `node ${index} (${instanceId}): ${title}`, region: input.region, view: "timeSeries", stat: "Average", period: PUBLISH_INTERVAL_SECONDS, metrics, ...(yAxis ? { yAxis } : {}) },
+    properties: {
+      title: `node ${index} (${instanceId}): ${title}`,
+      region: input.region,
+      view: "timeSeries",
+      stat: "Average",
+      period: PUBLISH_INTERVAL_SECONDS,
+      metrics,
+      ...(yAxis ? { yAxis } : {}),
+    },
   });
   const percent = { left: { min: 0, max: 100 } };
   return [
     widget(0, "CPU and memory %", [own("CPUUtilization", "CPU"), own("MemoryUtilization", "memory"), ec2("CPUUtilization", "CPU (AWS/EC2)")], percent),
-    widget(1, "GPU %", [own("GPUUtilization", "GPU mean"), own("GPUUtilization", "busiest GPU", "Maximum"), own("GPUMemoryUtilization", "GPU memory mean")], percent),
+    widget(
+      1,
+      "GPU %",
+      [own("GPUUtilization", "GPU mean"), own("GPUUtilization", "busiest GPU", "Maximum"), own("GPUMemoryUtilization", "GPU memory mean")],
+      percent,
+    ),
     widget(2, "disk read and network", [
       own("DiskReadBytesPerSecond", "disk read B/s"),
       own("NetworkInBytesPerSecond", "network in B/s"),
@@ -74,7 +93,13 @@ export function nodeWidgets(input: DashboardInput, index: number): Widget[] {
  * experiment-wide row finds them with a SEARCH over every instance of the experiment.
  */
 export function groupWidgets(input: DashboardInput, groupName: string, index: number, row: number): Widget[] {
-  const ec2 = (metric: string, label: string, options: object = {}): MetricLine => ["AWS/EC2", metric, "AutoScalingGroupName", groupName, { label, period: 300, ...options }];
+  const ec2 = (metric: string, label: string, options: object = {}): MetricLine => [
+    "AWS/EC2",
+    metric,
+    "AutoScalingGroupName",
+    groupName,
+    { label, period: 300, ...options },
+  ];
   const widget = (column: number, title: string, metrics: MetricLine[]): Widget => ({
     type: "metric",
     x: column * WIDTH,
@@ -83,7 +108,10 @@ export function groupWidgets(input: DashboardInput, groupName: string, index: nu
     height: HEIGHT,
     properties: { title: `node ${index} (group ${groupName}): ${title}`, region: input.region, view: "timeSeries", stat: "Average", period: 300, metrics },
   });
-  return [widget(0, "CPU % (AWS/EC2)", [ec2("CPUUtilization", "CPU")]), widget(1, "EBS read (AWS/EC2)", [ec2("EBSReadBytes", "EBS read bytes per 5 min", { stat: "Sum" })])];
+  return [
+    widget(0, "CPU % (AWS/EC2)", [ec2("CPUUtilization", "CPU")]),
+    widget(1, "EBS read (AWS/EC2)", [ec2("EBSReadBytes", "EBS read bytes per 5 min", { stat: "Sum" })]),
+  ];
 }
 
 /** Every instance of the experiment, one line each, for the metrics the bootstrap publishes. */
@@ -101,7 +129,14 @@ export function experimentSearchWidgets(input: DashboardInput, row: number): Wid
     y: row * HEIGHT,
     width: WIDTH,
     height: HEIGHT,
-    properties: { title: `every node by instance: ${metric}`, region: input.region, view: "timeSeries", stat: "Average", period: PUBLISH_INTERVAL_SECONDS, metrics: [search(metric, id)] },
+    properties: {
+      title: `every node by instance: ${metric}`,
+      region: input.region,
+      view: "timeSeries",
+      stat: "Average",
+      period: PUBLISH_INTERVAL_SECONDS,
+      metrics: [search(metric, id)],
+    },
   });
   return [widget(0, "GPUUtilization", "gpu"), widget(1, "CPUUtilization", "cpu"), widget(2, "DiskReadBytesPerSecond", "disk")];
 }
@@ -112,5 +147,7 @@ export function dashboardBody(input: DashboardInput): { widgets: Widget[] } {
   const nodes = input.instanceIds.flatMap((_, i) => nodeWidgets(input, i));
   if (groups.length === 0) return { widgets: nodes };
   const first = input.instanceIds.length;
-  return { widgets: [...nodes, ...groups.flatMap((name, i) => groupWidgets(input, name, i, first + i)), ...experimentSearchWidgets(input, first + groups.length)] };
+  return {
+    widgets: [...nodes, ...groups.flatMap((name, i) => groupWidgets(input, name, i, first + i)), ...experimentSearchWidgets(input, first + groups.length)],
+  };
 }

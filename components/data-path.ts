@@ -85,7 +85,13 @@ export class DataPath extends pulumi.ComponentResource {
       {
         create: loaderShell,
         update: loaderShell,
-        triggers: [args.loader.strategy, args.loader.format, data, args.loader.instanceType, ...(args.loader.strategy === "local-cache" && args.loader.cacheDir ? [args.loader.cacheDir] : [])],
+        triggers: [
+          args.loader.strategy,
+          args.loader.format,
+          data,
+          args.loader.instanceType,
+          ...(args.loader.strategy === "local-cache" && args.loader.cacheDir ? [args.loader.cacheDir] : []),
+        ],
         dir: args.projectDir,
         logging: "stderr",
       },

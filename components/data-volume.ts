@@ -85,7 +85,9 @@ export class DataVolume extends pulumi.ComponentResource {
       // One carrying this incarnation's id is ours even when a failed first `up` wrote no outputs.
       const byName = { name: "tag:Name", values: [args.volumeName] };
       const found = aws.ebs.getEbsVolumesOutput({ filters: [byName] }, { parent: this });
-      const own = args.incarnation ? aws.ebs.getEbsVolumesOutput({ filters: [byName, { name: `tag:${TAG.incarnation}`, values: [args.incarnation] }] }, { parent: this }).ids : [];
+      const own = args.incarnation
+        ? aws.ebs.getEbsVolumesOutput({ filters: [byName, { name: `tag:${TAG.incarnation}`, values: [args.incarnation] }] }, { parent: this }).ids
+        : [];
       checkedTags = pulumi.all([found.ids, args.managedVolumeIds, own]).apply(([ids, managed, ours]) => {
         const problem = duplicateVolumeProblem(args.volumeName, ids ?? [], [...(managed ?? []), ...(ours ?? [])]);
         if (problem) throw new pulumi.ResourceError(problem, this, true);

@@ -34,7 +34,14 @@ export function effectiveStrategy(config: StackConfig): Strategy {
   const dataset = config.dataset;
   if (dataset && dataset.strategy !== "auto") return dataset.strategy;
   if (!dataset?.sizeGiB || !dataset.files) return config.dataVolume ? "prewarmed-ebs" : "direct-s3";
-  const choice = recommend({ sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type, volume: config.dataVolume }).recommended;
+  const choice = recommend({
+    sizeBytes: dataset.sizeGiB * 1024 ** 3,
+    files: dataset.files,
+    epochs: dataset.epochs,
+    runs: dataset.runs,
+    instanceType: config.instance.type,
+    volume: config.dataVolume,
+  }).recommended;
   return choice === "prewarmed-ebs" && !config.dataVolume ? "local-cache" : choice;
 }
 
@@ -42,7 +49,8 @@ export function effectiveStrategy(config: StackConfig): Strategy {
 export function experimentWarnings(config: StackConfig): string[] {
   const warnings: string[] = [];
   for (const [name, bucket] of Object.entries(config.buckets)) {
-    if (bucket.adopt) warnings.push(`trainctl:buckets.${name}.adopt: adopting ${bucket.adopt} replaces its bucket policy and lifecycle configuration with trainctl's`);
+    if (bucket.adopt)
+      warnings.push(`trainctl:buckets.${name}.adopt: adopting ${bucket.adopt} replaces its bucket policy and lifecycle configuration with trainctl's`);
   }
   const volume = config.dataVolume;
   if (volume?.warm === "fsr") {
@@ -56,9 +64,14 @@ export function experimentWarnings(config: StackConfig): string[] {
   if (config.budget) warnings.push(costTagNote());
   if (volume && !volume.adopt && !config.incarnation) {
     const key = keyPath(["incarnation"]);
-    warnings.push(`${key} is not set: a retry after a failed first pulumi up may take this stack's own new volume for a duplicate; set it once with pulumi config set ${key} $(openssl rand -hex 6)`);
+    warnings.push(
+      `${key} is not set: a retry after a failed first pulumi up may take this stack's own new volume for a duplicate; set it once with pulumi config set ${key} $(openssl rand -hex 6)`,
+    );
   }
-  if (!config.instance.ami) warnings.push("the AMI resolves once: later AMI and user-data changes are ignored so nodes are never replaced mid-run (pin trainctl:instance.ami to change it)");
+  if (!config.instance.ami)
+    warnings.push(
+      "the AMI resolves once: later AMI and user-data changes are ignored so nodes are never replaced mid-run (pin trainctl:instance.ami to change it)",
+    );
   return warnings;
 }
 
@@ -110,7 +123,14 @@ export class Experiment extends pulumi.ComponentResource {
         this.volumes.push(
           new DataVolume(
             `${name}-data-${i}`,
-            { volumeName: dataVolumeName(args.project, experiment, i), config: volumeConfig, availabilityZone: placement.availabilityZone, managedVolumeIds, incarnation: config.incarnation, fastSnapshotRestore },
+            {
+              volumeName: dataVolumeName(args.project, experiment, i),
+              config: volumeConfig,
+              availabilityZone: placement.availabilityZone,
+              managedVolumeIds,
+              incarnation: config.incarnation,
+              fastSnapshotRestore,
+            },
             child,
           ),
         );
@@ -143,7 +163,10 @@ export class Experiment extends pulumi.ComponentResource {
     }
     // A local dataset is uploaded to the datasets bucket and staged from there. A volume restored from
     // a dataset snapshot already holds the data, so nothing is staged onto it.
-    const stagesFrom = this.strategy === "direct-s3" || (this.strategy === "prewarmed-ebs" && volumeConfig?.snapshotId) ? undefined : (externalSource ?? this.dataPath?.datasetLocation);
+    const stagesFrom =
+      this.strategy === "direct-s3" || (this.strategy === "prewarmed-ebs" && volumeConfig?.snapshotId)
+        ? undefined
+        : (externalSource ?? this.dataPath?.datasetLocation);
     this.instance = new TrainingInstance(
       `${name}-training`,
       {
@@ -172,7 +195,9 @@ export class Experiment extends pulumi.ComponentResource {
               autostop: config.instance.autostop,
               maxHours: config.instance.maxHours,
               spot: config.instance.market === "spot",
-              recovery: config.instance.recovery ? { groupName: nodeGroupName(args.project, experiment, i), maxRestarts: config.instance.maxRestarts } : undefined,
+              recovery: config.instance.recovery
+                ? { groupName: nodeGroupName(args.project, experiment, i), maxRestarts: config.instance.maxRestarts }
+                : undefined,
             }),
           ),
       },

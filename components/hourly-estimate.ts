@@ -32,24 +32,33 @@ export function pricedResources(config: EstimatedConfig): PricedResource[] {
       const nodeTags = nodeGroupTags(resourceTags(`node-${i}`, "training-node", false, maxHours), i);
       const interruptions = { perDay: instance.interruptionsPerDay, restartMinutes: instance.restartMinutes };
       resources.push(
-        record("aws:ec2/launchTemplate:LaunchTemplate", `node-${i}-template`, { name: `node-${i}`, blockDeviceMappings: [rootDeviceMapping(instance, "/dev/sda1")] }),
+        record("aws:ec2/launchTemplate:LaunchTemplate", `node-${i}-template`, {
+          name: `node-${i}`,
+          blockDeviceMappings: [rootDeviceMapping(instance, "/dev/sda1")],
+        }),
         record("aws:autoscaling/group:Group", `node-${i}-group`, {
           name: `node-${i}`,
           mixedInstancesPolicy: { instancesDistribution: instancesDistribution(instance), launchTemplate: { overrides: launchTemplateOverrides(instance) } },
           tags: groupTags({}, nodeTags, interruptions),
         }),
       );
-    } else resources.push(
-      record(
-        "aws:ec2/instance:Instance",
-        `node-${i}`,
-        { instanceType: instance.type, instanceMarketOptions: marketOptions(instance), rootBlockDevice: { volumeSize: instance.rootVolumeGiB, volumeType: "gp3" } },
-        resourceTags(`node-${i}`, "training-node", false, maxHours),
-      ),
-    );
+    } else
+      resources.push(
+        record(
+          "aws:ec2/instance:Instance",
+          `node-${i}`,
+          {
+            instanceType: instance.type,
+            instanceMarketOptions: marketOptions(instance),
+            rootBlockDevice: { volumeSize: instance.rootVolumeGiB, volumeType: "gp3" },
+          },
+          resourceTags(`node-${i}`, "training-node", false, maxHours),
+        ),
+      );
     if (dataVolume) resources.push(record("aws:ebs/volume:Volume", `data-${i}`, volumeArgs(dataVolume, "", {})));
   }
-  if (dataVolume?.warm === "fsr" && dataVolume.snapshotId) resources.push(record("aws:ebs/fastSnapshotRestore:FastSnapshotRestore", "fsr", { snapshotId: dataVolume.snapshotId }));
+  if (dataVolume?.warm === "fsr" && dataVolume.snapshotId)
+    resources.push(record("aws:ebs/fastSnapshotRestore:FastSnapshotRestore", "fsr", { snapshotId: dataVolume.snapshotId }));
   resources.push(record("aws:cloudwatch/dashboard:Dashboard", "dashboard", {}));
   const expectedGiB = config.dataset?.sizeGiB;
   if (expectedGiB) resources.push(record("aws:s3/bucket:Bucket", "datasets", {}, { [TAG.expectedGiB]: String(expectedGiB) }));

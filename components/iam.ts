@@ -53,8 +53,19 @@ export interface InstanceAccess {
 export function recoveryStatements(arn: string, experiment: string): PolicyStatement[] {
   const ownExperiment = { StringEquals: { [`aws:ResourceTag/${TAG.experiment}`]: experiment } };
   return [
-    { Sid: "RecoveryAttachOwnVolume", Effect: "Allow", Action: "ec2:AttachVolume", Resource: [`${arn}:ec2:*:*:volume/*`, `${arn}:ec2:*:*:instance/*`], Condition: ownExperiment },
-    { Sid: "RecoveryDescribe", Effect: "Allow", Action: ["ec2:DescribeVolumes", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups"], Resource: "*" },
+    {
+      Sid: "RecoveryAttachOwnVolume",
+      Effect: "Allow",
+      Action: "ec2:AttachVolume",
+      Resource: [`${arn}:ec2:*:*:volume/*`, `${arn}:ec2:*:*:instance/*`],
+      Condition: ownExperiment,
+    },
+    {
+      Sid: "RecoveryDescribe",
+      Effect: "Allow",
+      Action: ["ec2:DescribeVolumes", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups"],
+      Resource: "*",
+    },
     {
       Sid: "RecoveryScaleOwnGroups",
       Effect: "Allow",
@@ -116,7 +127,13 @@ export function instanceAccessPolicy(access: InstanceAccess): PolicyDocument {
   }
   if (access.recovery) statements.push(...recoveryStatements(arn, access.experiment));
   if (access.metricsNamespace) {
-    statements.push({ Sid: "PublishMetrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": access.metricsNamespace } } });
+    statements.push({
+      Sid: "PublishMetrics",
+      Effect: "Allow",
+      Action: "cloudwatch:PutMetricData",
+      Resource: "*",
+      Condition: { StringEquals: { "cloudwatch:namespace": access.metricsNamespace } },
+    });
   }
   return { Version: "2012-10-17", Statement: statements };
 }

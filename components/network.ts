@@ -41,20 +41,26 @@ export function resolvePlacement(network: NetworkConfig, pin: PinnedZone | undef
   }
   const choice: pulumi.Output<ZoneChoice> = pin
     ? pulumi.output({ zone: pin.zone, reason: `pinned by ${pin.key}` })
-    : pulumi.all([
-        aws.ec2.getInstanceTypeOfferingsOutput({ locationType: "availability-zone", filters: [{ name: "instance-type", values: [target.instanceType] }] }, opts).locations,
-        target.deployedZone,
-      ]).apply(([offered, deployed]) => {
-        try {
-          return chooseZone(target.instanceType, target.region, offered ?? [], deployed);
-        } catch (error) {
-          throw new pulumi.ResourceError((error as Error).message, parent, true);
-        }
-      });
+    : pulumi
+        .all([
+          aws.ec2.getInstanceTypeOfferingsOutput(
+            { locationType: "availability-zone", filters: [{ name: "instance-type", values: [target.instanceType] }] },
+            opts,
+          ).locations,
+          target.deployedZone,
+        ])
+        .apply(([offered, deployed]) => {
+          try {
+            return chooseZone(target.instanceType, target.region, offered ?? [], deployed);
+          } catch (error) {
+            throw new pulumi.ResourceError((error as Error).message, parent, true);
+          }
+        });
   const zone = choice.zone;
   const vpcs = aws.ec2.getVpcsOutput({ filters: [{ name: "is-default", values: ["true"] }] }, opts);
   const vpcId = vpcs.ids.apply((ids) => {
-    if (!ids || ids.length === 0) throw new pulumi.ResourceError("trainctl:network: this region has no default VPC; set trainctl:network.subnetId", parent, true);
+    if (!ids || ids.length === 0)
+      throw new pulumi.ResourceError("trainctl:network: this region has no default VPC; set trainctl:network.subnetId", parent, true);
     return ids[0];
   });
   const filters = [

@@ -63,7 +63,11 @@ export function launchTemplateOverrides(config: Pick<InstanceConfig, "type" | "t
  * The group's tags: the cost tags, then the node's own (which win), written on each instance it
  * launches; then the interruption assumptions the cost estimate reads, on the group only.
  */
-export function groupTags(costTags: Record<string, string>, nodeTags: Record<string, string>, interruptions: NodeGroupArgs["interruptions"]): aws.types.input.autoscaling.GroupTag[] {
+export function groupTags(
+  costTags: Record<string, string>,
+  nodeTags: Record<string, string>,
+  interruptions: NodeGroupArgs["interruptions"],
+): aws.types.input.autoscaling.GroupTag[] {
   return [
     ...Object.entries({ ...costTags, ...nodeTags }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
     { key: TAG.interruptionsPerDay, value: String(interruptions.perDay), propagateAtLaunch: false },

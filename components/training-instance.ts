@@ -93,19 +93,33 @@ export class TrainingInstance extends pulumi.ComponentResource {
       child,
     );
     if (config.count > 1) {
-      this.placementGroup = new aws.ec2.PlacementGroup(`${name}-placement`, { strategy: "cluster", tags: resourceTags(`${name}-placement`, "placement-group") }, child);
+      this.placementGroup = new aws.ec2.PlacementGroup(
+        `${name}-placement`,
+        { strategy: "cluster", tags: resourceTags(`${name}-placement`, "placement-group") },
+        child,
+      );
     }
 
     this.role = new aws.iam.Role(
       `${name}-role`,
-      { assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy()), description: `trainctl ${args.experiment} nodes`, tags: resourceTags(`${name}-role`, "instance-role") },
+      {
+        assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy()),
+        description: `trainctl ${args.experiment} nodes`,
+        tags: resourceTags(`${name}-role`, "instance-role"),
+      },
       child,
     );
     const partition = aws.getPartitionOutput({}, child).partition;
-    new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: this.role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` }, child);
+    new aws.iam.RolePolicyAttachment(
+      `${name}-ssm-core`,
+      { role: this.role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` },
+      child,
+    );
     const runSecretsArn = pulumi
       .all([partition, aws.getRegionOutput({}, child).region, aws.getCallerIdentityOutput({}, child).accountId])
-      .apply(([arnPartition, region, account]) => ssmParametersArn({ partition: arnPartition, region, account }, runSecretsPath(args.project, args.experiment)));
+      .apply(([arnPartition, region, account]) =>
+        ssmParametersArn({ partition: arnPartition, region, account }, runSecretsPath(args.project, args.experiment)),
+      );
     new aws.iam.RolePolicy(
       `${name}-experiment-access`,
       {
@@ -126,7 +140,11 @@ export class TrainingInstance extends pulumi.ComponentResource {
       },
       child,
     );
-    this.instanceProfile = new aws.iam.InstanceProfile(`${name}-profile`, { role: this.role.name, tags: resourceTags(`${name}-profile`, "instance-profile") }, child);
+    this.instanceProfile = new aws.iam.InstanceProfile(
+      `${name}-profile`,
+      { role: this.role.name, tags: resourceTags(`${name}-profile`, "instance-profile") },
+      child,
+    );
 
     // The AMI resolves once; later parameter and user-data changes never replace a running node unless `ami` is pinned.
     const source = amiSource(config);

@@ -37,18 +37,39 @@ export function estimateWarm(
     case "rate": {
       const rate = volume.initRateMiBs;
       const oneTimeUsd = size === undefined ? 0 : size * EBS_PRICES.volumeInitialization.usd;
-      return { mode: "rate", secondsToWarm: secondsAt(rate), rateMiBs: rate, oneTimeUsd, hourlyUsd: 0, detail: `provisioned initialization rate ${rate} MiB/s at $${EBS_PRICES.volumeInitialization.usd}/GiB` };
+      return {
+        mode: "rate",
+        secondsToWarm: secondsAt(rate),
+        rateMiBs: rate,
+        oneTimeUsd,
+        hourlyUsd: 0,
+        detail: `provisioned initialization rate ${rate} MiB/s at $${EBS_PRICES.volumeInitialization.usd}/GiB`,
+      };
     }
     case "fsr": {
       const hourly = EBS_PRICES.fastSnapshotRestore.usd;
-      return { mode: "fsr", secondsToWarm: 0, rateMiBs: null, oneTimeUsd: 0, hourlyUsd: hourly, detail: `$${hourly}/DSU-hour per zone while fast snapshot restore stays enabled ($${(hourly * HOURS_PER_MONTH).toFixed(2)}/month)` };
+      return {
+        mode: "fsr",
+        secondsToWarm: 0,
+        rateMiBs: null,
+        oneTimeUsd: 0,
+        hourlyUsd: hourly,
+        detail: `$${hourly}/DSU-hour per zone while fast snapshot restore stays enabled ($${(hourly * HOURS_PER_MONTH).toFixed(2)}/month)`,
+      };
     }
     case "fio": {
       const volumeRate = volumePerformance(volume).throughputMiBs;
       const instanceRate = instanceEbsMiBs(instanceType) ?? Infinity;
       const rate = Math.min(volumeRate, instanceRate);
       const limit = instanceRate < volumeRate ? `${instanceType}'s baseline EBS bandwidth` : "volume's throughput";
-      return { mode: "fio", secondsToWarm: secondsAt(rate), rateMiBs: rate, oneTimeUsd: 0, hourlyUsd: 0, detail: `fio reads every block at up to the ${limit}, ${Number(rate.toFixed(1))} MiB/s (no extra charge)` };
+      return {
+        mode: "fio",
+        secondsToWarm: secondsAt(rate),
+        rateMiBs: rate,
+        oneTimeUsd: 0,
+        hourlyUsd: 0,
+        detail: `fio reads every block at up to the ${limit}, ${Number(rate.toFixed(1))} MiB/s (no extra charge)`,
+      };
     }
     default:
       return {

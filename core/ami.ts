@@ -26,7 +26,9 @@ const UNSUPPORTED_BY_DEFAULT_AMI: Record<string, string> = {
 export function defaultAmiProblem(instanceType: string): string | undefined {
   const family = instanceType.split(".")[0];
   const reason = UNSUPPORTED_BY_DEFAULT_AMI[family];
-  return reason ? `${instanceType} cannot use the default AMI: ${reason} (set trainctl:instance.amiParameter or trainctl:instance.ami to a matching AMI)` : undefined;
+  return reason
+    ? `${instanceType} cannot use the default AMI: ${reason} (set trainctl:instance.amiParameter or trainctl:instance.ami to a matching AMI)`
+    : undefined;
 }
 
 /** Public SSM parameter of the AWS Deep Learning Base GPU AMI (Ubuntu 22.04, NVIDIA open kernel modules, CUDA). */

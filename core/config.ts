@@ -56,7 +56,12 @@ const ssmParameterName = z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, "expected an
  * instances) and values 0..256 of letters, digits, spaces and `_ . : / = + - @`; `aws:` is reserved.
  */
 const TAG_TEXT = /^[\p{L}\p{N}\p{Zs}_.:/=+\-@]*$/u;
-const tagKey = z.string().min(1).max(127).regex(TAG_TEXT, "expected letters, digits, spaces and _ . : / = + - @").refine((key) => !key.toLowerCase().startsWith("aws:"), "the aws: prefix is reserved by AWS");
+const tagKey = z
+  .string()
+  .min(1)
+  .max(127)
+  .regex(TAG_TEXT, "expected letters, digits, spaces and _ . : / = + - @")
+  .refine((key) => !key.toLowerCase().startsWith("aws:"), "the aws: prefix is reserved by AWS");
 const tagValue = z.string().max(256).regex(TAG_TEXT, "expected letters, digits, spaces and _ . : / = + - @");
 
 const autostopSchema = z.strictObject({
@@ -76,7 +81,10 @@ const instanceSchema = z.strictObject({
   autostop: autostopSchema.default({ idleMinutes: 30, action: "terminate", gpuThresholdPercent: 5 }),
   maxHours: z.number().positive().max(8_760).optional(),
   /** Explicit AMI id; when set, AMI changes are no longer ignored. */
-  ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, "expected an AMI id like ami-0123456789abcdef0").optional(),
+  ami: z
+    .string()
+    .regex(/^ami-[0-9a-f]{8,17}$/, "expected an AMI id like ami-0123456789abcdef0")
+    .optional(),
   /** SSM parameter holding the AMI id (default: the AWS Deep Learning Base GPU AMI, Ubuntu 22.04). */
   amiParameter: ssmParameterName.optional(),
   /** Spot recovery: each node is its own Auto Scaling group of size 1 (docs/spot.md). */
@@ -92,8 +100,14 @@ const instanceSchema = z.strictObject({
 });
 
 const dataVolumeSchema = z.strictObject({
-  snapshotId: z.string().regex(/^snap-[0-9a-f]{8,17}$/, "expected a snapshot id like snap-0123456789abcdef0").optional(),
-  adopt: z.string().regex(/^vol-[0-9a-f]{8,17}$/, "expected a volume id like vol-0123456789abcdef0").optional(),
+  snapshotId: z
+    .string()
+    .regex(/^snap-[0-9a-f]{8,17}$/, "expected a snapshot id like snap-0123456789abcdef0")
+    .optional(),
+  adopt: z
+    .string()
+    .regex(/^vol-[0-9a-f]{8,17}$/, "expected a volume id like vol-0123456789abcdef0")
+    .optional(),
   sizeGiB: positiveInt.optional(),
   type: z.enum(["gp3", "io2"]).default("gp3"),
   iops: positiveInt.optional(),
@@ -107,7 +121,10 @@ const dataVolumeSchema = z.strictObject({
 });
 
 const bucketSchema = z.strictObject({
-  adopt: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name").optional(),
+  adopt: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name")
+    .optional(),
   protect: z.boolean().default(true),
   keepVersions: positiveInt.max(100).optional(),
   expireDays: positiveInt.max(3_650).optional(),
@@ -145,7 +162,10 @@ const budgetSchema = z.strictObject({
 });
 
 const networkSchema = z.strictObject({
-  subnetId: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet id like subnet-0123456789abcdef0").optional(),
+  subnetId: z
+    .string()
+    .regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet id like subnet-0123456789abcdef0")
+    .optional(),
   availabilityZone: z.string().optional(),
 });
 
@@ -153,7 +173,10 @@ const networkSchema = z.strictObject({
 export const DEFAULT_DATA_VOLUME = dataVolumeSchema.parse({});
 
 export const stackConfigSchema = z.strictObject({
-  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "expected an AWS region like us-east-1").default("us-east-1"),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "expected an AWS region like us-east-1")
+    .default("us-east-1"),
   owner: z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, "expected a user name or e-mail"),
   costCenter: z.string().regex(/^[A-Za-z0-9._:/=+@ -]{1,256}$/, "expected a tag-safe string"),
   instance: instanceSchema.default(instanceSchema.parse({})),
@@ -167,7 +190,10 @@ export const stackConfigSchema = z.strictObject({
   /** Extra cost-allocation tags added to the provider's default tags. */
   tags: z.record(tagKey, tagValue).default({}),
   /** Accounts this stack may deploy to; `trainctl preflight` fails in any other. */
-  allowedAccounts: z.array(z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id")).min(1).optional(),
+  allowedAccounts: z
+    .array(z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id"))
+    .min(1)
+    .optional(),
 });
 
 type ParsedConfig = z.infer<typeof stackConfigSchema>;
@@ -307,7 +333,10 @@ const unknownKeyMessage = (accepted: readonly string[], meant: string | undefine
 
 /** Every string in the raw config, keys of maps included, that holds a control character. */
 export function controlCharacterIssues(raw: unknown, segments: PropertyKey[] = []): ConfigIssue[] {
-  if (typeof raw === "string") return CONTROL_CHARACTER.test(raw) ? [{ path: keyPath(segments), message: `must not contain control characters such as a newline or tab (got ${show(raw)})` }] : [];
+  if (typeof raw === "string")
+    return CONTROL_CHARACTER.test(raw)
+      ? [{ path: keyPath(segments), message: `must not contain control characters such as a newline or tab (got ${show(raw)})` }]
+      : [];
   if (Array.isArray(raw)) return raw.flatMap((item, i) => controlCharacterIssues(item, [...segments, i]));
   if (!raw || typeof raw !== "object") return [];
   return Object.entries(raw).flatMap(([key, value]) =>
@@ -371,22 +400,41 @@ export function crossFieldIssues(config: Loose, given: Loose, context: ConfigCon
   if (!typeFromList && typeof instance.type === "string" && !isKnownInstanceType(instance.type)) {
     const family = instance.type.split(".")[0];
     const near = Object.keys(INSTANCE_PRICES).filter((t) => t.startsWith(`${family}.`));
-    add(["instance", "type"], `unknown instance type ${show(instance.type)} (accepted: ${(near.length ? near : Object.keys(INSTANCE_PRICES).map((t) => t.split(".")[0]).filter((f, i, all) => all.indexOf(f) === i).map((f) => `${f}.*`)).join(", ")})`);
+    add(
+      ["instance", "type"],
+      `unknown instance type ${show(instance.type)} (accepted: ${(near.length
+        ? near
+        : Object.keys(INSTANCE_PRICES)
+            .map((t) => t.split(".")[0])
+            .filter((f, i, all) => all.indexOf(f) === i)
+            .map((f) => `${f}.*`)
+      ).join(", ")})`,
+    );
   }
-  const amiProblem = !typeFromList && typeof instance.type === "string" && instance.ami === undefined && instance.amiParameter === undefined ? defaultAmiProblem(instance.type) : undefined;
+  const amiProblem =
+    !typeFromList && typeof instance.type === "string" && instance.ami === undefined && instance.amiParameter === undefined
+      ? defaultAmiProblem(instance.type)
+      : undefined;
   if (amiProblem) add(["instance", "type"], amiProblem);
   if (obj(config.budget).activateCostTags === true) {
-    add(["budget", "activateCostTags"], "was removed: cost-allocation tags are account-wide, activate them once per account (docs/configuration.md, Cost-allocation tags); a stack that declared them sets activateCostTags: retain, runs pulumi up once, then drops the key");
+    add(
+      ["budget", "activateCostTags"],
+      "was removed: cost-allocation tags are account-wide, activate them once per account (docs/configuration.md, Cost-allocation tags); a stack that declared them sets activateCostTags: retain, runs pulumi up once, then drops the key",
+    );
   }
   if (instance.maxPrice !== undefined && market !== "spot") {
     add(["instance", "maxPrice"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   }
   const action = obj(instance.autostop).action;
   if (market === "spot" && action === "stop" && obj(instance.spot).persistent !== true && instance.recovery !== true) {
-    add(["instance", "autostop", "action"], `a one-time spot instance cannot be stopped (accepted: terminate | none, or set trainctl:instance.spot.persistent: true)`, [
-      ["instance", "market"],
-      ["instance", "spot", "persistent"],
-    ]);
+    add(
+      ["instance", "autostop", "action"],
+      `a one-time spot instance cannot be stopped (accepted: terminate | none, or set trainctl:instance.spot.persistent: true)`,
+      [
+        ["instance", "market"],
+        ["instance", "spot", "persistent"],
+      ],
+    );
   }
   if (obj(given.instance).spot !== undefined && market !== "spot") {
     add(["instance", "spot"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
@@ -417,29 +465,42 @@ export function crossFieldIssues(config: Loose, given: Loose, context: ConfigCon
 /** The spot-recovery rules: spot only, no stop, no persistent request, one GPU count over the types. */
 function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: AddIssue): void {
   const recovery = instance.recovery === true;
-  if (recovery && market !== "spot") add(["instance", "recovery"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
+  if (recovery && market !== "spot")
+    add(["instance", "recovery"], `only allowed with trainctl:instance.market: spot (market is ${show(market)})`, [["instance", "market"]]);
   if (recovery && action === "stop") {
-    add(["instance", "autostop", "action"], "stop is refused with trainctl:instance.recovery: true: a group cannot stop a node (accepted: terminate | none)", [["instance", "recovery"]]);
+    add(["instance", "autostop", "action"], "stop is refused with trainctl:instance.recovery: true: a group cannot stop a node (accepted: terminate | none)", [
+      ["instance", "recovery"],
+    ]);
   }
   if (recovery && obj(instance.spot).persistent === true) {
-    add(["instance", "recovery"], "cannot be combined with trainctl:instance.spot.persistent: true: the group replaces interrupted nodes itself", [["instance", "spot", "persistent"]]);
+    add(["instance", "recovery"], "cannot be combined with trainctl:instance.spot.persistent: true: the group replaces interrupted nodes itself", [
+      ["instance", "spot", "persistent"],
+    ]);
   }
   if (!Array.isArray(instance.types) || !instance.types.every((t) => typeof t === "string")) return;
   const types = instance.types;
   const unknown = types.find((t) => !isKnownInstanceType(t));
   if (unknown !== undefined) {
-    add(["instance", "types"], `unknown instance type ${show(unknown)} (accepted: types of the price catalog, e.g. ${Object.keys(INSTANCE_PRICES).slice(0, 4).join(", ")})`);
+    add(
+      ["instance", "types"],
+      `unknown instance type ${show(unknown)} (accepted: types of the price catalog, e.g. ${Object.keys(INSTANCE_PRICES).slice(0, 4).join(", ")})`,
+    );
     return;
   }
   if (typeof instance.type === "string" && types.length > 0 && types[0] !== instance.type) {
-    add(["instance", "types"], `must start with trainctl:instance.type ${show(instance.type)} (got ${show(types[0])}); or drop instance.type, which defaults to types[0]`, [["instance", "type"]]);
+    add(
+      ["instance", "types"],
+      `must start with trainctl:instance.type ${show(instance.type)} (got ${show(types[0])}); or drop instance.type, which defaults to types[0]`,
+      [["instance", "type"]],
+    );
   }
   const amiProblem = instance.ami === undefined && instance.amiParameter === undefined ? types.map(defaultAmiProblem).find(Boolean) : undefined;
   if (amiProblem) add(["instance", "types"], amiProblem);
   const gpus = (t: string) => instanceSpec(t)?.gpus ?? 0;
   const odd = types.find((t) => gpus(t) !== gpus(types[0]));
   if (odd !== undefined) add(["instance", "types"], `every type must have the GPU count of ${types[0]} (${gpus(types[0])}): ${odd} has ${gpus(odd)}`);
-  if (types.length > 1 && !recovery) add(["instance", "types"], "more than one type needs trainctl:instance.recovery: true (a bare instance has one type)", [["instance", "recovery"]]);
+  if (types.length > 1 && !recovery)
+    add(["instance", "types"], "more than one type needs trainctl:instance.recovery: true (a bare instance has one type)", [["instance", "recovery"]]);
 }
 
 /** Data volume rules: `volume` is parsed with derived defaults (warm, initRateMiBs); `given` is as written. */
@@ -454,11 +515,14 @@ function dataVolumeIssues(volume: Loose, given: Loose, network: Loose, zonePatte
   }
   if (volume.adopt !== undefined) {
     if (volume.snapshotId !== undefined) add(key("snapshotId"), "cannot be combined with trainctl:dataVolume.adopt", [key("adopt")]);
-    if (typeof volume.availabilityZone !== "string") add(key("availabilityZone"), "is required with adopt: the instance is placed in the adopted volume's zone", [key("adopt")]);
-    if (warm === "rate" || warm === "fsr") add(key("warm"), `${show(warm)} applies only while a volume is created from a snapshot (accepted with adopt: none | fio)`, [key("adopt")]);
+    if (typeof volume.availabilityZone !== "string")
+      add(key("availabilityZone"), "is required with adopt: the instance is placed in the adopted volume's zone", [key("adopt")]);
+    if (warm === "rate" || warm === "fsr")
+      add(key("warm"), `${show(warm)} applies only while a volume is created from a snapshot (accepted with adopt: none | fio)`, [key("adopt")]);
   }
   if (typeof volume.availabilityZone === "string") {
-    if (!zonePattern.test(volume.availabilityZone)) add(key("availabilityZone"), `must be a zone of region ${region} (got ${show(volume.availabilityZone)})`, [["region"]]);
+    if (!zonePattern.test(volume.availabilityZone))
+      add(key("availabilityZone"), `must be a zone of region ${region} (got ${show(volume.availabilityZone)})`, [["region"]]);
     else if (typeof network.availabilityZone === "string" && network.availabilityZone !== volume.availabilityZone) {
       add(key("availabilityZone"), `volume and instance must share a zone: trainctl:network.availabilityZone is ${show(network.availabilityZone)}`, [
         ["network", "availabilityZone"],
@@ -466,12 +530,17 @@ function dataVolumeIssues(volume: Loose, given: Loose, network: Loose, zonePatte
     }
   }
   if (volume.snapshotId === undefined && volume.adopt === undefined && warm !== "none") {
-    add(key("warm"), `${show(warm)} needs trainctl:dataVolume.snapshotId (an empty volume needs no warming; accepted: none)`, [key("snapshotId"), key("adopt")]);
+    add(key("warm"), `${show(warm)} needs trainctl:dataVolume.snapshotId (an empty volume needs no warming; accepted: none)`, [
+      key("snapshotId"),
+      key("adopt"),
+    ]);
   }
   if (given.initRateMiBs !== undefined) {
     const rate = num(given.initRateMiBs);
-    if (rate === undefined || rate < INIT_RATE_MIBS.min || rate > INIT_RATE_MIBS.max) add(key("initRateMiBs"), `must be within ${INIT_RATE_MIBS.min}..${INIT_RATE_MIBS.max} MiB/s (got ${show(given.initRateMiBs)})`);
-    else if (warm !== "rate" || volume.snapshotId === undefined) add(key("initRateMiBs"), `only allowed with warm: rate and a snapshotId (warm is ${show(warm)})`, [key("warm"), key("snapshotId")]);
+    if (rate === undefined || rate < INIT_RATE_MIBS.min || rate > INIT_RATE_MIBS.max)
+      add(key("initRateMiBs"), `must be within ${INIT_RATE_MIBS.min}..${INIT_RATE_MIBS.max} MiB/s (got ${show(given.initRateMiBs)})`);
+    else if (warm !== "rate" || volume.snapshotId === undefined)
+      add(key("initRateMiBs"), `only allowed with warm: rate and a snapshotId (warm is ${show(warm)})`, [key("warm"), key("snapshotId")]);
   }
   if (warm === "fsr" && typeof network.availabilityZone !== "string" && typeof network.subnetId !== "string" && typeof volume.availabilityZone !== "string") {
     add(key("warm"), "fsr is enabled per availability zone: set trainctl:network.availabilityZone (or trainctl:network.subnetId) so the zone is known", [
@@ -481,7 +550,10 @@ function dataVolumeIssues(volume: Loose, given: Loose, network: Loose, zonePatte
     ]);
   }
   if (typeof volume.mountPoint === "string" && !isMountPoint(volume.mountPoint)) {
-    add(key("mountPoint"), `must be an absolute path other than /, of letters, digits and . _ - (it is a field of /etc/fstab), with no . or .. level (got ${show(volume.mountPoint)})`);
+    add(
+      key("mountPoint"),
+      `must be an absolute path other than /, of letters, digits and . _ - (it is a field of /etc/fstab), with no . or .. level (got ${show(volume.mountPoint)})`,
+    );
   }
 
   const limits = type === "io2" ? VOLUME_LIMITS.io2 : VOLUME_LIMITS.gp3;
@@ -491,8 +563,13 @@ function dataVolumeIssues(volume: Loose, given: Loose, network: Loose, zonePatte
   const iops = num(volume.iops);
   if (type === "io2" && volume.iops === undefined) add(key("iops"), "is required for io2 (accepted: 100..256000)", [key("type")]);
   if (iops !== undefined) {
-    if (iops < limits.iops[0] || iops > limits.iops[1]) add(key("iops"), `must be within ${limits.iops[0]}..${limits.iops[1]} for ${type} (got ${iops})`, [key("type")]);
-    else if (size !== undefined && iops > size * limits.iopsPerGiB) add(key("iops"), `${type} allows at most ${limits.iopsPerGiB} IOPS per GiB: ${size} GiB allows ${size * limits.iopsPerGiB} (got ${iops})`, [key("type"), key("sizeGiB")]);
+    if (iops < limits.iops[0] || iops > limits.iops[1])
+      add(key("iops"), `must be within ${limits.iops[0]}..${limits.iops[1]} for ${type} (got ${iops})`, [key("type")]);
+    else if (size !== undefined && iops > size * limits.iopsPerGiB)
+      add(key("iops"), `${type} allows at most ${limits.iopsPerGiB} IOPS per GiB: ${size} GiB allows ${size * limits.iopsPerGiB} (got ${iops})`, [
+        key("type"),
+        key("sizeGiB"),
+      ]);
   }
   const throughput = num(volume.throughputMiBs);
   if (throughput !== undefined) {
@@ -500,8 +577,14 @@ function dataVolumeIssues(volume: Loose, given: Loose, network: Loose, zonePatte
     else {
       const gp3 = VOLUME_LIMITS.gp3;
       const effectiveIops = iops ?? gp3.iops[0];
-      if (throughput < gp3.throughputMiBs[0] || throughput > gp3.throughputMiBs[1]) add(key("throughputMiBs"), `must be within ${gp3.throughputMiBs[0]}..${gp3.throughputMiBs[1]} MiB/s (got ${throughput})`);
-      else if (throughput > effectiveIops * gp3.throughputPerIops) add(key("throughputMiBs"), `gp3 allows at most 0.25 MiB/s per provisioned IOPS: ${effectiveIops} IOPS allows ${effectiveIops * gp3.throughputPerIops} (got ${throughput})`, [key("iops")]);
+      if (throughput < gp3.throughputMiBs[0] || throughput > gp3.throughputMiBs[1])
+        add(key("throughputMiBs"), `must be within ${gp3.throughputMiBs[0]}..${gp3.throughputMiBs[1]} MiB/s (got ${throughput})`);
+      else if (throughput > effectiveIops * gp3.throughputPerIops)
+        add(
+          key("throughputMiBs"),
+          `gp3 allows at most 0.25 MiB/s per provisioned IOPS: ${effectiveIops} IOPS allows ${effectiveIops * gp3.throughputPerIops} (got ${throughput})`,
+          [key("iops")],
+        );
     }
   }
 }
@@ -545,7 +628,9 @@ function parseRawValue(key: string, value: unknown, log: IssueLog): unknown {
 
 /** An unknown top-level key: a typo of a trainctl key names that key, and settles its "is required". */
 function unknownTopLevelKey(key: string, values: Record<string, unknown>, log: IssueLog): void {
-  const fields = Object.keys(KEY_NAMES).filter((k) => k.startsWith("trainctl:")).map((k) => KEY_NAMES[k]);
+  const fields = Object.keys(KEY_NAMES)
+    .filter((k) => k.startsWith("trainctl:"))
+    .map((k) => KEY_NAMES[k]);
   const meant = key.startsWith("trainctl:") ? closestKey(key.slice("trainctl:".length), fields) : undefined;
   log.add({ path: CONTROL_CHARACTER.test(key) ? JSON.stringify(key) : key, message: unknownKeyMessage(Object.keys(KEY_NAMES), meant) });
   if (meant !== undefined && values[FIELD_TO_KEY[meant]] === undefined) log.settle(FIELD_TO_KEY[meant]);
@@ -595,7 +680,10 @@ export const INIT_RATE_MIBS = { min: 100, max: 300, default: 300 } as const;
  */
 function withDerivedDefaults<T extends { dataVolume?: Loose; instance?: Loose }>(parsed: T, given: Loose): T & StackConfig {
   const types = obj(parsed.instance).types;
-  const config = obj(given.instance).type === undefined && Array.isArray(types) && typeof types[0] === "string" ? { ...parsed, instance: { ...parsed.instance, type: types[0] } } : parsed;
+  const config =
+    obj(given.instance).type === undefined && Array.isArray(types) && typeof types[0] === "string"
+      ? { ...parsed, instance: { ...parsed.instance, type: types[0] } }
+      : parsed;
   const volume = config.dataVolume;
   if (!volume || typeof volume !== "object") return config as T & StackConfig;
   const warm = volume.warm ?? (volume.snapshotId ? "rate" : "none");

@@ -61,7 +61,17 @@ export const catalogPrices: PriceBook = {
 };
 
 /** The kinds of charge an estimate can include, in the order reports list them; anything else is not priced. */
-export const COST_LINES = ["compute", "interruption overhead", "root volume", "public IPv4", "custom metrics", "EBS volume", "fast snapshot restore", "dashboard", "S3 storage (expected size)"] as const;
+export const COST_LINES = [
+  "compute",
+  "interruption overhead",
+  "root volume",
+  "public IPv4",
+  "custom metrics",
+  "EBS volume",
+  "fast snapshot restore",
+  "dashboard",
+  "S3 storage (expected size)",
+] as const;
 export type CostLine = (typeof COST_LINES)[number];
 
 /** A spot node's two prices side by side: what it pays at most, and what it is expected to pay. */
@@ -137,7 +147,10 @@ export function tiered(amount: number, tiers: { upTo: number; usd: number }[]): 
 }
 
 /** Monthly USD of one EBS volume's storage, IOPS and throughput. */
-export function volumeMonthly(volume: { type?: string; sizeGiB: number; iops?: number; throughputMiBs?: number }, storage: StoragePrices = {}): { monthly: number; detail: string } {
+export function volumeMonthly(
+  volume: { type?: string; sizeGiB: number; iops?: number; throughputMiBs?: number },
+  storage: StoragePrices = {},
+): { monthly: number; detail: string } {
   const type = volume.type ?? "gp2";
   const size = volume.sizeGiB;
   if (type === "gp3") {
@@ -158,7 +171,10 @@ export function volumeMonthly(volume: { type?: string; sizeGiB: number; iops?: n
   }
   if (type === "io2") {
     const p = { ...EBS_PRICES.io2, storage: { usd: storage.io2GBMonth ?? EBS_PRICES.io2.storage.usd } };
-    const iopsMonthly = tiered(volume.iops ?? 0, p.iopsTiers.map((t) => ({ upTo: t.upTo, usd: t.price.usd })));
+    const iopsMonthly = tiered(
+      volume.iops ?? 0,
+      p.iopsTiers.map((t) => ({ upTo: t.upTo, usd: t.price.usd })),
+    );
     return { monthly: size * p.storage.usd + iopsMonthly, detail: `${size} GiB io2 × $${p.storage.usd} + ${volume.iops ?? 0} IOPS (tiered) per month` };
   }
   const perGB = (EBS_PRICES as Record<string, { storage?: { usd: number } }>)[type]?.storage?.usd ?? EBS_PRICES.gp2.storage.usd;
@@ -168,7 +184,10 @@ export function volumeMonthly(volume: { type?: string; sizeGiB: number; iops?: n
 /** Monthly USD of S3 Standard storage for `gib`, through the tiers. */
 export function s3StorageMonthly(gib: number, storage: StoragePrices = {}): number {
   if (storage.s3StandardGBMonth !== undefined) return gib * storage.s3StandardGBMonth;
-  return tiered(gib, S3_PRICES.storageTiers.map((t) => ({ upTo: t.upToGB, usd: t.price.usd })));
+  return tiered(
+    gib,
+    S3_PRICES.storageTiers.map((t) => ({ upTo: t.upToGB, usd: t.price.usd })),
+  );
 }
 
 /** The node's role tag: training nodes run the bootstrap, which publishes the node metrics. */
@@ -202,7 +221,9 @@ function nodeParts(r: PricedResource, storage: StoragePrices): Part[] {
   const root = prop(r, "rootBlockDevice") as { volumeSize?: number; volumeType?: string; iops?: number; throughput?: number } | undefined;
   const rootSize = num(root?.volumeSize) ?? 0;
   if (rootSize) {
-    const hourly = volumeMonthly({ type: root?.volumeType ?? "gp3", sizeGiB: rootSize, iops: num(root?.iops), throughputMiBs: num(root?.throughput) }, storage).monthly / HOURS_PER_MONTH;
+    const hourly =
+      volumeMonthly({ type: root?.volumeType ?? "gp3", sizeGiB: rootSize, iops: num(root?.iops), throughputMiBs: num(root?.throughput) }, storage).monthly /
+      HOURS_PER_MONTH;
     parts.push({ line: "root volume", hourly, detail: `${rootSize} GiB root $${hourly.toFixed(4)}/h` });
   }
   const ip = publicIpv4(r);
@@ -245,7 +266,13 @@ function priceInstance(r: PricedResource, prices: PriceBook): Omit<CostItem, "ur
         ? `spot expected ${usd(spot.expected)}/h${zone ? ` in ${zone}` : ""}, cap ${usd(spot.cap)}/h (${capBasis})`
         : `spot cap ${usd(spot.cap)}/h (${capBasis}); expected price unknown (--live-prices)`;
     const hourly = (spot.expected ?? spot.cap) + partsHourly;
-    return { hourly, monthly: hourly * HOURS_PER_MONTH, spot, lines: ["compute", ...partLines], detail: `${instanceType} ${basis}, on-demand $${onDemand}/h${partsDetail}` };
+    return {
+      hourly,
+      monthly: hourly * HOURS_PER_MONTH,
+      spot,
+      lines: ["compute", ...partLines],
+      detail: `${instanceType} ${basis}, on-demand $${onDemand}/h${partsDetail}`,
+    };
   }
   const hourly = onDemand + partsHourly;
   return { hourly, monthly: hourly * HOURS_PER_MONTH, lines: ["compute", ...partLines], detail: `${instanceType} on-demand $${onDemand}/h${partsDetail}` };
@@ -253,8 +280,12 @@ function priceInstance(r: PricedResource, prices: PriceBook): Omit<CostItem, "ur
 
 function priceVolume(r: PricedResource, storage: StoragePrices): Omit<CostItem, "urn" | "type" | "name"> {
   const size = num(prop(r, "size"));
-  if (size === undefined) return { hourly: null, monthly: null, unpriced: true, lines: ["EBS volume"], detail: "size unknown (restored from a snapshot without sizeGiB)" };
-  const { monthly, detail } = volumeMonthly({ type: asString(prop(r, "type")) ?? "gp2", sizeGiB: size, iops: num(prop(r, "iops")), throughputMiBs: num(prop(r, "throughput")) }, storage);
+  if (size === undefined)
+    return { hourly: null, monthly: null, unpriced: true, lines: ["EBS volume"], detail: "size unknown (restored from a snapshot without sizeGiB)" };
+  const { monthly, detail } = volumeMonthly(
+    { type: asString(prop(r, "type")) ?? "gp2", sizeGiB: size, iops: num(prop(r, "iops")), throughputMiBs: num(prop(r, "throughput")) },
+    storage,
+  );
   const rate = num(prop(r, "volumeInitializationRate"));
   const oneTime = rate ? size * EBS_PRICES.volumeInitialization.usd : undefined;
   const afterDeleteMonthly = prop(r, "finalSnapshot") === true ? size * (storage.snapshotGBMonth ?? EBS_PRICES.snapshot.storage.usd) : undefined;
@@ -269,7 +300,12 @@ function priceBucket(r: PricedResource, storage: StoragePrices): Omit<CostItem, 
   const gib = num(r.tags[TAG.expectedGiB]);
   if (gib === undefined) return { hourly: 0, monthly: 0, lines: [], detail: "usage-based: S3 storage and requests are not known from state" };
   const monthly = s3StorageMonthly(gib, storage);
-  return { hourly: monthly / HOURS_PER_MONTH, monthly, lines: ["S3 storage (expected size)"], detail: `${gib} GiB expected in S3 Standard ($${storage.s3StandardGBMonth ?? S3_PRICES.storageTiers[0].price.usd}/GB-month)` };
+  return {
+    hourly: monthly / HOURS_PER_MONTH,
+    monthly,
+    lines: ["S3 storage (expected size)"],
+    detail: `${gib} GiB expected in S3 Standard ($${storage.s3StandardGBMonth ?? S3_PRICES.storageTiers[0].price.usd}/GB-month)`,
+  };
 }
 
 /** A recovery group's tags (`[{key, value, propagateAtLaunch}]`) as a map. */
@@ -308,7 +344,10 @@ const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 function priceGroup(r: PricedResource, prices: PriceBook, context: GroupContext): Omit<CostItem, "urn" | "type" | "name"> {
   const policy = prop(r, "mixedInstancesPolicy") as { instancesDistribution?: { spotMaxPrice?: string } } | undefined;
   const tags = groupTagMap(r);
-  const root = (prop(context.launchTemplate ?? r, "blockDeviceMappings") as { ebs?: { volumeSize?: number; volumeType?: string; iops?: number; throughput?: number } }[] | undefined)?.[0]?.ebs;
+  const root = (
+    prop(context.launchTemplate ?? r, "blockDeviceMappings") as
+      { ebs?: { volumeSize?: number; volumeType?: string; iops?: number; throughput?: number } }[] | undefined
+  )?.[0]?.ebs;
   const node: PricedResource = {
     ...r,
     inputs: {
@@ -327,19 +366,27 @@ function priceGroup(r: PricedResource, prices: PriceBook, context: GroupContext)
   const overhead = priced.hourly * share;
   const hourly = priced.hourly + overhead;
   const detail = `${priced.detail} + interruption overhead ${usd(round(overhead))}/h (${context.groups} node(s) × ${tags[TAG.interruptionsPerDay]}/day × ${tags[TAG.restartMinutes]} min lost per restart = ${(share * 100).toFixed(2)}%)`;
-  return { ...priced, hourly, monthly: hourly * HOURS_PER_MONTH, lines: ["compute", "interruption overhead", ...priced.lines.filter((l) => l !== "compute")], detail };
+  return {
+    ...priced,
+    hourly,
+    monthly: hourly * HOURS_PER_MONTH,
+    lines: ["compute", "interruption overhead", ...priced.lines.filter((l) => l !== "compute")],
+    detail,
+  };
 }
-
 
 /** A group's preferred instance type: its first override. */
 function preferredGroupType(r: PricedResource): string | undefined {
-  return (prop(r, "mixedInstancesPolicy") as { launchTemplate?: { overrides?: { instanceType?: string }[] } } | undefined)?.launchTemplate?.overrides?.[0]?.instanceType;
+  return (prop(r, "mixedInstancesPolicy") as { launchTemplate?: { overrides?: { instanceType?: string }[] } } | undefined)?.launchTemplate?.overrides?.[0]
+    ?.instanceType;
 }
 
 /** The launch template a group launches from: by id, else by name. */
 function launchTemplateOf(group: PricedResource, resources: readonly PricedResource[]): PricedResource | undefined {
-  const spec = (prop(group, "mixedInstancesPolicy") as { launchTemplate?: { launchTemplateSpecification?: { launchTemplateId?: string; launchTemplateName?: string } } } | undefined)?.launchTemplate
-    ?.launchTemplateSpecification;
+  const spec = (
+    prop(group, "mixedInstancesPolicy") as
+      { launchTemplate?: { launchTemplateSpecification?: { launchTemplateId?: string; launchTemplateName?: string } } } | undefined
+  )?.launchTemplate?.launchTemplateSpecification;
   return resources.find(
     (t) =>
       t.type === LAUNCH_TEMPLATE &&
@@ -370,13 +417,23 @@ export function priceResource(r: PricedResource, prices: PriceBook = catalogPric
       break;
     case "aws:ebs/fastSnapshotRestore:FastSnapshotRestore": {
       const hourly = prices.storage?.fsrDsuHour ?? EBS_PRICES.fastSnapshotRestore.usd;
-      priced = { hourly, monthly: hourly * HOURS_PER_MONTH, lines: ["fast snapshot restore"], detail: `fast snapshot restore: $${hourly}/DSU-hour in one zone while enabled` };
+      priced = {
+        hourly,
+        monthly: hourly * HOURS_PER_MONTH,
+        lines: ["fast snapshot restore"],
+        detail: `fast snapshot restore: $${hourly}/DSU-hour in one zone while enabled`,
+      };
       break;
     }
     case "aws:cloudwatch/dashboard:Dashboard": {
       // Counted in full: whether this one falls in the account's free dashboards is not in state.
       const { dashboard, freeDashboards } = CLOUDWATCH_PRICES;
-      priced = { hourly: dashboard.usd / HOURS_PER_MONTH, monthly: dashboard.usd, lines: ["dashboard"], detail: `CloudWatch dashboard $${dashboard.usd}/month (free while the account has at most ${freeDashboards})` };
+      priced = {
+        hourly: dashboard.usd / HOURS_PER_MONTH,
+        monthly: dashboard.usd,
+        lines: ["dashboard"],
+        detail: `CloudWatch dashboard $${dashboard.usd}/month (free while the account has at most ${freeDashboards})`,
+      };
       break;
     }
     case "aws:s3/bucket:Bucket":
@@ -426,7 +483,10 @@ export function markBorrowedPrices(items: CostItem[], region: string, regionOf: 
   });
   if (borrowed === 0) return { items: marked };
   const sources = [...from].join(", ");
-  return { items: marked, warning: `${region} has no catalog prices: ${borrowed} line(s) use ${sources} prices, marked "${sources} price"; --live-prices prices ${region}` };
+  return {
+    items: marked,
+    warning: `${region} has no catalog prices: ${borrowed} line(s) use ${sources} prices, marked "${sources} price"; --live-prices prices ${region}`,
+  };
 }
 
 const sum = (items: CostItem[], key: "monthly" | "oneTime" | "afterDeleteMonthly") => items.reduce((total, i) => total + (i[key] ?? 0), 0);
@@ -441,7 +501,9 @@ export function estimateCost(model: PricedModel, options: EstimateOptions = {}):
   const monthly = sum(items, "monthly");
   const hourly = round(monthly / HOURS_PER_MONTH);
   const unpricedItems = items.filter((i) => i.unpriced);
-  const warnings = unpricedItems.filter((i) => i.type === "aws:ec2/instance:Instance" || i.type === GROUP).map((i) => `no price for ${i.detail.split(":")[0]} (${i.name}); it is listed as unpriced, not $0`);
+  const warnings = unpricedItems
+    .filter((i) => i.type === "aws:ec2/instance:Instance" || i.type === GROUP)
+    .map((i) => `no price for ${i.detail.split(":")[0]} (${i.name}); it is listed as unpriced, not $0`);
   const report: CostReport = {
     currency: "USD",
     hours,
@@ -480,7 +542,13 @@ export function runningCost(model: PricedModel, now: Date, options: EstimateOpti
     .map((i) => {
       const created = Date.parse(byUrn.get(i.urn)?.created ?? "");
       const hours = Number.isFinite(created) ? Math.max(0, (now.getTime() - created) / 3_600_000) : null;
-      return { urn: i.urn, name: i.name, hourly: i.hourly, hours: hours === null ? null : round(hours), soFar: hours === null || i.hourly === null ? null : round(hours * i.hourly) };
+      return {
+        urn: i.urn,
+        name: i.name,
+        hourly: i.hourly,
+        hours: hours === null ? null : round(hours),
+        soFar: hours === null || i.hourly === null ? null : round(hours * i.hourly),
+      };
     });
   return { soFar: round(instances.reduce((s, i) => s + (i.soFar ?? 0), 0)), burnRate: report.hourly, instances };
 }

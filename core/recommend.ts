@@ -35,7 +35,10 @@ const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e1
 export function parseSize(text: string, flag = "--size"): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   const unit = match?.[2].toLowerCase() ?? "";
-  if (!match || !(unit in UNITS)) throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a size (accepted: a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB, e.g. 500GiB)`, { subject: flag });
+  if (!match || !(unit in UNITS))
+    throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a size (accepted: a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB, e.g. 500GiB)`, {
+      subject: flag,
+    });
   const bytes = Number(match[1]) * UNITS[unit];
   if (!(bytes > 0)) throw new UsageError(`${flag}: the size must be greater than zero (got ${JSON.stringify(text)})`, { subject: flag });
   return Math.round(bytes);
@@ -90,7 +93,8 @@ const getCost = (requests: number) => (requests / 1000) * S3_PRICES.getPer1000.u
 /** Estimates each strategy for the dataset and instance; pure arithmetic over the documented rates. */
 export function estimateStrategies(input: RecommendInput): StrategyEstimate[] {
   const spec = instanceSpec(input.instanceType);
-  if (!spec) throw new UsageError(`--instance-type: ${input.instanceType} is not in the instance catalog (see core/instance-specs.ts)`, { subject: "--instance-type" });
+  if (!spec)
+    throw new UsageError(`--instance-type: ${input.instanceType} is not in the instance catalog (see core/instance-specs.ts)`, { subject: "--instance-type" });
   const hourly = INSTANCE_PRICES[input.instanceType].usd;
   const sizeMiB = input.sizeBytes / MiB;
   const sizeGiB = input.sizeBytes / GiB;
@@ -156,7 +160,11 @@ export function estimateStrategies(input: RecommendInput): StrategyEstimate[] {
 
 /** The cheapest feasible strategy once waiting GPU time is priced, with a one-line reason. */
 export function recommend(input: RecommendInput): Recommendation {
-  for (const [key, value] of [["--files", input.files], ["--epochs", input.epochs], ["--runs", input.runs]] as const) {
+  for (const [key, value] of [
+    ["--files", input.files],
+    ["--epochs", input.epochs],
+    ["--runs", input.runs],
+  ] as const) {
     if (!(value > 0)) throw new UsageError(`${key} must be greater than zero (got ${value})`, { subject: key });
   }
   if (!(input.sizeBytes > 0)) throw new UsageError(`--size must be greater than zero (got ${input.sizeBytes})`, { subject: "--size" });
@@ -167,7 +175,12 @@ export function recommend(input: RecommendInput): Recommendation {
   const reason = [
     `${best.strategy}: lowest cost of waiting GPU time plus extras ($${best.scoreUsd.toFixed(2)} over ${input.runs} run(s) × ${input.epochs} epoch(s)${others.length ? `; ${others.join(", ")}` : ""})`,
     smallFiles ? "; many small files: pack them into shards (webdataset) to avoid per-object GETs" : "",
-    strategies.some((s) => !s.feasible) ? `; ${strategies.filter((s) => !s.feasible).map((s) => s.notes[0]).join("; ")}` : "",
+    strategies.some((s) => !s.feasible)
+      ? `; ${strategies
+          .filter((s) => !s.feasible)
+          .map((s) => s.notes[0])
+          .join("; ")}`
+      : "",
   ].join("");
   return { recommended: best.strategy, reason, strategies };
 }

@@ -17,6 +17,7 @@ export interface ZoneChoice {
 export function chooseZone(instanceType: string, region: string, offered: readonly string[], deployed?: string): ZoneChoice {
   if (deployed) return { zone: deployed, reason: "the zone this experiment is deployed in (it never moves)" };
   const zones = [...new Set(offered)].sort();
-  if (zones.length === 0) throw new Error(`trainctl:instance.type: ${instanceType} is not offered in any availability zone of ${region} (pick another type or region)`);
+  if (zones.length === 0)
+    throw new Error(`trainctl:instance.type: ${instanceType} is not offered in any availability zone of ${region} (pick another type or region)`);
   return { zone: zones[0], reason: `the first of ${zones.join(", ")} (the zones offering ${instanceType})` };
 }

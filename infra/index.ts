@@ -21,7 +21,11 @@ const provider = new aws.Provider("aws", {
   ignoreTags: { keyPrefixes: [RUNTIME_TAG_PREFIX] },
 });
 
-const experiment = new Experiment(experimentName, { project, experiment: experimentName, config, costTags: defaultTags, projectDir }, { providers: { aws: provider } });
+const experiment = new Experiment(
+  experimentName,
+  { project, experiment: experimentName, config, costTags: defaultTags, projectDir },
+  { providers: { aws: provider } },
+);
 
 // In recovery mode the groups own the nodes: their instances are found by tag, not in state.
 const nodes = experiment.instance.nodes;

@@ -35,7 +35,15 @@ interface PolicyStatement {
 }
 
 /** Types that carry tags in this stack and so must carry the cost keys. */
-const TAGGED_TYPES = new Set(["aws:ec2/instance:Instance", "aws:ebs/volume:Volume", "aws:s3/bucket:Bucket", "aws:ec2/securityGroup:SecurityGroup", "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile", "aws:ec2/placementGroup:PlacementGroup"]);
+const TAGGED_TYPES = new Set([
+  "aws:ec2/instance:Instance",
+  "aws:ebs/volume:Volume",
+  "aws:s3/bucket:Bucket",
+  "aws:ec2/securityGroup:SecurityGroup",
+  "aws:iam/role:Role",
+  "aws:iam/instanceProfile:InstanceProfile",
+  "aws:ec2/placementGroup:PlacementGroup",
+]);
 
 const GROUP = "aws:autoscaling/group:Group";
 const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
@@ -71,7 +79,8 @@ export function unprotectedData(r: PolicySubject): string[] {
 /** EBS volumes and instance root volumes are encrypted. */
 export function unencryptedStorage(r: PolicySubject): string[] {
   if (r.type === "aws:ebs/volume:Volume" && r.props.encrypted !== true) return [`${r.name}: EBS volume is not encrypted`];
-  if (r.type === "aws:ec2/instance:Instance" && (r.props as InstanceProps).rootBlockDevice?.encrypted !== true) return [`${r.name}: root volume is not encrypted`];
+  if (r.type === "aws:ec2/instance:Instance" && (r.props as InstanceProps).rootBlockDevice?.encrypted !== true)
+    return [`${r.name}: root volume is not encrypted`];
   if (r.type === LAUNCH_TEMPLATE) {
     // Template booleans are strings ("true").
     const mappings = (r.props.blockDeviceMappings ?? []) as { deviceName?: string; ebs?: { encrypted?: string | boolean } }[];
@@ -83,7 +92,9 @@ export function unencryptedStorage(r: PolicySubject): string[] {
 
 /** Instances require IMDSv2 tokens. */
 export function imdsV1Allowed(r: PolicySubject): string[] {
-  return (r.type === "aws:ec2/instance:Instance" || r.type === LAUNCH_TEMPLATE) && (r.props as InstanceProps).metadataOptions?.httpTokens !== "required" ? [`${r.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`] : [];
+  return (r.type === "aws:ec2/instance:Instance" || r.type === LAUNCH_TEMPLATE) && (r.props as InstanceProps).metadataOptions?.httpTokens !== "required"
+    ? [`${r.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`]
+    : [];
 }
 
 interface IngressRule {
@@ -113,8 +124,12 @@ export function openSecurityGroups(r: PolicySubject): string[] {
   let rules: IngressRule[] = [];
   if (r.type === "aws:ec2/securityGroup:SecurityGroup") rules = (r.props.ingress ?? []) as IngressRule[];
   else if (r.type === "aws:ec2/securityGroupRule:SecurityGroupRule" && r.props.type === "ingress") rules = [r.props];
-  else if (r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") rules = [{ ...(r.props as IngressRule), protocol: r.props.ipProtocol as string | undefined }];
-  return rules.map(openIngress).filter((p): p is string => Boolean(p)).map((p) => `${r.name}: ${p}`);
+  else if (r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    rules = [{ ...(r.props as IngressRule), protocol: r.props.ipProtocol as string | undefined }];
+  return rules
+    .map(openIngress)
+    .filter((p): p is string => Boolean(p))
+    .map((p) => `${r.name}: ${p}`);
 }
 
 /** A spot max price at or above on-demand pays on-demand prices for interruptible capacity. */
@@ -148,7 +163,8 @@ export function recoveryGroupShape(r: PolicySubject): string[] {
   if (Number(props.maxSize) > 1) problems.push(`maxSize is ${props.maxSize}, not 1`);
   if (Number(distribution.onDemandBaseCapacity ?? 0) !== 0) problems.push(`onDemandBaseCapacity is ${distribution.onDemandBaseCapacity}, not 0`);
   // AWS's default share above the base is 100% on-demand: it must be given as 0.
-  if (Number(distribution.onDemandPercentageAboveBaseCapacity ?? 100) !== 0) problems.push(`onDemandPercentageAboveBaseCapacity is ${distribution.onDemandPercentageAboveBaseCapacity ?? "unset (100)"}, not 0`);
+  if (Number(distribution.onDemandPercentageAboveBaseCapacity ?? 100) !== 0)
+    problems.push(`onDemandPercentageAboveBaseCapacity is ${distribution.onDemandPercentageAboveBaseCapacity ?? "unset (100)"}, not 0`);
   if (props.capacityRebalance === true) problems.push("capacityRebalance is on");
   return problems.map((p) => `${r.name}: ${p}`);
 }
@@ -192,5 +208,7 @@ export function bucketsWithoutGuards(resources: PolicySubject[]): string[] {
 
 /** A budget exists when the stack asks for one. */
 export function budgetMissing(resources: PolicySubject[], required: boolean): string[] {
-  return required && !resources.some((r) => r.type === "aws:budgets/budget:Budget") ? ["trainctl:budget is set but the stack declares no aws.budgets.Budget"] : [];
+  return required && !resources.some((r) => r.type === "aws:budgets/budget:Budget")
+    ? ["trainctl:budget is set but the stack declares no aws.budgets.Budget"]
+    : [];
 }

@@ -66,14 +66,19 @@ export function usageLine(message: string, context: UsageContext): string {
     const parts = typed.map((name) => {
       const isFlag = context.argv.some((a) => a === dashed(name) || a.startsWith(`${dashed(name)}=`)) || !context.argv.includes(name);
       if (!isFlag) return `unexpected argument ${JSON.stringify(name)}`;
-      const near = closest(name, context.flags.filter((f) => f.length > 1));
+      const near = closest(
+        name,
+        context.flags.filter((f) => f.length > 1),
+      );
       const dryRunHint = /^dry-?run$/i.test(name) && context.flags.includes("execute") ? "; it is a dry run unless --execute" : "";
       return `unknown flag ${dashed(name)}${near ? ` (did you mean --${near}?)` : ""}${dryRunHint}`;
     });
     return prefix + parts.join("; ");
   }
   if ((m = /^Invalid values:\s*(.*)$/s.exec(message))) {
-    const parts = [...m[1].matchAll(/Argument: (\S+), Given: (.*?), Choices: (.*)/g)].map(([, name, given, choices]) => `${dashed(name)} ${given} is not one of: ${choices.replace(/"/g, "")}`);
+    const parts = [...m[1].matchAll(/Argument: (\S+), Given: (.*?), Choices: (.*)/g)].map(
+      ([, name, given, choices]) => `${dashed(name)} ${given} is not one of: ${choices.replace(/"/g, "")}`,
+    );
     return prefix + parts.join("; ");
   }
   if ((m = /^Not enough non-option arguments: got (\d+), need at least (\d+)$/.exec(message))) {
@@ -93,7 +98,14 @@ export function usageLine(message: string, context: UsageContext): string {
     const hint = unknownCommand[1] ? `; did you mean ${unknownCommand[1]}?` : "";
     return `${prefix}unknown command ${JSON.stringify(given)}${hint} (commands: ${[...context.subcommands].sort().join(", ")})`;
   }
-  return prefix + message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+  return (
+    prefix +
+    message
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(" ")
+  );
 }
 
 // eslint-disable-next-line no-control-regex
@@ -124,7 +136,8 @@ export function badValueIn(args: Record<string, unknown>, positionals: string[],
       const code = text.match(CONTROL)![0].charCodeAt(0);
       return `${name}: control character U+${code.toString(16).toUpperCase().padStart(4, "0")} in ${JSON.stringify(text)}; values may not contain control characters`;
     }
-    if (values.some((v) => typeof v === "number" && !Number.isFinite(v))) return `${name}: ${JSON.stringify(typed(argv, key) ?? String(args[key]))} is not a finite number`;
+    if (values.some((v) => typeof v === "number" && !Number.isFinite(v)))
+      return `${name}: ${JSON.stringify(typed(argv, key) ?? String(args[key]))} is not a finite number`;
   }
   return undefined;
 }
@@ -197,7 +210,13 @@ export async function main(argv: string[]): Promise<number> {
     .exitProcess(false)
     // Runs after validation, before any handler.
     .middleware((args) => {
-      const problem = badValueIn(args, usageContext().commands.flatMap(positionalsOf).map((t) => t.slice(1, -1)), argv);
+      const problem = badValueIn(
+        args,
+        usageContext()
+          .commands.flatMap(positionalsOf)
+          .map((t) => t.slice(1, -1)),
+        argv,
+      );
       if (problem) throw new UsageError(commandPrefix(usageContext().commands) + problem);
     })
     // Throwing stops yargs before the handler runs (with exitProcess(false) it would otherwise go on).

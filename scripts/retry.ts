@@ -42,7 +42,10 @@ export async function withRetry<T>(operation: (attempt: number) => Promise<T>, o
       const until = deadline?.();
       if (until !== undefined && Date.now() + delayMs >= until) {
         const reason = error instanceof Error ? error.message : String(error);
-        throw new TrainctlError(`gave up retrying ${what} after ${attempt + 1} attempt(s): the run's retry deadline passed (last error: ${reason.split("\n")[0]})`, { cause: error });
+        throw new TrainctlError(
+          `gave up retrying ${what} after ${attempt + 1} attempt(s): the run's retry deadline passed (last error: ${reason.split("\n")[0]})`,
+          { cause: error },
+        );
       }
       onRetry?.(error, attempt + 1, delayMs);
       await sleep(delayMs, undefined, { signal });

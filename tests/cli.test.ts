@@ -25,18 +25,59 @@ describe("the CLI loads", () => {
 });
 
 describe("usageLine: yargs' usage messages as one line naming the command, the flag and the accepted values", () => {
-  const context = (over: Partial<UsageContext> = {}): UsageContext => ({ argv: [], commands: ["plan"], flags: ["help", "version", "stack", "s", "json", "hours"], subcommands: [], ...over });
+  const context = (over: Partial<UsageContext> = {}): UsageContext => ({
+    argv: [],
+    commands: ["plan"],
+    flags: ["help", "version", "stack", "s", "json", "hours"],
+    subcommands: [],
+    ...over,
+  });
 
   it.each([
-    ["an unknown flag, with the nearest known one", "Unknown argument: stak", context({ argv: ["plan", "--stak", "dev"] }), "plan: unknown flag --stak (did you mean --stack?)"],
-    ["a kebab-case flag yargs lists twice, once", "Unknown arguments: dry-run, dryRun", context({ argv: ["sweep", "--dry-run"], commands: ["sweep"], flags: ["execute", "account"] }), "sweep: unknown flag --dry-run; it is a dry run unless --execute"],
+    [
+      "an unknown flag, with the nearest known one",
+      "Unknown argument: stak",
+      context({ argv: ["plan", "--stak", "dev"] }),
+      "plan: unknown flag --stak (did you mean --stack?)",
+    ],
+    [
+      "a kebab-case flag yargs lists twice, once",
+      "Unknown arguments: dry-run, dryRun",
+      context({ argv: ["sweep", "--dry-run"], commands: ["sweep"], flags: ["execute", "account"] }),
+      "sweep: unknown flag --dry-run; it is a dry run unless --execute",
+    ],
     ["a stray positional", "Unknown argument: dev", context({ argv: ["plan", "dev"] }), 'plan: unexpected argument "dev"'],
-    ["a bad choice, with every allowed value", 'Invalid values:\n  Argument: format, Given: "html", Choices: "table", "json", "markdown"', context({ commands: ["cost"] }), 'cost: --format "html" is not one of: table, json, markdown'],
-    ["a missing positional, with the usage", "Not enough non-option arguments: got 0, need at least 1", context({ commands: ["experiment", "new <name>"] }), "experiment new: missing <name> (usage: trainctl experiment new <name>)"],
+    [
+      "a bad choice, with every allowed value",
+      'Invalid values:\n  Argument: format, Given: "html", Choices: "table", "json", "markdown"',
+      context({ commands: ["cost"] }),
+      'cost: --format "html" is not one of: table, json, markdown',
+    ],
+    [
+      "a missing positional, with the usage",
+      "Not enough non-option arguments: got 0, need at least 1",
+      context({ commands: ["experiment", "new <name>"] }),
+      "experiment new: missing <name> (usage: trainctl experiment new <name>)",
+    ],
     ["missing required flags", "Missing required arguments: strategy, out", context({ commands: ["dataloader"] }), "dataloader: missing --strategy, --out"],
-    ["conflicting flags", "Arguments state and preview are mutually exclusive", context({ commands: ["cost"] }), "cost: --state and --preview cannot be used together"],
-    ["an unknown command, with the nearest and the list", "Did you mean new?", context({ argv: ["experiment", "nw"], commands: ["experiment"], subcommands: ["new", "gc", "up"] }), 'experiment: unknown command "nw"; did you mean new? (commands: gc, new, up)'],
-    ["anything else, joined onto one line", "Implications failed:\n execute -> account", context({ commands: ["sweep"] }), "sweep: Implications failed: execute -> account"],
+    [
+      "conflicting flags",
+      "Arguments state and preview are mutually exclusive",
+      context({ commands: ["cost"] }),
+      "cost: --state and --preview cannot be used together",
+    ],
+    [
+      "an unknown command, with the nearest and the list",
+      "Did you mean new?",
+      context({ argv: ["experiment", "nw"], commands: ["experiment"], subcommands: ["new", "gc", "up"] }),
+      'experiment: unknown command "nw"; did you mean new? (commands: gc, new, up)',
+    ],
+    [
+      "anything else, joined onto one line",
+      "Implications failed:\n execute -> account",
+      context({ commands: ["sweep"] }),
+      "sweep: Implications failed: execute -> account",
+    ],
   ])("%s", (_what, message, ctx, line) => expect(usageLine(message, ctx)).toBe(line));
 
   it("suggests only a close flag", () => {
@@ -48,7 +89,9 @@ describe("usageLine: yargs' usage messages as one line naming the command, the f
 
 describe("badValueIn: no value may carry a control character or a number that is not finite", () => {
   it("names the flag or the positional, and the character", () => {
-    expect(badValueIn({ _: ["plan"], stack: "dev\n", $0: "trainctl" }, [])).toBe('--stack: control character U+000A in "dev\\n"; values may not contain control characters');
+    expect(badValueIn({ _: ["plan"], stack: "dev\n", $0: "trainctl" }, [])).toBe(
+      '--stack: control character U+000A in "dev\\n"; values may not contain control characters',
+    );
     expect(badValueIn({ name: "a\u001bb" }, ["name"])).toMatch(/^<name>: control character U\+001B/);
     expect(badValueIn({ env: ["A=1", "B=\r"] }, [])).toMatch(/^--env: control character U\+000D/);
   });
@@ -84,7 +127,9 @@ describe("errorMessage: a system error leads with the file it is about", () => {
   it("a failed rename names both files", () => {
     mkdirSync(path.join(dir, "folder"));
     const from = path.join(dir, "plain");
-    expect(errorMessage(caught(() => renameSync(from, path.join(dir, "folder"))))).toMatch(new RegExp(`^${from} -> ${path.join(dir, "folder")}: .* \\((EISDIR|ENOTDIR|ENOTEMPTY), rename\\)$`));
+    expect(errorMessage(caught(() => renameSync(from, path.join(dir, "folder"))))).toMatch(
+      new RegExp(`^${from} -> ${path.join(dir, "folder")}: .* \\((EISDIR|ENOTDIR|ENOTEMPTY), rename\\)$`),
+    );
   });
 
   it("an error that wraps one names the wrapped error's file", () => {

@@ -12,7 +12,12 @@ describe("the real-AWS e2e suite", () => {
   it("refuses to run without TRAINCTL_E2E=1: non-zero exit and the reason", () => {
     const env = { ...process.env };
     delete env.TRAINCTL_E2E;
-    const result = spawnSync(process.execPath, [path.join(root, "node_modules", "vitest", "vitest.mjs"), "run", "--config", "tests/e2e/vitest.config.ts"], { cwd: root, env, encoding: "utf8", timeout: 60_000 });
+    const result = spawnSync(process.execPath, [path.join(root, "node_modules", "vitest", "vitest.mjs"), "run", "--config", "tests/e2e/vitest.config.ts"], {
+      cwd: root,
+      env,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     expect(result.status).not.toBe(0);
     expect(result.stdout + result.stderr).toContain("set TRAINCTL_E2E=1");
   });
@@ -28,7 +33,12 @@ describe("the real-AWS e2e suite", () => {
   it("declares a valid throwaway experiment: 1 GiB empty volume, tagged trainctl:test=true, protect switchable", () => {
     const settings = e2eSettings({ TRAINCTL_E2E_REGION: "eu-west-1", USER: "ci bot" });
     const config = parseStackConfig(e2eStackConfig(settings, true), { projectDir: root });
-    expect(config).toMatchObject({ region: "eu-west-1", owner: "ci-bot", tags: { "trainctl:test": "true" }, dataVolume: { sizeGiB: 1, warm: "none", protect: true } });
+    expect(config).toMatchObject({
+      region: "eu-west-1",
+      owner: "ci-bot",
+      tags: { "trainctl:test": "true" },
+      dataVolume: { sizeGiB: 1, warm: "none", protect: true },
+    });
     expect(config.instance).toMatchObject({ type: "g4dn.xlarge", market: "on-demand", maxHours: 2, autostop: { action: "terminate" } });
     const unprotected = parseStackConfig(e2eStackConfig(settings, false), { projectDir: root });
     expect([unprotected.dataVolume?.protect, unprotected.buckets.datasets.protect, unprotected.buckets.checkpoints.protect]).toEqual([false, false, false]);

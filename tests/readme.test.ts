@@ -12,7 +12,12 @@ import { ROOT } from "./helpers/cli";
  */
 export function markedCommands(markdown: string): string[] {
   const blocks = [...markdown.matchAll(/<!-- readme-test -->\s*```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
-  return blocks.flatMap((block) => block.split("\n").map((line) => line.replace(/\s+#.*$/, "").trim()).filter((line) => line && !line.startsWith("#")));
+  return blocks.flatMap((block) =>
+    block
+      .split("\n")
+      .map((line) => line.replace(/\s+#.*$/, "").trim())
+      .filter((line) => line && !line.startsWith("#")),
+  );
 }
 
 const README = readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -47,9 +52,15 @@ describe("README", () => {
     doc.deleteIn(["config", "trainctl:dataVolume", "initRateMiBs"]);
     doc.setIn(["config", "trainctl:dataVolume", "warm"], "none");
     writeFileSync(path.join(project, "Pulumi.dev.yaml"), doc.toString());
-    const result = spawnSync(process.execPath, [path.join(ROOT, "dist", "scripts", "trainctl.js"), "plan", "--stack", "dev", "--json"], { cwd: project, encoding: "utf8", timeout: 120_000 });
+    const result = spawnSync(process.execPath, [path.join(ROOT, "dist", "scripts", "trainctl.js"), "plan", "--stack", "dev", "--json"], {
+      cwd: project,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     expect(result.status, result.stderr).toBe(0);
-    const volume = (JSON.parse(result.stdout) as { resources: { type: string; inputs: Record<string, unknown> }[] }).resources.find((r) => r.type === "aws:ebs/volume:Volume");
+    const volume = (JSON.parse(result.stdout) as { resources: { type: string; inputs: Record<string, unknown> }[] }).resources.find(
+      (r) => r.type === "aws:ebs/volume:Volume",
+    );
     expect(volume?.inputs).toMatchObject({ size: 500 });
     expect(volume?.inputs.snapshotId).toBeUndefined();
   });

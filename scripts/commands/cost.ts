@@ -38,7 +38,10 @@ function nonNegative(text: string | undefined, flag: string, what: string): numb
 }
 
 function instanceTypesOf(models: StackModel[]): string[] {
-  const types = models.flatMap((m) => [...m.resources, ...m.deleted]).filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => asString(r.inputs.instanceType ?? r.outputs.instanceType) ?? "");
+  const types = models
+    .flatMap((m) => [...m.resources, ...m.deleted])
+    .filter((r) => r.type === "aws:ec2/instance:Instance")
+    .map((r) => asString(r.inputs.instanceType ?? r.outputs.instanceType) ?? "");
   return [...new Set(types.filter(Boolean))].sort();
 }
 
@@ -80,7 +83,11 @@ const command: TypedCommand<CostArgs> = {
   handler: async (args) => {
     checkOneValueEach(args, VALUE_FLAGS);
     const given = SOURCES.filter((s) => args[s] !== undefined);
-    if (given.length !== 1) throw new UsageError(`cost needs exactly one of --state, --preview, --plan, --stack (got ${given.length ? given.map((s) => `--${s}`).join(", ") : "none"})`, { subject: "--state" });
+    if (given.length !== 1)
+      throw new UsageError(
+        `cost needs exactly one of --state, --preview, --plan, --stack (got ${given.length ? given.map((s) => `--${s}`).join(", ") : "none"})`,
+        { subject: "--state" },
+      );
     const hours = nonNegative(args.hours, "--hours", "hours");
     const maxMonthly = nonNegative(args.maxMonthly, "--max-monthly", "USD");
     const format = args.json ? "json" : args.format;
@@ -90,12 +97,17 @@ const command: TypedCommand<CostArgs> = {
     const model = await readModel(args);
     const baseModel = args.compare ? readStateOrPreview(args.compare, "--compare") : undefined;
     const region = knownRegion(model.region ?? "us-east-1");
-    const prices = args.livePrices ? await withSpinner("fetching live prices", { json: format === "json" }, () => livePriceBook({ region, instanceTypes: instanceTypesOf([model, ...(baseModel ? [baseModel] : [])]), onFallback: warn })) : undefined;
+    const prices = args.livePrices
+      ? await withSpinner("fetching live prices", { json: format === "json" }, () =>
+          livePriceBook({ region, instanceTypes: instanceTypesOf([model, ...(baseModel ? [baseModel] : [])]), onFallback: warn }),
+        )
+      : undefined;
     if (args.running) {
       const running = runningCost(model, new Date(), { prices, region });
       if (format === "json") printJson(running);
       else {
-        for (const i of running.instances) say(`${i.name}: ${i.hours === null ? "launch time unknown" : `${i.hours.toFixed(1)} h × ${usd(i.hourly, 3)}/h = ${usd(i.soFar)}`}`);
+        for (const i of running.instances)
+          say(`${i.name}: ${i.hours === null ? "launch time unknown" : `${i.hours.toFixed(1)} h × ${usd(i.hourly, 3)}/h = ${usd(i.soFar)}`}`);
         say(`So far: ${usd(running.soFar)} · burning ${usd(running.burnRate, 3)}/h`);
       }
       return;
@@ -116,7 +128,9 @@ const command: TypedCommand<CostArgs> = {
     else printTable(head);
 
     if (maxMonthly !== undefined && head.unpriced > 0) {
-      throw new ThresholdError(`--max-monthly: ${head.unpriced} resource(s) unpriced, so ${usd(head.monthly)}/month is a partial total; the gate does not pass`);
+      throw new ThresholdError(
+        `--max-monthly: ${head.unpriced} resource(s) unpriced, so ${usd(head.monthly)}/month is a partial total; the gate does not pass`,
+      );
     }
     if (maxMonthly !== undefined && head.monthly > maxMonthly) {
       throw new ThresholdError(`--max-monthly: estimated ${usd(head.monthly)}/month exceeds the ${usd(maxMonthly)} threshold`);

@@ -51,14 +51,26 @@ const command: TypedCommand<DataloaderArgs> = {
       .option("labels", { type: "string", describe: "a CSV (key,label) or JSONL ({key, label}) manifest; default: class folders, WebDataset .cls/.json" })
       .option("force", { type: "boolean", describe: "overwrite an existing --out file" }),
   handler: (args) => {
-    const { module, classes } = generateLoader({ strategy: args.strategy as Strategy, format: args.format as Format, data: args.data, instanceType: args.instanceType, cacheDir: args.cacheDir, imageSize: args.imageSize, labels: args.labels });
+    const { module, classes } = generateLoader({
+      strategy: args.strategy as Strategy,
+      format: args.format as Format,
+      data: args.data,
+      instanceType: args.instanceType,
+      cacheDir: args.cacheDir,
+      imageSize: args.imageSize,
+      labels: args.labels,
+    });
     for (const file of [args.out, ...(classes.length > 0 ? [classesPath(args.out)] : [])]) {
       const problem = outProblem(file, Boolean(args.force));
       if (problem) throw new UsageError(`--out: ${problem}`, { subject: "--out" });
     }
     mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
     writeAtomically(args.out, module);
-    if (classes.length > 0) writeAtomically(classesPath(args.out), `${JSON.stringify({ classes, classToIndex: Object.fromEntries(classes.map((name, i) => [name, i])) }, null, 2)}\n`);
+    if (classes.length > 0)
+      writeAtomically(
+        classesPath(args.out),
+        `${JSON.stringify({ classes, classToIndex: Object.fromEntries(classes.map((name, i) => [name, i])) }, null, 2)}\n`,
+      );
     say(`wrote ${args.out} (${args.strategy}, ${args.format}${classes.length > 0 ? `, ${classes.length} classes in ${classesPath(args.out)}` : ""})`);
   },
 };

@@ -33,7 +33,9 @@ function backendStacks(): { stacks: string[]; tags: Record<string, Record<string
 function printTeardown(stack: string): StackModel {
   const model = exportStack(stack, projectDir());
   const plan = planTeardown(model);
-  say(`${stack}: delete ${plan.delete.length}, keep ${plan.retain.length} (${plan.retain.map((r) => `${r.urn.split("::").pop()} [${r.reason}]`).join(", ")}); still billed ${usd(plan.monthlyCostAfter)}/month`);
+  say(
+    `${stack}: delete ${plan.delete.length}, keep ${plan.retain.length} (${plan.retain.map((r) => `${r.urn.split("::").pop()} [${r.reason}]`).join(", ")}); still billed ${usd(plan.monthlyCostAfter)}/month`,
+  );
   return model;
 }
 
@@ -44,16 +46,34 @@ function destroyExcludingProtected(stack: string): void {
 
 /** Column widths of `experiment list`'s table; the last columns (expires, notes) are left ragged. */
 const LIST_WIDTHS = [24, 12, 20, 10, 14, 11];
-const listLine = (cells: string[]) => cells.map((cell, i) => (i < LIST_WIDTHS.length ? cell.padEnd(LIST_WIDTHS[i]) : cell)).join(" ").trimEnd();
+const listLine = (cells: string[]) =>
+  cells
+    .map((cell, i) => (i < LIST_WIDTHS.length ? cell.padEnd(LIST_WIDTHS[i]) : cell))
+    .join(" ")
+    .trimEnd();
 
 /** The human view of `experiment list`: a header row, then one line per experiment. */
 export function listLines(rows: ExperimentRow[]): string[] {
   return [
     listLine(["NAME", "OWNER", "INSTANCE", "MARKET", "STRATEGY", "$/HOUR", "EXPIRES", "NOTES"]),
     ...rows.map((r) => {
-      const flags = [r.expired && "EXPIRED", r.hasStack === false && "no stack (config only)", !r.hasConfig && "no config file", r.error && `invalid: ${r.error}`].filter(Boolean);
+      const flags = [
+        r.expired && "EXPIRED",
+        r.hasStack === false && "no stack (config only)",
+        !r.hasConfig && "no config file",
+        r.error && `invalid: ${r.error}`,
+      ].filter(Boolean);
       const hourly = r.hourlyUsd === undefined || r.hourlyUsd === null ? "-" : `${usd(r.hourlyUsd, 3)}/h`;
-      return listLine([r.name, String(r.owner ?? "-"), String(r.instance ?? "-"), String(r.market ?? "-"), String(r.strategy ?? "-"), hourly, r.expires ?? "-", flags.join("; ")]);
+      return listLine([
+        r.name,
+        String(r.owner ?? "-"),
+        String(r.instance ?? "-"),
+        String(r.market ?? "-"),
+        String(r.strategy ?? "-"),
+        hourly,
+        r.expires ?? "-",
+        flags.join("; "),
+      ]);
     }),
   ];
 }
@@ -79,7 +99,11 @@ const subcommands = (y: Argv) =>
           return;
         }
         const config = parseStackConfig(loadStackConfig(args.name, projectDir()), { projectDir: projectDir() });
-        for (const cmd of [["stack", "init", args.name], ["stack", "tag", "set", TAG.owner, config.owner, "--stack", args.name], ["stack", "tag", "set", TAG.experiment, args.name, "--stack", args.name]]) {
+        for (const cmd of [
+          ["stack", "init", args.name],
+          ["stack", "tag", "set", TAG.owner, config.owner, "--stack", args.name],
+          ["stack", "tag", "set", TAG.experiment, args.name, "--stack", args.name],
+        ]) {
           const result = runPulumi(cmd, { cwd: projectDir() });
           if (result.code !== 0) throw new TrainctlError(`pulumi ${cmd.join(" ")} failed: ${result.stderr.trim().split("\n").pop()}`, { subject: args.name });
         }
@@ -101,7 +125,9 @@ const subcommands = (y: Argv) =>
       command: "up <name>",
       describe: `pulumi up through the Automation API; sets ${TAG.expires} from maxHours after the first success`,
       builder: (b: Argv) =>
-        b.positional("name", { type: "string", demandOption: true }).option("skip-preflight", { type: "boolean", describe: "do not run trainctl preflight first" }),
+        b
+          .positional("name", { type: "string", demandOption: true })
+          .option("skip-preflight", { type: "boolean", describe: "do not run trainctl preflight first" }),
       handler: async (args: { name: string; skipPreflight?: boolean }) => {
         const { parseStackConfig } = require("../../core/config") as typeof import("../../core/config");
         const { loadStackConfig } = require("../state/offline-program") as typeof import("../state/offline-program");
@@ -110,7 +136,8 @@ const subcommands = (y: Argv) =>
         const stack = await selectStack(args.name);
         if (!args.skipPreflight) await preflightGate(args.name);
         const result = await stack.up({ onOutput: progress });
-        if (result.summary.result !== "succeeded") throw new TrainctlError(`up of ${args.name} ended ${result.summary.result}`, { subject: args.name, retryable: true });
+        if (result.summary.result !== "succeeded")
+          throw new TrainctlError(`up of ${args.name} ended ${result.summary.result}`, { subject: args.name, retryable: true });
         const expires = expiryAfter(config.instance.maxHours, new Date());
         if (expires && !(await stack.listTags())[TAG.expires]) await stack.setTag(TAG.expires, expires);
         say(`${args.name}: up${expires ? `; expires ${expires}` : ""}`);
@@ -119,9 +146,11 @@ const subcommands = (y: Argv) =>
     .command({
       command: "destroy <name>",
       describe: "the safe teardown: destroy --exclude-protected, confirmed with --confirm <name>",
-      builder: (b: Argv) => b.positional("name", { type: "string", demandOption: true }).option("confirm", { type: "string", describe: "the exact stack name" }),
+      builder: (b: Argv) =>
+        b.positional("name", { type: "string", demandOption: true }).option("confirm", { type: "string", describe: "the exact stack name" }),
       handler: (args: { name: string; confirm?: string }) => {
-        if (args.confirm !== args.name) throw new UsageError(`--confirm: destroy needs --confirm ${args.name} (the exact stack name); nothing was done`, { subject: "--confirm" });
+        if (args.confirm !== args.name)
+          throw new UsageError(`--confirm: destroy needs --confirm ${args.name} (the exact stack name); nothing was done`, { subject: "--confirm" });
         requirePulumi();
         destroyExcludingProtected(args.name);
       },

@@ -57,7 +57,10 @@ const command: TypedCommand<LogsArgs> = {
       target = { ...target, nodes: current ? [current] : [] };
     }
     let [node] = recovery ? target.nodes : selectNodes(target, args.node);
-    if (!node) throw new UsageError(`--node ${args.node}: ${target.stack} has no instance in group ${target.nodeGroupNames?.[args.node] ?? args.node} now`, { subject: "--node" });
+    if (!node)
+      throw new UsageError(`--node ${args.node}: ${target.stack} has no instance in group ${target.nodeGroupNames?.[args.node] ?? args.node} now`, {
+        subject: "--node",
+      });
     const ec2 = ec2Client(target.region);
     await requireRunning(ec2, target, [node]).finally(() => ec2.destroy());
 
@@ -68,18 +71,37 @@ const command: TypedCommand<LogsArgs> = {
     try {
       let from: { offset: number } | { lines: number } = { lines: args.lines };
       for (;;) {
-        const sent = runShellCommand(ssm, { instanceIds: [node.instanceId], script: logChunkShell(from), timeoutSeconds: 60, comment: "trainctl logs", signal: controller.signal });
+        const sent = runShellCommand(ssm, {
+          instanceIds: [node.instanceId],
+          script: logChunkShell(from),
+          timeoutSeconds: 60,
+          comment: "trainctl logs",
+          signal: controller.signal,
+        });
         // Recovery mode, following: the node may be gone (replaced); ask again for the group's instance.
-        const [result] = recovery && args.follow ? await sent.catch(async (error: unknown) => {
-              if (await runStillRunning(target)) return [undefined];
-              throw error;
-            }) : await sent;
+        const [result] =
+          recovery && args.follow
+            ? await sent.catch(async (error: unknown) => {
+                if (await runStillRunning(target)) return [undefined];
+                throw error;
+              })
+            : await sent;
         if (!result) {
           await sleep(args.interval * 1000, undefined, { signal: controller.signal });
           node = (await currentNode(target, args.node)) ?? node;
           continue;
         }
-        if (result.status !== "Success") throw new TrainctlError(`logs: ${result.stderr.trim().split("\n").pop()?.replace(/^trainctl: /, "") || `${result.status} on ${node.instanceId}`}`, { subject: node.instanceId });
+        if (result.status !== "Success")
+          throw new TrainctlError(
+            `logs: ${
+              result.stderr
+                .trim()
+                .split("\n")
+                .pop()
+                ?.replace(/^trainctl: /, "") || `${result.status} on ${node.instanceId}`
+            }`,
+            { subject: node.instanceId },
+          );
         const chunk = parseLogChunk(result.stdout);
         process.stdout.write(chunk.text);
         const caughtUp = chunk.text.length === 0;

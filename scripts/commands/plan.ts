@@ -80,7 +80,9 @@ export function renderPlanTree(plan: PlanDocument): string[] {
   const walk = (r: PlanResource, prefix: string, last: boolean, root: boolean) => {
     const item = costByUrn.get(r.urn);
     const price = item ? (item.unpriced ? "  unpriced" : item.hourly ? `  ${usd(item.hourly, 4)}/h` : "") : "";
-    const tags = KEY_TAGS.filter((k) => r.tags[k]).map((k) => `${k}=${r.tags[k]}`).join(" ");
+    const tags = KEY_TAGS.filter((k) => r.tags[k])
+      .map((k) => `${k}=${r.tags[k]}`)
+      .join(" ");
     lines.push(`${root ? "" : `${prefix}${last ? "└─ " : "├─ "}`}${r.type} ${r.name}${flags(r)}${tags ? `  {${tags}}` : ""}${price}`);
     if (r.type === "command:local:Command") {
       // Reviewers see exactly what `pulumi up` will run, and what re-runs it.
@@ -104,7 +106,9 @@ function summary(plan: PlanDocument, records: PlanResource[]): string[] {
   const { cost } = plan;
   const lines = [
     "",
-    `Default tags (every resource): ${Object.entries(defaults).map(([k, v]) => `${k}=${v}`).join(", ")}`,
+    `Default tags (every resource): ${Object.entries(defaults)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ")}`,
     `${custom.length} cloud resources: ${protectedCount} protected, ${retainedCount} retained on delete`,
     `Cost (${cost.priceSource}): ${usd(cost.hourly, 3)}/h · ${usd(cost.monthly)}/month · ${usd(cost.total)} over ${cost.hours} h`,
   ];
@@ -112,7 +116,8 @@ function summary(plan: PlanDocument, records: PlanResource[]): string[] {
   if (cost.unpriced > 0) lines.push(`${cost.unpriced} resource(s) unpriced`);
   const warm = plan.outputs.warming as { mode: string; secondsToWarm: number | null; detail: string } | null | undefined;
   if (warm) {
-    const time = warm.secondsToWarm === null ? "unknown" : warm.secondsToWarm === 0 ? "warm at creation" : `fully warm after ~${Math.round(warm.secondsToWarm / 60)} min`;
+    const time =
+      warm.secondsToWarm === null ? "unknown" : warm.secondsToWarm === 0 ? "warm at creation" : `fully warm after ~${Math.round(warm.secondsToWarm / 60)} min`;
     lines.push(`Data volume warming (${warm.mode}): ${time}; ${warm.detail}`);
   }
   return lines;

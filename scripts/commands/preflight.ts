@@ -22,9 +22,12 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 /** Reads `Pulumi.<stack>.yaml` with the one config parser (usage errors before any AWS call), then asks the account. */
 export async function preflightStack(stack: string, deployRole?: string): Promise<PreflightReport> {
-  if (!STACK_NAME.test(stack)) throw new UsageError(`--stack: ${JSON.stringify(stack)} is not a stack name (accepted: letters, digits, . _ -)`, { subject: "--stack" });
+  if (!STACK_NAME.test(stack))
+    throw new UsageError(`--stack: ${JSON.stringify(stack)} is not a stack name (accepted: letters, digits, . _ -)`, { subject: "--stack" });
   if (deployRole !== undefined && !ROLE_ARN.test(deployRole)) {
-    throw new UsageError(`--deploy-role: ${JSON.stringify(deployRole)} is not an IAM role ARN (accepted: arn:aws:iam::123456789012:role/NAME)`, { subject: "--deploy-role" });
+    throw new UsageError(`--deploy-role: ${JSON.stringify(deployRole)} is not an IAM role ARN (accepted: arn:aws:iam::123456789012:role/NAME)`, {
+      subject: "--deploy-role",
+    });
   }
   const dir = projectDir();
   const { parseStackConfig } = require("../../core/config") as typeof import("../../core/config");
@@ -39,7 +42,10 @@ const MARK = { ok: "ok  ", warn: "WARN", fail: "FAIL" } as const;
 
 /** The human view: one line per check, the fix indented under it. */
 export function renderChecks(checks: readonly Check[]): string[] {
-  return checks.flatMap((c) => [`${MARK[c.status]} ${c.id.padEnd(16)} ${c.detail}`, ...(c.fix && c.status !== "ok" ? [`     ${"".padEnd(16)} → ${c.fix}`] : [])]);
+  return checks.flatMap((c) => [
+    `${MARK[c.status]} ${c.id.padEnd(16)} ${c.detail}`,
+    ...(c.fix && c.status !== "ok" ? [`     ${"".padEnd(16)} → ${c.fix}`] : []),
+  ]);
 }
 
 /** Run before `experiment up`: prints the rows that are not ok, and stops on a failed one. */
@@ -47,7 +53,8 @@ export async function preflightGate(stack: string): Promise<void> {
   const { checks } = await preflightStack(stack);
   for (const line of renderChecks(checks.filter((c) => c.status !== "ok"))) say(line);
   const failed = checks.filter((c) => c.status === "fail").length;
-  if (failed > 0) throw new TrainctlError(`preflight: ${failed} check(s) failed for ${stack}; fix them, or pass --skip-preflight`, { subject: "--skip-preflight" });
+  if (failed > 0)
+    throw new TrainctlError(`preflight: ${failed} check(s) failed for ${stack}; fix them, or pass --skip-preflight`, { subject: "--skip-preflight" });
 }
 
 const command: TypedCommand<PreflightArgs> = {

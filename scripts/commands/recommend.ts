@@ -38,23 +38,57 @@ const command: TypedCommand<RecommendArgs> = {
       const { loadStackConfig } = require("../state/offline-program") as typeof import("../state/offline-program");
       const config = parseStackConfig(loadStackConfig(args.stack), { projectDir: projectDir() });
       const dataset = config.dataset;
-      if (!dataset?.sizeGiB || !dataset.files) throw new UsageError(`--stack: trainctl:dataset.sizeGiB and trainctl:dataset.files are needed to recommend a strategy`, { subject: "trainctl:dataset" });
-      input = { sizeBytes: dataset.sizeGiB * 1024 ** 3, files: dataset.files, epochs: dataset.epochs, runs: dataset.runs, instanceType: config.instance.type, source: dataset.source, volume: config.dataVolume };
+      if (!dataset?.sizeGiB || !dataset.files)
+        throw new UsageError(`--stack: trainctl:dataset.sizeGiB and trainctl:dataset.files are needed to recommend a strategy`, {
+          subject: "trainctl:dataset",
+        });
+      input = {
+        sizeBytes: dataset.sizeGiB * 1024 ** 3,
+        files: dataset.files,
+        epochs: dataset.epochs,
+        runs: dataset.runs,
+        instanceType: config.instance.type,
+        source: dataset.source,
+        volume: config.dataVolume,
+      };
     } else {
       for (const flag of ["size", "files", "instanceType"] as const) {
-        if (args[flag] === undefined) throw new UsageError(`--${flag === "instanceType" ? "instance-type" : flag} is required (or give --stack NAME)`, { subject: `--${flag}` });
+        if (args[flag] === undefined)
+          throw new UsageError(`--${flag === "instanceType" ? "instance-type" : flag} is required (or give --stack NAME)`, { subject: `--${flag}` });
       }
-      input = { sizeBytes: parseSize(args.size!), files: args.files!, epochs: args.epochs!, runs: args.runs!, instanceType: args.instanceType!, source: args.source };
+      input = {
+        sizeBytes: parseSize(args.size!),
+        files: args.files!,
+        epochs: args.epochs!,
+        runs: args.runs!,
+        instanceType: args.instanceType!,
+        source: args.source,
+      };
     }
     const result = recommend(input);
     const classes = countClasses(input.source);
     if (args.json) {
-      printJson({ recommended: result.recommended, reason: result.reason, ...(classes !== undefined ? { classes } : {}), strategies: result.strategies.map(({ strategy, timeToFirstBatchS, timeToReadyS, epochReadS, extraCostUsd, feasible, notes }) => ({ strategy, timeToFirstBatchS, timeToReadyS, epochReadS, extraCostUsd, feasible, notes })) });
+      printJson({
+        recommended: result.recommended,
+        reason: result.reason,
+        ...(classes !== undefined ? { classes } : {}),
+        strategies: result.strategies.map(({ strategy, timeToFirstBatchS, timeToReadyS, epochReadS, extraCostUsd, feasible, notes }) => ({
+          strategy,
+          timeToFirstBatchS,
+          timeToReadyS,
+          epochReadS,
+          extraCostUsd,
+          feasible,
+          notes,
+        })),
+      });
       return;
     }
     say("strategy        first batch   ready        epoch ≥      extra cost");
     for (const s of result.strategies) {
-      say(`${s.strategy.padEnd(15)} ${duration(s.timeToFirstBatchS).padEnd(13)} ${duration(s.timeToReadyS).padEnd(12)} ${duration(s.epochReadS).padEnd(12)} ${usd(s.extraCostUsd)}${s.feasible ? "" : "  (does not fit)"}`);
+      say(
+        `${s.strategy.padEnd(15)} ${duration(s.timeToFirstBatchS).padEnd(13)} ${duration(s.timeToReadyS).padEnd(12)} ${duration(s.epochReadS).padEnd(12)} ${usd(s.extraCostUsd)}${s.feasible ? "" : "  (does not fit)"}`,
+      );
     }
     say("");
     say(`recommended: ${result.recommended} — ${result.reason}`);

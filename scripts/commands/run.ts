@@ -31,7 +31,8 @@ export function parseEnv(pairs: string[]): Record<string, string> {
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
     const name = pair.slice(0, eq);
-    if (eq < 0 || !ENV_NAME.test(name)) throw new UsageError(`--env: ${JSON.stringify(pair)} is not NAME=VALUE (NAME: letters, digits, _; not starting with a digit)`, { subject: "--env" });
+    if (eq < 0 || !ENV_NAME.test(name))
+      throw new UsageError(`--env: ${JSON.stringify(pair)} is not NAME=VALUE (NAME: letters, digits, _; not starting with a digit)`, { subject: "--env" });
     if (isRunVariable(name)) throw new UsageError(`--env: ${name} is set by trainctl run itself`, { subject: "--env" });
     env[name] = pair.slice(eq + 1);
   }
@@ -54,7 +55,16 @@ export function newRunId(now = new Date()): string {
 function refuseLiveRuns(results: InvocationResult[], nodes: ExperimentNode[]): void {
   const alive = results.filter((r) => r.exitCode === RUN_ALIVE_EXIT);
   if (alive.length === 0) return;
-  const list = alive.map((r) => `node ${nodes.find((n) => n.instanceId === r.instanceId)?.index} (${r.instanceId}): ${r.stderr.trim().split("\n").pop()?.replace(/^trainctl: /, "")}`).join("; ");
+  const list = alive
+    .map(
+      (r) =>
+        `node ${nodes.find((n) => n.instanceId === r.instanceId)?.index} (${r.instanceId}): ${r.stderr
+          .trim()
+          .split("\n")
+          .pop()
+          ?.replace(/^trainctl: /, "")}`,
+    )
+    .join("; ");
   throw new TrainctlError(`a run is already alive on ${list}; nothing was started (add --replace to stop it and start this one)`, { subject: "--replace" });
 }
 
@@ -93,7 +103,14 @@ async function shipCode(target: ExperimentTarget, bucket: string, folder: string
  * Recovery mode: the groups own the nodes, so the run is only stored (code, then the run spec); each
  * node's run watcher starts it, and a replacement node restarts it (docs/spot.md).
  */
-async function storeRecoveryRun(args: RunArgs, target: ExperimentTarget, folder: string, cmd: string[], env: Record<string, string>, secrets: Record<string, string>): Promise<void> {
+async function storeRecoveryRun(
+  args: RunArgs,
+  target: ExperimentTarget,
+  folder: string,
+  cmd: string[],
+  env: Record<string, string>,
+  secrets: Record<string, string>,
+): Promise<void> {
   const bucket = target.checkpointsBucket;
   if (!bucket) throw new UsageError(`STACK: ${target.stack} has no checkpointsBucket output to store the run in`, { subject: "STACK" });
   const endpoint = args.endpointUrl ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
@@ -104,7 +121,10 @@ async function storeRecoveryRun(args: RunArgs, target: ExperimentTarget, folder:
   try {
     const current = await readRunSpec(client, bucket);
     if (current?.status === "running" && !args.replace) {
-      throw new TrainctlError(`run ${current.runId} is running on ${target.stack} (generation ${current.generation}); nothing was stored (add --replace to stop it and start this one)`, { subject: "--replace" });
+      throw new TrainctlError(
+        `run ${current.runId} is running on ${target.stack} (generation ${current.generation}); nothing was stored (add --replace to stop it and start this one)`,
+        { subject: "--replace" },
+      );
     }
     const runId = newRunId();
     const codeUrl = await shipCode(target, bucket, folder, runId, endpoint);
@@ -129,31 +149,38 @@ const command: TypedCommand<RunArgs> = {
         type: "string",
         array: true,
         default: [],
-        describe: "NAME=VALUE for the run's environment (repeatable); values travel in plain text in the SSM command parameters and history: use --env-from-ssm for secrets",
+        describe:
+          "NAME=VALUE for the run's environment (repeatable); values travel in plain text in the SSM command parameters and history: use --env-from-ssm for secrets",
       })
       .option("env-from-ssm", {
         type: "string",
         array: true,
         default: [],
-        describe: "KEY=NAME: the node reads SSM SecureString parameter NAME (under /trainctl/<project>/<stack>/) into KEY at start; the value never passes through trainctl or SSM commands (repeatable)",
+        describe:
+          "KEY=NAME: the node reads SSM SecureString parameter NAME (under /trainctl/<project>/<stack>/) into KEY at start; the value never passes through trainctl or SSM commands (repeatable)",
       })
       .option("replace", { type: "boolean", describe: "stop a run that is alive and start this one" })
       .option("port", { type: "number", default: 29500, describe: "MASTER_PORT for torchrun's rendezvous on node 0" })
       .option("endpoint-url", { type: "string", describe: "S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)" })
       .option("timeout", { type: "number", default: 900, describe: "seconds the start (code fetch included) may take on a node" })
       .option("json", { type: "boolean", describe: "print {stack, runId, code, nodes} on stdout" })
-      .example("$0 run resnet-lr3e-4 -- torchrun --nnodes $WORLD_SIZE --node_rank $NODE_RANK --master_addr $MASTER_ADDR --master_port $MASTER_PORT train.py", ""),
+      .example(
+        "$0 run resnet-lr3e-4 -- torchrun --nnodes $WORLD_SIZE --node_rank $NODE_RANK --master_addr $MASTER_ADDR --master_port $MASTER_PORT train.py",
+        "",
+      ),
   handler: async (args) => {
     const cmd = (args["--"] ?? []).map(String);
     if (cmd.length === 0) throw new UsageError("run needs a command after --, e.g. trainctl run STACK -- python train.py", { subject: "--" });
     const env = parseEnv(args.env);
     const secrets = parseEnvFromSsm(args.envFromSsm, args.stack, env);
-    if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new UsageError(`--port must be 1..65535 (got ${args.port})`, { subject: "--port" });
+    if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535)
+      throw new UsageError(`--port must be 1..65535 (got ${args.port})`, { subject: "--port" });
     const folder = codeFolder(args.code);
     const target = resolveStack(args.stack);
     if (target.nodeGroupNames) return storeRecoveryRun(args, target, folder, cmd, env, secrets);
     const nodes = selectNodes(target);
-    if (!target.checkpointsBucket) throw new UsageError(`STACK: ${target.stack} has no checkpointsBucket output to stage the code through`, { subject: "STACK" });
+    if (!target.checkpointsBucket)
+      throw new UsageError(`STACK: ${target.stack} has no checkpointsBucket output to stage the code through`, { subject: "STACK" });
     const ec2 = ec2Client(target.region);
     const states = await requireRunning(ec2, target, nodes).finally(() => ec2.destroy());
 
@@ -161,7 +188,12 @@ const command: TypedCommand<RunArgs> = {
     try {
       const ids = nodes.map((n) => n.instanceId);
       if (!args.replace) {
-        const preflight = await runShellCommand(ssm, { instanceIds: ids, script: aliveCheckShell(), timeoutSeconds: 60, comment: "trainctl run: is a run alive?" });
+        const preflight = await runShellCommand(ssm, {
+          instanceIds: ids,
+          script: aliveCheckShell(),
+          timeoutSeconds: 60,
+          comment: "trainctl run: is a run alive?",
+        });
         refuseLiveRuns(preflight, nodes);
         requireSuccess(preflight, "the live-run check");
       }
@@ -183,7 +215,12 @@ const command: TypedCommand<RunArgs> = {
             replace: Boolean(args.replace),
             s3: { region: target.region, endpoint },
           });
-          const [result] = await runShellCommand(ssm, { instanceIds: [node.instanceId], script, timeoutSeconds: args.timeout, comment: `trainctl run ${runId}` });
+          const [result] = await runShellCommand(ssm, {
+            instanceIds: [node.instanceId],
+            script,
+            timeoutSeconds: args.timeout,
+            comment: `trainctl run ${runId}`,
+          });
           return result;
         }),
       );
@@ -191,7 +228,13 @@ const command: TypedCommand<RunArgs> = {
       requireSuccess(results, "starting the run");
       for (const r of results) say(r.stdout.trim().split("\n").pop() ?? "");
       say(`run ${runId} started on ${nodes.length} node(s); follow it with: trainctl logs ${target.stack} -f`);
-      if (args.json) printJson({ stack: target.stack, runId, code: codeUrl, nodes: nodes.map((n, i) => ({ index: n.index, instanceId: n.instanceId, status: results[i].status })) });
+      if (args.json)
+        printJson({
+          stack: target.stack,
+          runId,
+          code: codeUrl,
+          nodes: nodes.map((n, i) => ({ index: n.index, instanceId: n.instanceId, status: results[i].status })),
+        });
     } finally {
       ssm.destroy();
     }

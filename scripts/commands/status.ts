@@ -34,7 +34,10 @@ interface Scope {
 
 function parseArgs(args: StatusArgs): [string, string][] {
   const { parseTagFilter } = require("../status/rows") as typeof import("../status/rows");
-  for (const [flag, value] of [["--minutes", args.minutes], ["--interval", args.interval]] as const) {
+  for (const [flag, value] of [
+    ["--minutes", args.minutes],
+    ["--interval", args.interval],
+  ] as const) {
     if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} must be a number above 0 (got ${JSON.stringify(value)})`, { subject: flag });
   }
   return (args.tag ?? []).map((text) => {
@@ -132,11 +135,19 @@ function duration(seconds: number | null): string {
   if (seconds === null) return dash;
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
-  return h >= 24 ? `${Math.floor(h / 24)}d${String(h % 24).padStart(2, "0")}h` : h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(seconds % 60).padStart(2, "0")}s`;
+  return h >= 24
+    ? `${Math.floor(h / 24)}d${String(h % 24).padStart(2, "0")}h`
+    : h
+      ? `${h}h${String(m).padStart(2, "0")}m`
+      : `${m}m${String(seconds % 60).padStart(2, "0")}s`;
 }
 function volume(row: NodeRow): string {
   const init = row.volumeInit;
-  const ebs = !init ? dash : init.state === "completed" ? "ready" : `${init.progressPercent ?? "?"}%${init.etaSeconds ? ` (${duration(init.etaSeconds)} left)` : ""}`;
+  const ebs = !init
+    ? dash
+    : init.state === "completed"
+      ? "ready"
+      : `${init.progressPercent ?? "?"}%${init.etaSeconds ? ` (${duration(init.etaSeconds)} left)` : ""}`;
   return row.warmState && row.warmState !== "warm" ? `${ebs}; fio ${row.warmState}` : ebs;
 }
 
@@ -157,17 +168,51 @@ const BASIS: Record<PriceBasis, { mark: string; text: string }> = {
 function printView(view: StatusView): void {
   const Table = require("cli-table3") as typeof import("cli-table3");
   for (const e of view.experiments) {
-    say(`${e.stack} (${e.region}, ${e.source === "state" ? "from stack state" : "from tags only: no readable state here"}): ${e.nodes.length} node(s)${e.dashboardUrl ? `  ${e.dashboardUrl}` : ""}`);
+    say(
+      `${e.stack} (${e.region}, ${e.source === "state" ? "from stack state" : "from tags only: no readable state here"}): ${e.nodes.length} node(s)${e.dashboardUrl ? `  ${e.dashboardUrl}` : ""}`,
+    );
     if (e.nodes.length) {
       const table = new Table({
-        head: ["node", "instance", "state", "type", "uptime", "cost so far", "volume init", "staging", "run", "cpu", "mem", "gpu", "gpu mem", `net in`, `disk read`],
+        head: [
+          "node",
+          "instance",
+          "state",
+          "type",
+          "uptime",
+          "cost so far",
+          "volume init",
+          "staging",
+          "run",
+          "cpu",
+          "mem",
+          "gpu",
+          "gpu mem",
+          `net in`,
+          `disk read`,
+        ],
         style: { head: [], border: [] },
         chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
       });
       for (const r of e.nodes) {
         const m = r.metrics;
         const cost = r.costSoFarUsd === null ? dash : `${usd(r.costSoFarUsd)}${r.priceBasis ? BASIS[r.priceBasis].mark : ""}`;
-        table.push([r.index, r.instanceId, r.state, `${r.instanceType ?? dash}${r.lifecycle ? ` ${r.lifecycle}` : ""}`, duration(r.uptimeSeconds), cost, volume(r), r.staging ?? dash, r.run ?? dash, percent(m.cpuPercent), percent(m.memoryPercent), percent(m.gpuPercent), percent(m.gpuMemoryPercent), bytes(m.networkInBytes), bytes(m.diskReadBytes)]);
+        table.push([
+          r.index,
+          r.instanceId,
+          r.state,
+          `${r.instanceType ?? dash}${r.lifecycle ? ` ${r.lifecycle}` : ""}`,
+          duration(r.uptimeSeconds),
+          cost,
+          volume(r),
+          r.staging ?? dash,
+          r.run ?? dash,
+          percent(m.cpuPercent),
+          percent(m.memoryPercent),
+          percent(m.gpuPercent),
+          percent(m.gpuMemoryPercent),
+          bytes(m.networkInBytes),
+          bytes(m.diskReadBytes),
+        ]);
       }
       say(table.toString());
     }
@@ -176,7 +221,8 @@ function printView(view: StatusView): void {
   }
   if (view.experiments.length === 0) say("no experiments found");
   const bases = new Set(view.experiments.flatMap((e) => e.nodes.map((n) => n.priceBasis)).filter((b): b is PriceBasis => b !== null));
-  if (bases.size) say(`Cost so far = hourly price × uptime since the last start; prices: ${view.priceSource}; ${[...bases].map((b) => BASIS[b].text).join("; ")}.`);
+  if (bases.size)
+    say(`Cost so far = hourly price × uptime since the last start; prices: ${view.priceSource}; ${[...bases].map((b) => BASIS[b].text).join("; ")}.`);
   say(`Usage over the last ${view.minutes} min (CloudWatch): cpu, mem, gpu, gpu mem are averages; net in and disk read are totals.`);
   for (const w of view.warnings) warn(w);
 }
@@ -198,7 +244,10 @@ const command: TypedCommand<StatusArgs> = {
       .option("interval", { type: "number", default: 10, describe: "seconds between refreshes with --watch" })
       .option("minutes", { type: "number", default: 10, describe: "usage window: the last N minutes of CloudWatch metrics" })
       .option("tag", { type: "string", array: true, describe: "only experiments whose stack (or instance) tags carry KEY=VALUE (repeat)" })
-      .option("spot-prices", { type: "boolean", describe: "price spot nodes at the latest spot price in their zone (default: the on-demand price, the most spot can cost)" })
+      .option("spot-prices", {
+        type: "boolean",
+        describe: "price spot nodes at the latest spot price in their zone (default: the on-demand price, the most spot can cost)",
+      })
       .option("region", { type: "string", array: true, describe: "regions to ask the Tagging API (default: AWS_REGION and the stacks' regions)" }),
   handler: async (args) => {
     const tags = parseArgs(args);

@@ -40,7 +40,8 @@ function configuredBlocklist(): string[] {
 function projectName(args: SweepArgs): string {
   if (args.project) return args.project;
   const name = pulumiYaml()?.name;
-  if (typeof name !== "string") throw new UsageError("--project: no Pulumi.yaml here to read the project name from; pass --project NAME", { subject: "--project" });
+  if (typeof name !== "string")
+    throw new UsageError("--project: no Pulumi.yaml here to read the project name from; pass --project NAME", { subject: "--project" });
   return name;
 }
 
@@ -48,7 +49,10 @@ function projectName(args: SweepArgs): string {
 function knownStates(args: SweepArgs): { from: string; model: StackModel }[] {
   if (args.state?.length) return args.state.map((file) => ({ from: file, model: readStackExport(file) }));
   if (!findPulumi()) {
-    throw new UsageError(`sweep compares against stack states: pass --state FILE (from 'pulumi stack export') for every stack, or the Pulumi CLI is needed; ${INSTALL_PULUMI}`, { subject: "--state" });
+    throw new UsageError(
+      `sweep compares against stack states: pass --state FILE (from 'pulumi stack export') for every stack, or the Pulumi CLI is needed; ${INSTALL_PULUMI}`,
+      { subject: "--state" },
+    );
   }
   return listStacks().map((s) => ({ from: `stack ${s.name}`, model: exportStack(s.name) }));
 }
@@ -56,7 +60,8 @@ function knownStates(args: SweepArgs): { from: string; model: StackModel }[] {
 function resolveRegion(args: SweepArgs, states: StackModel[]): string {
   const region = args.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? states.find((s) => s.region)?.region;
   if (!region) throw new UsageError("--region: no region given and none in AWS_REGION or the states; pass --region (e.g. us-east-1)", { subject: "--region" });
-  if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region)) throw new UsageError(`--region: ${JSON.stringify(region)} is not an AWS region name (e.g. us-east-1, eu-central-1)`, { subject: "--region" });
+  if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region))
+    throw new UsageError(`--region: ${JSON.stringify(region)} is not an AWS region name (e.g. us-east-1, eu-central-1)`, { subject: "--region" });
   return region;
 }
 
@@ -73,7 +78,11 @@ const leakJson = (l: Leak) => ({
 function printLeaks(leaks: Leak[]): void {
   if (leaks.length === 0) return;
   const Table = require("cli-table3") as typeof import("cli-table3");
-  const table = new Table({ head: ["type", "id", "age", "monthly", "sweep"], style: { head: [], border: [] }, chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" } });
+  const table = new Table({
+    head: ["type", "id", "age", "monthly", "sweep"],
+    style: { head: [], border: [] },
+    chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
+  });
   for (const l of leaks) {
     const age = l.ageHours >= 48 ? `${Math.round(l.ageHours / 24)}d` : `${l.ageHours}h`;
     table.push([l.resource.type, l.resource.id, age, usd(l.monthly), l.action ?? `report only: ${l.note}`]);
@@ -97,22 +106,35 @@ const command: TypedCommand<SweepArgs> = {
       .option("snapshot", { type: "boolean", default: true, describe: "snapshot each volume before deleting it (--no-snapshot to skip)" }),
   handler: async (args) => {
     const minAgeMs = parseDuration(args.minAge);
-    const blocklist = [...(args.blocklist ?? []), ...configuredBlocklist()].flatMap((b) => b.split(",")).map((b) => b.trim()).filter(Boolean);
+    const blocklist = [...(args.blocklist ?? []), ...configuredBlocklist()]
+      .flatMap((b) => b.split(","))
+      .map((b) => b.trim())
+      .filter(Boolean);
     for (const id of [args.account, ...blocklist]) {
-      if (id !== undefined && !/^\d{12}$/.test(id)) throw new UsageError(`--account/--blocklist: ${JSON.stringify(id)} is not a 12-digit AWS account id`, { subject: "--account" });
+      if (id !== undefined && !/^\d{12}$/.test(id))
+        throw new UsageError(`--account/--blocklist: ${JSON.stringify(id)} is not a 12-digit AWS account id`, { subject: "--account" });
     }
-    if (args.execute && !args.account) throw new UsageError("--execute needs --account ID (the account to sweep, checked against STS GetCallerIdentity); nothing was deleted", { subject: "--account" });
+    if (args.execute && !args.account)
+      throw new UsageError("--execute needs --account ID (the account to sweep, checked against STS GetCallerIdentity); nothing was deleted", {
+        subject: "--account",
+      });
     const project = projectName(args);
     const known = knownStates(args);
     const states = known.map((k) => k.model);
     if (states.length === 0 && args.execute) {
       // A wrong backend or folder lists no stacks, and then every live resource would look leaked.
-      throw new UsageError("--execute: the Pulumi CLI lists no stacks here, so every tagged resource would look leaked; check the backend (pulumi whoami, pulumi login) or pass --state files. Nothing was deleted", { subject: "--state" });
+      throw new UsageError(
+        "--execute: the Pulumi CLI lists no stacks here, so every tagged resource would look leaked; check the backend (pulumi whoami, pulumi login) or pass --state files. Nothing was deleted",
+        { subject: "--state" },
+      );
     }
     const empty = known.filter((k) => k.model.resources.length === 0).map((k) => JSON.stringify(k.from));
     if (empty.length > 0 && args.execute) {
       // An empty export (wrong file, failed export, wiped state) would make its stack's live resources look leaked.
-      throw new UsageError(`--state: ${empty.length} of ${states.length} state(s) hold no resources (${empty.join(", ")}), so their live resources would look leaked; pass complete exports. Nothing was deleted`, { subject: "--state" });
+      throw new UsageError(
+        `--state: ${empty.length} of ${states.length} state(s) hold no resources (${empty.join(", ")}), so their live resources would look leaked; pass complete exports. Nothing was deleted`,
+        { subject: "--state" },
+      );
     }
     if (states.length === 0) warn("no stack states known: every tagged resource counts as a leak (check the backend with pulumi whoami)");
     else if (empty.length > 0) warn(`${empty.join(", ")} hold(s) no resources: that stack's resources count as leaks`);
@@ -127,17 +149,34 @@ const command: TypedCommand<SweepArgs> = {
       checkAccount(account, { account: args.account, blocklist });
     }
     const tagged = await listTagged(clients.tagging, project).catch((error) => {
-      throw new TrainctlError(`Tagging API GetResources failed in ${region}: ${(error as Error).message}`, { subject: "--region", retryable: true, cause: error });
+      throw new TrainctlError(`Tagging API GetResources failed in ${region}: ${(error as Error).message}`, {
+        subject: "--region",
+        retryable: true,
+        cause: error,
+      });
     });
     const now = new Date();
-    const { leaks, skipped } = findLeaks(await withSpinner("describing tagged resources", args, () => describe(clients, tagged)), knownIdentifiers(states), { now, minAgeMs });
+    const { leaks, skipped } = findLeaks(await withSpinner("describing tagged resources", args, () => describe(clients, tagged)), knownIdentifiers(states), {
+      now,
+      minAgeMs,
+    });
     const results: SweepResult[] = args.execute ? await executeSweep(clients, leaks, { snapshot: args.snapshot, now }) : [];
     const failed = results.filter((r) => r.status === "failed");
 
     if (args.json) {
-      printJson({ project, region, ...(account ? { account } : {}), states: states.map((s) => s.stack), leaks: leaks.map(leakJson), skipped, ...(args.execute ? { results } : {}) });
+      printJson({
+        project,
+        region,
+        ...(account ? { account } : {}),
+        states: states.map((s) => s.stack),
+        leaks: leaks.map(leakJson),
+        skipped,
+        ...(args.execute ? { results } : {}),
+      });
     }
-    say(`Sweep of project ${project} in ${region} against ${states.length} stack state(s): ${tagged.length} tagged resource(s), ${leaks.length} leak(s), ${skipped.length} skipped.`);
+    say(
+      `Sweep of project ${project} in ${region} against ${states.length} stack state(s): ${tagged.length} tagged resource(s), ${leaks.length} leak(s), ${skipped.length} skipped.`,
+    );
     printLeaks(leaks);
     const monthly = leaks.reduce((sum, l) => sum + (l.monthly ?? 0), 0);
     if (leaks.length) say(`Leaks cost ${usd(monthly)}/month${leaks.some((l) => l.monthly === null) ? " plus unpriced ones" : ""}.`);

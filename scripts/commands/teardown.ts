@@ -30,11 +30,25 @@ async function liveBusyWarnings(model: StackModel, deleting: string[]): Promise<
   if (instances.length === 0 && groups.length === 0) return [];
   if (!region) return ["--check-busy: no region in the state or AWS_REGION; live tags were not checked"];
   try {
-    const busy = new Set(await liveBusyInstances(region, instances.map((r) => r.id!)));
-    const busyNodes = await liveBusyGroupNodes(region, groups.map((r) => r.id!));
+    const busy = new Set(
+      await liveBusyInstances(
+        region,
+        instances.map((r) => r.id!),
+      ),
+    );
+    const busyNodes = await liveBusyGroupNodes(
+      region,
+      groups.map((r) => r.id!),
+    );
     return [
-      ...instances.filter((r) => busy.has(r.id!)).map((r) => `${r.name} (${r.id}) is busy now: EC2 tags it ${BUSY_TAGS[0]}=true, a training process is running`),
-      ...groups.flatMap((r) => busyNodes.filter((n) => n.group === r.id).map((n) => `${r.name} (${r.id}) runs ${n.instanceId}, busy now: EC2 tags it ${BUSY_TAGS[0]}=true, a training process is running`)),
+      ...instances
+        .filter((r) => busy.has(r.id!))
+        .map((r) => `${r.name} (${r.id}) is busy now: EC2 tags it ${BUSY_TAGS[0]}=true, a training process is running`),
+      ...groups.flatMap((r) =>
+        busyNodes
+          .filter((n) => n.group === r.id)
+          .map((n) => `${r.name} (${r.id}) runs ${n.instanceId}, busy now: EC2 tags it ${BUSY_TAGS[0]}=true, a training process is running`),
+      ),
     ];
   } catch (error) {
     return [`--check-busy: could not read live tags from EC2: ${(error as Error).message}`];
@@ -45,7 +59,8 @@ function readModel(args: TeardownArgs): StackModel {
   checkOneValueEach(args as unknown as Record<string, unknown>, ["state", "stack", "confirm"]);
   if (Boolean(args.state) === Boolean(args.stack)) throw new UsageError("teardown needs exactly one of --state FILE or --stack NAME", { subject: "--state" });
   const model = args.state ? readStackExport(args.state) : exportStack(args.stack!);
-  if (model.resources.length === 0) throw new UsageError(`${args.state ? "--state" : "--stack"}: the state is empty; there is nothing to tear down`, { subject: "--state" });
+  if (model.resources.length === 0)
+    throw new UsageError(`${args.state ? "--state" : "--stack"}: the state is empty; there is nothing to tear down`, { subject: "--state" });
   return model;
 }
 
@@ -53,11 +68,17 @@ function readModel(args: TeardownArgs): StackModel {
 function assertExecutable(args: TeardownArgs, model: StackModel, missingSnapshots: string[]): string {
   const stack = args.stack ?? model.stack;
   if (args.confirm === undefined) throw new UsageError(`--execute needs --confirm ${stack} (the exact stack name)`, { subject: "--confirm" });
-  if (args.confirm !== stack) throw new UsageError(`--confirm: ${JSON.stringify(args.confirm)} does not match the stack ${JSON.stringify(stack)}; nothing was done`, { subject: "--confirm" });
+  if (args.confirm !== stack)
+    throw new UsageError(`--confirm: ${JSON.stringify(args.confirm)} does not match the stack ${JSON.stringify(stack)}; nothing was done`, {
+      subject: "--confirm",
+    });
   assertDestroyable(stack, model);
   requirePulumi();
   if (args.snapshotVolumes && missingSnapshots.length > 0) {
-    throw new UsageError(`--snapshot-volumes: ${missingSnapshots.join(", ")} would be deleted without a final snapshot; set finalSnapshot (trainctl does by default) and run pulumi up first. Nothing was done`, { subject: "--snapshot-volumes" });
+    throw new UsageError(
+      `--snapshot-volumes: ${missingSnapshots.join(", ")} would be deleted without a final snapshot; set finalSnapshot (trainctl does by default) and run pulumi up first. Nothing was done`,
+      { subject: "--snapshot-volumes" },
+    );
   }
   return stack;
 }
@@ -81,14 +102,27 @@ const command: TypedCommand<TeardownArgs> = {
     const stack = args.execute ? assertExecutable(args, model, missing) : undefined;
     if (args.checkBusy) plan.warnings.push(...(await liveBusyWarnings(model, plan.delete)));
 
-    if (args.json) printJson({ stack: model.stack, delete: plan.delete, retain: plan.retain, monthlyCostAfter: plan.monthlyCostAfter, unpricedAfter: plan.unpricedAfter, pendingDelete: plan.pendingDelete, finalSnapshots: plan.finalSnapshots, warnings: plan.warnings });
+    if (args.json)
+      printJson({
+        stack: model.stack,
+        delete: plan.delete,
+        retain: plan.retain,
+        monthlyCostAfter: plan.monthlyCostAfter,
+        unpricedAfter: plan.unpricedAfter,
+        pendingDelete: plan.pendingDelete,
+        finalSnapshots: plan.finalSnapshots,
+        warnings: plan.warnings,
+      });
     const name = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
     say(`Teardown of ${model.stack} (${args.execute ? "executing" : "dry run"}):`);
     say(`  delete (${plan.delete.length}):`);
-    for (const urn of plan.delete) say(`    - ${name(urn)}  ${urn.split("::")[2].split("$").pop()}${plan.pendingDelete.includes(urn) ? "  (and a pending delete of an old copy)" : ""}`);
+    for (const urn of plan.delete)
+      say(`    - ${name(urn)}  ${urn.split("::")[2].split("$").pop()}${plan.pendingDelete.includes(urn) ? "  (and a pending delete of an old copy)" : ""}`);
     say(`  stays in AWS (${plan.retain.length}):`);
     for (const r of plan.retain) say(`    = ${name(r.urn)}  [${r.reason}]`);
-    say(`  still billed after teardown: ${usd(plan.monthlyCostAfter)}/month${plan.finalSnapshots.length ? ` (including ${plan.finalSnapshots.length} final snapshot(s))` : ""}${plan.unpricedAfter.length ? `, plus ${plan.unpricedAfter.length} unpriced` : ""}`);
+    say(
+      `  still billed after teardown: ${usd(plan.monthlyCostAfter)}/month${plan.finalSnapshots.length ? ` (including ${plan.finalSnapshots.length} final snapshot(s))` : ""}${plan.unpricedAfter.length ? `, plus ${plan.unpricedAfter.length} unpriced` : ""}`,
+    );
     for (const w of plan.warnings) warn(w);
     if (missing.length) warn(`no final snapshot for: ${missing.join(", ")}`);
     if (!stack) {

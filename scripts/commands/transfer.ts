@@ -58,20 +58,27 @@ function validate(src: Location, dst: Location, args: TransferArgs): void {
     const top = path.resolve(src.path); // without a trailing slash, so a link is seen as a link
     const stat = lstatSync(top, { throwIfNoEntry: false });
     if (!stat) throw new UsageError(`SRC: ${printable(src.path)} does not exist`, { subject: "SRC" });
-    if (stat.isSymbolicLink()) throw new UsageError(`SRC: ${printable(src.path)} is a symbolic link, and links are never followed: give the path it points to (${printable(realpathOr(top))})`, { subject: "SRC" });
+    if (stat.isSymbolicLink())
+      throw new UsageError(
+        `SRC: ${printable(src.path)} is a symbolic link, and links are never followed: give the path it points to (${printable(realpathOr(top))})`,
+        { subject: "SRC" },
+      );
     if (args.delete && stat.isFile()) throw new UsageError("--delete applies to folder copies only, not to a single file", { subject: "--delete" });
   }
-  if (args.delete && dst.kind === "local") throw new UsageError("--delete applies to uploads only: a download never removes local files", { subject: "--delete" });
+  if (args.delete && dst.kind === "local")
+    throw new UsageError("--delete applies to uploads only: a download never removes local files", { subject: "--delete" });
   if (args.delete && !args.yes) throw new UsageError("--delete removes objects at the destination: add --yes to confirm", { subject: "--delete" });
   if (src.kind === "local" && dst.kind === "local") {
     if (inside(dst.path, src.path)) throw new UsageError(`DST: ${printable(dst.path)} is inside the source ${printable(src.path)}`, { subject: "DST" });
     throw new UsageError("local to local copies are not a transfer: use cp or rsync (accepted: local ↔ s3:// ↔ STACK:/path or i-…:/path)", { subject: "DST" });
   }
   if (src.kind === "s3" && dst.kind === "s3") {
-    if (src.bucket === dst.bucket && dst.prefix.startsWith(src.prefix)) throw new UsageError(`DST: s3://${dst.bucket}/${dst.prefix} is inside the source`, { subject: "DST" });
+    if (src.bucket === dst.bucket && dst.prefix.startsWith(src.prefix))
+      throw new UsageError(`DST: s3://${dst.bucket}/${dst.prefix} is inside the source`, { subject: "DST" });
     throw new UsageError("S3 to S3 copies are not supported yet (accepted: local ↔ s3:// ↔ STACK:/path or i-…:/path)", { subject: "DST" });
   }
-  if (args.delete && (src.kind === "instance" || dst.kind === "instance")) throw new UsageError("--delete is not supported with instance locations", { subject: "--delete" });
+  if (args.delete && (src.kind === "instance" || dst.kind === "instance"))
+    throw new UsageError("--delete is not supported with instance locations", { subject: "--delete" });
   if (!(args.timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds (got ${args.timeout})`, { subject: "--timeout" });
 }
 
@@ -92,14 +99,23 @@ function progressReporter(json: boolean): { onEvent: (e: TransferEvent) => void;
   if (!process.stderr.isTTY) return { onEvent: () => undefined, stop: () => undefined };
   const cliProgress = require("cli-progress") as typeof import("cli-progress");
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: "{bar} {percentage}% | {value}/{total} MiB | {files}/{totalFiles} files | {speed} MiB/s | ETA {eta_formatted}", hideCursor: true },
+    {
+      stream: process.stderr,
+      format: "{bar} {percentage}% | {value}/{total} MiB | {files}/{totalFiles} files | {speed} MiB/s | ETA {eta_formatted}",
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   const started = Date.now();
   return {
     onEvent: (e) => {
       if (e.type === "plan") bar.start(Math.max(1, Math.round(e.bytes / 1048576)), 0, { files: 0, totalFiles: e.files, speed: "0" });
-      if (e.type === "progress") bar.update(Math.round(e.bytes / 1048576), { files: e.files, totalFiles: e.totalFiles, speed: (e.bytes / 1048576 / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1) });
+      if (e.type === "progress")
+        bar.update(Math.round(e.bytes / 1048576), {
+          files: e.files,
+          totalFiles: e.totalFiles,
+          speed: (e.bytes / 1048576 / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1),
+        });
     },
     stop: () => bar.stop(),
   };
@@ -107,7 +123,8 @@ function progressReporter(json: boolean): { onEvent: (e: TransferEvent) => void;
 
 /** The human summary; a dry run says what would move and what would be deleted. */
 function summaryLine(s: TransferSummary, dryRun: boolean, suffix = ""): string {
-  if (dryRun) return `would copy ${s.files} file(s), ${(s.bytes / 1048576).toFixed(1)} MiB; ${s.skipped} already in place; would delete ${s.deleted} object(s)${suffix}`;
+  if (dryRun)
+    return `would copy ${s.files} file(s), ${(s.bytes / 1048576).toFixed(1)} MiB; ${s.skipped} already in place; would delete ${s.deleted} object(s)${suffix}`;
   return `copied ${s.files} file(s), ${(s.bytes / 1048576).toFixed(1)} MiB in ${s.seconds.toFixed(1)} s (${s.mibPerSecond.toFixed(1)} MiB/s); ${s.skipped} already in place; deleted ${s.deleted} object(s); ${s.retries} retries${suffix}`;
 }
 
@@ -216,7 +233,16 @@ const command: TypedCommand<TransferArgs> = {
       for (const leg of legs) {
         if (leg.kind === "upload") moved = await upload(client, leg.from.path, leg.to.bucket, leg.to.prefix, options);
         else if (leg.kind === "download") moved = await download(client, leg.from.bucket, leg.from.prefix, leg.to.path, options);
-        else invocations.push(await runOnInstance(leg, remote!, { endpoint, dryRun: Boolean(args.dryRun), timeout: args.timeout, json: Boolean(args.json), signal: controller.signal }));
+        else
+          invocations.push(
+            await runOnInstance(leg, remote!, {
+              endpoint,
+              dryRun: Boolean(args.dryRun),
+              timeout: args.timeout,
+              json: Boolean(args.json),
+              signal: controller.signal,
+            }),
+          );
       }
       progress.stop();
       const summary = { ...moved, ...(remote ? { instance: { instanceId: remote.instanceId, status: invocations.at(-1)?.status ?? "dry-run" } } : {}) };
@@ -225,7 +251,9 @@ const command: TypedCommand<TransferArgs> = {
     } catch (error) {
       progress.stop();
       if (controller.signal.aborted || error instanceof InterruptedError) {
-        throw new InterruptedError(`interrupted; the journal is saved: run the same command again to resume (npx trainctl transfer ${args.src} ${args.dst}${args.sync ? " --sync" : ""})`);
+        throw new InterruptedError(
+          `interrupted; the journal is saved: run the same command again to resume (npx trainctl transfer ${args.src} ${args.dst}${args.sync ? " --sync" : ""})`,
+        );
       }
       throw error;
     } finally {
@@ -235,4 +263,3 @@ const command: TypedCommand<TransferArgs> = {
   },
 };
 export default command;
-

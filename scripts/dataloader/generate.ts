@@ -39,16 +39,26 @@ export function workersFor(instanceType: string): number {
 
 /** Checks a spec; bad input is a UsageError naming the flag and the accepted values. */
 export function validateLoaderSpec(spec: LoaderSpec): void {
-  if (!STRATEGY_NAMES.includes(spec.strategy)) throw new UsageError(`--strategy: unknown strategy ${JSON.stringify(spec.strategy)} (accepted: ${STRATEGY_NAMES.join(" | ")})`, { subject: "--strategy" });
-  if (!FORMATS.includes(spec.format)) throw new UsageError(`--format: unknown format ${JSON.stringify(spec.format)} (accepted: ${FORMATS.join(" | ")})`, { subject: "--format" });
+  if (!STRATEGY_NAMES.includes(spec.strategy))
+    throw new UsageError(`--strategy: unknown strategy ${JSON.stringify(spec.strategy)} (accepted: ${STRATEGY_NAMES.join(" | ")})`, { subject: "--strategy" });
+  if (!FORMATS.includes(spec.format))
+    throw new UsageError(`--format: unknown format ${JSON.stringify(spec.format)} (accepted: ${FORMATS.join(" | ")})`, { subject: "--format" });
   const isS3 = spec.data.startsWith("s3://");
-  if (spec.strategy === "prewarmed-ebs" && isS3) throw new UsageError(`--data: prewarmed-ebs reads a local folder on the data volume, not ${spec.data} (use direct-s3 or local-cache for s3://)`, { subject: "--data" });
-  if (spec.strategy !== "prewarmed-ebs" && !isS3) throw new UsageError(`--data: ${spec.strategy} reads from S3: give an s3://bucket/prefix/ (got ${JSON.stringify(spec.data)})`, { subject: "--data" });
-  if (isS3 && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(spec.data)) throw new UsageError(`--data: malformed S3 URL ${JSON.stringify(spec.data)} (expected s3://bucket/prefix/)`, { subject: "--data" });
-  if (!instanceSpec(spec.instanceType)) throw new UsageError(`--instance-type: ${spec.instanceType} is not in the instance catalog`, { subject: "--instance-type" });
+  if (spec.strategy === "prewarmed-ebs" && isS3)
+    throw new UsageError(`--data: prewarmed-ebs reads a local folder on the data volume, not ${spec.data} (use direct-s3 or local-cache for s3://)`, {
+      subject: "--data",
+    });
+  if (spec.strategy !== "prewarmed-ebs" && !isS3)
+    throw new UsageError(`--data: ${spec.strategy} reads from S3: give an s3://bucket/prefix/ (got ${JSON.stringify(spec.data)})`, { subject: "--data" });
+  if (isS3 && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(spec.data))
+    throw new UsageError(`--data: malformed S3 URL ${JSON.stringify(spec.data)} (expected s3://bucket/prefix/)`, { subject: "--data" });
+  if (!instanceSpec(spec.instanceType))
+    throw new UsageError(`--instance-type: ${spec.instanceType} is not in the instance catalog`, { subject: "--instance-type" });
   const size = spec.imageSize ?? DEFAULT_IMAGE_SIZE;
-  if (!Number.isInteger(size) || size < 8 || size > 4096) throw new UsageError(`--image-size: ${spec.imageSize} is not a whole number of pixels from 8 to 4096`, { subject: "--image-size" });
-  if (spec.labels !== undefined && !existsSync(spec.labels)) throw new UsageError(`--labels: ${spec.labels} does not exist (accepted: a CSV key,label or JSONL {"key", "label"} file)`, { subject: "--labels" });
+  if (!Number.isInteger(size) || size < 8 || size > 4096)
+    throw new UsageError(`--image-size: ${spec.imageSize} is not a whole number of pixels from 8 to 4096`, { subject: "--image-size" });
+  if (spec.labels !== undefined && !existsSync(spec.labels))
+    throw new UsageError(`--labels: ${spec.labels} does not exist (accepted: a CSV key,label or JSONL {"key", "label"} file)`, { subject: "--labels" });
 }
 
 /**
@@ -60,7 +70,11 @@ export function loaderLabels(spec: LoaderSpec): LoaderLabels {
   if (spec.labels === undefined) return { classes: folderClasses(keys ?? []), manifest: {} };
   const labels = parseManifest(readFileSync(spec.labels, "utf8"), spec.labels);
   const missing = (keys ?? []).filter((key) => !(key in labels.manifest));
-  if (missing.length > 0) throw new UsageError(`--labels: ${spec.labels} has no label for key ${JSON.stringify(missing[0])} (${missing.length} of ${keys!.length} samples in ${spec.data} missing)`, { subject: "--labels" });
+  if (missing.length > 0)
+    throw new UsageError(
+      `--labels: ${spec.labels} has no label for key ${JSON.stringify(missing[0])} (${missing.length} of ${keys!.length} samples in ${spec.data} missing)`,
+      { subject: "--labels" },
+    );
   return labels;
 }
 
@@ -116,7 +130,9 @@ export function generateLoader(spec: LoaderSpec): { module: string; classes: str
   }
   const module = [docstring, mergeImports(imports).join("\n"), ...bodies].join("\n\n\n") + "\n";
   // One pass, so values (JSON, which is also Python for strings, numbers, lists and str→int dicts) are never re-scanned.
-  const filled = module.replace(/"\{\{([A-Z_]+)\}\}"|\{\{([A-Z_]+)\}\}/g, (_m, quoted?: string, bare?: string) => (quoted ? JSON.stringify(values[quoted]) : String(values[bare!])));
+  const filled = module.replace(/"\{\{([A-Z_]+)\}\}"|\{\{([A-Z_]+)\}\}/g, (_m, quoted?: string, bare?: string) =>
+    quoted ? JSON.stringify(values[quoted]) : String(values[bare!]),
+  );
   return { module: filled, classes: labels.classes };
 }
 

@@ -33,11 +33,12 @@ export function parseManifest(text: string, file: string): LoaderLabels {
       try {
         value = JSON.parse(line);
       } catch {
-        throw fail(i + 1, "not a JSON object (expected {\"key\": \"…\", \"label\": 3 or \"name\"})");
+        throw fail(i + 1, 'not a JSON object (expected {"key": "…", "label": 3 or "name"})');
       }
       const { key, label } = (value ?? {}) as { key?: unknown; label?: unknown };
-      if (typeof key !== "string" || !key) throw fail(i + 1, "\"key\" must be a non-empty string");
-      if (!(typeof label === "string" && label) && !(Number.isInteger(label) && (label as number) >= 0)) throw fail(i + 1, "\"label\" must be a non-negative integer or a class name");
+      if (typeof key !== "string" || !key) throw fail(i + 1, '"key" must be a non-empty string');
+      if (!(typeof label === "string" && label) && !(Number.isInteger(label) && (label as number) >= 0))
+        throw fail(i + 1, '"label" must be a non-negative integer or a class name');
       entries.push([key, label as string | number, i + 1]);
     } else {
       const comma = line.lastIndexOf(",");
@@ -47,9 +48,11 @@ export function parseManifest(text: string, file: string): LoaderLabels {
       entries.push([key, /^\d+$/.test(label) ? Number(label) : label, i + 1]);
     }
   });
-  if (entries.length === 0) throw new UsageError(`--labels: ${file} has no entries (accepted: CSV key,label or JSONL {"key", "label"} lines)`, { subject: "--labels" });
+  if (entries.length === 0)
+    throw new UsageError(`--labels: ${file} has no entries (accepted: CSV key,label or JSONL {"key", "label"} lines)`, { subject: "--labels" });
   const named = entries.some(([, label]) => typeof label === "string");
-  if (named && jsonl && entries.some(([, label]) => typeof label === "number")) throw new UsageError(`--labels: ${file} mixes integer labels and class names; use one kind`, { subject: "--labels" });
+  if (named && jsonl && entries.some(([, label]) => typeof label === "number"))
+    throw new UsageError(`--labels: ${file} mixes integer labels and class names; use one kind`, { subject: "--labels" });
   const classes = named ? [...new Set(entries.map(([, label]) => String(label)))].sort(byCodePoint) : [];
   const index = new Map(classes.map((name, i) => [name, i]));
   const manifest: Record<string, number> = {};

@@ -10,7 +10,11 @@ import { projectName } from "../state/offline-program";
 export const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
 export function assertStackName(name: string): void {
-  if (!STACK_NAME.test(name)) throw new UsageError(`experiment name ${JSON.stringify(name)} is not a valid Pulumi stack name (accepted: letters, digits, -, _ and ., at most 100 characters)`, { subject: "NAME" });
+  if (!STACK_NAME.test(name))
+    throw new UsageError(
+      `experiment name ${JSON.stringify(name)} is not a valid Pulumi stack name (accepted: letters, digits, -, _ and ., at most 100 characters)`,
+      { subject: "NAME" },
+    );
 }
 
 export const stackFile = (projectDir: string, stack: string) => path.join(projectDir, `Pulumi.${stack}.yaml`);

@@ -29,7 +29,11 @@ export function isExpired(expires: string | undefined, now: Date): boolean {
 }
 
 /** One row per experiment from its config file (planned offline for $/h), merged with backend stacks and tags. */
-export async function inventory(projectDir: string, backend: { stacks: string[]; tags: Record<string, Record<string, string>> } | undefined, now = new Date()): Promise<ExperimentRow[]> {
+export async function inventory(
+  projectDir: string,
+  backend: { stacks: string[]; tags: Record<string, Record<string, string>> } | undefined,
+  now = new Date(),
+): Promise<ExperimentRow[]> {
   const rows = new Map<string, ExperimentRow>();
   for (const name of stackFiles(projectDir)) {
     const row: ExperimentRow = { name, expired: false, hasConfig: true };

@@ -127,7 +127,8 @@ export async function runPreflight(config: StackConfig, clients: PreflightClient
     tasks.push(guarded("spot-score", "ec2:GetSpotPlacementScores, ec2:DescribeAvailabilityZones", () => spotScore(config, zone, clients)));
     tasks.push(guarded("spot-price", "ec2:DescribeSpotPriceHistory", () => spotPrice(instance.type, instance.maxPrice, zone, clients)));
   }
-  if (volume?.snapshotId) tasks.push(guarded("snapshot", "ec2:DescribeSnapshots", () => snapshot(config.region, volume.snapshotId as string, volume.sizeGiB, clients)));
+  if (volume?.snapshotId)
+    tasks.push(guarded("snapshot", "ec2:DescribeSnapshots", () => snapshot(config.region, volume.snapshotId as string, volume.sizeGiB, clients)));
   if (volume?.adopt) tasks.push(guarded("volume", "ec2:DescribeVolumes", () => adoptedVolume(volume.adopt as string, volume.availabilityZone, clients)));
   if (config.dataset?.source.startsWith("s3://")) {
     const { source, sizeGiB } = config.dataset;
@@ -156,7 +157,13 @@ async function quota(config: StackConfig, clients: PreflightClients): Promise<Ch
   const { type, count, market } = config.instance;
   const ref = quotaFor(type, market);
   const spec = instanceSpec(type);
-  if (!ref || !spec) return { id: "quota", status: "warn", detail: `no vCPU quota mapping for ${type}`, fix: "check the EC2 quotas for this family in the Service Quotas console" };
+  if (!ref || !spec)
+    return {
+      id: "quota",
+      status: "warn",
+      detail: `no vCPU quota mapping for ${type}`,
+      fix: "check the EC2 quotas for this family in the Service Quotas console",
+    };
   const input = { ServiceCode: "ec2", QuotaCode: ref.code };
   let limit: number;
   try {
@@ -193,21 +200,39 @@ async function spotScore(config: StackConfig, zone: string | undefined, clients:
   const zones = await clients.ec2.send(new DescribeAvailabilityZonesCommand({}));
   const nameOf = new Map((zones.AvailabilityZones ?? []).map((z) => [z.ZoneId, z.ZoneName]));
   const out = await clients.ec2.send(
-    new GetSpotPlacementScoresCommand({ InstanceTypes: [type], TargetCapacity: count, TargetCapacityUnitType: "units", SingleAvailabilityZone: true, RegionNames: [config.region] }),
+    new GetSpotPlacementScoresCommand({
+      InstanceTypes: [type],
+      TargetCapacity: count,
+      TargetCapacityUnitType: "units",
+      SingleAvailabilityZone: true,
+      RegionNames: [config.region],
+    }),
   );
-  const scores = (out.SpotPlacementScores ?? []).filter((s) => nameOf.has(s.AvailabilityZoneId)).map((s) => ({ zone: nameOf.get(s.AvailabilityZoneId) as string, score: s.Score ?? 0 }));
+  const scores = (out.SpotPlacementScores ?? [])
+    .filter((s) => nameOf.has(s.AvailabilityZoneId))
+    .map((s) => ({ zone: nameOf.get(s.AvailabilityZoneId) as string, score: s.Score ?? 0 }));
   return spotScoreCheck(type, count, zone, scores);
 }
 
 async function spotPrice(type: string, maxPrice: number | undefined, zone: string | undefined, clients: PreflightClients): Promise<Check> {
   const latest = new Map<string, number>();
-  const input = { InstanceTypes: [type as _InstanceType], ProductDescriptions: ["Linux/UNIX"], StartTime: new Date(), ...(zone ? { AvailabilityZone: zone } : {}) };
+  const input = {
+    InstanceTypes: [type as _InstanceType],
+    ProductDescriptions: ["Linux/UNIX"],
+    StartTime: new Date(),
+    ...(zone ? { AvailabilityZone: zone } : {}),
+  };
   for await (const page of paginateDescribeSpotPriceHistory({ client: clients.ec2 }, input)) {
     for (const p of page.SpotPriceHistory ?? []) {
       if (p.AvailabilityZone && p.SpotPrice && !latest.has(p.AvailabilityZone)) latest.set(p.AvailabilityZone, Number(p.SpotPrice));
     }
   }
-  return spotPriceCheck(type, maxPrice, zone, [...latest].map(([z, price]) => ({ zone: z, price })));
+  return spotPriceCheck(
+    type,
+    maxPrice,
+    zone,
+    [...latest].map(([z, price]) => ({ zone: z, price })),
+  );
 }
 
 async function snapshot(regionName: string, id: string, sizeGiB: number | undefined, clients: PreflightClients): Promise<Check> {
@@ -294,7 +319,13 @@ async function ami(source: AmiSource, clients: PreflightClients): Promise<Check>
 
 async function permissions(config: StackConfig, callerArn: string, clients: PreflightClients): Promise<Check> {
   const principal = principalArn(callerArn);
-  if (!principal) return { id: "permissions", status: "warn", detail: `not checked: ${callerArn} cannot be simulated (root or federated user)`, fix: "run preflight as the role or user that runs pulumi up" };
+  if (!principal)
+    return {
+      id: "permissions",
+      status: "warn",
+      detail: `not checked: ${callerArn} cannot be simulated (root or federated user)`,
+      fix: "run preflight as the role or user that runs pulumi up",
+    };
   const actions = deployActions(config);
   const denied = new Set<string>();
   for await (const page of paginateSimulatePrincipalPolicy({ client: clients.iam }, { PolicySourceArn: principal, ActionNames: actions })) {

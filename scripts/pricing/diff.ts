@@ -57,11 +57,17 @@ const sane = (value: number | null | undefined) => value === null || value === u
 export function assertSaneReport(report: CostReport, flag: string): CostReport {
   for (const item of report.items) {
     for (const field of ["hourly", "monthly", "oneTime", "afterDeleteMonthly"] as const) {
-      if (!sane(item[field])) throw new UsageError(`${flag}: ${item.urn}: its ${field} cost is ${item[field]}, not a finite amount >= 0 (a number in the input is out of range)`, { subject: flag });
+      if (!sane(item[field]))
+        throw new UsageError(`${flag}: ${item.urn}: its ${field} cost is ${item[field]}, not a finite amount >= 0 (a number in the input is out of range)`, {
+          subject: flag,
+        });
     }
   }
   for (const field of ["hours", "hourly", "monthly", "total", "oneTime"] as const) {
-    if (!sane(report[field])) throw new UsageError(`${flag}: the ${field} figure is ${report[field]}, not a finite amount >= 0 (a number in the input is out of range)`, { subject: flag });
+    if (!sane(report[field]))
+      throw new UsageError(`${flag}: the ${field} figure is ${report[field]}, not a finite amount >= 0 (a number in the input is out of range)`, {
+        subject: flag,
+      });
   }
   if (report.savings && !(sane(report.savings.hourly) && sane(report.savings.monthly))) {
     throw new UsageError(`${flag}: the savings figure is not a finite amount >= 0 (a number in the input is out of range)`, { subject: flag });

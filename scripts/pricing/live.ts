@@ -32,7 +32,12 @@ export function parsePriceList(documents: readonly string[]): PricePoint[] {
   for (const text of documents) {
     const doc = JSON.parse(text) as {
       product?: { sku?: string; attributes?: Record<string, string> };
-      terms?: { OnDemand?: Record<string, { priceDimensions?: Record<string, { unit?: string; beginRange?: string; endRange?: string; pricePerUnit?: { USD?: string } }> }> };
+      terms?: {
+        OnDemand?: Record<
+          string,
+          { priceDimensions?: Record<string, { unit?: string; beginRange?: string; endRange?: string; pricePerUnit?: { USD?: string } }> }
+        >;
+      };
     };
     for (const term of Object.values(doc.terms?.OnDemand ?? {})) {
       for (const dimension of Object.values(term.priceDimensions ?? {})) {
@@ -71,23 +76,48 @@ export const TERM_FILTERS = (instanceType: string, regionCode: string): Filter[]
 const match = (pairs: Record<string, string>): Filter[] => Object.entries(pairs).map(([Field, Value]) => ({ Type: "TERM_MATCH", Field, Value }));
 
 /** The storage prices trainctl uses, each with its documented filters and how to read its unit. */
-export const STORAGE_QUERIES: { key: keyof StoragePrices; serviceCode: string; filters: (region: string) => Filter[]; pick: (p: PricePoint) => number | undefined }[] = [
-  { key: "gp3GBMonth", serviceCode: "AmazonEC2", filters: (r) => match({ regionCode: r, productFamily: "Storage", volumeApiName: "gp3" }), pick: (p) => (p.unit === "GB-Mo" ? p.usd : undefined) },
-  { key: "gp3IopsMonth", serviceCode: "AmazonEC2", filters: (r) => match({ regionCode: r, productFamily: "System Operation", volumeApiName: "gp3", group: "EBS IOPS" }), pick: (p) => (/IOPS-Mo/i.test(p.unit) ? p.usd : undefined) },
+export const STORAGE_QUERIES: {
+  key: keyof StoragePrices;
+  serviceCode: string;
+  filters: (region: string) => Filter[];
+  pick: (p: PricePoint) => number | undefined;
+}[] = [
+  {
+    key: "gp3GBMonth",
+    serviceCode: "AmazonEC2",
+    filters: (r) => match({ regionCode: r, productFamily: "Storage", volumeApiName: "gp3" }),
+    pick: (p) => (p.unit === "GB-Mo" ? p.usd : undefined),
+  },
+  {
+    key: "gp3IopsMonth",
+    serviceCode: "AmazonEC2",
+    filters: (r) => match({ regionCode: r, productFamily: "System Operation", volumeApiName: "gp3", group: "EBS IOPS" }),
+    pick: (p) => (/IOPS-Mo/i.test(p.unit) ? p.usd : undefined),
+  },
   {
     key: "gp3ThroughputMiBsMonth",
     serviceCode: "AmazonEC2",
     filters: (r) => match({ regionCode: r, productFamily: "Provisioned Throughput", volumeApiName: "gp3" }),
     pick: (p) => (/^GiBps/i.test(p.unit) ? p.usd / 1024 : /^(MiBps|MBps)/i.test(p.unit) ? p.usd : undefined),
   },
-  { key: "io2GBMonth", serviceCode: "AmazonEC2", filters: (r) => match({ regionCode: r, productFamily: "Storage", volumeApiName: "io2" }), pick: (p) => (p.unit === "GB-Mo" ? p.usd : undefined) },
+  {
+    key: "io2GBMonth",
+    serviceCode: "AmazonEC2",
+    filters: (r) => match({ regionCode: r, productFamily: "Storage", volumeApiName: "io2" }),
+    pick: (p) => (p.unit === "GB-Mo" ? p.usd : undefined),
+  },
   {
     key: "snapshotGBMonth",
     serviceCode: "AmazonEC2",
     filters: (r) => match({ regionCode: r, productFamily: "Storage Snapshot" }),
     pick: (p) => (p.unit === "GB-Mo" && /EBS:SnapshotUsage$/.test(p.attributes.usagetype ?? "") ? p.usd : undefined),
   },
-  { key: "fsrDsuHour", serviceCode: "AmazonEC2", filters: (r) => match({ regionCode: r, productFamily: "Fast Snapshot Restore" }), pick: (p) => (/Hrs|Hours/i.test(p.unit) ? p.usd : undefined) },
+  {
+    key: "fsrDsuHour",
+    serviceCode: "AmazonEC2",
+    filters: (r) => match({ regionCode: r, productFamily: "Fast Snapshot Restore" }),
+    pick: (p) => (/Hrs|Hours/i.test(p.unit) ? p.usd : undefined),
+  },
   {
     key: "s3StandardGBMonth",
     serviceCode: "AmazonS3",
@@ -125,7 +155,9 @@ export async function getProducts(client: PricingClient, serviceCode: string, fi
   const documents: string[] = [];
   let NextToken: string | undefined;
   do {
-    const page = await client.send(new (pricingSdk().GetProductsCommand)({ ServiceCode: serviceCode, Filters: filters, FormatVersion: "aws_v1", MaxResults: 100, NextToken }));
+    const page = await client.send(
+      new (pricingSdk().GetProductsCommand)({ ServiceCode: serviceCode, Filters: filters, FormatVersion: "aws_v1", MaxResults: 100, NextToken }),
+    );
     // Typed as string[] or the SDK's lazy JSON string, a type whose module does not resolve here (it reads as any).
     const priceList = page.PriceList as unknown[] | undefined;
     documents.push(...(priceList ?? []).map(String));
@@ -156,7 +188,13 @@ export async function spotQuote(ec2: EC2Client, instanceType: string, now = new 
   let NextToken: string | undefined;
   do {
     const page = await ec2.send(
-      new (ec2Sdk().DescribeSpotPriceHistoryCommand)({ InstanceTypes: [instanceType as Ec2._InstanceType], ProductDescriptions: ["Linux/UNIX"], StartTime: new Date(now.getTime() - 24 * 3_600_000), EndTime: now, NextToken }),
+      new (ec2Sdk().DescribeSpotPriceHistoryCommand)({
+        InstanceTypes: [instanceType as Ec2._InstanceType],
+        ProductDescriptions: ["Linux/UNIX"],
+        StartTime: new Date(now.getTime() - 24 * 3_600_000),
+        EndTime: now,
+        NextToken,
+      }),
     );
     for (const entry of page.SpotPriceHistory ?? []) {
       if (!entry.AvailabilityZone || entry.SpotPrice === undefined) continue;
@@ -205,7 +243,9 @@ export async function livePriceBook(options: LivePriceOptions): Promise<PriceBoo
       spot.set(type, await spotQuote(ec2, type));
     }
   } catch (error) {
-    options.onFallback?.(`live prices unavailable (${(error as Error).name}: ${(error as Error).message.split("\n")[0]}); using the catalog of ${CATALOG_DATE}`);
+    options.onFallback?.(
+      `live prices unavailable (${(error as Error).name}: ${(error as Error).message.split("\n")[0]}); using the catalog of ${CATALOG_DATE}`,
+    );
     return { source: `catalog ${CATALOG_DATE} (live prices unavailable)`, region: CATALOG_REGION, onDemandHourly: (type) => INSTANCE_PRICES[type]?.usd };
   }
   return {

@@ -33,7 +33,9 @@ export function renderCostDiffMarkdown(diff: CostDiff, title = "Cost estimate"):
     lines.push("", "| resource | change | base $/h | head $/h | delta $/h |", "|---|---|---:|---:|---:|");
     const cell = (value: number | null, present: boolean) => (present ? money(value, 4) : "—");
     for (const c of diff.changes) {
-      lines.push(`| \`${c.name}\` (${c.type.split(":").pop()}) | ${c.change} | ${cell(c.baseHourly, c.change !== "added")} | ${cell(c.headHourly, c.change !== "removed")} | ${signed(c.deltaHourly, 4)} |`);
+      lines.push(
+        `| \`${c.name}\` (${c.type.split(":").pop()}) | ${c.change} | ${cell(c.baseHourly, c.change !== "added")} | ${cell(c.headHourly, c.change !== "removed")} | ${signed(c.deltaHourly, 4)} |`,
+      );
     }
   } else {
     lines.push("", "No resource changes its price.");

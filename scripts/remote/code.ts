@@ -10,7 +10,8 @@ export function codeFolder(code: string | undefined, cwd = process.cwd()): strin
     return path.resolve(code);
   }
   const top = spawnSync("git", ["rev-parse", "--show-toplevel"], { cwd, encoding: "utf8" });
-  if (top.status !== 0) throw new UsageError("--code: the current folder is not in a git work tree; name the folder to ship with --code DIR", { subject: "--code" });
+  if (top.status !== 0)
+    throw new UsageError("--code: the current folder is not in a git work tree; name the folder to ship with --code DIR", { subject: "--code" });
   return top.stdout.trim();
 }
 
@@ -20,6 +21,10 @@ export function codeFolder(code: string | undefined, cwd = process.cwd()): strin
  */
 export function gitFiles(folder: string): Set<string> | undefined {
   // Without --full-name, git lists paths relative to (and only under) the folder it runs in.
-  const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: folder, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+    cwd: folder,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return listed.status === 0 ? new Set(listed.stdout.split("\0").filter(Boolean)) : undefined;
 }

@@ -65,7 +65,10 @@ export async function groupNodes(client: EC2Client, experiment: string): Promise
 
 /** The chosen nodes, each running; anything else is bad input naming the stack (for run and logs). */
 export async function requireRunning(client: EC2Client, target: ExperimentTarget, nodes: ExperimentNode[]): Promise<Map<string, NodeState>> {
-  const states = await describeNodes(client, nodes.map((n) => n.instanceId));
+  const states = await describeNodes(
+    client,
+    nodes.map((n) => n.instanceId),
+  );
   const idle = nodes.filter((n) => states.get(n.instanceId)?.state !== "running");
   if (idle.length) {
     const list = idle.map((n) => `node ${n.index} ${n.instanceId} is ${states.get(n.instanceId)?.state ?? "gone"}`).join(", ");

@@ -44,7 +44,10 @@ export interface StoredRunSpec {
   updatedAt: string;
 }
 
-export function newRunSpec(run: Pick<StoredRunSpec, "runId" | "command" | "codeUrl" | "env" | "secrets" | "port" | "nodeCount">, now = new Date()): StoredRunSpec {
+export function newRunSpec(
+  run: Pick<StoredRunSpec, "runId" | "command" | "codeUrl" | "env" | "secrets" | "port" | "nodeCount">,
+  now = new Date(),
+): StoredRunSpec {
   const at = now.toISOString().replace(/\.\d+Z$/, "Z");
   return { version: RUN_SPEC_VERSION, ...run, generation: 0, restarts: 0, status: "running", interruptions: [], restartLog: [], startedAt: at, updatedAt: at };
 }
@@ -88,5 +91,12 @@ export interface RunRecovery {
 }
 
 export function runRecovery(spec: StoredRunSpec): RunRecovery {
-  return { runId: spec.runId, status: spec.status, generation: spec.generation, restarts: spec.restarts, interruptions: spec.interruptions, lostSeconds: lostSeconds(spec) };
+  return {
+    runId: spec.runId,
+    status: spec.status,
+    generation: spec.generation,
+    restarts: spec.restarts,
+    interruptions: spec.interruptions,
+    lostSeconds: lostSeconds(spec),
+  };
 }

@@ -43,7 +43,9 @@ export function runEnvironment(spec: RunSpec): Record<string, string> {
     ...spec.env,
     TRAINCTL_RUN_ID: spec.runId,
     TRAINCTL_CHECKPOINT_DIR: spec.checkpoint.dir,
-    ...(spec.checkpoint.bucket ? { TRAINCTL_CHECKPOINT_BUCKET: spec.checkpoint.bucket, TRAINCTL_CHECKPOINT_URL: `s3://${spec.checkpoint.bucket}/checkpoints/` } : {}),
+    ...(spec.checkpoint.bucket
+      ? { TRAINCTL_CHECKPOINT_BUCKET: spec.checkpoint.bucket, TRAINCTL_CHECKPOINT_URL: `s3://${spec.checkpoint.bucket}/checkpoints/` }
+      : {}),
     MASTER_ADDR: spec.node.masterAddr,
     MASTER_PORT: String(spec.node.masterPort),
     NODE_RANK: String(spec.node.rank),

@@ -76,10 +76,13 @@ export async function runShellCommand(client: SSMClient, command: ShellCommand):
       if (results.size === command.instanceIds.length) break;
       if (command.signal?.aborted) throw new InterruptedError();
       if (Date.now() > deadline) {
-        throw new TrainctlError(`SSM command ${commandId} did not finish within ${patience} s on ${command.instanceIds.filter((id) => !results.has(id)).join(", ")}; it was cancelled`, {
-          subject: commandId,
-          retryable: true,
-        });
+        throw new TrainctlError(
+          `SSM command ${commandId} did not finish within ${patience} s on ${command.instanceIds.filter((id) => !results.has(id)).join(", ")}; it was cancelled`,
+          {
+            subject: commandId,
+            retryable: true,
+          },
+        );
       }
       await sleep(pollMs);
     }

@@ -51,12 +51,14 @@ export function targetFromOutputs(stack: string, outputs: Record<string, unknown
 /** Reads a stack's outputs through the Pulumi CLI (in the project folder); an unknown stack is bad input (exit 2) naming `flag`. */
 export function resolveStack(stack: string, options: { flag?: string; cwd?: string } = {}): ExperimentTarget {
   const flag = options.flag ?? "STACK";
-  if (!/^[A-Za-z0-9_.\-/]+$/.test(stack)) throw new UsageError(`${flag}: ${JSON.stringify(stack)} is not a stack name (letters, digits, '-', '_', '.', '/')`, { subject: flag });
+  if (!/^[A-Za-z0-9_.\-/]+$/.test(stack))
+    throw new UsageError(`${flag}: ${JSON.stringify(stack)} is not a stack name (letters, digits, '-', '_', '.', '/')`, { subject: flag });
   let outputs: Record<string, unknown>;
   try {
     outputs = stackOutputs(stack, options.cwd ?? projectDir());
   } catch (error) {
-    if (error instanceof TrainctlError && error.subject !== "pulumi") throw new UsageError(`${flag}: unknown stack ${JSON.stringify(stack)}: ${error.message.replace(/^--stack: /, "")}`, { subject: flag });
+    if (error instanceof TrainctlError && error.subject !== "pulumi")
+      throw new UsageError(`${flag}: unknown stack ${JSON.stringify(stack)}: ${error.message.replace(/^--stack: /, "")}`, { subject: flag });
     throw error;
   }
   return targetFromOutputs(stack, outputs);
@@ -64,10 +66,13 @@ export function resolveStack(stack: string, options: { flag?: string; cwd?: stri
 
 /** All nodes, or node N; out of range is bad input naming `--node`. */
 export function selectNodes(target: ExperimentTarget, node?: number): ExperimentNode[] {
-  if (target.nodes.length === 0) throw new UsageError(`STACK: ${target.stack} has no instance in its outputs (run pulumi up -s ${target.stack} first)`, { subject: "STACK" });
+  if (target.nodes.length === 0)
+    throw new UsageError(`STACK: ${target.stack} has no instance in its outputs (run pulumi up -s ${target.stack} first)`, { subject: "STACK" });
   if (node === undefined) return target.nodes;
   if (!Number.isInteger(node) || node < 0 || node >= target.nodes.length) {
-    throw new UsageError(`--node ${node} is out of range: ${target.stack} has ${target.nodes.length} node(s), accepted 0..${target.nodes.length - 1}`, { subject: "--node" });
+    throw new UsageError(`--node ${node} is out of range: ${target.stack} has ${target.nodes.length} node(s), accepted 0..${target.nodes.length - 1}`, {
+      subject: "--node",
+    });
   }
   return [target.nodes[node]];
 }

@@ -78,7 +78,9 @@ export function loadStackConfig(stack: string, projectDir = defaultProjectDir())
   const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
   if (!existsSync(file)) {
     const known = stackFiles(projectDir);
-    throw new UsageError(`--stack: ${path.relative(process.cwd(), file) || file} does not exist (stacks here: ${known.join(", ") || "none"})`, { subject: "--stack" });
+    throw new UsageError(`--stack: ${path.relative(process.cwd(), file) || file} does not exist (stacks here: ${known.join(", ") || "none"})`, {
+      subject: "--stack",
+    });
   }
   let doc: { config?: Record<string, unknown> } | null;
   try {
@@ -100,14 +102,27 @@ const hex = (seed: string, length = 17): string => {
 };
 
 /** Plausible ids and computed outputs, so that names, ARNs and AZs flow through the program. */
-function mockState(args: Pulumi.runtime.MockResourceArgs, region: string, stackOutputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
+function mockState(
+  args: Pulumi.runtime.MockResourceArgs,
+  region: string,
+  stackOutputs: Record<string, unknown>,
+): { id: string; state: Record<string, unknown> } {
   const inputs = args.inputs as Record<string, unknown>;
   const seed = `${args.type}/${args.name}`;
   const arn = (service: string, resource: string) => `arn:${arnPartition(region)}:${service}:${region}:${MOCK_ACCOUNT}:${resource}`;
   switch (args.type) {
     case "aws:ec2/instance:Instance": {
       const id = `i-${hex(seed)}`;
-      return { id, state: { ...inputs, arn: arn("ec2", `instance/${id}`), privateIp: "10.0.0.10", instanceState: "running", availabilityZone: inputs.availabilityZone ?? `${region}a` } };
+      return {
+        id,
+        state: {
+          ...inputs,
+          arn: arn("ec2", `instance/${id}`),
+          privateIp: "10.0.0.10",
+          instanceState: "running",
+          availabilityZone: inputs.availabilityZone ?? `${region}a`,
+        },
+      };
     }
     case "aws:ebs/volume:Volume": {
       const id = args.id || `vol-${hex(seed)}`;
@@ -115,14 +130,20 @@ function mockState(args: Pulumi.runtime.MockResourceArgs, region: string, stackO
     }
     case "aws:s3/bucket:Bucket": {
       const bucket = asString(inputs.bucket) || args.id || `${asString(inputs.bucketPrefix) ?? args.name}-${hex(seed, 7)}`;
-      return { id: bucket, state: { ...inputs, bucket, arn: `arn:${arnPartition(region)}:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` } };
+      return {
+        id: bucket,
+        state: { ...inputs, bucket, arn: `arn:${arnPartition(region)}:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` },
+      };
     }
     case "aws:iam/role:Role":
     case "aws:iam/instanceProfile:InstanceProfile":
     case "aws:iam/policy:Policy": {
       const name = asString(inputs.name) ?? `${args.name}-${hex(seed, 7)}`;
       const kind = args.type.split(":")[2].replace(/^./, (c) => c.toLowerCase());
-      return { id: name, state: { ...inputs, name, arn: `arn:${arnPartition(region)}:iam::${MOCK_ACCOUNT}:${kind === "instanceProfile" ? "instance-profile" : kind}/${name}` } };
+      return {
+        id: name,
+        state: { ...inputs, name, arn: `arn:${arnPartition(region)}:iam::${MOCK_ACCOUNT}:${kind === "instanceProfile" ? "instance-profile" : kind}/${name}` },
+      };
     }
     case "aws:ec2/securityGroup:SecurityGroup":
       return { id: `sg-${hex(seed)}`, state: { ...inputs, arn: arn("ec2", `security-group/sg-${hex(seed)}`) } };
@@ -131,14 +152,20 @@ function mockState(args: Pulumi.runtime.MockResourceArgs, region: string, stackO
       return { id: asString(inputs.name) ?? args.name, state: { ...inputs, outputs: stackOutputs, secretOutputNames: [] } };
     case "aws:autoscaling/group:Group":
       // A group's id is its name.
-      return { id: asString(inputs.name) ?? args.name, state: { ...inputs, arn: arn("autoscaling", `autoScalingGroup:${hex(seed, 8)}:autoScalingGroupName/${asString(inputs.name) ?? args.name}`) } };
+      return {
+        id: asString(inputs.name) ?? args.name,
+        state: { ...inputs, arn: arn("autoscaling", `autoScalingGroup:${hex(seed, 8)}:autoScalingGroupName/${asString(inputs.name) ?? args.name}`) },
+      };
     case "aws:ec2/launchTemplate:LaunchTemplate":
       return { id: `lt-${hex(seed)}`, state: { ...inputs, arn: arn("ec2", `launch-template/lt-${hex(seed)}`), latestVersion: 1 } };
     case "aws:ec2/placementGroup:PlacementGroup":
       // The provider's autoname is the group's name and id.
-      return { id: asString(inputs.name) ?? args.name, state: { ...inputs, name: asString(inputs.name) ?? args.name, arn: arn("ec2", `placement-group/${args.name}`) } };
+      return {
+        id: asString(inputs.name) ?? args.name,
+        state: { ...inputs, name: asString(inputs.name) ?? args.name, arn: arn("ec2", `placement-group/${args.name}`) },
+      };
     default:
-      return { id: args.custom === false ? "" : (args.id || `${args.name}-id`), state: { ...inputs } };
+      return { id: args.custom === false ? "" : args.id || `${args.name}-id`, state: { ...inputs } };
   }
 }
 
@@ -146,11 +173,23 @@ function mockState(args: Pulumi.runtime.MockResourceArgs, region: string, stackO
 function defaultInvoke(token: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
   switch (token) {
     case "aws:ssm/getParameter:getParameter":
-      return { name: inputs.name, value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", type: "String", version: 1, arn: `arn:${arnPartition(region)}:ssm:${region}::parameter${asString(inputs.name)}` };
+      return {
+        name: inputs.name,
+        value: "ami-0123456789abcdef0",
+        insecureValue: "ami-0123456789abcdef0",
+        type: "String",
+        version: 1,
+        arn: `arn:${arnPartition(region)}:ssm:${region}::parameter${asString(inputs.name)}`,
+      };
     case "aws:ec2/getAmi:getAmi":
       return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", name: "mock-ami", rootDeviceName: "/dev/sda1" };
     case "aws:ec2/getVpc:getVpc":
-      return { id: "vpc-0000000000000000a", cidrBlock: "172.31.0.0/16", default: true, arn: `arn:${arnPartition(region)}:ec2:${region}:${MOCK_ACCOUNT}:vpc/vpc-0000000000000000a` };
+      return {
+        id: "vpc-0000000000000000a",
+        cidrBlock: "172.31.0.0/16",
+        default: true,
+        arn: `arn:${arnPartition(region)}:ec2:${region}:${MOCK_ACCOUNT}:vpc/vpc-0000000000000000a`,
+      };
     case "aws:ec2/getVpcs:getVpcs":
       return { ids: ["vpc-0000000000000000a"], id: region };
     case "aws:ec2/getSubnets:getSubnets": {
@@ -240,7 +279,10 @@ function unwrapSerializationError(error: unknown): unknown {
 
 /** The guard: every registered input must obey AWS's rules (core/aws-constraints.ts), else exit 2 naming resource, property and rule. */
 export function assertAwsAccepts(records: readonly ResourceRecord[], region: string): void {
-  const violations = checkConstraints(records.filter((r) => r.custom !== false), { region });
+  const violations = checkConstraints(
+    records.filter((r) => r.custom !== false),
+    { region },
+  );
   if (violations.length === 0) return;
   throw new UsageError(`${violations.length} input(s) break AWS rules:\n${violations.map(describeViolation).join("\n")}`, { subject: violations[0].resource });
 }
@@ -252,7 +294,8 @@ async function loadProgram(program: string): Promise<Record<string, unknown>> {
   const cjs = typeof require !== "undefined" && Boolean(require.extensions?.[".ts"]);
   if (cjs) {
     for (const key of Object.keys(require.cache)) {
-      if (key.startsWith(PROJECT_ROOT) && !key.includes(`${path.sep}node_modules${path.sep}`) && !key.includes(`${path.sep}scripts${path.sep}state${path.sep}`)) delete require.cache[key];
+      if (key.startsWith(PROJECT_ROOT) && !key.includes(`${path.sep}node_modules${path.sep}`) && !key.includes(`${path.sep}scripts${path.sep}state${path.sep}`))
+        delete require.cache[key];
     }
     return require(program) as Record<string, unknown>;
   }

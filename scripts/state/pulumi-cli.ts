@@ -91,7 +91,10 @@ const STACK_NAME = /^([A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}\/){0,2}[A-Za-z0-9_.][A-Z
 /** The name itself, or a UsageError naming the flag: nothing else reaches the Pulumi CLI as a stack. */
 export function checkStackName(stack: string, flag = "--stack"): string {
   if (typeof stack !== "string" || !STACK_NAME.test(stack)) {
-    throw new UsageError(`${flag}: ${JSON.stringify(stack)} is not a Pulumi stack name (accepted: letters, digits, _ . - up to 100, not starting with -, optionally org/ or org/project/ first)`, { subject: flag });
+    throw new UsageError(
+      `${flag}: ${JSON.stringify(stack)} is not a Pulumi stack name (accepted: letters, digits, _ . - up to 100, not starting with -, optionally org/ or org/project/ first)`,
+      { subject: flag },
+    );
   }
   return stack;
 }

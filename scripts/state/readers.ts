@@ -40,7 +40,10 @@ function readJson(file: string, flag: string): unknown {
 
 /** Numeric fields the pricing reads, per type (inputs or outputs); each must be a finite number >= 0 when set. */
 const PRICED_FIELDS = new Map([
-  ["aws:ec2/instance:Instance", ["instanceMarketOptions.spotOptions.maxPrice", "rootBlockDevice.volumeSize", "rootBlockDevice.iops", "rootBlockDevice.throughput"]],
+  [
+    "aws:ec2/instance:Instance",
+    ["instanceMarketOptions.spotOptions.maxPrice", "rootBlockDevice.volumeSize", "rootBlockDevice.iops", "rootBlockDevice.throughput"],
+  ],
   ["aws:ebs/volume:Volume", ["size", "iops", "throughput", "volumeInitializationRate"]],
   ["aws:autoscaling/group:Group", ["mixedInstancesPolicy.instancesDistribution.spotMaxPrice"]],
   ["aws:ec2/launchTemplate:LaunchTemplate", ["blockDeviceMappings.0.ebs.volumeSize", "blockDeviceMappings.0.ebs.iops", "blockDeviceMappings.0.ebs.throughput"]],
@@ -162,10 +165,14 @@ function stackAndProject(records: ResourceRecord[]): { stack: string; project: s
 export function parseStackExport(json: unknown, source = "--state"): StackModel {
   const doc = json as { version?: unknown; deployment?: { resources?: unknown } } | null;
   if (!doc || typeof doc !== "object" || !("deployment" in doc) || typeof doc.version !== "number") {
-    throw new UsageError(`${source}: not a Pulumi stack export (expected {version: 3, deployment: {...}}; run 'pulumi stack export --file state.json')`, { subject: source });
+    throw new UsageError(`${source}: not a Pulumi stack export (expected {version: 3, deployment: {...}}; run 'pulumi stack export --file state.json')`, {
+      subject: source,
+    });
   }
   if (doc.version !== 3) {
-    throw new UsageError(`${source}: stack export version ${doc.version} is not supported (accepted: 3; export again with a current Pulumi CLI)`, { subject: source });
+    throw new UsageError(`${source}: stack export version ${doc.version} is not supported (accepted: 3; export again with a current Pulumi CLI)`, {
+      subject: source,
+    });
   }
   if (!isObject(doc.deployment)) throw new UsageError(`${source}: deployment must be an object (got ${describeValue(doc.deployment)})`, { subject: source });
   const raw = doc.deployment.resources ?? [];
@@ -179,7 +186,23 @@ export function parseStackExport(json: unknown, source = "--state"): StackModel 
 }
 
 /** Every step operation Pulumi writes (pkg/resource/deploy/step.go). */
-const STEP_OPS = new Set(["same", "create", "update", "delete", "replace", "create-replacement", "delete-replaced", "read", "read-replacement", "refresh", "discard", "discard-replaced", "remove-pending-replace", "import", "import-replacement"]);
+const STEP_OPS = new Set([
+  "same",
+  "create",
+  "update",
+  "delete",
+  "replace",
+  "create-replacement",
+  "delete-replaced",
+  "read",
+  "read-replacement",
+  "refresh",
+  "discard",
+  "discard-replaced",
+  "remove-pending-replace",
+  "import",
+  "import-replacement",
+]);
 /** Steps whose resource is gone afterwards: priced from the old state, as savings. */
 const DELETE_OPS = new Set(["delete", "discard", "delete-replaced", "discard-replaced", "remove-pending-replace"]);
 /** A replace appears as create-replacement + delete-replaced + replace; price it once, from its `replace` step. */

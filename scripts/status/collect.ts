@@ -28,7 +28,12 @@ export interface StatusClients {
 
 export function statusClients(region: string): StatusClients {
   const base = { region, maxAttempts: 3 };
-  return { ec2: new (ec2Sdk().EC2Client)(base), cloudwatch: new CloudWatchClient(base), tagging: new ResourceGroupsTaggingAPIClient(base), s3: makeS3Client({ region, endpoint: process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL, concurrency: 1 }) };
+  return {
+    ec2: new (ec2Sdk().EC2Client)(base),
+    cloudwatch: new CloudWatchClient(base),
+    tagging: new ResourceGroupsTaggingAPIClient(base),
+    s3: makeS3Client({ region, endpoint: process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL, concurrency: 1 }),
+  };
 }
 
 /** An experiment to show: from a stack's outputs (`state`), or from instance tags alone (`tags`). */
@@ -76,13 +81,21 @@ export async function experimentStatus(experiment: ExperimentSource, clients: St
   if (experiment.nodeGroupNames) {
     const name = experiment.stack.split("/").pop()!;
     const nodes = await groupNodes(clients.ec2, name).catch((error) => {
-      throw new TrainctlError(`EC2 DescribeInstances failed in ${experiment.region} for ${experiment.stack}: ${errorText(error)}`, { subject: experiment.stack, retryable: true, cause: error });
+      throw new TrainctlError(`EC2 DescribeInstances failed in ${experiment.region} for ${experiment.stack}: ${errorText(error)}`, {
+        subject: experiment.stack,
+        retryable: true,
+        cause: error,
+      });
     });
     experiment = { ...experiment, nodes };
   }
   const ids = experiment.nodes.map((n) => n.instanceId);
   const states = await describeNodes(clients.ec2, ids).catch((error) => {
-    throw new TrainctlError(`EC2 DescribeInstances failed in ${experiment.region} for ${experiment.stack}: ${errorText(error)}`, { subject: experiment.stack, retryable: true, cause: error });
+    throw new TrainctlError(`EC2 DescribeInstances failed in ${experiment.region} for ${experiment.stack}: ${errorText(error)}`, {
+      subject: experiment.stack,
+      retryable: true,
+      cause: error,
+    });
   });
   const soft = async <T>(what: string, call: () => Promise<T>, fallback: T): Promise<T> =>
     call().catch((error) => {
@@ -92,11 +105,21 @@ export async function experimentStatus(experiment: ExperimentSource, clients: St
   const volumeIds = await soft("EC2 DescribeVolumes", () => dataVolumesByInstance(clients.ec2, ids), new Map<string, string>());
   const volumes = await soft("EC2 DescribeVolumeStatus", () => describeVolumeStatus(clients.ec2, [...volumeIds.values()]), new Map<string, VolumeStatusItem>());
   const running = experiment.nodes.filter((n) => states.get(n.instanceId)?.state === "running");
-  const metricTargets = running.map((n) => ({ instanceId: n.instanceId, experiment: states.get(n.instanceId)?.tags[TAG.experiment] ?? experiment.stack.split("/").pop()! }));
-  const metrics = await soft("CloudWatch GetMetricData", () => fetchMetrics(clients.cloudwatch, metricTargets, options.minutes, now), new Map<string, NodeMetrics>());
-  const spotTypes = options.spotPrices ? [...new Set([...states.values()].filter((n) => n.lifecycle === "spot" && n.instanceType).map((n) => n.instanceType!))] : [];
+  const metricTargets = running.map((n) => ({
+    instanceId: n.instanceId,
+    experiment: states.get(n.instanceId)?.tags[TAG.experiment] ?? experiment.stack.split("/").pop()!,
+  }));
+  const metrics = await soft(
+    "CloudWatch GetMetricData",
+    () => fetchMetrics(clients.cloudwatch, metricTargets, options.minutes, now),
+    new Map<string, NodeMetrics>(),
+  );
+  const spotTypes = options.spotPrices
+    ? [...new Set([...states.values()].filter((n) => n.lifecycle === "spot" && n.instanceType).map((n) => n.instanceType!))]
+    : [];
   const spot = new Map<string, Record<string, number>>();
-  for (const type of spotTypes) spot.set(type, (await soft("EC2 DescribeSpotPriceHistory", () => spotQuote(clients.ec2, type, now), undefined))?.latestByZone ?? {});
+  for (const type of spotTypes)
+    spot.set(type, (await soft("EC2 DescribeSpotPriceHistory", () => spotQuote(clients.ec2, type, now), undefined))?.latestByZone ?? {});
   const perNode = experiment.estimatedHourlyUsd !== undefined && experiment.nodes.length ? experiment.estimatedHourlyUsd / experiment.nodes.length : undefined;
   const nodes = experiment.nodes.map((node) => {
     const volumeId = volumeIds.get(node.instanceId);

@@ -60,7 +60,14 @@ export interface MetricQueries {
   endTime: Date;
 }
 
-export const emptyMetrics = (): NodeMetrics => ({ cpuPercent: null, memoryPercent: null, gpuPercent: null, gpuMemoryPercent: null, networkInBytes: null, diskReadBytes: null });
+export const emptyMetrics = (): NodeMetrics => ({
+  cpuPercent: null,
+  memoryPercent: null,
+  gpuPercent: null,
+  gpuMemoryPercent: null,
+  networkInBytes: null,
+  diskReadBytes: null,
+});
 
 /** Every node × every metric as GetMetricData queries over [now − minutes, now]. Ids are `m<node>_<metric>`. */
 export function buildMetricQueries(targets: readonly MetricTarget[], minutes: number, now: Date): MetricQueries {
@@ -104,13 +111,20 @@ export function metricsFromResults(results: readonly MetricDataResult[], keys: M
 }
 
 /** GetMetricData for the nodes, in batches of 500 queries, all pages. */
-export async function fetchMetrics(client: CloudWatchClient, targets: readonly MetricTarget[], minutes: number, now = new Date()): Promise<Map<string, NodeMetrics>> {
+export async function fetchMetrics(
+  client: CloudWatchClient,
+  targets: readonly MetricTarget[],
+  minutes: number,
+  now = new Date(),
+): Promise<Map<string, NodeMetrics>> {
   const { queries, keys, startTime, endTime } = buildMetricQueries(targets, minutes, now);
   const results: MetricDataResult[] = [];
   for (let start = 0; start < queries.length; start += MAX_QUERIES) {
     let NextToken: string | undefined;
     do {
-      const page = await client.send(new GetMetricDataCommand({ MetricDataQueries: queries.slice(start, start + MAX_QUERIES), StartTime: startTime, EndTime: endTime, NextToken }));
+      const page = await client.send(
+        new GetMetricDataCommand({ MetricDataQueries: queries.slice(start, start + MAX_QUERIES), StartTime: startTime, EndTime: endTime, NextToken }),
+      );
       results.push(...(page.MetricDataResults ?? []));
       NextToken = page.NextToken || undefined;
     } while (NextToken);

@@ -62,7 +62,10 @@ export interface NodeRowInput {
 }
 
 /** The node's hourly price and where it came from. */
-export function nodeHourly(input: Pick<NodeRowInput, "ec2" | "estimatedHourlyUsd" | "spotHourlyUsd" | "prices">): { hourlyUsd: number | null; priceBasis: PriceBasis | null } {
+export function nodeHourly(input: Pick<NodeRowInput, "ec2" | "estimatedHourlyUsd" | "spotHourlyUsd" | "prices">): {
+  hourlyUsd: number | null;
+  priceBasis: PriceBasis | null;
+} {
   const { ec2, estimatedHourlyUsd, spotHourlyUsd } = input;
   if (ec2?.lifecycle === "spot" && spotHourlyUsd !== undefined) return { hourlyUsd: spotHourlyUsd, priceBasis: "spot-live" };
   const onDemand = ec2?.instanceType ? (input.prices ?? catalogPrices).onDemandHourly(ec2.instanceType) : undefined;

@@ -26,7 +26,12 @@ export function sweepClients(region: string, env: NodeJS.ProcessEnv = process.en
     tagging: new ResourceGroupsTaggingAPIClient(base),
     ec2: new (ec2Sdk().EC2Client)(base),
     sts: new STSClient(base),
-    s3: new S3Client({ ...base, forcePathStyle: Boolean(s3Endpoint), requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" }),
+    s3: new S3Client({
+      ...base,
+      forcePathStyle: Boolean(s3Endpoint),
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    }),
   };
 }
 
@@ -100,7 +105,8 @@ async function describeVolumes(ec2: EC2Client, ids: string[]): Promise<Map<strin
   const out = new Map<string, Facts>();
   const reply = await ec2.send(new (ec2Sdk().DescribeVolumesCommand)({ VolumeIds: ids }));
   for (const v of reply.Volumes ?? []) {
-    if (v.VolumeId) out.set(v.VolumeId, { createdAt: v.CreateTime, state: v.State, sizeGiB: v.Size, volumeType: v.VolumeType, iops: v.Iops, throughputMiBs: v.Throughput });
+    if (v.VolumeId)
+      out.set(v.VolumeId, { createdAt: v.CreateTime, state: v.State, sizeGiB: v.Size, volumeType: v.VolumeType, iops: v.Iops, throughputMiBs: v.Throughput });
   }
   return out;
 }
@@ -199,7 +205,12 @@ export async function executeSweep(clients: SweepClients, leaks: Leak[], options
       let snapshotId: string | undefined;
       if (action === "terminate") await clients.ec2.send(new (ec2Sdk().TerminateInstancesCommand)({ InstanceIds: [r.id] }));
       if (action === "snapshot-and-delete") {
-        const tags = { ...r.tags, Name: `${r.tags.Name ?? r.id}-sweep`, [TAG.role]: SWEEP_SNAPSHOT_ROLE, [TAG.createdAt]: (options.now ?? new Date()).toISOString() };
+        const tags = {
+          ...r.tags,
+          Name: `${r.tags.Name ?? r.id}-sweep`,
+          [TAG.role]: SWEEP_SNAPSHOT_ROLE,
+          [TAG.createdAt]: (options.now ?? new Date()).toISOString(),
+        };
         const snap = await clients.ec2.send(
           new (ec2Sdk().CreateSnapshotCommand)({
             VolumeId: r.id,
@@ -210,7 +221,8 @@ export async function executeSweep(clients: SweepClients, leaks: Leak[], options
         snapshotId = snap.SnapshotId;
         if (!snapshotId) throw new Error("CreateSnapshot returned no snapshot id; the volume was kept");
       }
-      if (action === "snapshot-and-delete" || (action === "delete" && r.kind === "volume")) await clients.ec2.send(new (ec2Sdk().DeleteVolumeCommand)({ VolumeId: r.id }));
+      if (action === "snapshot-and-delete" || (action === "delete" && r.kind === "volume"))
+        await clients.ec2.send(new (ec2Sdk().DeleteVolumeCommand)({ VolumeId: r.id }));
       if (action === "delete" && r.kind === "snapshot") await clients.ec2.send(new (ec2Sdk().DeleteSnapshotCommand)({ SnapshotId: r.id }));
       if (action === "delete-bucket") await clients.s3.send(new DeleteBucketCommand({ Bucket: r.id }));
       results.push({ arn: r.arn, action, status: "done", ...(snapshotId ? { snapshotId } : {}) });

@@ -16,7 +16,8 @@ export const destroyArgs = (stack: string): string[] => ["destroy", "--refresh",
 export function assertDestroyable(stack: string, model: StackModel): void {
   checkStackName(stack);
   if (model.resources.length === 0) throw new UsageError(`${stack}: the state is empty; there is nothing to tear down`, { subject: stack });
-  if (model.stack !== stack) throw new UsageError(`${stack}: the state is for stack ${JSON.stringify(model.stack)}, not ${JSON.stringify(stack)}; nothing was done`, { subject: stack });
+  if (model.stack !== stack)
+    throw new UsageError(`${stack}: the state is for stack ${JSON.stringify(model.stack)}, not ${JSON.stringify(stack)}; nothing was done`, { subject: stack });
   const drifted = taggedButUnprotected(model.resources);
   if (drifted.length > 0) {
     throw new UsageError(
@@ -30,5 +31,6 @@ export function assertDestroyable(stack: string, model: StackModel): void {
 export function destroyStack(stack: string, model: StackModel, options: { cwd?: string } = {}): void {
   assertDestroyable(stack, model);
   const result = runPulumi(destroyArgs(stack), { cwd: options.cwd, stream: true });
-  if (result.code !== 0) throw new TrainctlError(`pulumi destroy --exclude-protected failed for ${stack} (exit ${result.code})`, { subject: stack, retryable: true });
+  if (result.code !== 0)
+    throw new TrainctlError(`pulumi destroy --exclude-protected failed for ${stack} (exit ${result.code})`, { subject: stack, retryable: true });
 }

@@ -98,7 +98,8 @@ export function knownIdentifiers(models: readonly StackModel[]): Set<string> {
 /** `90s`, `30m`, `1h`, `2d`, `1w` → milliseconds. */
 export function parseDuration(text: string, flag = "--min-age"): number {
   const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(text.trim());
-  if (!match) throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a duration (accepted: a number with s, m, h, d or w, e.g. 1h, 30m, 2d)`, { subject: flag });
+  if (!match)
+    throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a duration (accepted: a number with s, m, h, d or w, e.g. 1h, 30m, 2d)`, { subject: flag });
   const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[match[2] as "s" | "m" | "h" | "d" | "w"];
   return Number(match[1]) * unit * 1000;
 }
@@ -129,11 +130,15 @@ export function sweepAction(r: CloudResource): { action?: SweepAction; note?: st
     case "instance":
       return r.state === "terminated" || r.state === "shutting-down" ? { note: `already ${r.state}` } : { action: "terminate" };
     case "volume":
-      return r.state === "available" ? { action: "snapshot-and-delete" } : { note: `volume is ${r.state ?? "in an unknown state"}; only available volumes are deleted` };
+      return r.state === "available"
+        ? { action: "snapshot-and-delete" }
+        : { note: `volume is ${r.state ?? "in an unknown state"}; only available volumes are deleted` };
     case "snapshot":
       return KEPT_SNAPSHOT_ROLES.includes(r.tags[TAG.role]) ? { note: `kept: ${TAG.role}=${r.tags[TAG.role]} holds data on purpose` } : { action: "delete" };
     case "bucket":
-      return r.empty === true ? { action: "delete-bucket" } : { note: r.empty === false ? "bucket is not empty; only empty buckets are deleted" : "bucket contents unknown" };
+      return r.empty === true
+        ? { action: "delete-bucket" }
+        : { note: r.empty === false ? "bucket is not empty; only empty buckets are deleted" : "bucket contents unknown" };
     default:
       return { note: `${r.type} is reported only; the sweep deletes instances, volumes, snapshots and empty buckets` };
   }
@@ -177,7 +182,12 @@ export function findLeaks(
 
 /** The aws-nuke rule: the caller's account must be the one named, and never a blocklisted one. */
 export function checkAccount(caller: string, options: { account?: string; blocklist: readonly string[] }): void {
-  if (!options.account) throw new UsageError(`--execute needs --account ${caller} (the account to sweep, checked against STS GetCallerIdentity); nothing was deleted`, { subject: "--account" });
-  if (options.blocklist.includes(caller)) throw new UsageError(`--blocklist: account ${caller} is blocklisted; nothing was deleted`, { subject: "--blocklist" });
-  if (options.account !== caller) throw new UsageError(`--account: ${options.account} is not the caller's account ${caller}; nothing was deleted`, { subject: "--account" });
+  if (!options.account)
+    throw new UsageError(`--execute needs --account ${caller} (the account to sweep, checked against STS GetCallerIdentity); nothing was deleted`, {
+      subject: "--account",
+    });
+  if (options.blocklist.includes(caller))
+    throw new UsageError(`--blocklist: account ${caller} is blocklisted; nothing was deleted`, { subject: "--blocklist" });
+  if (options.account !== caller)
+    throw new UsageError(`--account: ${options.account} is not the caller's account ${caller}; nothing was deleted`, { subject: "--account" });
 }

@@ -88,7 +88,10 @@ export function planTeardown(model: StackModel): TeardownPlan {
     warnings: [
       ...busyWarnings(deleted),
       ...groupWarnings(deleted),
-      ...taggedButUnprotected(model.resources).map((r) => `${r.name} is tagged ${TAG.protected} but not protected in state: kept in this plan, and --execute refuses until 'pulumi state protect' or 'pulumi up' makes them agree`),
+      ...taggedButUnprotected(model.resources).map(
+        (r) =>
+          `${r.name} is tagged ${TAG.protected} but not protected in state: kept in this plan, and --execute refuses until 'pulumi state protect' or 'pulumi up' makes them agree`,
+      ),
     ],
   };
 }
@@ -114,7 +117,9 @@ export function busyWarnings(deleted: ResourceRecord[]): string[] {
 export function groupWarnings(deleted: ResourceRecord[]): string[] {
   return deleted
     .filter((r) => r.type === "aws:autoscaling/group:Group" && !r.pendingDelete)
-    .map((r) => `${r.name} (${r.id ?? r.urn}) is an Auto Scaling group: deleting it terminates the node it runs, which state does not show (trainctl status does)`);
+    .map(
+      (r) => `${r.name} (${r.id ?? r.urn}) is an Auto Scaling group: deleting it terminates the node it runs, which state does not show (trainctl status does)`,
+    );
 }
 
 /** Deleted volumes that would leave no final snapshot. */

@@ -41,7 +41,8 @@ export class Crc32c {
 export const crc32cOf = (data: Uint8Array): string => new Crc32c().update(data).encoded();
 
 /** The digest of bytes in memory, in the algorithm `key` names (CRC32C when none). */
-export const digestOf = (data: Uint8Array, key: string = DIGEST_KEY): string => (key === LEGACY_DIGEST_KEY ? createHash("sha256").update(data).digest("hex") : crc32cOf(data));
+export const digestOf = (data: Uint8Array, key: string = DIGEST_KEY): string =>
+  key === LEGACY_DIGEST_KEY ? createHash("sha256").update(data).digest("hex") : crc32cOf(data);
 
 const ALGORITHMS = { [DIGEST_KEY]: "CRC32C", [LEGACY_DIGEST_KEY]: "SHA-256" };
 
@@ -58,7 +59,7 @@ export async function fileDigest(file: string, key: string = DIGEST_KEY): Promis
   const handle = await open(file, "r");
   try {
     const buffer = Buffer.allocUnsafe(1024 * 1024);
-    for (let bytesRead = -1; bytesRead !== 0; ) {
+    for (let bytesRead = -1; bytesRead !== 0;) {
       ({ bytesRead } = await handle.read(buffer, 0, buffer.length, null));
       const chunk = buffer.subarray(0, bytesRead);
       if (sha256) sha256.update(chunk);

@@ -27,10 +27,12 @@ export async function download(client: S3Client, bucket: string, prefix: string,
   let objects = (await listRemote(run, client, bucket, prefix)).filter((o) => accept(o.relative));
   if (objects.length === 0 && prefix && !prefix.endsWith("/")) {
     // A single object: s3://bucket/path/file → destination (a folder gets the file's name).
-    const head = await run.request(`HEAD s3://${bucket}/${prefix}`, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: prefix }))).catch((error) => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    });
+    const head = await run
+      .request(`HEAD s3://${bucket}/${prefix}`, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: prefix })))
+      .catch((error) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      });
     if (head) objects = [{ key: prefix, relative: path.posix.basename(prefix), size: head.ContentLength ?? 0 }];
   }
   const refused = objects.flatMap((o) => {
@@ -47,8 +49,14 @@ export async function download(client: S3Client, bucket: string, prefix: string,
     present.map((f) => ({ name: f.relative, size: f.size, item: f })),
     options,
   );
-  const todo = await unlessInPlace(run, plan, async ({ source, destination: local }) => matchesRecorded(await run.metadataOf(bucket, source.key), local.absolute, local.size));
-  run.plan(todo.length, todo.reduce((sum, o) => sum + o.size, 0), safe.length - todo.length);
+  const todo = await unlessInPlace(run, plan, async ({ source, destination: local }) =>
+    matchesRecorded(await run.metadataOf(bucket, source.key), local.absolute, local.size),
+  );
+  run.plan(
+    todo.length,
+    todo.reduce((sum, o) => sum + o.size, 0),
+    safe.length - todo.length,
+  );
   let failures: unknown[] = [];
   if (options.dryRun) {
     for (const o of todo) options.onEvent?.({ type: "file", path: o.relative, bytes: o.size, action: "would-copy" });
@@ -73,7 +81,10 @@ export async function download(client: S3Client, bucket: string, prefix: string,
   if (refused.length && !failures.some((e) => e instanceof InterruptedError)) {
     const others = failures.length ? `; and ${failures.length} file(s) failed, the first: ${message(failures[0])}` : "";
     const list = refused.map((r) => `${quoteKey(r.key)} (${r.reason})`).join(", ");
-    throw new TrainctlError(`refused ${refused.length} key(s) that cannot be written inside ${destination}: ${list}; ${options.dryRun ? "the other objects would be copied" : "the other objects were copied"}${others}`, { subject: refused[0].key });
+    throw new TrainctlError(
+      `refused ${refused.length} key(s) that cannot be written inside ${destination}: ${list}; ${options.dryRun ? "the other objects would be copied" : "the other objects were copied"}${others}`,
+      { subject: refused[0].key },
+    );
   }
   const failure = failed(failures);
   if (failure) throw failure;
@@ -93,7 +104,8 @@ function folderMaker(destination: string): (dir: string) => void {
     let existing = dir;
     while (!existsSync(existing)) existing = path.dirname(existing);
     const real = realpathSync(existing);
-    if (real !== root && !real.startsWith(`${root}${path.sep}`)) throw new TrainctlError(`${existing} leads outside ${destination} (to ${real}): nothing was written through it`, { subject: existing });
+    if (real !== root && !real.startsWith(`${root}${path.sep}`))
+      throw new TrainctlError(`${existing} leads outside ${destination} (to ${real}): nothing was written through it`, { subject: existing });
     mkdirSync(dir, { recursive: true });
     made.add(dir);
   };
@@ -129,7 +141,10 @@ async function downloadTo(client: S3Client, run: Run, bucket: string, o: RemoteO
 
 function checkDigest(bucket: string, o: RemoteObject, recorded: ReturnType<typeof recordedDigest>, actual: string): void {
   if (recorded && recorded.value !== actual) {
-    throw new TrainctlError(`s3://${bucket}/${o.key} is corrupt: its ${recorded.algorithm} is ${actual}, but ${recorded.value} was recorded at upload; the bad copy was not kept`, { subject: o.key });
+    throw new TrainctlError(
+      `s3://${bucket}/${o.key} is corrupt: its ${recorded.algorithm} is ${actual}, but ${recorded.value} was recorded at upload; the bad copy was not kept`,
+      { subject: o.key },
+    );
   }
 }
 

@@ -31,7 +31,8 @@ export function planLegs(src: Location, dst: Location, staging?: S3Location): Le
   if (src.kind === "s3" && dst.kind === "local") return [{ kind: "download", from: src, to: dst }];
   if (src.kind === "s3" && dst.kind === "instance") return [{ kind: "to-instance", from: src, to: dst }];
   if (src.kind === "instance" && dst.kind === "s3") return [{ kind: "from-instance", from: src, to: dst }];
-  if (src.kind === "instance" && dst.kind === "instance") throw new UsageError("DST: instance to instance copies are not supported (stage through s3://)", { subject: "DST" });
+  if (src.kind === "instance" && dst.kind === "instance")
+    throw new UsageError("DST: instance to instance copies are not supported (stage through s3://)", { subject: "DST" });
   if (!staging) throw new UsageError("--bucket: an instance location needs a bucket to stage through", { subject: "--bucket" });
   if (src.kind === "local" && dst.kind === "instance") {
     // A single file keeps its name inside the staging prefix.
@@ -59,4 +60,3 @@ export function stagingBucket(instance: InstanceLocation, flagBucket: string | u
   const hint = isInstanceId(instance.target) ? `${instance.target} is an instance id` : `stack ${instance.target} has no checkpointsBucket output`;
   throw new UsageError(`--bucket: ${hint}; name a bucket to stage through with --bucket BUCKET`, { subject: "--bucket" });
 }
-

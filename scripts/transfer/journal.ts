@@ -86,11 +86,15 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 
 function isJournal(data: unknown): data is JournalData {
   if (!isRecord(data) || typeof data.bucket !== "string" || !isRecord(data.uploads)) return false;
-  return Object.values(data.uploads).every((u) => isRecord(u) && typeof u.key === "string" && typeof u.uploadId === "string" && isRecord(u.parts) && typeof u.partSize === "number");
+  return Object.values(data.uploads).every(
+    (u) => isRecord(u) && typeof u.key === "string" && typeof u.uploadId === "string" && isRecord(u.parts) && typeof u.partSize === "number",
+  );
 }
 
 const unreadable = (file: string, reason: string) =>
-  new UsageError(`resume journal ${file} is unreadable (${reason}); run \`trainctl transfer --abort\` to discard it, then run this command again`, { subject: file });
+  new UsageError(`resume journal ${file} is unreadable (${reason}); run \`trainctl transfer --abort\` to discard it, then run this command again`, {
+    subject: file,
+  });
 
 /**
  * Aborts the open multipart uploads a journal records, then removes the journal. An unreadable journal is removed
@@ -101,7 +105,9 @@ export async function abortJournal(client: S3Client, file: string, onWarning?: (
   try {
     data = Journal.load(file);
   } catch (error) {
-    onWarning?.(`${(error instanceof Error ? error.message : String(error)).split(";")[0]}; removed it (its open uploads, if any, expire by the bucket's lifecycle rule)`);
+    onWarning?.(
+      `${(error instanceof Error ? error.message : String(error)).split(";")[0]}; removed it (its open uploads, if any, expire by the bucket's lifecycle rule)`,
+    );
     rmSync(file, { force: true });
     return 0;
   }

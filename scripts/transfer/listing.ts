@@ -49,7 +49,10 @@ export async function listRemote(run: Run, client: S3Client, bucket: string, pre
         () => run.small.list(bucket, base, token),
         async () => {
           const answer = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: base, ContinuationToken: token }));
-          return { contents: (answer.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0 })), next: answer.IsTruncated ? answer.NextContinuationToken : undefined };
+          return {
+            contents: (answer.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0 })),
+            next: answer.IsTruncated ? answer.NextContinuationToken : undefined,
+          };
         },
       ),
     );

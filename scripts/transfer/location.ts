@@ -1,9 +1,6 @@
 import { UsageError } from "../../core/errors";
 
-export type Location =
-  | { kind: "local"; path: string }
-  | { kind: "s3"; bucket: string; prefix: string }
-  | { kind: "instance"; target: string; path: string };
+export type Location = { kind: "local"; path: string } | { kind: "s3"; bucket: string; prefix: string } | { kind: "instance"; target: string; path: string };
 
 export { STAGING_PREFIX } from "../../core/names";
 
@@ -18,7 +15,10 @@ export function parseLocation(text: string, flag: string): Location {
   }
   // `s3:/b/x`, `S3://b/x`: a mistyped S3 URL, not a stack named s3.
   if (/^s3:/i.test(text)) throw new UsageError(`${flag}: malformed S3 URL ${JSON.stringify(text)} (expected s3://bucket/prefix)`, { subject: flag });
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new UsageError(`${flag}: unsupported URL ${JSON.stringify(text)} (accepted: a local path, s3://bucket/prefix, STACK:/path or i-…:/path)`, { subject: flag });
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
+    throw new UsageError(`${flag}: unsupported URL ${JSON.stringify(text)} (accepted: a local path, s3://bucket/prefix, STACK:/path or i-…:/path)`, {
+      subject: flag,
+    });
   const remote = /^([A-Za-z0-9_.-]+):(\/.*)$/.exec(text);
   if (remote) return { kind: "instance", target: remote[1], path: remote[2] };
   return { kind: "local", path: text };

@@ -65,7 +65,6 @@ export function isTransient(error: unknown): boolean {
   return status === undefined || status >= 500 || status === 429 || status === 408 || e.name === "RequestTimeout" || Boolean(e.$retryable);
 }
 
-
 /** Shared state of one transfer: the global limit, counters, adaptive concurrency and the one retry deadline. */
 export class Run {
   readonly started = Date.now();
@@ -179,7 +178,15 @@ export class Run {
 
   summary(): TransferSummary {
     const seconds = (Date.now() - this.started) / 1000;
-    return { files: this.files, bytes: this.bytes, skipped: this.skipped, deleted: this.deleted, seconds, mibPerSecond: seconds > 0 && !this.options.dryRun ? this.bytes / 1048576 / seconds : 0, retries: this.retries };
+    return {
+      files: this.files,
+      bytes: this.bytes,
+      skipped: this.skipped,
+      deleted: this.deleted,
+      seconds,
+      mibPerSecond: seconds > 0 && !this.options.dryRun ? this.bytes / 1048576 / seconds : 0,
+      retries: this.retries,
+    };
   }
 }
 
@@ -198,14 +205,32 @@ export async function eachFile<T>(items: T[], job: (item: T) => Promise<void>, s
 export function failed(failures: unknown[]): TrainctlError | undefined {
   if (failures.length === 0) return undefined;
   const first = failures.find((e) => e instanceof InterruptedError) ?? failures[0];
-  if (failures.length === 1 || first instanceof InterruptedError) return first instanceof TrainctlError ? first : new TrainctlError(message(first), { cause: first });
+  if (failures.length === 1 || first instanceof InterruptedError)
+    return first instanceof TrainctlError ? first : new TrainctlError(message(first), { cause: first });
   return new TrainctlError(`${message(first)} (and ${failures.length - 1} other file(s) failed)`, { cause: first });
 }
 
 export const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** File-system errors: Node names no file for those raised through a file handle (ENOSPC on write, for one). */
-const FILE_ERRORS = new Set(["ENOSPC", "EDQUOT", "EEXIST", "ENOENT", "ENOTDIR", "EISDIR", "EACCES", "EPERM", "EROFS", "EIO", "ENAMETOOLONG", "ELOOP", "EFBIG", "EMFILE", "ENFILE", "EBUSY"]);
+const FILE_ERRORS = new Set([
+  "ENOSPC",
+  "EDQUOT",
+  "EEXIST",
+  "ENOENT",
+  "ENOTDIR",
+  "EISDIR",
+  "EACCES",
+  "EPERM",
+  "EROFS",
+  "EIO",
+  "ENAMETOOLONG",
+  "ELOOP",
+  "EFBIG",
+  "EMFILE",
+  "ENFILE",
+  "EBUSY",
+]);
 
 /** A file-system error as one line that names the file; any other error as it is. */
 export function naming(error: unknown, verb: "read" | "write", file: string): unknown {
@@ -218,9 +243,14 @@ export function naming(error: unknown, verb: "read" | "write", file: string): un
  * The sources to copy: the plan's copies, and the compared ones that `inPlace` (a HEAD, under the concurrency limit)
  * finds not in place. The others are reported as skipped.
  */
-export async function unlessInPlace<S extends { relative: string; size: number }, D>(run: Run, plan: SyncPlan<S, D>, inPlace: (pair: { source: S; destination: D }) => Promise<boolean>): Promise<S[]> {
+export async function unlessInPlace<S extends { relative: string; size: number }, D>(
+  run: Run,
+  plan: SyncPlan<S, D>,
+  inPlace: (pair: { source: S; destination: D }) => Promise<boolean>,
+): Promise<S[]> {
   const found = await Promise.all(plan.compare.map(inPlace));
   const stale = plan.compare.filter((_, i) => !found[i]).map((pair) => pair.source);
-  for (const [i, pair] of plan.compare.entries()) if (found[i]) run.options.onEvent?.({ type: "file", path: pair.source.relative, bytes: pair.source.size, action: "skip" });
+  for (const [i, pair] of plan.compare.entries())
+    if (found[i]) run.options.onEvent?.({ type: "file", path: pair.source.relative, bytes: pair.source.size, action: "skip" });
   return [...plan.copy, ...stale];
 }

@@ -43,7 +43,15 @@ export class SigV4 {
     const headers: Record<string, string> = { ...request.headers, "x-amz-date": longDate };
     if (credentials.sessionToken) headers["x-amz-security-token"] = credentials.sessionToken;
     const names = Object.keys(headers).sort();
-    const canonicalHeaders = names.map((name) => `${name}:${headers[name].replace(/[\r\n]/g, " ").replace(/[ \t]+/g, " ").trim()}\n`).join("");
+    const canonicalHeaders = names
+      .map(
+        (name) =>
+          `${name}:${headers[name]
+            .replace(/[\r\n]/g, " ")
+            .replace(/[ \t]+/g, " ")
+            .trim()}\n`,
+      )
+      .join("");
     const signedHeaders = names.join(";");
     const canonicalRequest = `${request.method}\n${request.path}\n${canonicalQuery(request.query)}\n${canonicalHeaders}\n${signedHeaders}\n${request.payloadHash}`;
     const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${createHash("sha256").update(canonicalRequest).digest("hex")}`;

@@ -62,7 +62,14 @@ export class SmallObjects {
     return parseListPage((await collect(response)).toString("utf8"));
   }
 
-  private async send(method: string, bucket: string, key: string | undefined, headers: Record<string, string>, body?: Buffer, query?: Record<string, string>): Promise<IncomingMessage> {
+  private async send(
+    method: string,
+    bucket: string,
+    key: string | undefined,
+    headers: Record<string, string>,
+    body?: Buffer,
+    query?: Record<string, string>,
+  ): Promise<IncomingMessage> {
     const { url: base, signingRegion } = await this.endpoint(bucket);
     const path = key === undefined ? base.pathname : `${base.pathname.replace(/\/$/, "")}/${key.split("/").map(escapeUri).join("/")}`;
     const credentials = await (this.client.config.credentials as Provider<AwsCredentialIdentity>)();
@@ -72,7 +79,15 @@ export class SmallObjects {
     const search = query ? `?${canonicalQuery(query)}` : "";
     return new Promise((resolve, reject) => {
       const request = (secure ? httpsRequest : httpRequest)(
-        { method, host: base.hostname, port: base.port ? Number(base.port) : undefined, path: `${path}${search}`, headers: signed, agent: secure ? this.https : this.http, timeout: this.timeoutMs },
+        {
+          method,
+          host: base.hostname,
+          port: base.port ? Number(base.port) : undefined,
+          path: `${path}${search}`,
+          headers: signed,
+          agent: secure ? this.https : this.http,
+          timeout: this.timeoutMs,
+        },
         (response) => {
           if (response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 300) return resolve(response);
           response.resume();
@@ -91,7 +106,8 @@ export class SmallObjects {
     if (!resolved) {
       resolved = getEndpointFromInstructions({ Bucket: bucket }, GetObjectCommand, this.client.config).then(async (endpoint) => ({
         url: new URL(endpoint.url.href),
-        signingRegion: (endpoint.properties?.authSchemes as { signingRegion?: string }[] | undefined)?.[0]?.signingRegion ?? (await this.client.config.region()),
+        signingRegion:
+          (endpoint.properties?.authSchemes as { signingRegion?: string }[] | undefined)?.[0]?.signingRegion ?? (await this.client.config.region()),
       }));
       this.endpoints.set(bucket, resolved);
     }

@@ -35,9 +35,15 @@ export async function upload(client: S3Client, source: string, bucket: string, p
     remote.map((o) => ({ name: o.key, size: o.size, item: o })),
     options,
   );
-  const todo = await unlessInPlace(run, plan, async ({ source, destination }) => matchesRecorded(await run.metadataOf(bucket, destination.key), source.absolute, source.size));
+  const todo = await unlessInPlace(run, plan, async ({ source, destination }) =>
+    matchesRecorded(await run.metadataOf(bucket, destination.key), source.absolute, source.size),
+  );
   const extra = plan.remove.filter((o) => accept(o.relative));
-  run.plan(todo.length, todo.reduce((sum, f) => sum + f.size, 0), files.length - todo.length);
+  run.plan(
+    todo.length,
+    todo.reduce((sum, f) => sum + f.size, 0),
+    files.length - todo.length,
+  );
   if (options.dryRun) {
     for (const f of todo) options.onEvent?.({ type: "file", path: f.relative, bytes: f.size, action: "would-copy" });
     for (const o of extra) options.onEvent?.({ type: "file", path: o.key, bytes: o.size, action: "would-delete" });
@@ -95,7 +101,8 @@ async function uploadWhole(client: S3Client, run: Run, f: LocalFile, bucket: str
     checkUnchanged(f); // after the read: what is sent is the file as listed
     const signed = sha256(body);
     const metadata = { [DIGEST_KEY]: crc32cOf(body) };
-    const put = () => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: hashed(body, signed), ContentLength: body.length, Metadata: metadata }));
+    const put = () =>
+      client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: hashed(body, signed), ContentLength: body.length, Metadata: metadata }));
     return body.length <= SMALL_FILE ? run.leanFirst<unknown>(() => run.small.put(bucket, key, body, signed, metadata), put) : put();
   });
 }
@@ -111,7 +118,9 @@ async function uploadMultipart(client: S3Client, run: Run, journal: Journal, f: 
   }
   if (!entry) {
     const partSize = partSizeFor(f.size, run.options.multipartThreshold);
-    const created = await run.request(`POST s3://${bucket}/${key}?uploads`, () => client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: { [DIGEST_KEY]: digest } })));
+    const created = await run.request(`POST s3://${bucket}/${key}?uploads`, () =>
+      client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: { [DIGEST_KEY]: digest } })),
+    );
     entry = { key, uploadId: created.UploadId!, size: f.size, mtimeMs: f.mtimeMs, partSize, digest, parts: {} };
     journal.start(f.relative, entry);
   }
@@ -128,7 +137,11 @@ async function uploadMultipart(client: S3Client, run: Run, journal: Journal, f: 
           return run.partBuffers.use(length, async (buffer) => {
             const body = await readPart(handle, start, buffer);
             const sha = sha256(body);
-            const sent = await run.request(`PUT s3://${bucket}/${key} part ${n}`, () => client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId, PartNumber: n, Body: hashed(body, sha), ContentLength: length })));
+            const sent = await run.request(`PUT s3://${bucket}/${key} part ${n}`, () =>
+              client.send(
+                new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId, PartNumber: n, Body: hashed(body, sha), ContentLength: length }),
+              ),
+            );
             journal.partDone(f.relative, n, sent.ETag!, sha);
             journal.flush();
           });
@@ -148,7 +161,9 @@ async function uploadMultipart(client: S3Client, run: Run, journal: Journal, f: 
   const parts = Object.entries(upload.parts)
     .map(([n, p]) => ({ PartNumber: Number(n), ETag: p.etag }))
     .sort((a, b) => a.PartNumber - b.PartNumber);
-  await run.request(`POST s3://${bucket}/${key}?uploadId`, () => client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId, MultipartUpload: { Parts: parts } })));
+  await run.request(`POST s3://${bucket}/${key}?uploadId`, () =>
+    client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId, MultipartUpload: { Parts: parts } })),
+  );
   journal.finish(f.relative);
 }
 

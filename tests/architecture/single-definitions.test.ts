@@ -80,7 +80,9 @@ function listSpellings(list: readonly string[]): string[] {
     const visit = (node: ts.Node) => {
       const items = ts.isArrayLiteralExpression(node) ? node.elements : ts.isUnionTypeNode(node) ? node.types : undefined;
       if (items) {
-        const texts = items.map((item) => (ts.isStringLiteralLike(item) ? item.text : ts.isLiteralTypeNode(item) && ts.isStringLiteral(item.literal) ? item.literal.text : ""));
+        const texts = items.map((item) =>
+          ts.isStringLiteralLike(item) ? item.text : ts.isLiteralTypeNode(item) && ts.isStringLiteral(item.literal) ? item.literal.text : "",
+        );
         if (spellsList(texts, list)) hits.push(`${file}: ${node.getText().slice(0, 80)}`);
       }
       if ((ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node)) && inText.test(node.text)) hits.push(`${file}: "${node.text.slice(0, 80)}"`);
@@ -95,7 +97,11 @@ describe("one definition for every list and tag key (issue #17)", () => {
   it("the scan sees the sources: core/tags.ts spells every key, and the bootstrap scripts are read", () => {
     expect(SOURCES).toContain("components/bootstrap/lib.sh");
     const tagsFile = LITERALS.filter((l) => l.file === path.join("core", "tags.ts"));
-    for (const key of Object.values(TAG)) expect(tagsFile.some((l) => l.text === key), key).toBe(true);
+    for (const key of Object.values(TAG))
+      expect(
+        tagsFile.some((l) => l.text === key),
+        key,
+      ).toBe(true);
     expect(tagsFile.some((l) => l.text === RUNTIME_TAG_PREFIX)).toBe(true);
   });
 

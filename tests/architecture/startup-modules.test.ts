@@ -17,7 +17,11 @@ const scratch = mkdtempSync(path.join(tmpdir(), "trainctl-startup-"));
 /** The package names (from node_modules paths) the CLI loads for these arguments. */
 function packagesLoaded(args: string[]): { code: number; stdout: string; packages: string[]; files: string[] } {
   const log = path.join(scratch, `${args.join("_").replace(/\W/g, "-")}.log`);
-  const result = spawnSync(process.execPath, ["--require", HOOK, COMPILED_CLI, ...args], { cwd: scratch, encoding: "utf8", env: { ...process.env, TRAINCTL_MODULE_LOG: log } });
+  const result = spawnSync(process.execPath, ["--require", HOOK, COMPILED_CLI, ...args], {
+    cwd: scratch,
+    encoding: "utf8",
+    env: { ...process.env, TRAINCTL_MODULE_LOG: log },
+  });
   const files = readFileSync(log, "utf8").split("\n").filter(Boolean);
   const packages = [...new Set(files.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter((p): p is string => Boolean(p)))].sort();
   return { code: result.status ?? -1, stdout: result.stdout, packages, files };
@@ -26,12 +30,17 @@ function packagesLoaded(args: string[]): { code: number; stdout: string; package
 const heavy = (packages: string[]) => packages.filter((p) => HEAVY.test(`node_modules/${p}/`));
 
 // Every command file the CLI registers, and the experiment subcommands.
-const commands = () => readdirSync(path.join(ROOT, "dist", "scripts", "commands")).filter((f) => f.endsWith(".js")).map((f) => f.replace(/\.js$/, ""));
+const commands = () =>
+  readdirSync(path.join(ROOT, "dist", "scripts", "commands"))
+    .filter((f) => f.endsWith(".js"))
+    .map((f) => f.replace(/\.js$/, ""));
 const subcommands = ["experiment new", "experiment list", "experiment up", "experiment destroy", "experiment gc"];
 
 describe("what --help and --version load", () => {
   it("covers every command the issue names", () => {
-    expect(commands()).toEqual(expect.arrayContaining(["experiment", "preflight", "recommend", "run", "status", "transfer", "cost", "teardown", "sweep", "plan", "dataloader", "logs"]));
+    expect(commands()).toEqual(
+      expect.arrayContaining(["experiment", "preflight", "recommend", "run", "status", "transfer", "cost", "teardown", "sweep", "plan", "dataloader", "logs"]),
+    );
   });
 
   it("the hook sees a handler load the S3 SDK (so an empty list below means something)", () => {
@@ -58,7 +67,10 @@ describe("what --help and --version load", () => {
     for (const command of commands()) {
       const run = packagesLoaded([command, "--help"]);
       expect(run.code, command).toBe(0);
-      expect(run.files.some((f) => f.endsWith(path.join("commands", `${command}.js`))), command).toBe(true);
+      expect(
+        run.files.some((f) => f.endsWith(path.join("commands", `${command}.js`))),
+        command,
+      ).toBe(true);
       expect(heavy(run.packages), command).toEqual([]);
     }
   });

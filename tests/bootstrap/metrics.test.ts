@@ -45,14 +45,30 @@ function writeProc(dir: string, sample: { cpu: number[]; sectors: Record<string,
   const dev = (name: string, [rx, tx]: [number, number]) => `${name.padStart(6)}: ${rx} 10 0 0 0 0 0 0 ${tx} 10 0 0 0 0 0 0`;
   writeFileSync(
     path.join(dir, "net", "dev"),
-    ["Inter-|   Receive                            |  Transmit", " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets", dev("lo", sample.lo), dev("eth0", sample.eth0), ""].join("\n"),
+    [
+      "Inter-|   Receive                            |  Transmit",
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets",
+      dev("lo", sample.lo),
+      dev("eth0", sample.eth0),
+      "",
+    ].join("\n"),
   );
 }
 
 // Two samples a minute apart: 60% CPU busy, 1 MiB/s read from whole disks (partitions and loop
 // devices ignored), 100 B/s in and 20 B/s out on eth0 (lo ignored).
-const FIRST = { cpu: [1000, 0, 500, 8000, 500, 0, 0, 0], sectors: { nvme0n1: 2048, nvme0n1p1: 2048, nvme1n1: 4096, loop0: 999 }, eth0: [1000, 2000] as [number, number], lo: [5000, 5000] as [number, number] };
-const SECOND = { cpu: [1400, 0, 700, 8300, 600, 0, 0, 0], sectors: { nvme0n1: 2048 + 61440, nvme0n1p1: 2048 + 61440, nvme1n1: 4096 + 61440, loop0: 99999 }, eth0: [7000, 3200] as [number, number], lo: [90000, 90000] as [number, number] };
+const FIRST = {
+  cpu: [1000, 0, 500, 8000, 500, 0, 0, 0],
+  sectors: { nvme0n1: 2048, nvme0n1p1: 2048, nvme1n1: 4096, loop0: 999 },
+  eth0: [1000, 2000] as [number, number],
+  lo: [5000, 5000] as [number, number],
+};
+const SECOND = {
+  cpu: [1400, 0, 700, 8300, 600, 0, 0, 0],
+  sectors: { nvme0n1: 2048 + 61440, nvme0n1p1: 2048 + 61440, nvme1n1: 4096 + 61440, loop0: 99999 },
+  eth0: [7000, 3200] as [number, number],
+  lo: [90000, 90000] as [number, number],
+};
 const FOUR_GPUS = "87, 40960, 81920\n12, 8192, 81920\n100, 81920, 81920\n0, 0, 81920\n";
 
 describe("publish-metrics.sh against a loopback CloudWatch and IMDSv2", () => {
@@ -64,7 +80,9 @@ describe("publish-metrics.sh against a loopback CloudWatch and IMDSv2", () => {
     cloudwatch = await startAwsServer((request) =>
       failPuts
         ? { status: 500, body: `<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>boom</Message></Error></ErrorResponse>` }
-        : { body: `<PutMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><ResponseMetadata><RequestId>${request.operation}</RequestId></ResponseMetadata></PutMetricDataResponse>` },
+        : {
+            body: `<PutMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><ResponseMetadata><RequestId>${request.operation}</RequestId></ResponseMetadata></PutMetricDataResponse>`,
+          },
     );
     imds = await startAwsServer((request) => {
       if (request.method === "PUT" && request.url === "/latest/api/token") return { body: "token-1" };
@@ -109,7 +127,9 @@ describe("publish-metrics.sh against a loopback CloudWatch and IMDSv2", () => {
   const byName = (data: Datum[]) => Object.fromEntries(data.map((d) => [d.name, d]));
 
   it("publishes every metric with its unit, per GPU values and both dimensions; rates from the second minute", async () => {
-    const n = node({ "nvidia-smi": `#!/bin/sh\n[ "$*" = "--query-gpu=utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits" ] || exit 9\nprintf '${FOUR_GPUS}'\n` });
+    const n = node({
+      "nvidia-smi": `#!/bin/sh\n[ "$*" = "--query-gpu=utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits" ] || exit 9\nprintf '${FOUR_GPUS}'\n`,
+    });
     const first = await n.tick(1000, FIRST);
     expect(first.result.status, first.result.stderr + n.log()).toBe(0);
     expect(first.puts).toHaveLength(1);

@@ -96,7 +96,11 @@ describe("mount-data-volume.sh formats only a blank volume the stack created emp
     const v = volume("empty");
     writeFileSync(v.image, Buffer.alloc(4096, 0x5a), { flag: "r+" });
     expect(v.mount().status).toBe(1);
-    expect(readFileSync(v.image).subarray(0, 4096).every((b) => b === 0x5a)).toBe(true);
+    expect(
+      readFileSync(v.image)
+        .subarray(0, 4096)
+        .every((b) => b === 0x5a),
+    ).toBe(true);
     expect(v.log()).toContain("first MiB is not blank");
   });
 
@@ -163,10 +167,26 @@ describe("setup.sh installs the stops before anything that can fail", () => {
     const units = path.join(v.root, "units");
     mkdirSync(units);
     // The volume never appears: the mount fails.
-    const result = v.run("setup.sh", { ...v.extra, TRAINCTL_VOLUME_ID: "vol-0ffffffffffffffff", TRAINCTL_WAIT_SECONDS: "1", TRAINCTL_SYSTEMD_DIR: units, TRAINCTL_SYSTEMCTL: "systemctl", TRAINCTL_SPOT: "1" });
+    const result = v.run("setup.sh", {
+      ...v.extra,
+      TRAINCTL_VOLUME_ID: "vol-0ffffffffffffffff",
+      TRAINCTL_WAIT_SECONDS: "1",
+      TRAINCTL_SYSTEMD_DIR: units,
+      TRAINCTL_SYSTEMCTL: "systemctl",
+      TRAINCTL_SPOT: "1",
+    });
     expect(result.status).not.toBe(0);
-    expect(readdirSync(units).sort()).toEqual(["trainctl-autostop.service", "trainctl-autostop.timer", "trainctl-metrics.service", "trainctl-metrics.timer", "trainctl-spot-watcher.service"]);
-    expect(readFileSync(path.join(v.root, calls), "utf8").trim().split("\n")).toEqual(["daemon-reload", "enable --now trainctl-autostop.timer trainctl-metrics.timer trainctl-spot-watcher.service"]);
+    expect(readdirSync(units).sort()).toEqual([
+      "trainctl-autostop.service",
+      "trainctl-autostop.timer",
+      "trainctl-metrics.service",
+      "trainctl-metrics.timer",
+      "trainctl-spot-watcher.service",
+    ]);
+    expect(readFileSync(path.join(v.root, calls), "utf8").trim().split("\n")).toEqual([
+      "daemon-reload",
+      "enable --now trainctl-autostop.timer trainctl-metrics.timer trainctl-spot-watcher.service",
+    ]);
     expect(v.log()).toMatch(/enabled trainctl-autostop\.timer[\s\S]*never appeared[\s\S]*the stops are in place/);
   });
 });
@@ -177,7 +197,12 @@ describe("autostop.sh: staging and warming are busy, maxHours is exact", () => {
   function node(maxHours?: number) {
     const box = sandbox({ "nvidia-smi": "#!/bin/sh\necho 0\n" });
     const shutdown = path.join(box.root, "shutdown-called");
-    const env: Record<string, string> = { ...bootstrapEnv({ ...options, maxHours }), ...box.env, TRAINCTL_SHUTDOWN: `touch ${shutdown}`, TRAINCTL_UPTIME_SECONDS: "60" };
+    const env: Record<string, string> = {
+      ...bootstrapEnv({ ...options, maxHours }),
+      ...box.env,
+      TRAINCTL_SHUTDOWN: `touch ${shutdown}`,
+      TRAINCTL_UPTIME_SECONDS: "60",
+    };
     writeFileSync(box.env.TRAINCTL_ENV_FILE, "");
     return { ...box, env, shutdown, runDir: box.env.TRAINCTL_RUN_DIR };
   }
@@ -201,7 +226,12 @@ describe("autostop.sh: staging and warming are busy, maxHours is exact", () => {
     writeFileSync(aws, `#!/bin/bash\nif [[ $1 == s3 ]]; then bash ${path.join(SCRIPTS, "autostop.sh")}; fi\n`);
     chmodSync(aws, 0o755);
     const target = path.join(n.root, "dataset");
-    const result = n.run("stage-dataset.sh", { ...n.env, TRAINCTL_AWS: aws, TRAINCTL_DATASET_SOURCE: "s3://datasets/imagenet/", TRAINCTL_DATASET_TARGET: target });
+    const result = n.run("stage-dataset.sh", {
+      ...n.env,
+      TRAINCTL_AWS: aws,
+      TRAINCTL_DATASET_SOURCE: "s3://datasets/imagenet/",
+      TRAINCTL_DATASET_TARGET: target,
+    });
     expect(result.status, result.stderr).toBe(0);
     expect(n.log()).toContain("staging=1");
     expect(existsSync(n.shutdown)).toBe(false);
@@ -319,7 +349,7 @@ describe("spot watcher budget", () => {
     mkdirSync(checkpoints);
     const imds = path.join(box.bin, "curl");
     // IMDS answers every request, so the first poll sees the notice.
-    writeFileSync(imds, "#!/bin/sh\necho '{\"action\":\"terminate\"}'\n");
+    writeFileSync(imds, '#!/bin/sh\necho \'{"action":"terminate"}\'\n');
     chmodSync(imds, 0o755);
     const result = box.run("spot-watcher.sh", {
       TRAINCTL_AWS: aws,

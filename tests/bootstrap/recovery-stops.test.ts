@@ -7,7 +7,23 @@ import { RUN_SPEC_KEY } from "../../core/names";
 import { sandbox } from "./sandbox";
 
 const GROUP = "trainctl-exp-node-1";
-const RUNNING_SPEC = { version: 1, runId: "r1", command: ["true"], codeUrl: "s3://b/runs/r1/code/", env: {}, secrets: {}, port: 29500, nodeCount: 2, generation: 0, restarts: 0, status: "running", interruptions: [], restartLog: [], startedAt: "2026-12-02T12:00:00Z", updatedAt: "2026-12-02T12:00:00Z" };
+const RUNNING_SPEC = {
+  version: 1,
+  runId: "r1",
+  command: ["true"],
+  codeUrl: "s3://b/runs/r1/code/",
+  env: {},
+  secrets: {},
+  port: 29500,
+  nodeCount: 2,
+  generation: 0,
+  restarts: 0,
+  status: "running",
+  interruptions: [],
+  restartLog: [],
+  startedAt: "2026-12-02T12:00:00Z",
+  updatedAt: "2026-12-02T12:00:00Z",
+};
 
 /**
  * A node of group 1 of 2 in recovery mode. `attach` is what `aws ec2 attach-volume` prints on stderr
@@ -53,7 +69,9 @@ describe("recovery mode: autostop leaves the group instead of shutting down", ()
     const n = recoveryNode();
     expect(n.run("autostop.sh", n.env).status).toBe(0);
     expect(existsSync(n.shutdown)).toBe(false);
-    expect(n.calls()).toContain("autoscaling terminate-instance-in-auto-scaling-group --instance-id i-0abc --should-decrement-desired-capacity --region us-east-1");
+    expect(n.calls()).toContain(
+      "autoscaling terminate-instance-in-auto-scaling-group --instance-id i-0abc --should-decrement-desired-capacity --region us-east-1",
+    );
     expect(n.log()).toContain(`idle: terminating i-0abc and decrementing ${GROUP}'s desired capacity`);
   });
 
@@ -64,7 +82,9 @@ describe("recovery mode: autostop leaves the group instead of shutting down", ()
     expect(existsSync(n.shutdown)).toBe(false);
     expect(JSON.parse(readFileSync(path.join(n.root, "uploaded.json"), "utf8"))).toMatchObject({ runId: "r1", status: "stopped" });
     const calls = n.calls();
-    expect(calls.findIndex((c) => c.startsWith("s3 cp --only-show-errors --region us-east-1 --content-type application/json"))).toBeLessThan(calls.findIndex((c) => c.startsWith("autoscaling terminate-instance-in-auto-scaling-group")));
+    expect(calls.findIndex((c) => c.startsWith("s3 cp --only-show-errors --region us-east-1 --content-type application/json"))).toBeLessThan(
+      calls.findIndex((c) => c.startsWith("autoscaling terminate-instance-in-auto-scaling-group")),
+    );
   });
 });
 

@@ -51,7 +51,10 @@ interface Cloud {
 
 const EC2 = 'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"';
 const ASG = 'xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"';
-const ec2Error = (code: string) => ({ status: 400, body: `<?xml version="1.0"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${code}</Message></Error></Errors><RequestID>r</RequestID></Response>` });
+const ec2Error = (code: string) => ({
+  status: 400,
+  body: `<?xml version="1.0"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${code}</Message></Error></Errors><RequestID>r</RequestID></Response>`,
+});
 
 function answerCloud(cloud: Cloud, volumes: Map<string, string>, req: AwsRequest) {
   const form = req.form ?? {};
@@ -66,21 +69,31 @@ function answerCloud(cloud: Cloud, volumes: Map<string, string>, req: AwsRequest
       cloud.attached.set(form.VolumeId, form.InstanceId);
       // The kernel's NVMe serial link appears once attached.
       symlinkSync(volumes.get(form.VolumeId)!, path.join(node.byId, `nvme-Amazon_Elastic_Block_Store_${form.VolumeId.replace("-", "")}`));
-      return { body: `<AttachVolumeResponse ${EC2}><requestId>r</requestId><volumeId>${form.VolumeId}</volumeId><instanceId>${form.InstanceId}</instanceId><device>${form.Device}</device><status>attaching</status></AttachVolumeResponse>` };
+      return {
+        body: `<AttachVolumeResponse ${EC2}><requestId>r</requestId><volumeId>${form.VolumeId}</volumeId><instanceId>${form.InstanceId}</instanceId><device>${form.Device}</device><status>attaching</status></AttachVolumeResponse>`,
+      };
     }
     case "DescribeInstances": {
       // By group (a node looking for node 0), by experiment (status) or by id (logs).
       const [name, value] = [form["Filter.1.Name"], form["Filter.1.Value.1"]];
-      const tags = (n: FakeNode) => ({ "trainctl:experiment": n.experiment, "aws:autoscaling:groupName": group(n.index), "trainctl:node-index": String(n.index) });
+      const tags = (n: FakeNode) => ({
+        "trainctl:experiment": n.experiment,
+        "aws:autoscaling:groupName": group(n.index),
+        "trainctl:node-index": String(n.index),
+      });
       const items = [...cloud.nodes.values()]
         .filter((n) => n.alive && (name === "instance-id" ? n.instanceId : tags(n)[name.replace(/^tag:/, "") as keyof ReturnType<typeof tags>]) === value)
         .map(
           (n) =>
-            `<item><instanceId>${n.instanceId}</instanceId><instanceType>g5.xlarge</instanceType><launchTime>2026-12-02T12:00:00.000Z</launchTime><instanceState><code>16</code><name>running</name></instanceState><instanceLifecycle>spot</instanceLifecycle><privateIpAddress>${n.ip}</privateIpAddress><tagSet>${Object.entries(tags(n))
+            `<item><instanceId>${n.instanceId}</instanceId><instanceType>g5.xlarge</instanceType><launchTime>2026-12-02T12:00:00.000Z</launchTime><instanceState><code>16</code><name>running</name></instanceState><instanceLifecycle>spot</instanceLifecycle><privateIpAddress>${n.ip}</privateIpAddress><tagSet>${Object.entries(
+              tags(n),
+            )
               .map(([k, v]) => `<item><key>${k}</key><value>${v}</value></item>`)
               .join("")}</tagSet></item>`,
         );
-      return { body: `<DescribeInstancesResponse ${EC2}><requestId>r</requestId><reservationSet><item><reservationId>r-1</reservationId><instancesSet>${items.join("")}</instancesSet></item></reservationSet></DescribeInstancesResponse>` };
+      return {
+        body: `<DescribeInstancesResponse ${EC2}><requestId>r</requestId><reservationSet><item><reservationId>r-1</reservationId><instancesSet>${items.join("")}</instancesSet></item></reservationSet></DescribeInstancesResponse>`,
+      };
     }
     case "UpdateAutoScalingGroup":
       cloud.desired.set(form.AutoScalingGroupName, Number(form.DesiredCapacity));
@@ -129,7 +142,10 @@ export function recoveryWorld() {
     ssm = await startFakeSsm({
       execute: (script, instanceId) => {
         const root = cloud.nodes.get(instanceId)!.root;
-        return runLocally(script.replaceAll("/var/log/trainctl", path.join(root, "log")).replaceAll("/run/trainctl", path.join(root, "run")), { PATH: "/usr/bin:/bin", HOME: root });
+        return runLocally(script.replaceAll("/var/log/trainctl", path.join(root, "log")).replaceAll("/run/trainctl", path.join(root, "run")), {
+          PATH: "/usr/bin:/bin",
+          HOME: root,
+        });
       },
     });
     mkdirSync(code);
@@ -145,8 +161,14 @@ export function recoveryWorld() {
       ].join("\n"),
     );
     pulumiBin = installFakePulumi([
-      { prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", "drill1"], stdout: JSON.stringify({ region: "us-east-1", checkpointsBucket: BUCKET, mountPoint: "/mnt/data", nodeGroupNames: [group(0)] }) },
-      { prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", "drill2"], stdout: JSON.stringify({ region: "us-east-1", checkpointsBucket: BUCKET, mountPoint: "/mnt/data", nodeGroupNames: [group(0), group(1)] }) },
+      {
+        prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", "drill1"],
+        stdout: JSON.stringify({ region: "us-east-1", checkpointsBucket: BUCKET, mountPoint: "/mnt/data", nodeGroupNames: [group(0)] }),
+      },
+      {
+        prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", "drill2"],
+        stdout: JSON.stringify({ region: "us-east-1", checkpointsBucket: BUCKET, mountPoint: "/mnt/data", nodeGroupNames: [group(0), group(1)] }),
+      },
     ]).bin;
   });
 
@@ -183,7 +205,21 @@ export function recoveryWorld() {
     node.imds = await startImds(node);
     cloud.nodes.set(instanceId, node);
     mkdirSync(mountPoint(index), { recursive: true });
-    const options = { experiment: partial.experiment, region: "us-east-1", nodeIndex: index, nodeCount, volumeId: volumeOf(index), volumeOrigin: "snapshot", mountPoint: mountPoint(index), warm: "none", checkpointBucket: BUCKET, checkpointPrefix: "checkpoints/", autostop: { idleMinutes: 30, action: "terminate", gpuThresholdPercent: 5 }, spot: true, recovery: { groupName: group(index), maxRestarts } } as const;
+    const options = {
+      experiment: partial.experiment,
+      region: "us-east-1",
+      nodeIndex: index,
+      nodeCount,
+      volumeId: volumeOf(index),
+      volumeOrigin: "snapshot",
+      mountPoint: mountPoint(index),
+      warm: "none",
+      checkpointBucket: BUCKET,
+      checkpointPrefix: "checkpoints/",
+      autostop: { idleMinutes: 30, action: "terminate", gpuThresholdPercent: 5 },
+      spot: true,
+      recovery: { groupName: group(index), maxRestarts },
+    } as const;
     const env = {
       ...bootstrapEnv(options),
       ...box.env,
@@ -210,20 +246,39 @@ export function recoveryWorld() {
       TRAINCTL_SPOT_HOOK: path.join(box.root, "no-hook"),
     };
     const setup = await box.runAsync("setup.sh", env);
-    return { node, setup, log: box.log, runLog: () => (existsSync(path.join(mountPoint(index), "trainctl", "run.log")) ? readFileSync(path.join(mountPoint(index), "trainctl", "run.log"), "utf8") : "") };
+    return {
+      node,
+      setup,
+      log: box.log,
+      runLog: () =>
+        existsSync(path.join(mountPoint(index), "trainctl", "run.log")) ? readFileSync(path.join(mountPoint(index), "trainctl", "run.log"), "utf8") : "",
+    };
   }
 
   /** EC2 reclaims the node: every process it ran ends, its metadata service goes away. */
   function terminate(node: FakeNode) {
     if (!node.alive) return;
     node.alive = false;
-    const pids = [path.join(node.root, "services.pids"), path.join(node.root, "run", "train.pid")].flatMap((f) => (existsSync(f) ? readFileSync(f, "utf8").trim().split("\n") : []));
+    const pids = [path.join(node.root, "services.pids"), path.join(node.root, "run", "train.pid")].flatMap((f) =>
+      existsSync(f) ? readFileSync(f, "utf8").trim().split("\n") : [],
+    );
     for (const pid of pids) spawnSync("kill", ["-KILL", "--", `-${pid}`]);
     node.imds.close();
   }
 
   const spec = async () => JSON.parse(await (await s3.client().send(new GetObjectCommand({ Bucket: BUCKET, Key: SPEC_KEY }))).Body!.transformToString());
-  const cli = (args: string[]) => trainctlAsync(args, { cwd: work, env: { ...s3.env(), AWS_ENDPOINT_URL_EC2: api.endpoint, AWS_ENDPOINT_URL_CLOUDWATCH: api.endpoint, AWS_ENDPOINT_URL_SSM: ssm.endpoint, TRAINCTL_SSM_POLL_MS: "50", TRAINCTL_PULUMI: pulumiBin } });
+  const cli = (args: string[]) =>
+    trainctlAsync(args, {
+      cwd: work,
+      env: {
+        ...s3.env(),
+        AWS_ENDPOINT_URL_EC2: api.endpoint,
+        AWS_ENDPOINT_URL_CLOUDWATCH: api.endpoint,
+        AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+        TRAINCTL_SSM_POLL_MS: "50",
+        TRAINCTL_PULUMI: pulumiBin,
+      },
+    });
 
   /** Stores a spec as a node would find it (the restart-limit test starts from one). */
   const putSpec = (body: object) => s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: SPEC_KEY, Body: JSON.stringify(body) }));

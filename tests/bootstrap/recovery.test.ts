@@ -16,7 +16,19 @@ describe("spot recovery: one node", () => {
     const run = await cli(["run", "drill1", "--code", code, "--env", "LR=3e-4", "--json", "--", "bash", "train.sh"]);
     expect(run.code, run.stderr).toBe(0);
     const stored = await spec();
-    expect(stored).toMatchObject({ version: 1, runId: JSON.parse(run.stdout).runId, command: ["bash", "train.sh"], env: { LR: "3e-4" }, secrets: {}, port: 29500, nodeCount: 1, generation: 0, restarts: 0, status: "running", interruptions: [] });
+    expect(stored).toMatchObject({
+      version: 1,
+      runId: JSON.parse(run.stdout).runId,
+      command: ["bash", "train.sh"],
+      env: { LR: "3e-4" },
+      secrets: {},
+      port: 29500,
+      nodeCount: 1,
+      generation: 0,
+      restarts: 0,
+      status: "running",
+      interruptions: [],
+    });
     expect(stored.codeUrl).toBe(`s3://${BUCKET}/runs/${stored.runId}/code/`);
     await expect.poll(first.runLog, { timeout: 60_000 }).toContain("env: RESUMED=0 RESTARTS=0 RANK=0 WORLD=1 MASTER=");
     await expect.poll(() => existsSync(path.join(mountPoint(0), "checkpoints", "rank0-after-0.pt")), { timeout: 30_000 }).toBe(true);
@@ -36,7 +48,11 @@ describe("spot recovery: one node", () => {
     const second = await boot(0, 1, 3);
     expect(second.setup.status, second.log()).toBe(0);
     expect(second.log()).toMatch(/is busy \(the previous node is releasing it\); retrying[\s\S]*attached vol-00000000000000000/);
-    await expect.poll(second.runLog, { timeout: 60_000 }).toMatch(/generation 1 \(restarts 1\) on node 0 ===\nenv: RESUMED=1 RESTARTS=1 RANK=0 WORLD=1 MASTER=[\d.]+:29500 LR=3e-4\ncheckpoints: rank0-after-0\.pt/);
+    await expect
+      .poll(second.runLog, { timeout: 60_000 })
+      .toMatch(
+        /generation 1 \(restarts 1\) on node 0 ===\nenv: RESUMED=1 RESTARTS=1 RANK=0 WORLD=1 MASTER=[\d.]+:29500 LR=3e-4\ncheckpoints: rank0-after-0\.pt/,
+      );
     const after = await spec();
     expect(after).toMatchObject({ generation: 1, restarts: 1, status: "running" });
     expect(after.restartLog).toEqual([expect.objectContaining({ generation: 1, node: 0, instanceId: second.node.instanceId })]);
@@ -48,7 +64,14 @@ describe("spot recovery: one node", () => {
     expect(experiment.nodes.map((n: { index: number; instanceId: string }) => [n.index, n.instanceId])).toEqual([[0, second.node.instanceId]]);
     const lost = (Date.parse(after.restartLog[0].at) - Date.parse(after.interruptions[0].at)) / 1000;
     expect(lost).toBeGreaterThan(0);
-    expect(experiment.recovery).toEqual({ runId: after.runId, status: "running", generation: 1, restarts: 1, interruptions: after.interruptions, lostSeconds: lost });
+    expect(experiment.recovery).toEqual({
+      runId: after.runId,
+      status: "running",
+      generation: 1,
+      restarts: 1,
+      interruptions: after.interruptions,
+      lostSeconds: lost,
+    });
 
     // The run log lives on the data volume: logs reads both generations from the group's new node.
     const logs = await cli(["logs", "drill1"]);
@@ -58,7 +81,9 @@ describe("spot recovery: one node", () => {
     // A stored run that is running is not replaced by accident.
     const again = await cli(["run", "drill1", "--code", code, "--", "true"]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain(`error: run ${after.runId} is running on drill1 (generation 1); nothing was stored (add --replace to stop it and start this one)`);
+    expect(again.stderr).toContain(
+      `error: run ${after.runId} is running on drill1 (generation 1); nothing was stored (add --replace to stop it and start this one)`,
+    );
     expect((await spec()).runId).toBe(after.runId);
     terminate(second.node);
   }, 180_000);
@@ -67,7 +92,14 @@ describe("spot recovery: one node", () => {
     freshVolumes(1);
     cloud.desired.clear();
     const earlier = new Date(Date.now() - 600_000).toISOString().replace(/\.\d+Z$/, "Z");
-    await putSpec({ ...(await spec()), generation: 1, restarts: 1, status: "running", startedAt: earlier, interruptions: [{ at: earlier, node: 0, instanceId: "i-0" }] });
+    await putSpec({
+      ...(await spec()),
+      generation: 1,
+      restarts: 1,
+      status: "running",
+      startedAt: earlier,
+      interruptions: [{ at: earlier, node: 0, instanceId: "i-0" }],
+    });
     // Node 0 of a two-node experiment whose limit is one restart.
     const node = await boot(0, 2, 1);
     expect(node.setup.status, node.log()).toBe(0);

@@ -3,7 +3,15 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFile
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BOOTSTRAP_PATHS, type BootstrapOptions, USER_DATA_LIMIT_BYTES, bootstrapEnv, bootstrapScripts, renderUserData, shippedScript } from "../../components/bootstrap";
+import {
+  BOOTSTRAP_PATHS,
+  type BootstrapOptions,
+  USER_DATA_LIMIT_BYTES,
+  bootstrapEnv,
+  bootstrapScripts,
+  renderUserData,
+  shippedScript,
+} from "../../components/bootstrap";
 import { RUNTIME_TAG } from "../../core/tags";
 import { estimateWarm } from "../../components/warming";
 
@@ -68,11 +76,28 @@ describe("renderUserData", () => {
     writeFileSync(aws, `#!/bin/sh\necho "$@" >> ${calls}\n`);
     chmodSync(aws, 0o755);
     const envFile = path.join(root, "env");
-    writeFileSync(envFile, Object.entries(bootstrapEnv(options)).map(([k, v]) => `${k}='${v}'`).join("\n"));
+    writeFileSync(
+      envFile,
+      Object.entries(bootstrapEnv(options))
+        .map(([k, v]) => `${k}='${v}'`)
+        .join("\n"),
+    );
     const lib = path.join(__dirname, "..", "..", "components", "bootstrap", "lib.sh");
     const script = `source ${lib}; imds() { echo i-0123456789abcdef0; }; runtime_tag "$TRAINCTL_TAG_BUSY" true; runtime_tag "$TRAINCTL_TAG_STAGING" copying; runtime_tag "$TRAINCTL_TAG_WARM_STATE" warm`;
-    execFileSync("bash", ["-c", script], { env: { PATH: process.env.PATH, TRAINCTL_ENV_FILE: envFile, TRAINCTL_AWS: aws, TRAINCTL_LOG: path.join(root, "log"), TRAINCTL_STATE_DIR: root, TRAINCTL_RUN_DIR: root } });
-    const tagged = readFileSync(calls, "utf8").trim().split("\n").map((line) => line.split(" --tags ")[1]);
+    execFileSync("bash", ["-c", script], {
+      env: {
+        PATH: process.env.PATH,
+        TRAINCTL_ENV_FILE: envFile,
+        TRAINCTL_AWS: aws,
+        TRAINCTL_LOG: path.join(root, "log"),
+        TRAINCTL_STATE_DIR: root,
+        TRAINCTL_RUN_DIR: root,
+      },
+    });
+    const tagged = readFileSync(calls, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => line.split(" --tags ")[1]);
     expect(tagged).toEqual([`Key=${RUNTIME_TAG.busy},Value=true`, `Key=${RUNTIME_TAG.staging},Value=copying`, `Key=${RUNTIME_TAG.warmState},Value=warm`]);
   });
 });
@@ -101,11 +126,20 @@ describe("setup.sh", () => {
       },
     });
     expect(result.status, result.stderr).toBe(0);
-    expect(readdirSync(units).sort()).toEqual(["trainctl-autostop.service", "trainctl-autostop.timer", "trainctl-metrics.service", "trainctl-metrics.timer", "trainctl-spot-watcher.service"]);
+    expect(readdirSync(units).sort()).toEqual([
+      "trainctl-autostop.service",
+      "trainctl-autostop.timer",
+      "trainctl-metrics.service",
+      "trainctl-metrics.timer",
+      "trainctl-spot-watcher.service",
+    ]);
     expect(readFileSync(path.join(units, "trainctl-autostop.timer"), "utf8")).toContain("OnUnitActiveSec=1min");
     expect(readFileSync(path.join(units, "trainctl-metrics.timer"), "utf8")).toContain("OnUnitActiveSec=1min");
     expect(readFileSync(path.join(units, "trainctl-metrics.service"), "utf8")).toMatch(/^ExecStart=.*\/publish-metrics\.sh$/m);
-    expect(readFileSync(calls, "utf8").trim().split("\n")).toEqual(["daemon-reload", "enable --now trainctl-autostop.timer trainctl-metrics.timer trainctl-spot-watcher.service"]);
+    expect(readFileSync(calls, "utf8").trim().split("\n")).toEqual([
+      "daemon-reload",
+      "enable --now trainctl-autostop.timer trainctl-metrics.timer trainctl-spot-watcher.service",
+    ]);
   });
 });
 

@@ -8,7 +8,8 @@ export const AWS = "/usr/bin/aws";
 
 /** Fails with the apt package to install when a tool the bootstrap tests run is missing. */
 export function need(tool: string, pkg: string): void {
-  if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is missing: install it with 'apt-get install ${pkg}' (npm run test:setup does)`);
+  if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0)
+    throw new Error(`${tool} is missing: install it with 'apt-get install ${pkg}' (npm run test:setup does)`);
 }
 
 /** A sandbox for one script run: its own state, log, env file and fake bin folder first on PATH. */

@@ -28,7 +28,15 @@ describe("mount-data-volume.sh", () => {
     const byId = path.join(box.root, "by-id");
     mkdirSync(byId);
     symlinkSync(image, path.join(byId, "nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0"));
-    const extra = { TRAINCTL_VOLUME_ID: volumeId, TRAINCTL_MOUNT_POINT: path.join(box.root, "mnt"), TRAINCTL_DEV_BY_ID: byId, TRAINCTL_FSTAB: path.join(box.root, "fstab"), TRAINCTL_MOUNT: "true", TRAINCTL_WAIT_SECONDS: "3", TRAINCTL_VOLUME_ORIGIN: "empty" };
+    const extra = {
+      TRAINCTL_VOLUME_ID: volumeId,
+      TRAINCTL_MOUNT_POINT: path.join(box.root, "mnt"),
+      TRAINCTL_DEV_BY_ID: byId,
+      TRAINCTL_FSTAB: path.join(box.root, "fstab"),
+      TRAINCTL_MOUNT: "true",
+      TRAINCTL_WAIT_SECONDS: "3",
+      TRAINCTL_VOLUME_ORIGIN: "empty",
+    };
     return { ...box, image, extra };
   }
   const uuidOf = (image: string) => execFileSync("blkid", ["-s", "UUID", "-o", "value", image], { encoding: "utf8" }).trim();
@@ -82,7 +90,14 @@ describe("autostop.sh", () => {
     const gpuFile = path.join(b.root, "gpu");
     writeFileSync(gpuFile, gpu);
     const shutdown = path.join(b.root, "shutdown-called");
-    const extra = { TRAINCTL_FAKE_GPU: gpuFile, TRAINCTL_SHUTDOWN: `touch ${shutdown}`, TRAINCTL_IDLE_MINUTES: "3", TRAINCTL_IDLE_ACTION: "terminate", TRAINCTL_UPTIME_SECONDS: "600", TRAINCTL_MAX_SECONDS: "7200" };
+    const extra = {
+      TRAINCTL_FAKE_GPU: gpuFile,
+      TRAINCTL_SHUTDOWN: `touch ${shutdown}`,
+      TRAINCTL_IDLE_MINUTES: "3",
+      TRAINCTL_IDLE_ACTION: "terminate",
+      TRAINCTL_UPTIME_SECONDS: "600",
+      TRAINCTL_MAX_SECONDS: "7200",
+    };
     return { ...b, gpuFile, shutdown, extra };
   }
 

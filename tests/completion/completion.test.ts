@@ -9,7 +9,10 @@ import { ROOT, trainctl } from "../helpers/cli";
 function complete(script: string, words: string[]): string[] {
   const bin = mkdtempSync(path.join(tmpdir(), "completion-bin-"));
   // The script calls `trainctl` from PATH, as it would once installed.
-  writeFileSync(path.join(bin, "trainctl"), `#!/bin/sh\nexec "${path.join(ROOT, "node_modules", ".bin", "tsx")}" "${path.join(ROOT, "scripts", "cli.ts")}" "$@"\n`);
+  writeFileSync(
+    path.join(bin, "trainctl"),
+    `#!/bin/sh\nexec "${path.join(ROOT, "node_modules", ".bin", "tsx")}" "${path.join(ROOT, "scripts", "cli.ts")}" "$@"\n`,
+  );
   chmodSync(path.join(bin, "trainctl"), 0o755);
   const bash = `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}\n_trainctl_yargs_completions\nprintf '%s\\n' "\${COMPREPLY[@]}"\n`;
   const result = spawnSync("bash", ["--norc", "-c", bash], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", timeout: 120_000 });

@@ -61,11 +61,24 @@ describe("dashboard name, URL and price", () => {
   });
 
   it("links to the console in the stack's region", () => {
-    expect(dashboardUrl("us-west-2", "trainctl-dev")).toBe("https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards:name=trainctl-dev");
+    expect(dashboardUrl("us-west-2", "trainctl-dev")).toBe(
+      "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards:name=trainctl-dev",
+    );
   });
 
   it("is priced at $3/month, the price beyond the account's 3 free dashboards", () => {
-    const record: ResourceRecord = { urn: "urn:d", type: "aws:cloudwatch/dashboard:Dashboard", name: "dev-dashboard", custom: true, protect: false, retainOnDelete: false, dependencies: [], inputs: {}, outputs: {}, tags: {} };
+    const record: ResourceRecord = {
+      urn: "urn:d",
+      type: "aws:cloudwatch/dashboard:Dashboard",
+      name: "dev-dashboard",
+      custom: true,
+      protect: false,
+      retainOnDelete: false,
+      dependencies: [],
+      inputs: {},
+      outputs: {},
+      tags: {},
+    };
     const item = priceResource(record)!;
     expect(item.monthly).toBe(3);
     expect(item.hourly).toBeCloseTo(3 / 730, 6);

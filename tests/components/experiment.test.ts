@@ -64,7 +64,7 @@ describe("the dev experiment under mocks", () => {
 
   it("uses one explicit provider whose default tags carry the cost keys, on every resource", () => {
     const provider = one(run, "pulumi:providers:aws");
-    const defaults = (provider.record.inputs.defaultTags as string | { tags: Record<string, string> });
+    const defaults = provider.record.inputs.defaultTags as string | { tags: Record<string, string> };
     const tags = typeof defaults === "string" ? JSON.parse(defaults).tags : defaults.tags;
     expect(tags).toEqual({
       "trainctl:project": "trainctl",
@@ -90,7 +90,10 @@ describe("the dev experiment under mocks", () => {
     expect(node.rootBlockDevice.encrypted).toBe(true);
     expect(node.rootBlockDevice.tags["trainctl:cost-center"]).toBe("ml-research");
     expect(node.rootBlockDevice.tags["trainctl:role"]).toBe("root-volume");
-    expect(node.instanceMarketOptions).toEqual({ marketType: "spot", spotOptions: { maxPrice: "0.75", spotInstanceType: "one-time", instanceInterruptionBehavior: "terminate" } });
+    expect(node.instanceMarketOptions).toEqual({
+      marketType: "spot",
+      spotOptions: { maxPrice: "0.75", spotInstanceType: "one-time", instanceInterruptionBehavior: "terminate" },
+    });
     expect(node.instanceInitiatedShutdownBehavior).toBe("terminate");
     expect(node.tags["trainctl:max-hours"]).toBe("72");
   });
@@ -102,7 +105,16 @@ describe("the dev experiment under mocks", () => {
 
   it("encrypts the data volume, keeps a final snapshot and warms it at the configured rate", () => {
     const volume = one(run, "aws:ebs/volume:Volume").record.inputs as any;
-    expect(volume).toMatchObject({ encrypted: true, finalSnapshot: true, volumeInitializationRate: 300, snapshotId: "snap-0123456789abcdef0", size: 500, type: "gp3", iops: 6000, throughput: 500 });
+    expect(volume).toMatchObject({
+      encrypted: true,
+      finalSnapshot: true,
+      volumeInitializationRate: 300,
+      snapshotId: "snap-0123456789abcdef0",
+      size: 500,
+      type: "gp3",
+      iops: 6000,
+      throughput: 500,
+    });
     expect(ofType(run, "aws:ebs/fastSnapshotRestore:FastSnapshotRestore")).toHaveLength(0);
   });
 
@@ -121,11 +133,15 @@ describe("the dev experiment under mocks", () => {
 
   it("limits the instance role's S3 access to the experiment's buckets and the dataset prefix", () => {
     const policy = JSON.parse(one(run, "aws:iam/rolePolicy:RolePolicy").record.inputs.policy as string);
-    const s3Resources: string[] = policy.Statement.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith("s3:"))).flatMap((s: any) => [s.Resource].flat());
+    const s3Resources: string[] = policy.Statement.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith("s3:"))).flatMap((s: any) =>
+      [s.Resource].flat(),
+    );
     const buckets = ofType(run, "aws:s3/bucket:Bucket").map((b) => b.record.outputs.bucket as string);
     expect(buckets).toHaveLength(2);
     for (const resource of s3Resources) {
-      const ok = buckets.some((b) => resource === `arn:aws:s3:::${b}` || resource === `arn:aws:s3:::${b}/*`) || resource.startsWith("arn:aws:s3:::trainctl-example-datasets");
+      const ok =
+        buckets.some((b) => resource === `arn:aws:s3:::${b}` || resource === `arn:aws:s3:::${b}/*`) ||
+        resource.startsWith("arn:aws:s3:::trainctl-example-datasets");
       expect(ok, resource).toBe(true);
     }
     expect(s3Resources).toContain("arn:aws:s3:::trainctl-example-datasets/imagenet/*");
@@ -146,7 +162,10 @@ describe("the dev experiment under mocks", () => {
       expect(rules.find((r) => r.id === "expire-staging").expiration.days).toBe(1);
     }
     const checkpoints = lifecycles.find((rules) => rules.some((r) => r.id === "trim-noncurrent-versions"));
-    expect(checkpoints?.find((r) => r.id === "trim-noncurrent-versions").noncurrentVersionExpiration).toEqual({ noncurrentDays: 90, newerNoncurrentVersions: 5 });
+    expect(checkpoints?.find((r) => r.id === "trim-noncurrent-versions").noncurrentVersionExpiration).toEqual({
+      noncurrentDays: 90,
+      newerNoncurrentVersions: 5,
+    });
     expect(ofType(run, "aws:s3/bucket:Bucket").every((b) => b.record.inputs.forceDestroy === false)).toBe(true);
   });
 
@@ -154,12 +173,20 @@ describe("the dev experiment under mocks", () => {
     const budget = one(run, "aws:budgets/budget:Budget").record.inputs as any;
     expect(budget).toMatchObject({ budgetType: "COST", timeUnit: "MONTHLY", limitAmount: "500.00", limitUnit: "USD" });
     expect(budget.costFilters).toEqual([{ name: "TagKeyValue", values: ["user:trainctl:experiment$dev"] }]);
-    expect(budget.notifications.map((n: any) => [n.notificationType, n.threshold])).toEqual([["FORECASTED", 80], ["ACTUAL", 100]]);
+    expect(budget.notifications.map((n: any) => [n.notificationType, n.threshold])).toEqual([
+      ["FORECASTED", 80],
+      ["ACTUAL", 100],
+    ]);
     expect(ofType(run, "aws:costexplorer/costAllocationTag:CostAllocationTag")).toHaveLength(0);
   });
 
   it("exports the outputs other tools read", () => {
-    expect(run.outputs).toMatchObject({ instanceId: expect.stringMatching(/^i-/), datasetsBucket: expect.any(String), checkpointsBucket: expect.any(String), mountPoint: "/mnt/data" });
+    expect(run.outputs).toMatchObject({
+      instanceId: expect.stringMatching(/^i-/),
+      datasetsBucket: expect.any(String),
+      checkpointsBucket: expect.any(String),
+      mountPoint: "/mnt/data",
+    });
     expect(run.outputs.dataVolumeIds).toEqual([expect.stringMatching(/^vol-/)]);
     expect(run.outputs.region).toBe("us-east-1");
     expect(run.outputs.privateIps).toHaveLength(1);
@@ -255,7 +282,9 @@ describe("variants", () => {
       config: dev,
       invokes: (token) => (token === "aws:ebs/getEbsVolumes:getEbsVolumes" ? { ids: ["vol-0aaaaaaaaaaaaaaaa"] } : undefined),
     });
-    await expect(failing).rejects.toThrow(/trainctl-dev-data-0 already exists outside this stack \(vol-0aaaaaaaaaaaaaaaa\); adopt it with trainctl:dataVolume.adopt: vol-0aaaaaaaaaaaaaaaa/);
+    await expect(failing).rejects.toThrow(
+      /trainctl-dev-data-0 already exists outside this stack \(vol-0aaaaaaaaaaaaaaaa\); adopt it with trainctl:dataVolume.adopt: vol-0aaaaaaaaaaaaaaaa/,
+    );
   });
 
   it("a volume the stack already manages is not a duplicate", async () => {
@@ -290,15 +319,13 @@ describe("variants", () => {
   });
 
   it("activateCostTags: retain keeps a migrating stack's cost-allocation tags, retained on delete (item 9)", async () => {
-    const run = await runOffline({ stack: "dev", config: withConfig({ "trainctl:budget": { monthlyUsd: 100, emails: ["a@example.com"], activateCostTags: "retain" } }) });
+    const run = await runOffline({
+      stack: "dev",
+      config: withConfig({ "trainctl:budget": { monthlyUsd: 100, emails: ["a@example.com"], activateCostTags: "retain" } }),
+    });
     const tags = ofType(run, "aws:costexplorer/costAllocationTag:CostAllocationTag");
     expect(tags.every((t) => t.request.retainOnDelete)).toBe(true);
-    expect(tags.map((c) => c.record.inputs.tagKey)).toEqual([
-      "trainctl:project",
-      "trainctl:experiment",
-      "trainctl:owner",
-      "trainctl:cost-center",
-    ]);
+    expect(tags.map((c) => c.record.inputs.tagKey)).toEqual(["trainctl:project", "trainctl:experiment", "trainctl:owner", "trainctl:cost-center"]);
   });
 
   it("a bad config registers nothing but the stack", async () => {
@@ -319,10 +346,15 @@ describe("variants", () => {
     expect(commands.map((c) => c.name)).toEqual(["dev-data-path-upload", "dev-data-path-loader"]);
     const datasets = ofType(run, "aws:s3/bucket:Bucket").find((b) => b.record.name === "dev-datasets-bucket")!.record.outputs.bucket as string;
     expect(commands[0].inputs.create).toBe(`npx --no trainctl transfer ${dir} s3://${datasets}/dataset/ --sync`);
-    expect(commands[1].inputs.create).toContain(`--strategy local-cache --format npy --data s3://${datasets}/dataset/ --instance-type g5.xlarge --cache-dir /opt/dlami/nvme/dataset`);
+    expect(commands[1].inputs.create).toContain(
+      `--strategy local-cache --format npy --data s3://${datasets}/dataset/ --instance-type g5.xlarge --cache-dir /opt/dlami/nvme/dataset`,
+    );
     const userData = one(run, "aws:ec2/instance:Instance").record.inputs.userData as string;
     expect(userData).toContain(`TRAINCTL_DATASET_SOURCE='s3://${datasets}/dataset/'`);
-    expect(run.outputs).toMatchObject({ datasetLocation: `s3://${datasets}/dataset/`, loaderLocation: expect.stringMatching(/^s3:\/\/dev-checkpoints-.*\/code\/loader\.py$/) });
+    expect(run.outputs).toMatchObject({
+      datasetLocation: `s3://${datasets}/dataset/`,
+      loaderLocation: expect.stringMatching(/^s3:\/\/dev-checkpoints-.*\/code\/loader\.py$/),
+    });
   });
 
   it("strategy auto asks the recommender: millions of small files on a g5.xlarge go to the local cache", async () => {

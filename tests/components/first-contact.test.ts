@@ -22,7 +22,12 @@ describe("1. multi-node security group rules", () => {
   it("every security group and rule description in the 2-node stack uses only EC2's characters", async () => {
     const run = await runOffline({ stack: "2-node", config: fixtureConfig("2-node") });
     const descriptions = [
-      ...ofType(run, "aws:ec2/securityGroup:SecurityGroup").flatMap((g) => [g.record.inputs.description, ...[...((g.record.inputs.ingress as object[]) ?? []), ...((g.record.inputs.egress as object[]) ?? [])].map((x) => (x as { description?: string }).description)]),
+      ...ofType(run, "aws:ec2/securityGroup:SecurityGroup").flatMap((g) => [
+        g.record.inputs.description,
+        ...[...((g.record.inputs.ingress as object[]) ?? []), ...((g.record.inputs.egress as object[]) ?? [])].map(
+          (x) => (x as { description?: string }).description,
+        ),
+      ]),
       ...ofType(run, "aws:ec2/securityGroupRule:SecurityGroupRule").map((x) => x.record.inputs.description),
     ];
     expect(descriptions.length).toBeGreaterThanOrEqual(3);
@@ -76,7 +81,10 @@ describe("3. the incarnation id", () => {
   it("experiment new writes a fresh incarnation, never the source's, and refuses names AWS would reject", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "trainctl-new-"));
     copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-    writeFileSync(path.join(dir, "Pulumi.dev.yaml"), `${readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8")}  trainctl:incarnation: 0123456789ab\n`);
+    writeFileSync(
+      path.join(dir, "Pulumi.dev.yaml"),
+      `${readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8")}  trainctl:incarnation: 0123456789ab\n`,
+    );
     const file = newExperimentFile({ projectDir: dir, name: "run-2", from: "dev", sets: [] });
     const incarnation = parseYaml(readFileSync(file, "utf8")).config["trainctl:incarnation"];
     expect(incarnation).toMatch(/^[0-9a-f]{12}$/);
@@ -123,7 +131,10 @@ describe("4. names AWS accepts", () => {
 
 describe("5. ARNs in the region's partition", () => {
   it("a GovCloud plan sends no arn:aws: ARN", async () => {
-    const run = await runOffline({ stack: "dev", config: { ...dev, "aws:region": "us-gov-west-1", "trainctl:dataset": { source: "s3://gov-datasets/imagenet/", strategy: "prewarmed-ebs" } } });
+    const run = await runOffline({
+      stack: "dev",
+      config: { ...dev, "aws:region": "us-gov-west-1", "trainctl:dataset": { source: "s3://gov-datasets/imagenet/", strategy: "prewarmed-ebs" } },
+    });
     const inputs = JSON.stringify(run.model.resources.filter((x) => x.type.startsWith("aws:")).map((x) => x.inputs));
     expect(inputs).toContain("arn:aws-us-gov:iam::aws:policy/AmazonSSMManagedInstanceCore");
     expect(inputs).not.toMatch(/arn:aws:/);
@@ -131,7 +142,8 @@ describe("5. ARNs in the region's partition", () => {
 });
 
 describe("6. the availability zone", () => {
-  const offering = (zones: string[]) => (token: string) => (token === "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings" ? { locations: zones } : undefined);
+  const offering = (zones: string[]) => (token: string) =>
+    token === "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings" ? { locations: zones } : undefined;
 
   it("goes to the first zone, in name order, that offers the instance type, and the plan says so", async () => {
     const run = await runOffline({ stack: "dev", config: dev, invokes: offering(["us-east-1c", "us-east-1b"]) });
@@ -141,18 +153,27 @@ describe("6. the availability zone", () => {
   });
 
   it("a deployed experiment stays in its zone", async () => {
-    const run = await runOffline({ stack: "dev", config: dev, invokes: offering(["us-east-1a", "us-east-1b"]), stackOutputs: { availabilityZone: "us-east-1c" } });
+    const run = await runOffline({
+      stack: "dev",
+      config: dev,
+      invokes: offering(["us-east-1a", "us-east-1b"]),
+      stackOutputs: { availabilityZone: "us-east-1c" },
+    });
     expect(ofType(run, "aws:ebs/volume:Volume")[0].record.inputs.availabilityZone).toBe("us-east-1c");
   });
 
   it("a type offered nowhere is an error naming trainctl:instance.type", () => {
-    expect(() => chooseZone("p5.48xlarge", "us-west-1", [])).toThrow(/^trainctl:instance.type: p5.48xlarge is not offered in any availability zone of us-west-1/);
+    expect(() => chooseZone("p5.48xlarge", "us-west-1", [])).toThrow(
+      /^trainctl:instance.type: p5.48xlarge is not offered in any availability zone of us-west-1/,
+    );
   });
 });
 
 describe("7. the AMI family per instance family", () => {
   it("refuses V100, Trainium and Inferentia types on the default AMI, with the reason, unless an AMI is chosen", () => {
-    expect(() => parseStackConfig({ ...dev, "trainctl:instance": { type: "p3.2xlarge", market: "on-demand" } })).toThrow(/trainctl:instance.type: p3.2xlarge cannot use the default AMI: its V100 \(Volta\)/);
+    expect(() => parseStackConfig({ ...dev, "trainctl:instance": { type: "p3.2xlarge", market: "on-demand" } })).toThrow(
+      /trainctl:instance.type: p3.2xlarge cannot use the default AMI: its V100 \(Volta\)/,
+    );
     expect(() => parseStackConfig({ ...dev, "trainctl:instance": { type: "trn1.2xlarge", market: "on-demand" } })).toThrow(/Neuron AMI/);
     expect(defaultAmiProblem("inf2.xlarge")).toMatch(/Neuron/);
     expect(() => parseStackConfig({ ...dev, "trainctl:instance": { type: "p3.2xlarge", market: "on-demand", amiParameter: "/my/volta/ami" } })).not.toThrow();

@@ -117,7 +117,9 @@ describe("control characters in config strings", () => {
     const error = errorFor({ ...base, "trainctl:dataVolume": injected });
     expect(error.issues.map((i) => i.path)).toEqual(["trainctl:dataVolume.mountPoint"]);
     expect(error.message).not.toContain("\n");
-    expect(error.message).toMatch(/^trainctl:dataVolume\.mountPoint: must not contain control characters such as a newline or tab \(got "\/mnt\/data\\nTRAINCTL_ENV\\ntouch/);
+    expect(error.message).toMatch(
+      /^trainctl:dataVolume\.mountPoint: must not contain control characters such as a newline or tab \(got "\/mnt\/data\\nTRAINCTL_ENV\\ntouch/,
+    );
   });
 
   it("a control character in a top-level key name is shown escaped, on one line", () => {
@@ -135,7 +137,9 @@ describe("control characters in config strings", () => {
   it("the CLI refuses an injected mount point with one line, exit 2, and writes nothing", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "trainctl-config-cli-"));
     for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml"]) copyFileSync(path.join(ROOT, f), path.join(dir, f));
-    const result = trainctl(["experiment", "new", "inject", "--set", 'dataVolume.mountPoint="/mnt/data\\nTRAINCTL_ENV\\nreboot"'], { env: { TRAINCTL_PROJECT_DIR: dir } });
+    const result = trainctl(["experiment", "new", "inject", "--set", 'dataVolume.mountPoint="/mnt/data\\nTRAINCTL_ENV\\nreboot"'], {
+      env: { TRAINCTL_PROJECT_DIR: dir },
+    });
     expectUsageError(result, /^error: trainctl:dataVolume\.mountPoint: must not contain control characters/);
     expect(readdirSync(dir).sort()).toEqual(["Pulumi.dev.yaml", "Pulumi.yaml"]);
   });
@@ -146,22 +150,49 @@ describe("dataVolume.mountPoint is one field of /etc/fstab", () => {
     expect(parseStackConfig({ ...base, "trainctl:dataVolume": { sizeGiB: 10, mountPoint } }).dataVolume?.mountPoint).toBe(mountPoint);
   });
 
-  it.each(["/mnt/my data", "/mnt/a tmpfs defaults 0 0 #", "/mnt/../etc", "/mnt/./data", "//mnt", "/mnt//data", "/mnt/dåta", "/", "data", "/mnt/$(reboot)"])("refuses %j naming the key", (mountPoint) => {
-    const error = errorFor({ ...base, "trainctl:dataVolume": { sizeGiB: 10, mountPoint } });
-    expect(error.issues).toEqual([{ path: "trainctl:dataVolume.mountPoint", message: expect.stringContaining("must be an absolute path other than /") }]);
-  });
+  it.each(["/mnt/my data", "/mnt/a tmpfs defaults 0 0 #", "/mnt/../etc", "/mnt/./data", "//mnt", "/mnt//data", "/mnt/dåta", "/", "data", "/mnt/$(reboot)"])(
+    "refuses %j naming the key",
+    (mountPoint) => {
+      const error = errorFor({ ...base, "trainctl:dataVolume": { sizeGiB: 10, mountPoint } });
+      expect(error.issues).toEqual([{ path: "trainctl:dataVolume.mountPoint", message: expect.stringContaining("must be an absolute path other than /") }]);
+    },
+  );
 });
 
 describe("strings sent to AWS follow AWS's rules", () => {
   it.each([
-    ["a reserved tag key", { "trainctl:tags": { "aws:team": "x" } }, 'trainctl:tags.aws:team: invalid key: the aws: prefix is reserved by AWS (got "aws:team")'],
+    [
+      "a reserved tag key",
+      { "trainctl:tags": { "aws:team": "x" } },
+      'trainctl:tags.aws:team: invalid key: the aws: prefix is reserved by AWS (got "aws:team")',
+    ],
     ["a tag key of 129 characters", { "trainctl:tags": { ["k".repeat(129)]: "x" } }, `trainctl:tags.${"k".repeat(129)}: invalid key`],
-    ["a tag key with a character S3 and IAM refuse", { "trainctl:tags": { "team#1": "x" } }, "trainctl:tags.team#1: invalid key: expected letters, digits, spaces and _ . : / = + - @"],
+    [
+      "a tag key with a character S3 and IAM refuse",
+      { "trainctl:tags": { "team#1": "x" } },
+      "trainctl:tags.team#1: invalid key: expected letters, digits, spaces and _ . : / = + - @",
+    ],
     ["a tag value of 257 characters", { "trainctl:tags": { team: "v".repeat(257) } }, "trainctl:tags.team: must be <= 256"],
-    ["a tag value with a character S3 and IAM refuse", { "trainctl:tags": { team: "a,b" } }, "trainctl:tags.team: expected letters, digits, spaces and _ . : / = + - @"],
-    ["an AMI parameter that is no SSM name", { "trainctl:instance": { amiParameter: "/aws/service/my ami" } }, "trainctl:instance.amiParameter: expected an SSM parameter name"],
-    ["an AMI parameter without the leading /", { "trainctl:instance": { amiParameter: "aws/service/x" } }, "trainctl:instance.amiParameter: expected an SSM parameter name"],
-    ["a dataset source with an IAM wildcard", { "trainctl:dataset": { source: "s3://team-data/imagenet*" } }, "trainctl:dataset.source: \"s3://team-data/imagenet*\" holds * or ?"],
+    [
+      "a tag value with a character S3 and IAM refuse",
+      { "trainctl:tags": { team: "a,b" } },
+      "trainctl:tags.team: expected letters, digits, spaces and _ . : / = + - @",
+    ],
+    [
+      "an AMI parameter that is no SSM name",
+      { "trainctl:instance": { amiParameter: "/aws/service/my ami" } },
+      "trainctl:instance.amiParameter: expected an SSM parameter name",
+    ],
+    [
+      "an AMI parameter without the leading /",
+      { "trainctl:instance": { amiParameter: "aws/service/x" } },
+      "trainctl:instance.amiParameter: expected an SSM parameter name",
+    ],
+    [
+      "a dataset source with an IAM wildcard",
+      { "trainctl:dataset": { source: "s3://team-data/imagenet*" } },
+      'trainctl:dataset.source: "s3://team-data/imagenet*" holds * or ?',
+    ],
   ])("%s is one error naming the key", (_what, overrides, line) => {
     const error = errorFor({ ...base, ...overrides });
     expect(error.message.split("\n")).toHaveLength(1);
@@ -169,7 +200,11 @@ describe("strings sent to AWS follow AWS's rules", () => {
   });
 
   it("accepts tags with spaces and letters of any script, and the default AMI parameter's shape", () => {
-    const config = parseStackConfig({ ...base, "trainctl:tags": { "Team Name": "Vision Zürich", "cost:unit": "a/b=c+d-e@f" }, "trainctl:instance": { amiParameter: "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id" } });
+    const config = parseStackConfig({
+      ...base,
+      "trainctl:tags": { "Team Name": "Vision Zürich", "cost:unit": "a/b=c+d-e@f" },
+      "trainctl:instance": { amiParameter: "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id" },
+    });
     expect(config.tags).toEqual({ "Team Name": "Vision Zürich", "cost:unit": "a/b=c+d-e@f" });
   });
 });
@@ -196,7 +231,10 @@ describe("config errors list independent mistakes only", () => {
   });
 
   it("independent mistakes next to a derived one are all still reported", () => {
-    const error = errorFor({ ...without("trainctl:costCenter"), "trainctl:dataVolume": { snapshotId: "snap-0123456789abcdef0", sizeGiB: -10, iops: 6000, initRateMiBs: 20 } });
+    const error = errorFor({
+      ...without("trainctl:costCenter"),
+      "trainctl:dataVolume": { snapshotId: "snap-0123456789abcdef0", sizeGiB: -10, iops: 6000, initRateMiBs: 20 },
+    });
     expect(error.issues.map((i) => i.path).sort()).toEqual(["trainctl:costCenter", "trainctl:dataVolume.initRateMiBs", "trainctl:dataVolume.sizeGiB"]);
   });
 });

@@ -49,7 +49,12 @@ const BAD: [string, Overrides, string, string][] = [
   ["unknown warm mode", volume({ snapshotId: "snap-0123456789abcdef0", warm: "hot" }), "trainctl:dataVolume.warm", "none | rate | fsr | fio"],
   ["init rate below 100", volume({ snapshotId: "snap-0123456789abcdef0", initRateMiBs: 50 }), "trainctl:dataVolume.initRateMiBs", "100..300"],
   ["init rate above 300", volume({ snapshotId: "snap-0123456789abcdef0", initRateMiBs: 400 }), "trainctl:dataVolume.initRateMiBs", "100..300"],
-  ["init rate with fio", volume({ snapshotId: "snap-0123456789abcdef0", warm: "fio", initRateMiBs: 200 }), "trainctl:dataVolume.initRateMiBs", "only allowed with warm: rate"],
+  [
+    "init rate with fio",
+    volume({ snapshotId: "snap-0123456789abcdef0", warm: "fio", initRateMiBs: 200 }),
+    "trainctl:dataVolume.initRateMiBs",
+    "only allowed with warm: rate",
+  ],
   ["fsr without a known zone", volume({ snapshotId: "snap-0123456789abcdef0", warm: "fsr" }), "trainctl:dataVolume.warm", "availability zone"],
   ["relative mount point", volume({ sizeGiB: 10, mountPoint: "data" }), "trainctl:dataVolume.mountPoint", "absolute path"],
   ["mount point /", volume({ sizeGiB: 10, mountPoint: "/" }), "trainctl:dataVolume.mountPoint", "other than /"],
@@ -57,13 +62,28 @@ const BAD: [string, Overrides, string, string][] = [
   ["gp3 IOPS above the limit", volume({ sizeGiB: 1000, iops: 90_000 }), "trainctl:dataVolume.iops", "3000..80000"],
   ["gp3 IOPS above 500 per GiB", volume({ sizeGiB: 10, iops: 6000 }), "trainctl:dataVolume.iops", "500 IOPS per GiB"],
   ["gp3 throughput above the limit", volume({ sizeGiB: 1000, iops: 16000, throughputMiBs: 2500 }), "trainctl:dataVolume.throughputMiBs", "125..2000"],
-  ["gp3 throughput above 0.25 per IOPS", volume({ sizeGiB: 1000, throughputMiBs: 1000 }), "trainctl:dataVolume.throughputMiBs", "0.25 MiB/s per provisioned IOPS"],
+  [
+    "gp3 throughput above 0.25 per IOPS",
+    volume({ sizeGiB: 1000, throughputMiBs: 1000 }),
+    "trainctl:dataVolume.throughputMiBs",
+    "0.25 MiB/s per provisioned IOPS",
+  ],
   ["io2 without IOPS", volume({ sizeGiB: 100, type: "io2" }), "trainctl:dataVolume.iops", "required for io2"],
   ["io2 throughput", volume({ sizeGiB: 100, type: "io2", iops: 1000, throughputMiBs: 200 }), "trainctl:dataVolume.throughputMiBs", "only configurable on gp3"],
   ["io2 too small", volume({ sizeGiB: 2, type: "io2", iops: 100 }), "trainctl:dataVolume.sizeGiB", "4..65536"],
-  ["adopt with snapshot", volume({ adopt: "vol-0123456789abcdef0", snapshotId: "snap-0123456789abcdef0", availabilityZone: "us-east-1a" }), "trainctl:dataVolume.snapshotId", "cannot be combined"],
+  [
+    "adopt with snapshot",
+    volume({ adopt: "vol-0123456789abcdef0", snapshotId: "snap-0123456789abcdef0", availabilityZone: "us-east-1a" }),
+    "trainctl:dataVolume.snapshotId",
+    "cannot be combined",
+  ],
   ["adopt without zone", volume({ adopt: "vol-0123456789abcdef0" }), "trainctl:dataVolume.availabilityZone", "required with adopt"],
-  ["adopt with warm rate", volume({ adopt: "vol-0123456789abcdef0", availabilityZone: "us-east-1a", warm: "rate" }), "trainctl:dataVolume.warm", "accepted with adopt: none | fio"],
+  [
+    "adopt with warm rate",
+    volume({ adopt: "vol-0123456789abcdef0", availabilityZone: "us-east-1a", warm: "rate" }),
+    "trainctl:dataVolume.warm",
+    "accepted with adopt: none | fio",
+  ],
   [
     "volume zone disagrees with network zone",
     { ...volume({ adopt: "vol-0123456789abcdef0", availabilityZone: "us-east-1a" }), "trainctl:network": { availabilityZone: "us-east-1b" } },
@@ -75,7 +95,12 @@ const BAD: [string, Overrides, string, string][] = [
   ["dataset lifecycle on datasets", { "trainctl:buckets": { datasets: { keepVersions: 3 } } }, "trainctl:buckets.datasets", "checkpoints only"],
   ["bad bucket name", { "trainctl:buckets": { datasets: { adopt: "Bad_Bucket" } } }, "trainctl:buckets.datasets.adopt", "bucket name"],
   ["zero keepVersions", { "trainctl:buckets": { checkpoints: { keepVersions: 0 } } }, "trainctl:buckets.checkpoints.keepVersions", "> 0"],
-  ["unknown strategy", { "trainctl:dataset": { source: "s3://b-1/p/", strategy: "fastest" } }, "trainctl:dataset.strategy", "auto | prewarmed-ebs | direct-s3 | local-cache"],
+  [
+    "unknown strategy",
+    { "trainctl:dataset": { source: "s3://b-1/p/", strategy: "fastest" } },
+    "trainctl:dataset.strategy",
+    "auto | prewarmed-ebs | direct-s3 | local-cache",
+  ],
   ["malformed s3 source", { "trainctl:dataset": { source: "s3://" } }, "trainctl:dataset.source", "malformed S3 URL"],
   ["missing local source", { "trainctl:dataset": { source: "./nope" } }, "trainctl:dataset.source", "does not exist"],
   ["source is a file", { "trainctl:dataset": { source: "file.bin" } }, "trainctl:dataset.source", "folder is required"],
@@ -152,10 +177,17 @@ describe("good configs", () => {
   });
 
   it("cross-field rules read the schema's defaults: an omitted market is on-demand, an omitted snapshot warms nothing", () => {
-    expect(() => parseStackConfig({ ...base, "trainctl:instance": { maxPrice: 1 } })).toThrow(/maxPrice: only allowed with trainctl:instance.market: spot \(market is "on-demand"\)/);
+    expect(() => parseStackConfig({ ...base, "trainctl:instance": { maxPrice: 1 } })).toThrow(
+      /maxPrice: only allowed with trainctl:instance.market: spot \(market is "on-demand"\)/,
+    );
     // With a snapshot the derived warm mode is rate, so an init rate is welcome; without one, warm is none.
-    expect(parseStackConfig({ ...base, "trainctl:dataVolume": { snapshotId: "snap-0123456789abcdef0", initRateMiBs: 200 } }).dataVolume).toMatchObject({ warm: "rate", initRateMiBs: 200 });
-    expect(() => parseStackConfig({ ...base, "trainctl:dataVolume": { sizeGiB: 10, initRateMiBs: 200 } })).toThrow(/initRateMiBs: only allowed with warm: rate and a snapshotId \(warm is "none"\)/);
+    expect(parseStackConfig({ ...base, "trainctl:dataVolume": { snapshotId: "snap-0123456789abcdef0", initRateMiBs: 200 } }).dataVolume).toMatchObject({
+      warm: "rate",
+      initRateMiBs: 200,
+    });
+    expect(() => parseStackConfig({ ...base, "trainctl:dataVolume": { sizeGiB: 10, initRateMiBs: 200 } })).toThrow(
+      /initRateMiBs: only allowed with warm: rate and a snapshotId \(warm is "none"\)/,
+    );
   });
 
   it("accepts JSON strings, as Pulumi passes object config", () => {
@@ -169,7 +201,10 @@ describe("good configs", () => {
   });
 
   it("persistent spot may stop", () => {
-    const config = parseStackConfig({ ...base, "trainctl:instance": { type: "g5.xlarge", market: "spot", spot: { persistent: true }, autostop: { action: "stop" } } });
+    const config = parseStackConfig({
+      ...base,
+      "trainctl:instance": { type: "g5.xlarge", market: "spot", spot: { persistent: true }, autostop: { action: "stop" } },
+    });
     expect(config.instance.autostop.action).toBe("stop");
   });
 });

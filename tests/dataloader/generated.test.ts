@@ -31,7 +31,8 @@ describe("generated DataLoader modules, run under Debian's torch", () => {
     for (const format of FORMATS) {
       const dir = mkdtempSync(path.join(tmpdir(), `trainctl-ds-${format}-`));
       const keys = JSON.parse(execFileSync(PYTHON, [path.join(__dirname, "make_dataset.py"), format, dir, String(COUNT)], { encoding: "utf8" }));
-      for (const file of files(dir)) await s3.client().send(new PutObjectCommand({ Bucket: "datasets", Key: `${format}/${file}`, Body: readFileSync(path.join(dir, file)) }));
+      for (const file of files(dir))
+        await s3.client().send(new PutObjectCommand({ Bucket: "datasets", Key: `${format}/${file}`, Body: readFileSync(path.join(dir, file)) }));
       datasets.set(format, { dir, keys });
     }
   });
@@ -67,7 +68,10 @@ describe("generated DataLoader modules, run under Debian's torch", () => {
   it("local-cache skips staging once staged: no S3 request on a second run", () => {
     const work = mkdtempSync(path.join(tmpdir(), "trainctl-gen-"));
     const file = path.join(work, "loader.py");
-    writeFileSync(file, renderLoader({ strategy: "local-cache", format: "npy", data: "s3://datasets/npy/", instanceType: "g5.xlarge", cacheDir: path.join(work, "cache") }));
+    writeFileSync(
+      file,
+      renderLoader({ strategy: "local-cache", format: "npy", data: "s3://datasets/npy/", instanceType: "g5.xlarge", cacheDir: path.join(work, "cache") }),
+    );
     const env = { ...process.env, ...s3.env(), PATH: "/usr/bin:/bin" };
     expect(spawnSync(PYTHON, [file, "--batch-size", "8"], { env }).status).toBe(0);
     const before = s3.requests.length;
@@ -81,7 +85,19 @@ describe("generated DataLoader modules, run under Debian's torch", () => {
 describe("trainctl dataloader", () => {
   it("writes the module and refuses to overwrite it without --force", () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), "trainctl-out-")), "loader.py");
-    const args = ["dataloader", "--strategy", "direct-s3", "--format", "webdataset", "--data", "s3://bucket-1/shards/", "--instance-type", "p4d.24xlarge", "--out", out];
+    const args = [
+      "dataloader",
+      "--strategy",
+      "direct-s3",
+      "--format",
+      "webdataset",
+      "--data",
+      "s3://bucket-1/shards/",
+      "--instance-type",
+      "p4d.24xlarge",
+      "--out",
+      out,
+    ];
     expect(trainctl(args).code).toBe(0);
     const text = readFileSync(out, "utf8");
     expect(text).toContain("NUM_WORKERS: int = 11");
@@ -98,7 +114,18 @@ describe("trainctl dataloader", () => {
     symlinkSync(victim, path.join(dir, "link.py"));
     mkdirSync(path.join(dir, "folder.py"));
     for (const name of ["link.py", "folder.py"]) {
-      const result = trainctl(["dataloader", "--strategy", "direct-s3", "--format", "npy", "--data", "s3://bucket-1/x/", "--out", path.join(dir, name), "--force"]);
+      const result = trainctl([
+        "dataloader",
+        "--strategy",
+        "direct-s3",
+        "--format",
+        "npy",
+        "--data",
+        "s3://bucket-1/x/",
+        "--out",
+        path.join(dir, name),
+        "--force",
+      ]);
       expectUsageError(result, /--out: .* is not a regular file/);
     }
     expect(lstatSync(path.join(dir, "link.py")).isSymbolicLink()).toBe(true);
@@ -107,11 +134,23 @@ describe("trainctl dataloader", () => {
   });
 
   it.each([
-    ["an unknown format", ["--strategy", "direct-s3", "--format", "parquet", "--data", "s3://b-1/x/"], /--format: unknown format "parquet" \(accepted: files \| npy \| image \| webdataset\)/],
+    [
+      "an unknown format",
+      ["--strategy", "direct-s3", "--format", "parquet", "--data", "s3://b-1/x/"],
+      /--format: unknown format "parquet" \(accepted: files \| npy \| image \| webdataset\)/,
+    ],
     ["an unknown strategy", ["--strategy", "fast", "--format", "npy", "--data", "s3://b-1/x/"], /--strategy: unknown strategy "fast"/],
-    ["an S3 source for a strategy that needs local data", ["--strategy", "prewarmed-ebs", "--format", "npy", "--data", "s3://b-1/x/"], /--data: prewarmed-ebs reads a local folder/],
+    [
+      "an S3 source for a strategy that needs local data",
+      ["--strategy", "prewarmed-ebs", "--format", "npy", "--data", "s3://b-1/x/"],
+      /--data: prewarmed-ebs reads a local folder/,
+    ],
     ["a local source for a strategy that reads S3", ["--strategy", "direct-s3", "--format", "npy", "--data", "/data"], /--data: direct-s3 reads from S3/],
-    ["an instance type not in the catalog", ["--strategy", "direct-s3", "--format", "npy", "--data", "s3://b-1/x/", "--instance-type", "x1.mega"], /--instance-type: x1\.mega is not in the instance catalog/],
+    [
+      "an instance type not in the catalog",
+      ["--strategy", "direct-s3", "--format", "npy", "--data", "s3://b-1/x/", "--instance-type", "x1.mega"],
+      /--instance-type: x1\.mega is not in the instance catalog/,
+    ],
   ])("%s exits 2 with a clear line and writes nothing", (_what, args, message) => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), "trainctl-out-")), "loader.py");
     const result = trainctl(["dataloader", ...args, "--out", out]);

@@ -38,7 +38,11 @@ describe("parseManifest", () => {
 describe("countClasses", () => {
   it("counts the class folders of a readable local dataset, and says nothing for S3 or flat data", () => {
     const root = mkdtempSync(path.join(tmpdir(), "trainctl-classes-"));
-    for (const [name, files] of [["cat", 3], ["dog", 1], [".cache", 1]] as const) {
+    for (const [name, files] of [
+      ["cat", 3],
+      ["dog", 1],
+      [".cache", 1],
+    ] as const) {
       mkdirSync(path.join(root, name));
       for (let i = 0; i < files; i++) writeFileSync(path.join(root, name, `${i}.jpg`), "x");
     }

@@ -84,7 +84,14 @@ describe("the obvious cases", () => {
   });
 
   it("larger than the instance store, many epochs, many runs → pre-warmed EBS", () => {
-    const result = recommend({ sizeBytes: 3 * 1024 * GiB, files: 30_000, epochs: 50, runs: 10, instanceType: "g5.xlarge", volume: { type: "gp3", iops: 16_000, throughputMiBs: 1_000 } });
+    const result = recommend({
+      sizeBytes: 3 * 1024 * GiB,
+      files: 30_000,
+      epochs: 50,
+      runs: 10,
+      instanceType: "g5.xlarge",
+      volume: { type: "gp3", iops: 16_000, throughputMiBs: 1_000 },
+    });
     expect(result.recommended).toBe("prewarmed-ebs");
     expect(result.strategies.find((s) => s.strategy === "local-cache")!.feasible).toBe(false);
   });

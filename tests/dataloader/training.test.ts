@@ -13,7 +13,10 @@ const SIZE = 40;
 
 function needTorchvision(): void {
   const probe = spawnSync(PYTHON, ["-c", "import torch, PIL, pyflakes, torchvision"]);
-  if (probe.status !== 0) throw new Error("Debian's python3-torch, python3-pil, pyflakes3 and python3-torchvision are needed: apt-get install python3-torchvision (npm run test:setup)");
+  if (probe.status !== 0)
+    throw new Error(
+      "Debian's python3-torch, python3-pil, pyflakes3 and python3-torchvision are needed: apt-get install python3-torchvision (npm run test:setup)",
+    );
 }
 
 /** A PYTHONPATH entry whose torchvision raises ImportError, as on a machine without it. */
@@ -56,7 +59,10 @@ describe("generated loaders that train, under Debian's torch", () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), "trainctl-train-out-")), "loader.py");
     const args = ["dataloader", "--strategy", "prewarmed-ebs", "--format", "image", "--data", images.dir, "--out", out];
     expect(trainctl(args).code).toBe(0);
-    expect(JSON.parse(readFileSync(path.join(path.dirname(out), "loader.classes.json"), "utf8"))).toEqual({ classes: CLASSES, classToIndex: { ant: 0, bee: 1, cat: 2, dog: 3 } });
+    expect(JSON.parse(readFileSync(path.join(path.dirname(out), "loader.classes.json"), "utf8"))).toEqual({
+      classes: CLASSES,
+      classToIndex: { ant: 0, bee: 1, cat: 2, dog: 3 },
+    });
     expect(readFileSync(out, "utf8")).toContain(`CLASSES: List[str] = ${JSON.stringify(CLASSES)}`);
     expect(trainctl(args).code).toBe(2);
   });
@@ -114,7 +120,10 @@ describe("generated loaders that train, under Debian's torch", () => {
     const out = mkdtempSync(path.join(tmpdir(), "trainctl-train-packed-"));
     const file = loader("image", images.dir);
     const low = spawnSync(PYTHON, [file, "--pack", out, "--max-side", String(SIZE - 1)], { encoding: "utf8" });
-    expect([low.status, low.stderr.trim().split("\n").at(-1)]).toEqual([2, `loader.py: error: --max-side: ${SIZE - 1} is below the image size ${SIZE} (accepted: a whole number >= ${SIZE})`]);
+    expect([low.status, low.stderr.trim().split("\n").at(-1)]).toEqual([
+      2,
+      `loader.py: error: --max-side: ${SIZE - 1} is below the image size ${SIZE} (accepted: a whole number >= ${SIZE})`,
+    ]);
     expect(readdirSync(out)).toEqual([]);
     const meta = JSON.parse(execFileSync(PYTHON, [file, "--pack", out], { encoding: "utf8" }));
     expect(meta).toEqual({ maxSide: bound, imageSize: SIZE, samples: images.keys.length, shards: 1, classes: CLASSES });
@@ -156,7 +165,13 @@ describe("generated loaders that train, under Debian's torch", () => {
   it("a manifest missing a key is exit 2 at generation when the data is readable, naming the key; nothing is written", () => {
     const work = mkdtempSync(path.join(tmpdir(), "trainctl-train-m-"));
     const manifest = path.join(work, "labels.jsonl");
-    writeFileSync(manifest, images.keys.slice(1).map((key) => JSON.stringify({ key, label: 1 })).join("\n"));
+    writeFileSync(
+      manifest,
+      images.keys
+        .slice(1)
+        .map((key) => JSON.stringify({ key, label: 1 }))
+        .join("\n"),
+    );
     const out = path.join(work, "loader.py");
     const result = trainctl(["dataloader", "--strategy", "prewarmed-ebs", "--format", "image", "--data", images.dir, "--labels", manifest, "--out", out]);
     expectUsageError(result, new RegExp(`--labels: .*labels\\.jsonl has no label for key "${images.keys[0]}" \\(1 of 18 samples`));
@@ -166,29 +181,38 @@ describe("generated loaders that train, under Debian's torch", () => {
   it("a manifest missing a key the generator could not see is a load error naming the key", () => {
     const shards = dataset("webdataset-images");
     const manifest = path.join(mkdtempSync(path.join(tmpdir(), "trainctl-train-m-")), "labels.jsonl");
-    writeFileSync(manifest, shards.keys.filter((key) => !key.endsWith("00007")).map((key) => JSON.stringify({ key, label: 2 })).join("\n"));
+    writeFileSync(
+      manifest,
+      shards.keys
+        .filter((key) => !key.endsWith("00007"))
+        .map((key) => JSON.stringify({ key, label: 2 }))
+        .join("\n"),
+    );
     const result = spawnSync(PYTHON, [CHECK, "labels", loader("webdataset", shards.dir, { labels: manifest })], { encoding: "utf8" });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/KeyError: "label manifest has no entry for key 'shard-1\.tar\/00007'/);
   });
 
-  it.each(["npy", "webdataset"] as const)("%s: a loader stopped after k batches and restored yields exactly the rest of the epoch (0/2 workers, 1/2 ranks)", (format) => {
-    const data = dataset(format, 24);
-    const { cases, mismatch } = check("resume", loader(format, data.dir));
-    expect(mismatch).toBe("load_state_dict: state is for rank 0, this loader has 1");
-    expect(cases).toHaveLength(2 * 3 * 2);
-    for (const c of cases) {
-      const what = `${format} workers=${c.workers} world=${c.world} rank=${c.rank} k=${c.k}`;
-      expect(c.full.length, what).toBe(24 / c.world);
-      expect(c.first.length, what).toBe(3 * c.k);
-      expect(c.state, what).toMatchObject({ epoch: 1, position: 3 * c.k, seed: 1234, rank: c.rank, world_size: c.world });
-      // Nothing repeated, nothing skipped; with one process (and always for map-style) the order is the same too.
-      expect([...c.first, ...c.rest].sort(), what).toEqual([...c.full].sort());
-      if (format === "npy" || c.workers === 0) expect([...c.first, ...c.rest], what).toEqual(c.full);
-      expect(c.after, what).toMatchObject({ epoch: 2, position: 0, shards: {} });
-    }
-    // The ranks of one epoch are disjoint and cover the data.
-    const ranks = cases.filter((c: { workers: number; world: number; k: number }) => c.workers === 0 && c.world === 2 && c.k === 1);
-    expect([...ranks[0].full, ...ranks[1].full].sort()).toEqual(data.keys);
-  });
+  it.each(["npy", "webdataset"] as const)(
+    "%s: a loader stopped after k batches and restored yields exactly the rest of the epoch (0/2 workers, 1/2 ranks)",
+    (format) => {
+      const data = dataset(format, 24);
+      const { cases, mismatch } = check("resume", loader(format, data.dir));
+      expect(mismatch).toBe("load_state_dict: state is for rank 0, this loader has 1");
+      expect(cases).toHaveLength(2 * 3 * 2);
+      for (const c of cases) {
+        const what = `${format} workers=${c.workers} world=${c.world} rank=${c.rank} k=${c.k}`;
+        expect(c.full.length, what).toBe(24 / c.world);
+        expect(c.first.length, what).toBe(3 * c.k);
+        expect(c.state, what).toMatchObject({ epoch: 1, position: 3 * c.k, seed: 1234, rank: c.rank, world_size: c.world });
+        // Nothing repeated, nothing skipped; with one process (and always for map-style) the order is the same too.
+        expect([...c.first, ...c.rest].sort(), what).toEqual([...c.full].sort());
+        if (format === "npy" || c.workers === 0) expect([...c.first, ...c.rest], what).toEqual(c.full);
+        expect(c.after, what).toMatchObject({ epoch: 2, position: 0, shards: {} });
+      }
+      // The ranks of one epoch are disjoint and cover the data.
+      const ranks = cases.filter((c: { workers: number; world: number; k: number }) => c.workers === 0 && c.world === 2 && c.k === 1);
+      expect([...ranks[0].full, ...ranks[1].full].sort()).toEqual(data.keys);
+    },
+  );
 });

@@ -43,7 +43,10 @@ describe("the data path's captured command lines, executed for real", () => {
     writeFileSync(loader, Buffer.from(await published.Body!.transformToByteArray()));
     expect(readFileSync(loader, "utf8")).toBe(readFileSync(path.join(ROOT, ".trainctl", stack, "loader.py"), "utf8"));
     const cache = mkdtempSync(path.join(tmpdir(), "trainctl-itest-cache-"));
-    const check = spawnSync("/usr/bin/python3", [loader, "--batch-size", "4"], { env: { ...env, TRAINCTL_CACHE_DIR: cache, PATH: "/usr/bin:/bin" }, encoding: "utf8" });
+    const check = spawnSync("/usr/bin/python3", [loader, "--batch-size", "4"], {
+      env: { ...env, TRAINCTL_CACHE_DIR: cache, PATH: "/usr/bin:/bin" },
+      encoding: "utf8",
+    });
     expect(check.status, check.stderr).toBe(0);
     expect(check.stdout).toMatch(/^12 samples in /);
   });

@@ -4,7 +4,16 @@
  * trainctl:experiment=<the e2e stack> and trainctl:test=true.
  */
 import { CloudWatchClient, DeleteDashboardsCommand } from "@aws-sdk/client-cloudwatch";
-import { DeleteSnapshotCommand, DeleteVolumeCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client, type Filter, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import {
+  DeleteSnapshotCommand,
+  DeleteVolumeCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
+  EC2Client,
+  type Filter,
+  TerminateInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { paginateGetResources, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { SSMClient } from "@aws-sdk/client-ssm";
@@ -52,7 +61,8 @@ const ec2Filters = (experiment: string): Filter[] => experimentTags(experiment).
 export async function taggedResources(tagging: ResourceGroupsTaggingAPIClient, experiment: string): Promise<{ arn: string; tags: Record<string, string> }[]> {
   const out: { arn: string; tags: Record<string, string> }[] = [];
   for await (const page of paginateGetResources({ client: tagging }, { TagFilters: experimentTags(experiment) })) {
-    for (const m of page.ResourceTagMappingList ?? []) out.push({ arn: m.ResourceARN!, tags: Object.fromEntries((m.Tags ?? []).map((t) => [t.Key!, t.Value!])) });
+    for (const m of page.ResourceTagMappingList ?? [])
+      out.push({ arn: m.ResourceARN!, tags: Object.fromEntries((m.Tags ?? []).map((t) => [t.Key!, t.Value!])) });
   }
   return out;
 }
@@ -105,20 +115,29 @@ export async function forceCleanup(c: AwsClients, experiment: string, dashboardN
     }
   };
   const reservations = await c.ec2.send(new DescribeInstancesCommand({ Filters: ec2Filters(experiment) })).catch(() => undefined);
-  const instances = (reservations?.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== "terminated").map((i) => i.InstanceId!);
+  const instances = (reservations?.Reservations ?? [])
+    .flatMap((r) => r.Instances ?? [])
+    .filter((i) => i.State?.Name !== "terminated")
+    .map((i) => i.InstanceId!);
   if (instances.length) {
     await attempt(`terminate ${instances.join(", ")}`, () => c.ec2.send(new TerminateInstancesCommand({ InstanceIds: instances })));
     await attempt("wait for termination", () =>
-      waitFor("instances to terminate", async () => {
-        const now = await c.ec2.send(new DescribeInstancesCommand({ InstanceIds: instances }));
-        return now.Reservations?.flatMap((r) => r.Instances ?? []).every((i) => i.State?.Name === "terminated") ? true : undefined;
-      }, 10 * 60_000),
+      waitFor(
+        "instances to terminate",
+        async () => {
+          const now = await c.ec2.send(new DescribeInstancesCommand({ InstanceIds: instances }));
+          return now.Reservations?.flatMap((r) => r.Instances ?? []).every((i) => i.State?.Name === "terminated") ? true : undefined;
+        },
+        10 * 60_000,
+      ),
     );
   }
   const volumes = await c.ec2.send(new DescribeVolumesCommand({ Filters: ec2Filters(experiment) })).catch(() => undefined);
   for (const v of volumes?.Volumes ?? []) await attempt(`delete ${v.VolumeId}`, () => c.ec2.send(new DeleteVolumeCommand({ VolumeId: v.VolumeId })));
   await attempt("delete snapshots", () => deleteSnapshots(c, experiment));
-  const buckets = (await taggedResources(c.tagging, experiment).catch(() => [])).filter((r) => r.arn.startsWith("arn:aws:s3:::")).map((r) => r.arn.slice("arn:aws:s3:::".length));
+  const buckets = (await taggedResources(c.tagging, experiment).catch(() => []))
+    .filter((r) => r.arn.startsWith("arn:aws:s3:::"))
+    .map((r) => r.arn.slice("arn:aws:s3:::".length));
   for (const bucket of buckets) {
     await attempt(`delete bucket ${bucket}`, async () => {
       await emptyBucket(c.s3, bucket);

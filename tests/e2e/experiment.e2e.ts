@@ -8,7 +8,15 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { GetDashboardCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeVolumesCommand, type Instance } from "@aws-sdk/client-ec2";
-import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketTaggingCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, HeadBucketCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import {
+  GetBucketEncryptionCommand,
+  GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
+  GetPublicAccessBlockCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+} from "@aws-sdk/client-s3";
 import { DescribeInstanceInformationCommand } from "@aws-sdk/client-ssm";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -87,11 +95,20 @@ describe(`real AWS: throwaway experiment ${name}`, () => {
     const tagged = await taggedResources(aws.tagging, name);
     expect(tagged.length).toBeGreaterThan(5);
     for (const { arn, tags } of tagged) {
-      expect(tags, arn).toMatchObject({ "trainctl:project": "trainctl", "trainctl:experiment": name, "trainctl:owner": settings.owner, "trainctl:cost-center": "trainctl-e2e", "trainctl:managed-by": "pulumi", "trainctl:test": "true" });
+      expect(tags, arn).toMatchObject({
+        "trainctl:project": "trainctl",
+        "trainctl:experiment": name,
+        "trainctl:owner": settings.owner,
+        "trainctl:cost-center": "trainctl-e2e",
+        "trainctl:managed-by": "pulumi",
+        "trainctl:test": "true",
+      });
     }
     const instance = await node();
     const rootId = instance.BlockDeviceMappings!.find((m) => m.DeviceName === instance.RootDeviceName)!.Ebs!.VolumeId!;
-    expect(tagged.map((t) => t.arn)).toEqual(expect.arrayContaining([expect.stringContaining(`volume/${rootId}`), expect.stringContaining(`instance/${String(outputs.instanceId)}`)]));
+    expect(tagged.map((t) => t.arn)).toEqual(
+      expect.arrayContaining([expect.stringContaining(`volume/${rootId}`), expect.stringContaining(`instance/${String(outputs.instanceId)}`)]),
+    );
     const bucketTags = await aws.s3.send(new GetBucketTaggingCommand({ Bucket: String(outputs.datasetsBucket) }));
     expect(bucketTags.TagSet).toEqual(expect.arrayContaining([{ Key: "trainctl:protected", Value: "true" }]));
   });
@@ -112,15 +129,24 @@ describe(`real AWS: throwaway experiment ${name}`, () => {
       const sse = await aws.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
       expect(sse.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, bucket).toMatch(/^(AES256|aws:kms)$/);
       const block = await aws.s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }));
-      expect(block.PublicAccessBlockConfiguration, bucket).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+      expect(block.PublicAccessBlockConfiguration, bucket).toEqual({
+        BlockPublicAcls: true,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: true,
+      });
       expect((await aws.s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, bucket).toBe("Enabled");
       const policy = JSON.parse((await aws.s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy!);
-      expect(policy.Statement, bucket).toEqual(expect.arrayContaining([expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]));
+      expect(policy.Statement, bucket).toEqual(
+        expect.arrayContaining([expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]),
+      );
     }
   });
 
   it("has the experiment's dashboard at the dashboardUrl output", async () => {
-    expect(outputs.dashboardUrl).toBe(`https://${settings.region}.console.aws.amazon.com/cloudwatch/home?region=${settings.region}#dashboards:name=${dashboard}`);
+    expect(outputs.dashboardUrl).toBe(
+      `https://${settings.region}.console.aws.amazon.com/cloudwatch/home?region=${settings.region}#dashboards:name=${dashboard}`,
+    );
     const found = await aws.cloudwatch.send(new GetDashboardCommand({ DashboardName: dashboard }));
     expect(found.DashboardBody).toContain(String(outputs.instanceId));
   });
@@ -140,66 +166,78 @@ describe(`real AWS: throwaway experiment ${name}`, () => {
     expect(readFileSync(path.join(back, "train", "a.bin")).equals(readFileSync(path.join(local, "train", "a.bin")))).toBe(true);
   });
 
-  it("run and logs: nvidia-smi through SSM once the node is online", async () => {
-    await waitFor(
-      "the node to come online in SSM",
-      async () => {
-        const info = await aws.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: [String(outputs.instanceId)] }] }));
-        return info.InstanceInformationList?.[0]?.PingStatus === "Online" ? true : undefined;
-      },
-      15 * MINUTE,
-    );
-    const code = mkdtempSync(path.join(tmpdir(), "trainctl-e2e-code-"));
-    writeFileSync(path.join(code, "train.py"), "print('hello from e2e')\n");
-    await cli(["run", name, "--code", code, "--", "nvidia-smi"]);
-    const logs = await waitFor(
-      "nvidia-smi output in trainctl logs",
-      async () => {
-        const result = await trainctlAsync(["logs", name]);
-        return result.code === 0 && result.stdout.includes("NVIDIA-SMI") ? result.stdout : undefined;
-      },
-      5 * MINUTE,
-      15_000,
-    );
-    expect(logs).toMatch(/Driver Version/);
-  }, 25 * MINUTE);
+  it(
+    "run and logs: nvidia-smi through SSM once the node is online",
+    async () => {
+      await waitFor(
+        "the node to come online in SSM",
+        async () => {
+          const info = await aws.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: [String(outputs.instanceId)] }] }));
+          return info.InstanceInformationList?.[0]?.PingStatus === "Online" ? true : undefined;
+        },
+        15 * MINUTE,
+      );
+      const code = mkdtempSync(path.join(tmpdir(), "trainctl-e2e-code-"));
+      writeFileSync(path.join(code, "train.py"), "print('hello from e2e')\n");
+      await cli(["run", name, "--code", code, "--", "nvidia-smi"]);
+      const logs = await waitFor(
+        "nvidia-smi output in trainctl logs",
+        async () => {
+          const result = await trainctlAsync(["logs", name]);
+          return result.code === 0 && result.stdout.includes("NVIDIA-SMI") ? result.stdout : undefined;
+        },
+        5 * MINUTE,
+        15_000,
+      );
+      expect(logs).toMatch(/Driver Version/);
+    },
+    25 * MINUTE,
+  );
 
-  it("transfer: a folder to the node's disk and back through SSM and the staging prefix", async () => {
-    const local = mkdtempSync(path.join(tmpdir(), "trainctl-e2e-node-"));
-    writeFileSync(path.join(local, "weights.bin"), Buffer.alloc(2 * 1024 * 1024, 3));
-    await cli(["transfer", local, `${name}:/var/tmp/trainctl-e2e`]);
-    const back = mkdtempSync(path.join(tmpdir(), "trainctl-e2e-node-back-"));
-    await cli(["transfer", `${name}:/var/tmp/trainctl-e2e`, back]);
-    expect(readFileSync(path.join(back, "weights.bin")).equals(readFileSync(path.join(local, "weights.bin")))).toBe(true);
-  }, 10 * MINUTE);
+  it(
+    "transfer: a folder to the node's disk and back through SSM and the staging prefix",
+    async () => {
+      const local = mkdtempSync(path.join(tmpdir(), "trainctl-e2e-node-"));
+      writeFileSync(path.join(local, "weights.bin"), Buffer.alloc(2 * 1024 * 1024, 3));
+      await cli(["transfer", local, `${name}:/var/tmp/trainctl-e2e`]);
+      const back = mkdtempSync(path.join(tmpdir(), "trainctl-e2e-node-back-"));
+      await cli(["transfer", `${name}:/var/tmp/trainctl-e2e`, back]);
+      expect(readFileSync(path.join(back, "weights.bin")).equals(readFileSync(path.join(local, "weights.bin")))).toBe(true);
+    },
+    10 * MINUTE,
+  );
 
-  it("the bootstrap publishes the node's metrics to CloudWatch", async () => {
-    const dimensions = [
-      { Name: "Experiment", Value: name },
-      { Name: "InstanceId", Value: String(outputs.instanceId) },
-    ];
-    const values = await waitFor(
-      "trainctl metrics from the node",
-      async () => {
-        const now = new Date();
-        const result = await aws.cloudwatch.send(
-          new GetMetricDataCommand({
-            StartTime: new Date(now.getTime() - 30 * MINUTE),
-            EndTime: now,
-            MetricDataQueries: ["CPUUtilization", "MemoryUtilization", "GPUUtilization"].map((metric, i) => ({
-              Id: `m${i}`,
-              MetricStat: { Metric: { Namespace: "trainctl", MetricName: metric, Dimensions: dimensions }, Period: 60, Stat: "Average" },
-            })),
-          }),
-        );
-        const series = result.MetricDataResults ?? [];
-        return series.length === 3 && series.every((s) => (s.Values ?? []).length > 0) ? series : undefined;
-      },
-      10 * MINUTE,
-      30_000,
-    );
-    expect(values).toHaveLength(3);
-  }, 12 * MINUTE);
+  it(
+    "the bootstrap publishes the node's metrics to CloudWatch",
+    async () => {
+      const dimensions = [
+        { Name: "Experiment", Value: name },
+        { Name: "InstanceId", Value: String(outputs.instanceId) },
+      ];
+      const values = await waitFor(
+        "trainctl metrics from the node",
+        async () => {
+          const now = new Date();
+          const result = await aws.cloudwatch.send(
+            new GetMetricDataCommand({
+              StartTime: new Date(now.getTime() - 30 * MINUTE),
+              EndTime: now,
+              MetricDataQueries: ["CPUUtilization", "MemoryUtilization", "GPUUtilization"].map((metric, i) => ({
+                Id: `m${i}`,
+                MetricStat: { Metric: { Namespace: "trainctl", MetricName: metric, Dimensions: dimensions }, Period: 60, Stat: "Average" },
+              })),
+            }),
+          );
+          const series = result.MetricDataResults ?? [];
+          return series.length === 3 && series.every((s) => (s.Values ?? []).length > 0) ? series : undefined;
+        },
+        10 * MINUTE,
+        30_000,
+      );
+      expect(values).toHaveLength(3);
+    },
+    12 * MINUTE,
+  );
 
   it("status --json reports the running node", async () => {
     const status = JSON.parse((await cli(["status", name, "--json"])).stdout);
@@ -215,35 +253,52 @@ describe(`real AWS: throwaway experiment ${name}`, () => {
     await aws.s3.send(new HeadBucketCommand({ Bucket: String(outputs.datasetsBucket) }));
   });
 
-  it("teardown --execute deletes compute and keeps the protected data", async () => {
-    await cli(["teardown", "--stack", name, "--execute", "--confirm", name]);
-    await waitFor("the node to terminate", async () => ((await node()).State?.Name === "terminated" ? true : undefined), 10 * MINUTE);
-    const volumes = await aws.ec2.send(new DescribeVolumesCommand({ VolumeIds: outputs.dataVolumeIds as string[] }));
-    expect(volumes.Volumes?.[0]?.State).toBe("available");
-    for (const bucket of [outputs.datasetsBucket, outputs.checkpointsBucket]) await aws.s3.send(new HeadBucketCommand({ Bucket: String(bucket) }));
-  }, 20 * MINUTE);
+  it(
+    "teardown --execute deletes compute and keeps the protected data",
+    async () => {
+      await cli(["teardown", "--stack", name, "--execute", "--confirm", name]);
+      await waitFor("the node to terminate", async () => ((await node()).State?.Name === "terminated" ? true : undefined), 10 * MINUTE);
+      const volumes = await aws.ec2.send(new DescribeVolumesCommand({ VolumeIds: outputs.dataVolumeIds as string[] }));
+      expect(volumes.Volumes?.[0]?.State).toBe("available");
+      for (const bucket of [outputs.datasetsBucket, outputs.checkpointsBucket]) await aws.s3.send(new HeadBucketCommand({ Bucket: String(bucket) }));
+    },
+    20 * MINUTE,
+  );
 
-  it("protect: false, a targeted up and a destroy remove the data", async () => {
-    writeStackConfig(name, e2eStackConfig(settings, false));
-    const data = await protectedUrns(stack!);
-    expect(data.length).toBeGreaterThan(0);
-    // Only the protected leftovers: a full up would bring the node back first.
-    await stack!.up({ target: data, onOutput });
-    expect(await protectedUrns(stack!)).toEqual([]);
-    await stack!.destroy({ onOutput });
-    destroyed = true;
-    await expect(aws.s3.send(new HeadBucketCommand({ Bucket: String(outputs.datasetsBucket) }))).rejects.toThrow();
-    await expect(aws.cloudwatch.send(new GetDashboardCommand({ DashboardName: dashboard }))).rejects.toThrow();
-  }, 20 * MINUTE);
+  it(
+    "protect: false, a targeted up and a destroy remove the data",
+    async () => {
+      writeStackConfig(name, e2eStackConfig(settings, false));
+      const data = await protectedUrns(stack!);
+      expect(data.length).toBeGreaterThan(0);
+      // Only the protected leftovers: a full up would bring the node back first.
+      await stack!.up({ target: data, onOutput });
+      expect(await protectedUrns(stack!)).toEqual([]);
+      await stack!.destroy({ onOutput });
+      destroyed = true;
+      await expect(aws.s3.send(new HeadBucketCommand({ Bucket: String(outputs.datasetsBucket) }))).rejects.toThrow();
+      await expect(aws.cloudwatch.send(new GetDashboardCommand({ DashboardName: dashboard }))).rejects.toThrow();
+    },
+    20 * MINUTE,
+  );
 
-  it("sweep: nothing of the experiment is left but its final snapshot, and then nothing at all", async () => {
-    const report = JSON.parse((await cli(["sweep", "--json", "--min-age", "0s", "--region", settings.region])).stdout);
-    const ours = new Set((await taggedResources(aws.tagging, name)).map((r) => r.arn));
-    const leaks = (report.leaks as { arn: string; type: string; action: string | null }[]).filter((l) => ours.has(l.arn));
-    // The data volume's final snapshot is kept on purpose; nothing else may leak.
-    expect(leaks.filter((l) => l.type !== "ec2:snapshot")).toEqual([]);
-    expect(leaks.filter((l) => l.action !== null)).toEqual([]);
-    await deleteSnapshots(aws, name);
-    await waitFor("the experiment's tagged resources to disappear", async () => ((await liveLeftovers(aws, name)).length === 0 ? true : undefined), 10 * MINUTE, 30_000);
-  }, 15 * MINUTE);
+  it(
+    "sweep: nothing of the experiment is left but its final snapshot, and then nothing at all",
+    async () => {
+      const report = JSON.parse((await cli(["sweep", "--json", "--min-age", "0s", "--region", settings.region])).stdout);
+      const ours = new Set((await taggedResources(aws.tagging, name)).map((r) => r.arn));
+      const leaks = (report.leaks as { arn: string; type: string; action: string | null }[]).filter((l) => ours.has(l.arn));
+      // The data volume's final snapshot is kept on purpose; nothing else may leak.
+      expect(leaks.filter((l) => l.type !== "ec2:snapshot")).toEqual([]);
+      expect(leaks.filter((l) => l.action !== null)).toEqual([]);
+      await deleteSnapshots(aws, name);
+      await waitFor(
+        "the experiment's tagged resources to disappear",
+        async () => ((await liveLeftovers(aws, name)).length === 0 ? true : undefined),
+        10 * MINUTE,
+        30_000,
+      );
+    },
+    15 * MINUTE,
+  );
 });

@@ -13,7 +13,8 @@ function project(): string {
   for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml"]) copyFileSync(path.join(ROOT, f), path.join(dir, f));
   return dir;
 }
-const run = (dir: string, args: string[], pathDirs: string[] = []) => trainctl(["experiment", ...args], { env: { TRAINCTL_PROJECT_DIR: dir, PATH: pathWithout(...pathDirs) } });
+const run = (dir: string, args: string[], pathDirs: string[] = []) =>
+  trainctl(["experiment", ...args], { env: { TRAINCTL_PROJECT_DIR: dir, PATH: pathWithout(...pathDirs) } });
 
 describe("experiment new", () => {
   it("writes Pulumi.NAME.yaml from dev with dotted overrides", () => {
@@ -66,11 +67,36 @@ describe("experiment new", () => {
 describe("experiment list", () => {
   it("lists config files with owner, instance, market, strategy and $/h; flags expired stacks and files without a stack", () => {
     const dir = project();
-    expect(run(dir, ["new", "big", "--set", "instance.type=p4d.24xlarge", "--set", "instance.count=2", "--set", "instance.market=on-demand", "--set", "instance.maxPrice=null"]).code).toBe(0);
+    expect(
+      run(dir, [
+        "new",
+        "big",
+        "--set",
+        "instance.type=p4d.24xlarge",
+        "--set",
+        "instance.count=2",
+        "--set",
+        "instance.market=on-demand",
+        "--set",
+        "instance.maxPrice=null",
+      ]).code,
+    ).toBe(0);
     const fake = installFakePulumi([
-      { prefix: ["stack", "ls"], stdout: JSON.stringify([{ name: "dev", current: true }, { name: "old", current: false }]) },
-      { prefix: ["stack", "tag", "ls", "--json", "--stack", "dev"], stdout: JSON.stringify({ "trainctl:owner": "alice", "trainctl:expires": "2099-01-01T00:00:00.000Z" }) },
-      { prefix: ["stack", "tag", "ls", "--json", "--stack", "old"], stdout: JSON.stringify({ "trainctl:owner": "carol", "trainctl:expires": "2020-01-01T00:00:00.000Z" }) },
+      {
+        prefix: ["stack", "ls"],
+        stdout: JSON.stringify([
+          { name: "dev", current: true },
+          { name: "old", current: false },
+        ]),
+      },
+      {
+        prefix: ["stack", "tag", "ls", "--json", "--stack", "dev"],
+        stdout: JSON.stringify({ "trainctl:owner": "alice", "trainctl:expires": "2099-01-01T00:00:00.000Z" }),
+      },
+      {
+        prefix: ["stack", "tag", "ls", "--json", "--stack", "old"],
+        stdout: JSON.stringify({ "trainctl:owner": "carol", "trainctl:expires": "2020-01-01T00:00:00.000Z" }),
+      },
     ]);
     const result = run(dir, ["list", "--json"], [fake.dir]);
     expect(result.code, result.stderr).toBe(0);
@@ -85,9 +111,20 @@ describe("experiment list", () => {
 });
 
 describe("experiment up, destroy and gc through the Automation API", () => {
-  const history = JSON.stringify([{ version: 2, kind: "update", result: "succeeded", startTime: "2026-11-28T10:00:00Z", endTime: "2026-11-28T10:01:00Z", resourceChanges: {} }]);
+  const history = JSON.stringify([
+    { version: 2, kind: "update", result: "succeeded", startTime: "2026-11-28T10:00:00Z", endTime: "2026-11-28T10:01:00Z", resourceChanges: {} },
+  ]);
   const automation = (extra: { prefix: string[]; stdout: string }[] = []) =>
-    installFakePulumi({ version: "v3.200.0", responses: [...extra, { prefix: ["stack", "output"], stdout: "{}" }, { prefix: ["stack", "history"], stdout: history }, { prefix: ["stack", "tag", "ls"], stdout: "{}" }, { prefix: ["stack", "export"], stdout: STATE }] });
+    installFakePulumi({
+      version: "v3.200.0",
+      responses: [
+        ...extra,
+        { prefix: ["stack", "output"], stdout: "{}" },
+        { prefix: ["stack", "history"], stdout: history },
+        { prefix: ["stack", "tag", "ls"], stdout: "{}" },
+        { prefix: ["stack", "export"], stdout: STATE },
+      ],
+    });
 
   it("up runs pulumi up for the stack and sets trainctl:expires from maxHours", () => {
     const fake = automation();

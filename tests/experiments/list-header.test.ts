@@ -8,9 +8,27 @@ import { pathWithout } from "../helpers/fake-pulumi";
 
 describe("experiment list's table", () => {
   it("starts with a header row whose columns line up with the rows'", () => {
-    const [header, row] = listLines([{ name: "dev", owner: "alice", instance: "g5.xlarge", market: "spot", strategy: "stream", hourlyUsd: 1.2, expires: "2099-01-01", expired: false, hasConfig: true }]);
+    const [header, row] = listLines([
+      {
+        name: "dev",
+        owner: "alice",
+        instance: "g5.xlarge",
+        market: "spot",
+        strategy: "stream",
+        hourlyUsd: 1.2,
+        expires: "2099-01-01",
+        expired: false,
+        hasConfig: true,
+      },
+    ]);
     expect(header.split(/\s+/)).toEqual(["NAME", "OWNER", "INSTANCE", "MARKET", "STRATEGY", "$/HOUR", "EXPIRES", "NOTES"]);
-    for (const [title, value] of [["OWNER", "alice"], ["INSTANCE", "g5.xlarge"], ["$/HOUR", "$1.200/h"], ["EXPIRES", "2099-01-01"]]) expect(row.indexOf(value)).toBe(header.indexOf(title));
+    for (const [title, value] of [
+      ["OWNER", "alice"],
+      ["INSTANCE", "g5.xlarge"],
+      ["$/HOUR", "$1.200/h"],
+      ["EXPIRES", "2099-01-01"],
+    ])
+      expect(row.indexOf(value)).toBe(header.indexOf(title));
   });
 
   it("is what `trainctl experiment list` prints", () => {

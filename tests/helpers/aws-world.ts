@@ -40,9 +40,15 @@ const ec2Error = (code: string, text: string): AwsReply => ({
   status: 400,
   body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${text}</Message></Error></Errors><RequestID>r-1</RequestID></Response>`,
 });
-const tagSet = (tags: Record<string, string>) => `<tagSet>${Object.entries(tags).map(([k, v]) => `<item><key>${k}</key><value>${v}</value></item>`).join("")}</tagSet>`;
+const tagSet = (tags: Record<string, string>) =>
+  `<tagSet>${Object.entries(tags)
+    .map(([k, v]) => `<item><key>${k}</key><value>${v}</value></item>`)
+    .join("")}</tagSet>`;
 /** Values of query-protocol list members: `prefix.1`, `prefix.2`, … */
-const list = (form: Record<string, string>, prefix: string) => Object.keys(form).filter((k) => new RegExp(`^${prefix.replace(/\./g, "\\.")}\\.\\d+$`).test(k)).map((k) => form[k]);
+const list = (form: Record<string, string>, prefix: string) =>
+  Object.keys(form)
+    .filter((k) => new RegExp(`^${prefix.replace(/\./g, "\\.")}\\.\\d+$`).test(k))
+    .map((k) => form[k]);
 /** The values of the EC2 filter named `name`. */
 function filter(form: Record<string, string>, name: string): string[] | undefined {
   const key = Object.keys(form).find((k) => /^Filter\.\d+\.Name$/.test(k) && form[k] === name);
@@ -51,7 +57,9 @@ function filter(form: Record<string, string>, name: string): string[] | undefine
 
 /** Without instance ids: the `tag:K`, `tag-key` and `instance-state-name` filters, each of which must match. */
 function matchesFilters(instance: FakeInstance, form: Record<string, string>): boolean {
-  const names = Object.keys(form).filter((k) => /^Filter\.\d+\.Name$/.test(k)).map((k) => form[k]);
+  const names = Object.keys(form)
+    .filter((k) => /^Filter\.\d+\.Name$/.test(k))
+    .map((k) => form[k]);
   return names.every((name) => {
     const values = filter(form, name) ?? [];
     if (name === "tag-key") return values.some((key) => key in instance.tags);
@@ -65,7 +73,9 @@ export const ec2Arn = (id: string) => `arn:aws:ec2:us-east-1:123456789012:instan
 
 export function answer(world: World, req: AwsRequest): AwsReply {
   if (world.deny.includes(req.operation)) {
-    return req.form ? ec2Error("UnauthorizedOperation", `not allowed: ${req.operation}`) : { status: 400, headers: { "content-type": "application/x-amz-json-1.0" }, body: { __type: "AccessDenied", message: `not allowed: ${req.operation}` } };
+    return req.form
+      ? ec2Error("UnauthorizedOperation", `not allowed: ${req.operation}`)
+      : { status: 400, headers: { "content-type": "application/x-amz-json-1.0" }, body: { __type: "AccessDenied", message: `not allowed: ${req.operation}` } };
   }
   const form = req.form ?? {};
   switch (req.operation) {
@@ -77,13 +87,18 @@ export function answer(world: World, req: AwsRequest): AwsReply {
           const i = world.instances[id];
           return `<item><instanceId>${id}</instanceId><instanceType>${i.type}</instanceType><launchTime>${i.launched}</launchTime><instanceState><code>16</code><name>${i.state}</name></instanceState>${i.spot ? "<instanceLifecycle>spot</instanceLifecycle>" : ""}<placement><availabilityZone>us-east-1a</availabilityZone></placement>${tagSet(i.tags)}</item>`;
         });
-      return xml(`<DescribeInstancesResponse ${EC2_NS}><requestId>r-1</requestId><reservationSet><item><reservationId>r-0abc</reservationId><instancesSet>${items.join("")}</instancesSet></item></reservationSet></DescribeInstancesResponse>`);
+      return xml(
+        `<DescribeInstancesResponse ${EC2_NS}><requestId>r-1</requestId><reservationSet><item><reservationId>r-0abc</reservationId><instancesSet>${items.join("")}</instancesSet></item></reservationSet></DescribeInstancesResponse>`,
+      );
     }
     case "DescribeVolumes": {
       const attached = filter(form, "attachment.instance-id") ?? [];
       const items = Object.entries(world.volumes)
         .filter(([, v]) => attached.includes(v.instanceId))
-        .map(([id, v]) => `<item><volumeId>${id}</volumeId><size>500</size><status>in-use</status><attachmentSet><item><volumeId>${id}</volumeId><instanceId>${v.instanceId}</instanceId><device>/dev/sdf</device><status>attached</status></item></attachmentSet>${tagSet({ "trainctl:role": "data-volume" })}</item>`);
+        .map(
+          ([id, v]) =>
+            `<item><volumeId>${id}</volumeId><size>500</size><status>in-use</status><attachmentSet><item><volumeId>${id}</volumeId><instanceId>${v.instanceId}</instanceId><device>/dev/sdf</device><status>attached</status></item></attachmentSet>${tagSet({ "trainctl:role": "data-volume" })}</item>`,
+        );
       return xml(`<DescribeVolumesResponse ${EC2_NS}><requestId>r-1</requestId><volumeSet>${items.join("")}</volumeSet></DescribeVolumesResponse>`);
     }
     case "DescribeVolumeStatus": {
@@ -93,28 +108,51 @@ export function answer(world: World, req: AwsRequest): AwsReply {
       const items = ids.map((id) => {
         const v = world.volumes[id];
         const detail = v.initState ? `<item><name>initialization-state</name><status>${v.initState}</status></item>` : "";
-        const progress = v.progress === undefined ? "" : `<initializationStatusDetails><initializationType>provisioned-rate</initializationType><progress>${v.progress}</progress>${v.eta === undefined ? "" : `<estimatedTimeToCompleteInSeconds>${v.eta}</estimatedTimeToCompleteInSeconds>`}</initializationStatusDetails>`;
+        const progress =
+          v.progress === undefined
+            ? ""
+            : `<initializationStatusDetails><initializationType>provisioned-rate</initializationType><progress>${v.progress}</progress>${v.eta === undefined ? "" : `<estimatedTimeToCompleteInSeconds>${v.eta}</estimatedTimeToCompleteInSeconds>`}</initializationStatusDetails>`;
         return `<item><volumeId>${id}</volumeId><availabilityZone>us-east-1a</availabilityZone><volumeStatus><status>ok</status><details><item><name>io-enabled</name><status>passed</status></item>${detail}</details></volumeStatus>${progress}</item>`;
       });
-      return xml(`<DescribeVolumeStatusResponse ${EC2_NS}><requestId>r-1</requestId><volumeStatusSet>${items.join("")}</volumeStatusSet></DescribeVolumeStatusResponse>`);
+      return xml(
+        `<DescribeVolumeStatusResponse ${EC2_NS}><requestId>r-1</requestId><volumeStatusSet>${items.join("")}</volumeStatusSet></DescribeVolumeStatusResponse>`,
+      );
     }
     case "DescribeSpotPriceHistory": {
       const type = list(form, "InstanceType")[0];
       const price = world.spot[type];
-      const items = price === undefined ? "" : `<item><instanceType>${type}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${price}</spotPrice><timestamp>${new Date().toISOString()}</timestamp><availabilityZone>us-east-1a</availabilityZone></item>`;
-      return xml(`<DescribeSpotPriceHistoryResponse ${EC2_NS}><requestId>r-1</requestId><spotPriceHistorySet>${items}</spotPriceHistorySet><nextToken></nextToken></DescribeSpotPriceHistoryResponse>`);
+      const items =
+        price === undefined
+          ? ""
+          : `<item><instanceType>${type}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${price}</spotPrice><timestamp>${new Date().toISOString()}</timestamp><availabilityZone>us-east-1a</availabilityZone></item>`;
+      return xml(
+        `<DescribeSpotPriceHistoryResponse ${EC2_NS}><requestId>r-1</requestId><spotPriceHistorySet>${items}</spotPriceHistorySet><nextToken></nextToken></DescribeSpotPriceHistoryResponse>`,
+      );
     }
     case "GetMetricData": {
-      const input = JSON.parse(req.body) as { MetricDataQueries: { Id: string; MetricStat: { Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] } } }[] };
+      const input = JSON.parse(req.body) as {
+        MetricDataQueries: { Id: string; MetricStat: { Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] } } }[];
+      };
       const results = input.MetricDataQueries.map((q) => {
         const instanceId = q.MetricStat.Metric.Dimensions.find((d) => d.Name === "InstanceId")?.Value;
         const values = world.metrics[`${instanceId}/${q.MetricStat.Metric.MetricName}`] ?? [];
-        return { Id: q.Id, Label: q.MetricStat.Metric.MetricName, StatusCode: "Complete", Timestamps: values.map((_, i) => 1_700_000_000 + i * 60), Values: values };
+        return {
+          Id: q.Id,
+          Label: q.MetricStat.Metric.MetricName,
+          StatusCode: "Complete",
+          Timestamps: values.map((_, i) => 1_700_000_000 + i * 60),
+          Values: values,
+        };
       });
       return { headers: { "content-type": "application/x-amz-json-1.0" }, body: { MetricDataResults: results, Messages: [] } };
     }
     case "GetResources":
-      return { body: { PaginationToken: "", ResourceTagMappingList: world.tagged.map((t) => ({ ResourceARN: t.arn, Tags: Object.entries(t.tags).map(([Key, Value]) => ({ Key, Value })) })) } };
+      return {
+        body: {
+          PaginationToken: "",
+          ResourceTagMappingList: world.tagged.map((t) => ({ ResourceARN: t.arn, Tags: Object.entries(t.tags).map(([Key, Value]) => ({ Key, Value })) })),
+        },
+      };
     default:
       return ec2Error("InvalidAction", `unexpected ${req.operation}`);
   }

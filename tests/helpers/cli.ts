@@ -29,7 +29,10 @@ export function trainctl(args: string[], options: { cwd?: string; env?: Record<s
  * Like trainctl(), without blocking this process: needed when the test itself serves the CLI's endpoints.
  * `compiled` runs dist/ (about half the start-up CPU of compiling through tsx: for files that spawn many runs).
  */
-export function trainctlAsync(args: string[], options: { cwd?: string; env?: Record<string, string | undefined>; compiled?: boolean } = {}): Promise<CliResult> {
+export function trainctlAsync(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; compiled?: boolean } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     const [command, ...prefix] = options.compiled ? [process.execPath, COMPILED_CLI] : [TSX, path.join(ROOT, "scripts", "cli.ts")];
     const child = spawn(command, [...prefix, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, FORCE_COLOR: "0", ...options.env } });

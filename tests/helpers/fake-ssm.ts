@@ -58,7 +58,13 @@ export async function startFakeSsm(options: FakeSsmOptions = {}): Promise<FakeSs
     const body = JSON.parse(request.body || "{}");
     if (request.operation === "SendCommand") {
       const commandId = `cmd-${sent.length + 1}`;
-      const command: SentCommand = { commandId, instanceIds: body.InstanceIds, script: body.Parameters.commands.join("\n"), executionTimeout: body.Parameters.executionTimeout?.[0], comment: body.Comment };
+      const command: SentCommand = {
+        commandId,
+        instanceIds: body.InstanceIds,
+        script: body.Parameters.commands.join("\n"),
+        executionTimeout: body.Parameters.executionTimeout?.[0],
+        comment: body.Comment,
+      };
       sent.push(command);
       for (const id of command.instanceIds) {
         const key = `${commandId}/${id}`;
@@ -71,10 +77,13 @@ export async function startFakeSsm(options: FakeSsmOptions = {}): Promise<FakeSs
       const key = `${body.CommandId}/${body.InstanceId}`;
       const count = (polls.get(key) ?? 0) + 1;
       polls.set(key, count);
-      if (!outcomes.has(key) || count <= (options.notYetRegistered ?? 0)) return { status: 400, body: { __type: "InvocationDoesNotExist", message: "not yet" } };
+      if (!outcomes.has(key) || count <= (options.notYetRegistered ?? 0))
+        return { status: 400, body: { __type: "InvocationDoesNotExist", message: "not yet" } };
       const outcome = outcomes.get(key);
-      if (cancelled.includes(body.CommandId)) return { body: { CommandId: body.CommandId, InstanceId: body.InstanceId, Status: "Cancelled", ResponseCode: -1 } };
-      if (!outcome) return { body: { CommandId: body.CommandId, InstanceId: body.InstanceId, Status: "InProgress", ResponseCode: -1, StandardOutputContent: "" } };
+      if (cancelled.includes(body.CommandId))
+        return { body: { CommandId: body.CommandId, InstanceId: body.InstanceId, Status: "Cancelled", ResponseCode: -1 } };
+      if (!outcome)
+        return { body: { CommandId: body.CommandId, InstanceId: body.InstanceId, Status: "InProgress", ResponseCode: -1, StandardOutputContent: "" } };
       return {
         body: {
           CommandId: body.CommandId,

@@ -85,10 +85,17 @@ const queryError = (code: string, message: string, status = 403): AwsReply => ({
   body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`,
 });
 const jsonError = (type: string, message: string, status = 400): AwsReply => ({ status, body: { __type: type, message } });
-const s3Error = (code: string, status: number, message: string): AwsReply => ({ status, headers: { "content-type": "application/xml" }, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>` });
+const s3Error = (code: string, status: number, message: string): AwsReply => ({
+  status,
+  headers: { "content-type": "application/xml" },
+  body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+});
 
 /** Values of query-protocol list members: `prefix.1`, `prefix.2`, … */
-const list = (form: Record<string, string>, prefix: string) => Object.keys(form).filter((k) => new RegExp(`^${prefix.replace(/\./g, "\\.")}\\.\\d+$`).test(k)).map((k) => form[k]);
+const list = (form: Record<string, string>, prefix: string) =>
+  Object.keys(form)
+    .filter((k) => new RegExp(`^${prefix.replace(/\./g, "\\.")}\\.\\d+$`).test(k))
+    .map((k) => form[k]);
 function filter(form: Record<string, string>, name: string): string[] | undefined {
   const key = Object.keys(form).find((k) => /^Filter\.\d+\.Name$/.test(k) && form[k] === name);
   return key ? list(form, key.replace(/Name$/, "Value")) : undefined;
@@ -128,7 +135,9 @@ function answerS3(account: PreflightAccount, { operation, bucket, query }: NonNu
     case "ListBuckets": {
       const prefix = query.get("prefix") ?? "";
       const items = Object.entries(account.ownBuckets).filter(([name]) => name.startsWith(prefix));
-      return xml(`<ListAllMyBucketsResult ${S3_NS}><Owner><ID>owner</ID></Owner><Buckets>${items.map(([name, region]) => `<Bucket><Name>${name}</Name><CreationDate>2024-01-01T00:00:00.000Z</CreationDate><BucketRegion>${region}</BucketRegion></Bucket>`).join("")}</Buckets><Prefix>${prefix}</Prefix></ListAllMyBucketsResult>`);
+      return xml(
+        `<ListAllMyBucketsResult ${S3_NS}><Owner><ID>owner</ID></Owner><Buckets>${items.map(([name, region]) => `<Bucket><Name>${name}</Name><CreationDate>2024-01-01T00:00:00.000Z</CreationDate><BucketRegion>${region}</BucketRegion></Bucket>`).join("")}</Buckets><Prefix>${prefix}</Prefix></ListAllMyBucketsResult>`,
+      );
     }
     case "HeadBucket":
       if (account.ownBuckets[bucket] || account.objects[bucket]) return { status: 200, body: "" };
@@ -142,8 +151,15 @@ function answerS3(account: PreflightAccount, { operation, bucket, query }: NonNu
       const matching = objects.filter((o) => o.key.startsWith(prefix));
       const page = matching.slice(start, start + max);
       const more = start + max < matching.length;
-      const contents = page.map((o) => `<Contents><Key>${o.key}</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified><Size>${o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`).join("");
-      return xml(`<ListBucketResult ${S3_NS}><Name>${bucket}</Name><Prefix>${prefix}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${more}</IsTruncated>${more ? `<NextContinuationToken>${start + max}</NextContinuationToken>` : ""}${contents}</ListBucketResult>`);
+      const contents = page
+        .map(
+          (o) =>
+            `<Contents><Key>${o.key}</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified><Size>${o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+        )
+        .join("");
+      return xml(
+        `<ListBucketResult ${S3_NS}><Name>${bucket}</Name><Prefix>${prefix}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${more}</IsTruncated>${more ? `<NextContinuationToken>${start + max}</NextContinuationToken>` : ""}${contents}</ListBucketResult>`,
+      );
     }
   }
 }
@@ -163,7 +179,13 @@ function answerJson(account: PreflightAccount, operation: string, input: Record<
       return { body: { Parameter: { Name: input.Name, Type: "String", Value: value, Version: 1 } } };
     }
     case "ListCostAllocationTags":
-      return { body: { CostAllocationTags: (input.TagKeys as string[]).filter((k) => account.costTags[k]).map((k) => ({ TagKey: k, Type: "UserDefined", Status: account.costTags[k] })) } };
+      return {
+        body: {
+          CostAllocationTags: (input.TagKeys as string[])
+            .filter((k) => account.costTags[k])
+            .map((k) => ({ TagKey: k, Type: "UserDefined", Status: account.costTags[k] })),
+        },
+      };
     default:
       return jsonError("UnknownOperationException", `unexpected ${operation}`);
   }
@@ -173,47 +195,88 @@ function answerQuery(account: PreflightAccount, operation: string, form: Record<
   const ec2 = (name: string, body: string) => xml(`<${name}Response ${EC2_NS}><requestId>r-1</requestId>${body}</${name}Response>`);
   switch (operation) {
     case "GetCallerIdentity":
-      return xml(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>${account.arn}</Arn><UserId>AROAEXAMPLE:ci</UserId><Account>${account.account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`);
+      return xml(
+        `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>${account.arn}</Arn><UserId>AROAEXAMPLE:ci</UserId><Account>${account.account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+      );
     case "SimulatePrincipalPolicy": {
       if (!/^arn:aws:iam::\d{12}:(role|user)\//.test(form.PolicySourceArn ?? "")) return queryError("InvalidInput", `Invalid ARN ${form.PolicySourceArn}`, 400);
-      const results = list(form, "ActionNames.member").map((action) => `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>*</EvalResourceName><EvalDecision>${account.deniedActions.includes(action) ? "implicitDeny" : "allowed"}</EvalDecision></member>`);
-      return xml(`<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>${results.join("")}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>`);
+      const results = list(form, "ActionNames.member").map(
+        (action) =>
+          `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>*</EvalResourceName><EvalDecision>${account.deniedActions.includes(action) ? "implicitDeny" : "allowed"}</EvalDecision></member>`,
+      );
+      return xml(
+        `<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>${results.join("")}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>`,
+      );
     }
     case "DescribeRegions": {
       const names = list(form, "RegionName");
       const unknown = names.find((n) => !account.regions[n]);
       if (unknown) return ec2Error("InvalidParameterValue", `Invalid region names: ${unknown}`);
-      return ec2(operation, `<regionInfo>${names.map((n) => `<item><regionName>${n}</regionName><regionEndpoint>ec2.${n}.amazonaws.com</regionEndpoint><optInStatus>${account.regions[n]}</optInStatus></item>`).join("")}</regionInfo>`);
+      return ec2(
+        operation,
+        `<regionInfo>${names.map((n) => `<item><regionName>${n}</regionName><regionEndpoint>ec2.${n}.amazonaws.com</regionEndpoint><optInStatus>${account.regions[n]}</optInStatus></item>`).join("")}</regionInfo>`,
+      );
     }
     case "DescribeInstances": {
-      const items = account.running.map((i, n) => `<item><instanceId>i-0run${n}</instanceId><instanceType>${i.type}</instanceType><instanceState><code>16</code><name>running</name></instanceState>${i.spot ? "<instanceLifecycle>spot</instanceLifecycle>" : ""}<cpuOptions><coreCount>${i.vcpus / 2}</coreCount><threadsPerCore>2</threadsPerCore></cpuOptions></item>`);
-      return ec2(operation, `<reservationSet><item><reservationId>r-0abc</reservationId><instancesSet>${items.join("")}</instancesSet></item></reservationSet>`);
+      const items = account.running.map(
+        (i, n) =>
+          `<item><instanceId>i-0run${n}</instanceId><instanceType>${i.type}</instanceType><instanceState><code>16</code><name>running</name></instanceState>${i.spot ? "<instanceLifecycle>spot</instanceLifecycle>" : ""}<cpuOptions><coreCount>${i.vcpus / 2}</coreCount><threadsPerCore>2</threadsPerCore></cpuOptions></item>`,
+      );
+      return ec2(
+        operation,
+        `<reservationSet><item><reservationId>r-0abc</reservationId><instancesSet>${items.join("")}</instancesSet></item></reservationSet>`,
+      );
     }
     case "DescribeInstanceTypeOfferings": {
       const type = filter(form, "instance-type")?.[0] ?? "";
       const zones = (account.offerings[type] ?? []).filter((z) => z.startsWith(region));
-      return ec2(operation, `<instanceTypeOfferingSet>${zones.map((z) => `<item><instanceType>${type}</instanceType><locationType>availability-zone</locationType><location>${z}</location></item>`).join("")}</instanceTypeOfferingSet>`);
+      return ec2(
+        operation,
+        `<instanceTypeOfferingSet>${zones.map((z) => `<item><instanceType>${type}</instanceType><locationType>availability-zone</locationType><location>${z}</location></item>`).join("")}</instanceTypeOfferingSet>`,
+      );
     }
     case "DescribeAvailabilityZones":
-      return ec2(operation, `<availabilityZoneInfo>${Object.entries(account.zones).filter(([name]) => name.startsWith(region)).map(([name, id]) => `<item><zoneName>${name}</zoneName><zoneId>${id}</zoneId><zoneState>available</zoneState><regionName>${region}</regionName></item>`).join("")}</availabilityZoneInfo>`);
+      return ec2(
+        operation,
+        `<availabilityZoneInfo>${Object.entries(account.zones)
+          .filter(([name]) => name.startsWith(region))
+          .map(
+            ([name, id]) => `<item><zoneName>${name}</zoneName><zoneId>${id}</zoneId><zoneState>available</zoneState><regionName>${region}</regionName></item>`,
+          )
+          .join("")}</availabilityZoneInfo>`,
+      );
     case "GetSpotPlacementScores":
-      return ec2(operation, `<spotPlacementScoreSet>${Object.entries(account.scores).map(([id, score]) => `<item><region>${region}</region><availabilityZoneId>${id}</availabilityZoneId><score>${score}</score></item>`).join("")}</spotPlacementScoreSet>`);
+      return ec2(
+        operation,
+        `<spotPlacementScoreSet>${Object.entries(account.scores)
+          .map(([id, score]) => `<item><region>${region}</region><availabilityZoneId>${id}</availabilityZoneId><score>${score}</score></item>`)
+          .join("")}</spotPlacementScoreSet>`,
+      );
     case "DescribeSpotPriceHistory": {
       const type = list(form, "InstanceType")[0];
       const zones = Object.entries(account.spotPrices).filter(([zone]) => !form.AvailabilityZone || zone === form.AvailabilityZone);
-      return ec2(operation, `<spotPriceHistorySet>${zones.map(([zone, price]) => `<item><instanceType>${type}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${price}</spotPrice><timestamp>2026-01-01T00:00:00.000Z</timestamp><availabilityZone>${zone}</availabilityZone></item>`).join("")}</spotPriceHistorySet><nextToken></nextToken>`);
+      return ec2(
+        operation,
+        `<spotPriceHistorySet>${zones.map(([zone, price]) => `<item><instanceType>${type}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${price}</spotPrice><timestamp>2026-01-01T00:00:00.000Z</timestamp><availabilityZone>${zone}</availabilityZone></item>`).join("")}</spotPriceHistorySet><nextToken></nextToken>`,
+      );
     }
     case "DescribeSnapshots": {
       const id = list(form, "SnapshotId")[0];
       const snap = account.snapshots[id];
       if (!snap || snap.region !== region) return ec2Error("InvalidSnapshot.NotFound", `The snapshot '${id}' does not exist.`);
-      return ec2(operation, `<snapshotSet><item><snapshotId>${id}</snapshotId><volumeSize>${snap.sizeGiB}</volumeSize><status>${snap.state}</status><encrypted>${Boolean(snap.encrypted)}</encrypted><ownerId>${account.account}</ownerId></item></snapshotSet>`);
+      return ec2(
+        operation,
+        `<snapshotSet><item><snapshotId>${id}</snapshotId><volumeSize>${snap.sizeGiB}</volumeSize><status>${snap.state}</status><encrypted>${Boolean(snap.encrypted)}</encrypted><ownerId>${account.account}</ownerId></item></snapshotSet>`,
+      );
     }
     case "DescribeVolumes": {
       const id = list(form, "VolumeId")[0];
       const volume = account.volumes[id];
       if (!volume) return ec2Error("InvalidVolume.NotFound", `The volume '${id}' does not exist.`);
-      return ec2(operation, `<volumeSet><item><volumeId>${id}</volumeId><size>500</size><availabilityZone>${volume.zone}</availabilityZone><status>${volume.state}</status></item></volumeSet>`);
+      return ec2(
+        operation,
+        `<volumeSet><item><volumeId>${id}</volumeId><size>500</size><availabilityZone>${volume.zone}</availabilityZone><status>${volume.state}</status></item></volumeSet>`,
+      );
     }
     case "DescribeImages": {
       const id = list(form, "ImageId")[0];

@@ -27,8 +27,20 @@ let registered = 0;
 (async () => {
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, outputs: {}, bucket: args.inputs.bucket || `${args.name}-bucket`, arn: `arn:aws:mock:::${args.name}` } }),
-      call: (args) => ({ ids: args.token.includes("EbsVolumes") ? [] : ["mock-id"], names: ["us-east-1a"], locations: ["us-east-1a"], partition: "aws", value: "ami-0123456789abcdef0", id: "mock", availabilityZone: "us-east-1a", accountId: "123456789012" }),
+      newResource: (args) => ({
+        id: `${args.name}-id`,
+        state: { ...args.inputs, outputs: {}, bucket: args.inputs.bucket || `${args.name}-bucket`, arn: `arn:aws:mock:::${args.name}` },
+      }),
+      call: (args) => ({
+        ids: args.token.includes("EbsVolumes") ? [] : ["mock-id"],
+        names: ["us-east-1a"],
+        locations: ["us-east-1a"],
+        partition: "aws",
+        value: "ami-0123456789abcdef0",
+        id: "mock",
+        availabilityZone: "us-east-1a",
+        accountId: "123456789012",
+      }),
     },
     "trainctl",
     stack,

@@ -35,7 +35,10 @@ function run(command: string, args: string[], cwd = project) {
 beforeAll(() => {
   project = mkdtempSync(path.join(tmpdir(), "trainctl-user-"));
   const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", project], { cwd: ROOT, encoding: "utf8" }).trim().split("\n").at(-1)!;
-  writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "vision", private: true, main: "index.ts", devDependencies: { typescript: "5.9.3" } }));
+  writeFileSync(
+    path.join(project, "package.json"),
+    JSON.stringify({ name: "vision", private: true, main: "index.ts", devDependencies: { typescript: "5.9.3" } }),
+  );
   writeFileSync(path.join(project, "Pulumi.yaml"), "name: vision\nruntime: nodejs\n");
   copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(project, "Pulumi.dev.yaml"));
   writeFileSync(path.join(project, "index.ts"), USER_PROGRAM);
@@ -61,7 +64,10 @@ describe("the packed package, installed into another project", () => {
     const byType = (type: string) => resources.filter((r) => r.type === type);
     expect(byType("trainctl:experiment:Experiment").map((r) => r.name)).toEqual(["resnet"]);
     expect(byType("aws:ec2/instance:Instance")).toHaveLength(1);
-    expect(byType("aws:ebs/volume:Volume")[0]).toMatchObject({ protect: true, tags: expect.objectContaining({ "trainctl:owner": "bob", "trainctl:project": "vision" }) });
+    expect(byType("aws:ebs/volume:Volume")[0]).toMatchObject({
+      protect: true,
+      tags: expect.objectContaining({ "trainctl:owner": "bob", "trainctl:project": "vision" }),
+    });
     expect(existsSync(path.join(project, "node_modules", "trainctl", "node_modules", "@pulumi"))).toBe(false);
   });
 

@@ -24,7 +24,10 @@ export interface ModelNode {
   attached: Set<string>;
 }
 
-export type Operation = { api: "StopInstances"; instanceId: string } | { api: "DetachVolume"; instanceId: string; volumeId: string } | { api: "TerminateInstances"; instanceId: string };
+export type Operation =
+  | { api: "StopInstances"; instanceId: string }
+  | { api: "DetachVolume"; instanceId: string; volumeId: string }
+  | { api: "TerminateInstances"; instanceId: string };
 
 /** The error AWS returns for `op` in the nodes' current states, or undefined when it is accepted. */
 export function refusal(op: Operation, node: ModelNode): string | undefined {

@@ -6,7 +6,12 @@ import { PROJECT_ROOT, runOffline } from "../../scripts/state/offline-program";
 import { FIXTURE_STACKS, fixtureConfig } from "../fixtures/stacks";
 
 const ctx = { region: "us-east-1" };
-const r = (type: string, inputs: Record<string, unknown>, tags: Record<string, string> = {}, name = "dev-thing"): GuardedResource => ({ type, name, inputs, tags });
+const r = (type: string, inputs: Record<string, unknown>, tags: Record<string, string> = {}, name = "dev-thing"): GuardedResource => ({
+  type,
+  name,
+  inputs,
+  tags,
+});
 const SG = "aws:ec2/securityGroup:SecurityGroup";
 const BUCKET = "aws:s3/bucket:Bucket";
 const INSTANCE = "aws:ec2/instance:Instance";
@@ -17,12 +22,16 @@ const TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 const bucket = (name: string) => r(BUCKET, { bucket: name });
 const tagged = (tags: Record<string, string>) => r("aws:s3/bucket:Bucket", { bucket: "ok-bucket", tags }, tags);
 const volume = (inputs: Record<string, unknown>) => r(VOLUME, { type: "gp3", size: 500, ...inputs });
-const spot = (spotInstanceType: string, extra: Record<string, unknown>) => r(INSTANCE, { instanceMarketOptions: { marketType: "spot", spotOptions: { spotInstanceType, ...extra } }, ...extra });
+const spot = (spotInstanceType: string, extra: Record<string, unknown>) =>
+  r(INSTANCE, { instanceMarketOptions: { marketType: "spot", spotOptions: { spotInstanceType, ...extra } }, ...extra });
 
 /** Per rule: a resource that breaks it, and one that obeys it. */
 const CASES: Record<string, { bad: GuardedResource; good: GuardedResource }> = {
   "sg-description-length": { bad: r(SG, { description: "x".repeat(256) }), good: r(SG, { description: "x".repeat(255) }) },
-  "sg-description-charset": { bad: r(SG, { description: "the experiment's group" }), good: r(SG, { description: "trainctl dev: no inbound; egress for SSM and S3" }) },
+  "sg-description-charset": {
+    bad: r(SG, { description: "the experiment's group" }),
+    good: r(SG, { description: "trainctl dev: no inbound; egress for SSM and S3" }),
+  },
   "sg-name-length": { bad: r(SG, { name: "x".repeat(256) }), good: r(SG, {}, {}, "x".repeat(247)) },
   "sg-name-charset": { bad: r(SG, { name: "sg-mine" }), good: r(SG, { name: "mine sg" }) },
   "sg-rule-description-length": { bad: r(SG, { egress: [{ description: "x".repeat(256) }] }), good: r(SG, { egress: [{ description: "x".repeat(255) }] }) },
@@ -42,13 +51,20 @@ const CASES: Record<string, { bad: GuardedResource; good: GuardedResource }> = {
     good: r("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", { rules: [{ id: "abort-incomplete-multipart-uploads" }] }),
   },
   "bucket-key-needs-kms": {
-    bad: r("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] }),
-    good: r("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }] }),
+    bad: r("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", {
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+    }),
+    good: r("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", {
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }],
+    }),
   },
   "iam-role-name-length": { bad: r(ROLE, {}, {}, "x".repeat(57)), good: r(ROLE, {}, {}, "x".repeat(56)) },
   "iam-role-name-charset": { bad: r(ROLE, { name: "my role" }), good: r(ROLE, { name: "my_role+=,.@-1" }) },
   "iam-role-description": { bad: r(ROLE, { description: "nodes \u2014 dev" }), good: r(ROLE, { description: "trainctl dev nodes" }) },
-  "iam-profile-name": { bad: r("aws:iam/instanceProfile:InstanceProfile", { name: "x".repeat(129) }), good: r("aws:iam/instanceProfile:InstanceProfile", { name: "x".repeat(128) }) },
+  "iam-profile-name": {
+    bad: r("aws:iam/instanceProfile:InstanceProfile", { name: "x".repeat(129) }),
+    good: r("aws:iam/instanceProfile:InstanceProfile", { name: "x".repeat(128) }),
+  },
   "iam-role-policy-name": { bad: r("aws:iam/rolePolicy:RolePolicy", { name: "access/s3" }), good: r("aws:iam/rolePolicy:RolePolicy", { name: "access-s3" }) },
   "arn-partition": {
     bad: r("aws:iam/rolePolicyAttachment:RolePolicyAttachment", { policyArn: "arn:aws-us-gov:iam::aws:policy/AmazonSSMManagedInstanceCore" }),
@@ -58,26 +74,46 @@ const CASES: Record<string, { bad: GuardedResource; good: GuardedResource }> = {
   "tag-value-length": { bad: tagged({ k: "v".repeat(257) }), good: tagged({ k: "v".repeat(256) }) },
   "tag-key-aws-prefix": { bad: tagged({ "aws:team": "v" }), good: tagged({ "team:aws": "v" }) },
   "tag-charset": { bad: tagged({ team: "vision|nlp" }), good: tagged({ team: "vision + nlp @ lab/1" }) },
-  "tag-count": { bad: tagged(Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, "v"]))), good: tagged(Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "v"]))) },
+  "tag-count": {
+    bad: tagged(Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, "v"]))),
+    good: tagged(Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "v"]))),
+  },
   "imds-tag-key": {
     bad: r(INSTANCE, { metadataOptions: { instanceMetadataTags: "enabled" }, tags: {} }, { "team name": "vision" }),
     good: r(INSTANCE, { metadataOptions: { instanceMetadataTags: "enabled" }, tags: {} }, { "trainctl:cost-center": "ml", Name: "dev-node-0" }),
   },
   "user-data-size": { bad: r(INSTANCE, { userData: "#".repeat(16_385) }), good: r(INSTANCE, { userData: "#".repeat(16_384) }) },
-  "one-time-spot-no-stop": { bad: spot("one-time", { instanceInitiatedShutdownBehavior: "stop" }), good: spot("one-time", { instanceInitiatedShutdownBehavior: "terminate" }) },
-  "persistent-spot-interruption": { bad: spot("persistent", { instanceInterruptionBehavior: "terminate" }), good: spot("persistent", { instanceInterruptionBehavior: "stop" }) },
+  "one-time-spot-no-stop": {
+    bad: spot("one-time", { instanceInitiatedShutdownBehavior: "stop" }),
+    good: spot("one-time", { instanceInitiatedShutdownBehavior: "terminate" }),
+  },
+  "persistent-spot-interruption": {
+    bad: spot("persistent", { instanceInterruptionBehavior: "terminate" }),
+    good: spot("persistent", { instanceInterruptionBehavior: "stop" }),
+  },
   "volume-size": { bad: volume({ type: "io2", size: 2, iops: 100 }), good: volume({ type: "io2", size: 4, iops: 100 }) },
   "volume-iops": { bad: volume({ iops: 2_000 }), good: volume({ iops: 3_000 }) },
   "volume-iops-per-gib": { bad: volume({ size: 10, iops: 5_001 }), good: volume({ size: 10, iops: 5_000 }) },
   "volume-throughput": { bad: volume({ iops: 16_000, throughput: 2_001 }), good: volume({ iops: 16_000, throughput: 2_000 }) },
   "volume-throughput-per-iops": { bad: volume({ iops: 3_000, throughput: 751 }), good: volume({ iops: 3_000, throughput: 750 }) },
   "volume-init-rate": { bad: volume({ volumeInitializationRate: 301 }), good: volume({ volumeInitializationRate: 300 }) },
-  "placement-group-name": { bad: r("aws:ec2/placementGroup:PlacementGroup", { name: "gruppe-\u00fc" }), good: r("aws:ec2/placementGroup:PlacementGroup", { name: "gruppe-u" }) },
+  "placement-group-name": {
+    bad: r("aws:ec2/placementGroup:PlacementGroup", { name: "gruppe-\u00fc" }),
+    good: r("aws:ec2/placementGroup:PlacementGroup", { name: "gruppe-u" }),
+  },
   "budget-name": { bad: r("aws:budgets/budget:Budget", { name: "trainctl:dev" }), good: r("aws:budgets/budget:Budget", { name: "trainctl-dev" }) },
-  "dashboard-name": { bad: r("aws:cloudwatch/dashboard:Dashboard", { dashboardName: "trainctl.dev" }), good: r("aws:cloudwatch/dashboard:Dashboard", { dashboardName: "trainctl-dev" }) },
+  "dashboard-name": {
+    bad: r("aws:cloudwatch/dashboard:Dashboard", { dashboardName: "trainctl.dev" }),
+    good: r("aws:cloudwatch/dashboard:Dashboard", { dashboardName: "trainctl-dev" }),
+  },
   "imds-tag-key-propagated": {
     bad: r(GROUP, { tags: [{ key: "team name", value: "vision", propagateAtLaunch: true }] }),
-    good: r(GROUP, { tags: [{ key: "team name", value: "vision", propagateAtLaunch: false }, { key: "trainctl:node-index", value: "0", propagateAtLaunch: true }] }),
+    good: r(GROUP, {
+      tags: [
+        { key: "team name", value: "vision", propagateAtLaunch: false },
+        { key: "trainctl:node-index", value: "0", propagateAtLaunch: true },
+      ],
+    }),
   },
   "group-name": { bad: r(GROUP, { name: "trainctl:dev-node-0" }), good: r(GROUP, { name: "trainctl-dev-node-0" }) },
   "launch-template-name": { bad: r(TEMPLATE, { name: "trainctl dev node 0" }), good: r(TEMPLATE, { name: "trainctl-dev-node-0" }) },

@@ -42,7 +42,11 @@ function operations(r: ResourceRecord): Operation[] {
 function launchOf(instance: ResourceRecord) {
   const market = (instance.inputs.instanceMarketOptions ?? {}) as { marketType?: string; spotOptions?: { spotInstanceType?: string } };
   const spotType = market.marketType === "spot" ? (market.spotOptions?.spotInstanceType ?? "one-time") : undefined;
-  return { oneTimeSpot: spotType === "one-time", persistentSpot: spotType === "persistent", shutdownBehavior: String(instance.inputs.instanceInitiatedShutdownBehavior) };
+  return {
+    oneTimeSpot: spotType === "one-time",
+    persistentSpot: spotType === "persistent",
+    shutdownBehavior: String(instance.inputs.instanceInitiatedShutdownBehavior),
+  };
 }
 
 /** Every refusal the destroy meets, over every combination of node states. */
@@ -58,7 +62,10 @@ async function walkDestroy(stack: FixtureStack): Promise<{ steps: string[]; refu
     const nodes = new Map<string, ModelNode>(
       instances.map((i, k) => {
         const state = combo[k] as ModelNode["state"];
-        return [String(i.id), { id: String(i.id), oneTimeSpot: launchOf(i).oneTimeSpot, state, attached: new Set(state === "terminated" ? [] : attachedTo(String(i.id))) }];
+        return [
+          String(i.id),
+          { id: String(i.id), oneTimeSpot: launchOf(i).oneTimeSpot, state, attached: new Set(state === "terminated" ? [] : attachedTo(String(i.id))) },
+        ];
       }),
     );
     for (const step of order) {

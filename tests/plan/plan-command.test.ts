@@ -96,8 +96,8 @@ describe("trainctl plan, human view and bad input", () => {
       const lines = result.stderr.trim().split("\n");
       expect(lines).toEqual([
         "error: trainctl:costCenter: is required (expected string)",
-        "error: trainctl:instance.maxPrice: only allowed with trainctl:instance.market: spot (market is \"on-demand\")",
-        "error: trainctl:dataVolume.warm: \"rate\" needs trainctl:dataVolume.snapshotId (an empty volume needs no warming; accepted: none)",
+        'error: trainctl:instance.maxPrice: only allowed with trainctl:instance.market: spot (market is "on-demand")',
+        'error: trainctl:dataVolume.warm: "rate" needs trainctl:dataVolume.snapshotId (an empty volume needs no warming; accepted: none)',
       ]);
     } finally {
       rmSync(path.join(ROOT, "Pulumi.test-bad-config.yaml"));

@@ -28,10 +28,16 @@ describe("quotaCheck", () => {
   const quota = { code: "L-DB2E81BA", name: "Running On-Demand G and VT instances" };
   it("passes exactly at the limit and fails one vCPU over it (property)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 192 }), fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 2000 }), (count, vcpus, inUse, limit) => {
-        const check = quotaCheck({ region: "us-east-1", type: "g5.xlarge", count, vcpusPerNode: vcpus, quota, limit, inUse });
-        expect(check.status).toBe(count * vcpus + inUse <= limit ? "ok" : "fail");
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 192 }),
+        fc.integer({ min: 0, max: 500 }),
+        fc.integer({ min: 0, max: 2000 }),
+        (count, vcpus, inUse, limit) => {
+          const check = quotaCheck({ region: "us-east-1", type: "g5.xlarge", count, vcpusPerNode: vcpus, quota, limit, inUse });
+          expect(check.status).toBe(count * vcpus + inUse <= limit ? "ok" : "fail");
+        },
+      ),
     );
   });
 });
@@ -58,14 +64,18 @@ describe("deployActions", () => {
         "trainctl:budget": { monthlyUsd: 10, emails: ["a@example.com"] },
       }),
     );
-    for (const action of ["ec2:CreateSpotInstanceRequest", "ec2:CreatePlacementGroup", "ec2:CreateVolume", "ec2:DescribeSnapshots", "budgets:ModifyBudget"]) expect(rich).toContain(action);
+    for (const action of ["ec2:CreateSpotInstanceRequest", "ec2:CreatePlacementGroup", "ec2:CreateVolume", "ec2:DescribeSnapshots", "budgets:ModifyBudget"])
+      expect(rich).toContain(action);
     expect(rich).toEqual([...new Set(rich)].sort());
   });
 });
 
 describe("spotScoreCheck", () => {
   it("without a pinned zone, judges the best zone and suggests nothing", () => {
-    const check = spotScoreCheck("g5.xlarge", 1, undefined, [{ zone: "us-east-1b", score: 3 }, { zone: "us-east-1a", score: 7 }]);
+    const check = spotScoreCheck("g5.xlarge", 1, undefined, [
+      { zone: "us-east-1b", score: 3 },
+      { zone: "us-east-1a", score: 7 },
+    ]);
     expect(check).toMatchObject({ status: "ok", detail: expect.stringContaining("us-east-1a: 7/10") });
   });
 });
@@ -86,7 +96,9 @@ describe("exit code and denial", () => {
 describe("trainctl:allowedAccounts", () => {
   it("accepts 12-digit ids and names the key for anything else", () => {
     expect(parseStackConfig({ ...BASE, "trainctl:allowedAccounts": ["111122223333"] }).allowedAccounts).toEqual(["111122223333"]);
-    expect(() => parseStackConfig({ ...BASE, "trainctl:allowedAccounts": ["1234"] })).toThrow(/trainctl:allowedAccounts\[0\]: expected a 12-digit AWS account id/);
+    expect(() => parseStackConfig({ ...BASE, "trainctl:allowedAccounts": ["1234"] })).toThrow(
+      /trainctl:allowedAccounts\[0\]: expected a 12-digit AWS account id/,
+    );
     expect(() => parseStackConfig({ ...BASE, "trainctl:allowedAccounts": "111122223333" })).toThrow(/trainctl:allowedAccounts/);
   });
 });

@@ -59,7 +59,9 @@ describe("trainctl preflight", () => {
       expect(Object.keys(check).sort()).toEqual(["detail", "fix", "id", "status"]);
       expect(check.status, check.detail).toBe("ok");
     }
-    expect(report.checks.map((c: { id: string }) => c.id)).toEqual(expect.arrayContaining(["identity", "quota", "offering", "snapshot", "bucket:datasets", "dataset", "ami", "permissions"]));
+    expect(report.checks.map((c: { id: string }) => c.id)).toEqual(
+      expect.arrayContaining(["identity", "quota", "offering", "snapshot", "bucket:datasets", "dataset", "ami", "permissions"]),
+    );
   });
 
   it("a fresh account (quota 0): exit 1, the failed row and the increase link on stderr", async () => {

@@ -21,13 +21,31 @@ beforeEach(() => {
 });
 
 const STATE = readFileSync(path.join(ROOT, "tests", "fixtures", "dev.state.json"), "utf8");
-const history = JSON.stringify([{ version: 2, kind: "update", result: "succeeded", startTime: "2026-11-28T10:00:00Z", endTime: "2026-11-28T10:01:00Z", resourceChanges: {} }]);
+const history = JSON.stringify([
+  { version: 2, kind: "update", result: "succeeded", startTime: "2026-11-28T10:00:00Z", endTime: "2026-11-28T10:01:00Z", resourceChanges: {} },
+]);
 
 function up(args: string[]) {
   const dir = mkdtempSync(path.join(tmpdir(), "preflight-up-"));
   for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml"]) copyFileSync(path.join(ROOT, f), path.join(dir, f));
-  const fake = installFakePulumi({ version: "v3.200.0", responses: [{ prefix: ["stack", "output"], stdout: "{}" }, { prefix: ["stack", "history"], stdout: history }, { prefix: ["stack", "tag", "ls"], stdout: "{}" }, { prefix: ["stack", "export"], stdout: STATE }] });
-  const env = { TRAINCTL_PROJECT_DIR: dir, PATH: pathWithout(fake.dir), AWS_ENDPOINT_URL: aws.endpoint, AWS_ACCESS_KEY_ID: "AKIDTEST", AWS_SECRET_ACCESS_KEY: "secret", AWS_PROFILE: undefined, AWS_MAX_ATTEMPTS: "1" };
+  const fake = installFakePulumi({
+    version: "v3.200.0",
+    responses: [
+      { prefix: ["stack", "output"], stdout: "{}" },
+      { prefix: ["stack", "history"], stdout: history },
+      { prefix: ["stack", "tag", "ls"], stdout: "{}" },
+      { prefix: ["stack", "export"], stdout: STATE },
+    ],
+  });
+  const env = {
+    TRAINCTL_PROJECT_DIR: dir,
+    PATH: pathWithout(fake.dir),
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_ACCESS_KEY_ID: "AKIDTEST",
+    AWS_SECRET_ACCESS_KEY: "secret",
+    AWS_PROFILE: undefined,
+    AWS_MAX_ATTEMPTS: "1",
+  };
   return trainctlAsync(["experiment", "up", "dev", ...args], { env }).then((result) => ({ ...result, ups: fake.calls().filter((c) => c[0] === "up") }));
 }
 

@@ -16,7 +16,18 @@ const STATE = path.join(FIXTURES, "dev.state.json");
 const PREVIEW = path.join(FIXTURES, "dev-scale-up.preview.json");
 
 function record(type: string, inputs: Record<string, unknown>, tags: Record<string, string> = {}): ResourceRecord {
-  return { urn: `urn:pulumi:t::p::${type}::r`, type, name: "r", custom: true, protect: false, retainOnDelete: false, dependencies: [], inputs, outputs: {}, tags };
+  return {
+    urn: `urn:pulumi:t::p::${type}::r`,
+    type,
+    name: "r",
+    custom: true,
+    protect: false,
+    retainOnDelete: false,
+    dependencies: [],
+    inputs,
+    outputs: {},
+    tags,
+  };
 }
 // No public IPv4 address, no metrics: the compute and root volume lines alone.
 const bare = { associatePublicIpAddress: false };
@@ -50,7 +61,13 @@ describe("arithmetic, worked by hand", () => {
   });
 
   it("spot is capped by maxPrice below on-demand, and shows on-demand beside it", () => {
-    const spot = priceResource(record("aws:ec2/instance:Instance", { ...bare, instanceType: "p4d.24xlarge", instanceMarketOptions: { marketType: "spot", spotOptions: { maxPrice: "12.5" } } }))!;
+    const spot = priceResource(
+      record("aws:ec2/instance:Instance", {
+        ...bare,
+        instanceType: "p4d.24xlarge",
+        instanceMarketOptions: { marketType: "spot", spotOptions: { maxPrice: "12.5" } },
+      }),
+    )!;
     expect(spot.hourly).toBe(12.5);
     expect(spot.detail).toContain("on-demand $21.957642/h");
     const uncapped = priceResource(record("aws:ec2/instance:Instance", { ...bare, instanceType: "g5.xlarge", instanceMarketOptions: { marketType: "spot" } }))!;
@@ -85,12 +102,17 @@ describe("arithmetic, worked by hand", () => {
 });
 
 describe("issue #16: prices and lines that were wrong", () => {
-  const node = (inputs: Record<string, unknown>, tags: Record<string, string> = {}) => record("aws:ec2/instance:Instance", { instanceType: "g5.xlarge", ...inputs }, tags);
-  const spotNode = (type: string) => record("aws:ec2/instance:Instance", { ...bare, instanceType: type, instanceMarketOptions: { marketType: "spot", spotOptions: { maxPrice: "0.75" } } });
+  const node = (inputs: Record<string, unknown>, tags: Record<string, string> = {}) =>
+    record("aws:ec2/instance:Instance", { instanceType: "g5.xlarge", ...inputs }, tags);
+  const spotNode = (type: string) =>
+    record("aws:ec2/instance:Instance", { ...bare, instanceType: type, instanceMarketOptions: { marketType: "spot", spotOptions: { maxPrice: "0.75" } } });
 
   it("17: P4 and P5 carry the June 2025 on-demand cut, each with its source and date", () => {
-    expect([INSTANCE_PRICES["p5.48xlarge"].usd, INSTANCE_PRICES["p4d.24xlarge"].usd, INSTANCE_PRICES["p4de.24xlarge"].usd]).toEqual([55.04, 21.957642, 27.44705]);
-    for (const type of ["p5.48xlarge", "p4d.24xlarge", "p4de.24xlarge"]) expect(INSTANCE_PRICES[type]).toMatchObject({ asOf: "2025-06", source: expect.stringMatching(/June 2025/) });
+    expect([INSTANCE_PRICES["p5.48xlarge"].usd, INSTANCE_PRICES["p4d.24xlarge"].usd, INSTANCE_PRICES["p4de.24xlarge"].usd]).toEqual([
+      55.04, 21.957642, 27.44705,
+    ]);
+    for (const type of ["p5.48xlarge", "p4d.24xlarge", "p4de.24xlarge"])
+      expect(INSTANCE_PRICES[type]).toMatchObject({ asOf: "2025-06", source: expect.stringMatching(/June 2025/) });
     // P4 down 33% from 32.7726 and 40.9657; P5 down 44% from 98.32 ("up to 45%").
     expect(INSTANCE_PRICES["p4d.24xlarge"].usd / 32.7726).toBeCloseTo(0.67, 6);
     expect(INSTANCE_PRICES["p4de.24xlarge"].usd / 40.9657).toBeCloseTo(0.67, 5);
@@ -103,7 +125,11 @@ describe("issue #16: prices and lines that were wrong", () => {
     expect(without).toBe(1.006);
     expect(hourly(node({ associatePublicIpAddress: true }))).toBeCloseTo(1.011, 9);
     // Unset (the default subnet decides, and default subnets assign one): charged.
-    expect(priceResource(node({}))!).toMatchObject({ hourly: 1.011, lines: ["compute", "public IPv4"], detail: expect.stringContaining("public IPv4 $0.005/h") });
+    expect(priceResource(node({}))!).toMatchObject({
+      hourly: 1.011,
+      lines: ["compute", "public IPv4"],
+      detail: expect.stringContaining("public IPv4 $0.005/h"),
+    });
     // A stack export says what happened.
     expect(hourly({ ...node({}), outputs: { publicIp: "" } })).toBe(1.006);
     expect(hourly({ ...node({}), outputs: { publicIp: "54.1.2.3" } })).toBeCloseTo(1.011, 9);
@@ -118,14 +144,22 @@ describe("issue #16: prices and lines that were wrong", () => {
   });
 
   it("19: two spot types with the same cap print their own expected price, with the cap beside it", () => {
-    const live = { source: "test", onDemandHourly: (t: string) => INSTANCE_PRICES[t]?.usd, spotHourly: (t: string) => ({ "g5.xlarge": 0.41, "g6.xlarge": 0.33 })[t] };
+    const live = {
+      source: "test",
+      onDemandHourly: (t: string) => INSTANCE_PRICES[t]?.usd,
+      spotHourly: (t: string) => ({ "g5.xlarge": 0.41, "g6.xlarge": 0.33 })[t],
+    };
     const [g5, g6] = [spotNode("g5.xlarge"), spotNode("g6.xlarge")].map((r) => priceResource(r, live)!);
     expect([g5.hourly, g6.hourly]).toEqual([0.41, 0.33]);
     expect(g5.spot).toEqual({ cap: 0.75, expected: 0.41, onDemand: 1.006 });
     expect(g5.detail).toContain("spot expected $0.41/h, cap $0.75/h (the max price), on-demand $1.006/h");
     // Unknown expected price: the cap, an upper bound, said so.
     const capped = priceResource(spotNode("g6.xlarge"))!;
-    expect(capped).toMatchObject({ hourly: 0.75, spot: { cap: 0.75, expected: null, onDemand: 0.8048 }, detail: expect.stringContaining("expected price unknown") });
+    expect(capped).toMatchObject({
+      hourly: 0.75,
+      spot: { cap: 0.75, expected: null, onDemand: 0.8048 },
+      detail: expect.stringContaining("expected price unknown"),
+    });
   });
 
   it("19: the expected spot price never exceeds the cap, and the cap never the on-demand price", () => {
@@ -171,7 +205,15 @@ describe("estimates from the resource model's sources", () => {
       expect.stringContaining("g5.2xlarge"),
       expect.stringContaining("g5.2xlarge"),
     ]);
-    const withDeletedVolume = parsePreview({ steps: [{ op: "delete", urn: "urn:pulumi:s::p::aws:ebs/volume:Volume::v", oldState: { type: "aws:ebs/volume:Volume", custom: true, inputs: { size: 100, type: "gp3" } } }] });
+    const withDeletedVolume = parsePreview({
+      steps: [
+        {
+          op: "delete",
+          urn: "urn:pulumi:s::p::aws:ebs/volume:Volume::v",
+          oldState: { type: "aws:ebs/volume:Volume", custom: true, inputs: { size: 100, type: "gp3" } },
+        },
+      ],
+    });
     expect(estimateCost(withDeletedVolume).savings).toEqual({ hourly: expect.closeTo(8 / 730, 6), monthly: expect.closeTo(8, 4) });
   });
 });

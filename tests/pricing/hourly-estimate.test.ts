@@ -13,6 +13,14 @@ describe("one function prices the stack output and trainctl cost (issue #16 item
 
   it("the dev stack's lines include the public IPv4 address and the node's custom metrics", async () => {
     const run = await runOffline({ stack: "dev", config: fixtureConfig("dev") });
-    expect(run.outputs.estimateCovers).toEqual(["compute", "root volume", "public IPv4", "custom metrics", "EBS volume", "dashboard", "S3 storage (expected size)"]);
+    expect(run.outputs.estimateCovers).toEqual([
+      "compute",
+      "root volume",
+      "public IPv4",
+      "custom metrics",
+      "EBS volume",
+      "dashboard",
+      "S3 storage (expected size)",
+    ]);
   });
 });

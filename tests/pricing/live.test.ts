@@ -11,11 +11,41 @@ import { trainctlAsync } from "../helpers/cli";
 /** A PriceList document shaped like the real ones: product attributes, OnDemand and Reserved terms. */
 function ec2Product(sku: string, instanceType: string, usd: string, extra: Record<string, string> = {}): string {
   return JSON.stringify({
-    product: { productFamily: "Compute Instance", sku, attributes: { instanceType, regionCode: "us-east-1", operatingSystem: "Linux", tenancy: "Shared", preInstalledSw: "NA", capacitystatus: "Used", ...extra } },
+    product: {
+      productFamily: "Compute Instance",
+      sku,
+      attributes: {
+        instanceType,
+        regionCode: "us-east-1",
+        operatingSystem: "Linux",
+        tenancy: "Shared",
+        preInstalledSw: "NA",
+        capacitystatus: "Used",
+        ...extra,
+      },
+    },
     serviceCode: "AmazonEC2",
     terms: {
-      OnDemand: { [`${sku}.JRTCKXETXF`]: { priceDimensions: { [`${sku}.JRTCKXETXF.6YS6EN2CT7`]: { unit: "Hrs", beginRange: "0", endRange: "Inf", pricePerUnit: { USD: usd }, description: `$${usd} per On Demand Linux ${instanceType} Instance Hour` } }, sku, effectiveDate: "2025-05-01T00:00:00Z" } },
-      Reserved: { [`${sku}.4NA7Y494T4`]: { priceDimensions: { [`${sku}.4NA7Y494T4.6YS6EN2CT7`]: { unit: "Hrs", beginRange: "0", endRange: "Inf", pricePerUnit: { USD: "0.6360" } } } } },
+      OnDemand: {
+        [`${sku}.JRTCKXETXF`]: {
+          priceDimensions: {
+            [`${sku}.JRTCKXETXF.6YS6EN2CT7`]: {
+              unit: "Hrs",
+              beginRange: "0",
+              endRange: "Inf",
+              pricePerUnit: { USD: usd },
+              description: `$${usd} per On Demand Linux ${instanceType} Instance Hour`,
+            },
+          },
+          sku,
+          effectiveDate: "2025-05-01T00:00:00Z",
+        },
+      },
+      Reserved: {
+        [`${sku}.4NA7Y494T4`]: {
+          priceDimensions: { [`${sku}.4NA7Y494T4.6YS6EN2CT7`]: { unit: "Hrs", beginRange: "0", endRange: "Inf", pricePerUnit: { USD: "0.6360" } } },
+        },
+      },
     },
     version: "20250501000000",
   });
@@ -46,7 +76,11 @@ describe("parsePriceList", () => {
   });
 
   it("picks the hourly price of the right type and skips irrelevant SKUs ($0 reservations, other types)", () => {
-    const points = parsePriceList([ec2Product("R", "g5.xlarge", "0.0000000000", { capacitystatus: "UnusedCapacityReservation" }), ec2Product("O", "g5.2xlarge", "1.2120000000"), ec2Product("G", "g5.xlarge", "1.0060000000")]);
+    const points = parsePriceList([
+      ec2Product("R", "g5.xlarge", "0.0000000000", { capacitystatus: "UnusedCapacityReservation" }),
+      ec2Product("O", "g5.2xlarge", "1.2120000000"),
+      ec2Product("G", "g5.xlarge", "1.0060000000"),
+    ]);
     expect(hourlyFrom(points, "g5.xlarge")).toBe(1.006);
     expect(hourlyFrom(points, "p5.48xlarge")).toBeUndefined();
   });
@@ -68,7 +102,13 @@ describe("the real PricingClient against a loopback Pricing endpoint", () => {
       expect(body.Filters).toEqual(TERM_FILTERS("g5.xlarge", "us-east-1"));
       return body.NextToken === "page-2"
         ? { body: { FormatVersion: "aws_v1", PriceList: [ec2Product("G", "g5.xlarge", "1.0060000000")] } }
-        : { body: { FormatVersion: "aws_v1", PriceList: [ec2Product("R", "g5.xlarge", "0.0000000000", { capacitystatus: "UnusedCapacityReservation" })], NextToken: "page-2" } };
+        : {
+            body: {
+              FormatVersion: "aws_v1",
+              PriceList: [ec2Product("R", "g5.xlarge", "0.0000000000", { capacitystatus: "UnusedCapacityReservation" })],
+              NextToken: "page-2",
+            },
+          };
     });
     const client = new PricingClient({ ...loopbackClientConfig(server.endpoint), maxAttempts: 3 });
     const cache = { dir: mkdtempSync(path.join(tmpdir(), "trainctl-prices-")), ttlMs: 3_600_000 };
@@ -89,7 +129,10 @@ const spotXml = (items: [string, string, string][], next = "") => `<?xml version
 <DescribeSpotPriceHistoryResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
   <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>
   <spotPriceHistorySet>${items
-    .map(([zone, price, at]) => `<item><instanceType>g5.xlarge</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${price}</spotPrice><timestamp>${at}</timestamp><availabilityZone>${zone}</availabilityZone></item>`)
+    .map(
+      ([zone, price, at]) =>
+        `<item><instanceType>g5.xlarge</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${price}</spotPrice><timestamp>${at}</timestamp><availabilityZone>${zone}</availabilityZone></item>`,
+    )
     .join("")}</spotPriceHistorySet>
   <nextToken>${next}</nextToken>
 </DescribeSpotPriceHistoryResponse>`;
@@ -103,8 +146,21 @@ describe("spot prices through the real EC2Client", () => {
       expect(request.form?.Action).toBe("DescribeSpotPriceHistory");
       expect(request.form?.["InstanceType.1"]).toBe("g5.xlarge");
       return request.form?.NextToken
-        ? { body: spotXml([["us-east-1a", "0.40", "2026-11-28T09:00:00.000Z"], ["us-east-1b", "0.50", "2026-11-28T08:00:00.000Z"]]) }
-        : { body: spotXml([["us-east-1a", "0.36", "2026-11-28T10:00:00.000Z"], ["us-east-1a", "0.30", "2026-11-28T01:00:00.000Z"]], "more") };
+        ? {
+            body: spotXml([
+              ["us-east-1a", "0.40", "2026-11-28T09:00:00.000Z"],
+              ["us-east-1b", "0.50", "2026-11-28T08:00:00.000Z"],
+            ]),
+          }
+        : {
+            body: spotXml(
+              [
+                ["us-east-1a", "0.36", "2026-11-28T10:00:00.000Z"],
+                ["us-east-1a", "0.30", "2026-11-28T01:00:00.000Z"],
+              ],
+              "more",
+            ),
+          };
     });
     const quote = await spotQuote(new EC2Client(loopbackClientConfig(server.endpoint)), "g5.xlarge", new Date("2026-11-28T11:00:00Z"));
     expect(quote.latestByZone).toEqual({ "us-east-1a": 0.36, "us-east-1b": 0.5 });
@@ -117,7 +173,14 @@ describe("livePriceBook", () => {
   it("falls back to the catalog, once, when the API cannot be reached", async () => {
     const reasons: string[] = [];
     const unreachable = { ...loopbackClientConfig("http://127.0.0.1:9"), maxAttempts: 1 };
-    const book = await livePriceBook({ region: "us-east-1", instanceTypes: ["g5.xlarge", "p5.48xlarge"], pricing: new PricingClient(unreachable), ec2: new EC2Client(unreachable), cache: { dir: mkdtempSync(path.join(tmpdir(), "p-")), ttlMs: 0 }, onFallback: (r) => reasons.push(r) });
+    const book = await livePriceBook({
+      region: "us-east-1",
+      instanceTypes: ["g5.xlarge", "p5.48xlarge"],
+      pricing: new PricingClient(unreachable),
+      ec2: new EC2Client(unreachable),
+      cache: { dir: mkdtempSync(path.join(tmpdir(), "p-")), ttlMs: 0 },
+      onFallback: (r) => reasons.push(r),
+    });
     expect(reasons).toHaveLength(1);
     expect(reasons[0]).toMatch(/live prices unavailable .*; using the catalog of \d{4}-\d{2}-\d{2}/);
     expect(book.onDemandHourly("g5.xlarge")).toBe(1.006);

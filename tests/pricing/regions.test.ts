@@ -22,7 +22,9 @@ describe("known regions", () => {
   it("are exactly the SDK endpoint rules' regions", async () => {
     // @ts-expect-error: an ESM data module of the SDK without its own declaration path here.
     const { partitionsInfo } = await import("../../node_modules/@aws-sdk/core/dist-es/submodules/client/util-endpoints/lib/aws/partitions.js");
-    const sdk = (partitionsInfo.partitions as { regions: Record<string, unknown> }[]).flatMap((p) => Object.keys(p.regions)).filter((r) => !r.endsWith("-global"));
+    const sdk = (partitionsInfo.partitions as { regions: Record<string, unknown> }[])
+      .flatMap((p) => Object.keys(p.regions))
+      .filter((r) => !r.endsWith("-global"));
     expect([...AWS_REGIONS].sort()).toEqual(sdk.sort());
   });
 

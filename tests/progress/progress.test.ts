@@ -11,7 +11,12 @@ const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏](\x1b\[39m)? planning offline/;
 /** `trainctl ARGS…` on a pseudo-terminal (util-linux `script`): what a user at a terminal sees. */
 function onTerminal(args: string[], env: Record<string, string | undefined> = {}): { code: number; output: string } {
   const command = [path.join(ROOT, "node_modules", ".bin", "tsx"), path.join(ROOT, "scripts", "cli.ts"), ...args].map((a) => `'${a}'`).join(" ");
-  const result = spawnSync("script", ["-qec", command, "/dev/null"], { cwd: ROOT, env: { ...process.env, NO_COLOR: undefined, ...env }, encoding: "utf8", timeout: 300_000 });
+  const result = spawnSync("script", ["-qec", command, "/dev/null"], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: undefined, ...env },
+    encoding: "utf8",
+    timeout: 300_000,
+  });
   return { code: result.status ?? -1, output: result.stdout };
 }
 

@@ -42,7 +42,9 @@ describe("spot recovery under mocks (tests/fixtures/stacks/Pulumi.recovery.yaml:
     for (const template of ofType(run, TEMPLATE)) {
       const t = inputs(template);
       expect(t.metadataOptions).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled", instanceMetadataTags: "enabled" });
-      expect(t.blockDeviceMappings).toEqual([{ deviceName: "/dev/sda1", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }]);
+      expect(t.blockDeviceMappings).toEqual([
+        { deviceName: "/dev/sda1", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } },
+      ]);
       expect(t.iamInstanceProfile).toEqual({ name: profile.name ?? expect.stringContaining("recovery-training-profile") });
       expect(t.placement).toEqual({ groupName: placement.record.id });
       expect(t.instanceMarketOptions).toBeUndefined();
@@ -57,7 +59,12 @@ describe("spot recovery under mocks (tests/fixtures/stacks/Pulumi.recovery.yaml:
     expect(t.tagSpecifications).toEqual([
       {
         resourceType: "volume",
-        tags: expect.objectContaining({ "trainctl:experiment": "recovery", "trainctl:cost-center": "ml-research", "trainctl:role": "root-volume", "trainctl:node-group": "trainctl-recovery-node-1" }),
+        tags: expect.objectContaining({
+          "trainctl:experiment": "recovery",
+          "trainctl:cost-center": "ml-research",
+          "trainctl:role": "root-volume",
+          "trainctl:node-group": "trainctl-recovery-node-1",
+        }),
       },
     ]);
   });
@@ -84,9 +91,16 @@ describe("spot recovery under mocks (tests/fixtures/stacks/Pulumi.recovery.yaml:
     for (const group of ofType(run, GROUP)) {
       const g = inputs(group);
       expect([g.minSize, g.maxSize, g.desiredCapacity, g.capacityRebalance]).toEqual([0, 1, 1, false]);
-      expect(g.mixedInstancesPolicy.instancesDistribution).toEqual({ onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 0, spotAllocationStrategy: "price-capacity-optimized" });
+      expect(g.mixedInstancesPolicy.instancesDistribution).toEqual({
+        onDemandBaseCapacity: 0,
+        onDemandPercentageAboveBaseCapacity: 0,
+        spotAllocationStrategy: "price-capacity-optimized",
+      });
       expect(g.mixedInstancesPolicy.launchTemplate.overrides).toEqual([{ instanceType: "g5.12xlarge" }, { instanceType: "g6.12xlarge" }]);
-      expect(g.mixedInstancesPolicy.launchTemplate.launchTemplateSpecification).toEqual({ launchTemplateId: byName(run, group.record.name.replace("-group", "-template")).record.id, version: "$Latest" });
+      expect(g.mixedInstancesPolicy.launchTemplate.launchTemplateSpecification).toEqual({
+        launchTemplateId: byName(run, group.record.name.replace("-group", "-template")).record.id,
+        version: "$Latest",
+      });
       expect(group.request.ignoreChanges).toEqual(["desiredCapacity"]);
     }
   });
@@ -118,16 +132,27 @@ describe("spot recovery under mocks (tests/fixtures/stacks/Pulumi.recovery.yaml:
   });
 
   it("the instance role may attach only this experiment's volumes and scale only its groups", () => {
-    const policy = JSON.parse(inputs(byName(run, "recovery-training-experiment-access")).policy) as { Statement: { Sid: string; Action: string | string[]; Resource: string | string[]; Condition?: unknown }[] };
+    const policy = JSON.parse(inputs(byName(run, "recovery-training-experiment-access")).policy) as {
+      Statement: { Sid: string; Action: string | string[]; Resource: string | string[]; Condition?: unknown }[];
+    };
     const sid = (name: string) => policy.Statement.find((s) => s.Sid === name);
     const own = { StringEquals: { "aws:ResourceTag/trainctl:experiment": "recovery" } };
-    expect(sid("RecoveryAttachOwnVolume")).toEqual({ Sid: "RecoveryAttachOwnVolume", Effect: "Allow", Action: "ec2:AttachVolume", Resource: ["arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:*:*:instance/*"], Condition: own });
+    expect(sid("RecoveryAttachOwnVolume")).toEqual({
+      Sid: "RecoveryAttachOwnVolume",
+      Effect: "Allow",
+      Action: "ec2:AttachVolume",
+      Resource: ["arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:*:*:instance/*"],
+      Condition: own,
+    });
     expect(sid("RecoveryScaleOwnGroups")).toMatchObject({
       Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup"],
       Resource: "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*",
       Condition: own,
     });
-    expect(sid("RecoveryDescribe")).toMatchObject({ Action: ["ec2:DescribeVolumes", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups"], Resource: "*" });
+    expect(sid("RecoveryDescribe")).toMatchObject({
+      Action: ["ec2:DescribeVolumes", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups"],
+      Resource: "*",
+    });
     expect(sid("RecoveryDescribe")?.Condition).toBeUndefined();
   });
 });

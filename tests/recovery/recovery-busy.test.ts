@@ -25,7 +25,9 @@ beforeAll(async () => {
 afterAll(() => aws?.stop());
 
 function teardown(args: string[]): ReturnType<typeof trainctlAsync> {
-  return trainctlAsync(["teardown", ...args], { env: { PATH: pathWithout(), AWS_ACCESS_KEY_ID: "AKIDTEST", AWS_SECRET_ACCESS_KEY: "secret", AWS_ENDPOINT_URL_EC2: aws.endpoint, AWS_PROFILE: undefined } });
+  return trainctlAsync(["teardown", ...args], {
+    env: { PATH: pathWithout(), AWS_ACCESS_KEY_ID: "AKIDTEST", AWS_SECRET_ACCESS_KEY: "secret", AWS_ENDPOINT_URL_EC2: aws.endpoint, AWS_PROFILE: undefined },
+  });
 }
 
 describe("trainctl teardown --check-busy on a recovery stack", () => {
@@ -33,7 +35,9 @@ describe("trainctl teardown --check-busy on a recovery stack", () => {
     const result = await teardown(["--state", stateFile, "--check-busy", "--json"]);
     expect(result.code, result.stderr).toBe(0);
     const { warnings } = JSON.parse(result.stdout) as { warnings: string[] };
-    expect(warnings).toContain(`recovery-training-node-1-group (trainctl-recovery-node-1) runs ${BUSY_NODE}, busy now: EC2 tags it trainctl:runtime:busy=true, a training process is running`);
+    expect(warnings).toContain(
+      `recovery-training-node-1-group (trainctl-recovery-node-1) runs ${BUSY_NODE}, busy now: EC2 tags it trainctl:runtime:busy=true, a training process is running`,
+    );
     expect(warnings.filter((w) => w.includes("busy now"))).toHaveLength(1);
     expect(aws.requests.at(-1)!.form).toMatchObject({
       Action: "DescribeInstances",

@@ -26,15 +26,40 @@ function issuesOf(values: Record<string, unknown>): { path: string; message: str
 // [what, instance config, the key the one error names, a fragment of its message]
 const REFUSED: [string, Record<string, unknown>, string, string][] = [
   ["recovery on on-demand", { recovery: true }, "trainctl:instance.recovery", "only allowed with trainctl:instance.market: spot"],
-  ["recovery with autostop stop", { ...spotRecovery, autostop: { action: "stop" } }, "trainctl:instance.autostop.action", "a group cannot stop a node (accepted: terminate | none)"],
-  ["recovery with persistent spot", { ...spotRecovery, spot: { persistent: true } }, "trainctl:instance.recovery", "cannot be combined with trainctl:instance.spot.persistent"],
+  [
+    "recovery with autostop stop",
+    { ...spotRecovery, autostop: { action: "stop" } },
+    "trainctl:instance.autostop.action",
+    "a group cannot stop a node (accepted: terminate | none)",
+  ],
+  [
+    "recovery with persistent spot",
+    { ...spotRecovery, spot: { persistent: true } },
+    "trainctl:instance.recovery",
+    "cannot be combined with trainctl:instance.spot.persistent",
+  ],
   ["recovery not a boolean", { market: "spot", recovery: "yes" }, "trainctl:instance.recovery", "expected boolean"],
-  ["types not starting with type", { ...spotRecovery, type: "g5.xlarge", types: ["g6.xlarge", "g5.xlarge"] }, "trainctl:instance.types", 'must start with trainctl:instance.type "g5.xlarge"'],
+  [
+    "types not starting with type",
+    { ...spotRecovery, type: "g5.xlarge", types: ["g6.xlarge", "g5.xlarge"] },
+    "trainctl:instance.types",
+    'must start with trainctl:instance.type "g5.xlarge"',
+  ],
   ["an unknown type", { ...spotRecovery, types: ["g5.xlarge", "g9.xlarge"] }, "trainctl:instance.types", 'unknown instance type "g9.xlarge"'],
   ["types of another GPU count", { ...spotRecovery, types: ["g5.xlarge", "g6.xlarge", "g5.12xlarge"] }, "trainctl:instance.types", "g5.12xlarge has 4"],
-  ["several types without recovery", { market: "spot", types: ["g5.xlarge", "g6.xlarge"] }, "trainctl:instance.types", "needs trainctl:instance.recovery: true"],
+  [
+    "several types without recovery",
+    { market: "spot", types: ["g5.xlarge", "g6.xlarge"] },
+    "trainctl:instance.types",
+    "needs trainctl:instance.recovery: true",
+  ],
   ["an empty type list", { ...spotRecovery, types: [] }, "trainctl:instance.types", "at least 1"],
-  ["too many types", { ...spotRecovery, types: Array.from({ length: MAX_INSTANCE_TYPES + 1 }, () => "g5.xlarge") }, "trainctl:instance.types", `<= ${MAX_INSTANCE_TYPES}`],
+  [
+    "too many types",
+    { ...spotRecovery, types: Array.from({ length: MAX_INSTANCE_TYPES + 1 }, () => "g5.xlarge") },
+    "trainctl:instance.types",
+    `<= ${MAX_INSTANCE_TYPES}`,
+  ],
   ["negative maxRestarts", { ...spotRecovery, maxRestarts: -1 }, "trainctl:instance.maxRestarts", ">= 0"],
   ["fractional maxRestarts", { ...spotRecovery, maxRestarts: 1.5 }, "trainctl:instance.maxRestarts", "int"],
   ["negative interruption rate", { ...spotRecovery, interruptionsPerDay: -0.5 }, "trainctl:instance.interruptionsPerDay", ">= 0"],
@@ -54,7 +79,13 @@ describe("spot recovery config: each refused combination is one error naming its
 describe("spot recovery config: accepted", () => {
   it("defaults: off, 3 restarts, 1 interruption a day, 15 minutes each, one type", () => {
     const { instance } = parseStackConfig(withInstance({ type: "g5.xlarge" }));
-    expect([instance.recovery, instance.maxRestarts, instance.interruptionsPerDay, instance.restartMinutes, instance.types]).toEqual([false, 3, 1, 15, undefined]);
+    expect([instance.recovery, instance.maxRestarts, instance.interruptionsPerDay, instance.restartMinutes, instance.types]).toEqual([
+      false,
+      3,
+      1,
+      15,
+      undefined,
+    ]);
     expect(instanceTypes(instance)).toEqual(["g5.xlarge"]);
   });
 
@@ -78,7 +109,10 @@ describe("spot recovery config: accepted", () => {
 describe("the CLI refuses a bad recovery stack before any side effect", () => {
   it("exit 2, one line per key, naming each", () => {
     const file = path.join(ROOT, "Pulumi.test-bad-recovery.yaml");
-    writeFileSync(file, "config:\n  trainctl:owner: alice\n  trainctl:costCenter: ml\n  trainctl:instance:\n    market: on-demand\n    recovery: true\n    types: [g5.xlarge, g5.12xlarge]\n");
+    writeFileSync(
+      file,
+      "config:\n  trainctl:owner: alice\n  trainctl:costCenter: ml\n  trainctl:instance:\n    market: on-demand\n    recovery: true\n    types: [g5.xlarge, g5.12xlarge]\n",
+    );
     try {
       const result = trainctl(["plan", "--stack", "test-bad-recovery"]);
       expect(result.code).toBe(2);

@@ -17,9 +17,21 @@ describe("the dashboard of a recovery experiment", () => {
     });
     const search = body.widgets.filter((w) => w.y === 2 * 6);
     expect(search.map((w) => w.properties.metrics[0][0])).toEqual([
-      { expression: `SEARCH('{trainctl,Experiment,InstanceId} Experiment="resnet" MetricName="GPUUtilization"', 'Average', 60)`, label: "GPUUtilization", id: "gpu" },
-      { expression: `SEARCH('{trainctl,Experiment,InstanceId} Experiment="resnet" MetricName="CPUUtilization"', 'Average', 60)`, label: "CPUUtilization", id: "cpu" },
-      { expression: `SEARCH('{trainctl,Experiment,InstanceId} Experiment="resnet" MetricName="DiskReadBytesPerSecond"', 'Average', 60)`, label: "DiskReadBytesPerSecond", id: "disk" },
+      {
+        expression: `SEARCH('{trainctl,Experiment,InstanceId} Experiment="resnet" MetricName="GPUUtilization"', 'Average', 60)`,
+        label: "GPUUtilization",
+        id: "gpu",
+      },
+      {
+        expression: `SEARCH('{trainctl,Experiment,InstanceId} Experiment="resnet" MetricName="CPUUtilization"', 'Average', 60)`,
+        label: "CPUUtilization",
+        id: "cpu",
+      },
+      {
+        expression: `SEARCH('{trainctl,Experiment,InstanceId} Experiment="resnet" MetricName="DiskReadBytesPerSecond"', 'Average', 60)`,
+        label: "DiskReadBytesPerSecond",
+        id: "disk",
+      },
     ]);
     expect(body.widgets).toHaveLength(2 * 2 + 3);
   });

@@ -43,7 +43,9 @@ describe("cost of a recovery experiment", () => {
     for (const item of groups) {
       expect(item.lines).toEqual(["compute", "interruption overhead", "root volume", "public IPv4", "custom metrics"]);
       expect(item.spot).toEqual({ cap: INSTANCE_PRICES["g5.12xlarge"].usd, expected: null, onDemand: INSTANCE_PRICES["g5.12xlarge"].usd });
-      expect(item.detail).toMatch(/^g5\.12xlarge spot cap .*100 GiB root .* interruption overhead \$[\d.]+\/h \(2 node\(s\) × 1\/day × 15 min lost per restart = 2\.08%\)$/);
+      expect(item.detail).toMatch(
+        /^g5\.12xlarge spot cap .*100 GiB root .* interruption overhead \$[\d.]+\/h \(2 node\(s\) × 1\/day × 15 min lost per restart = 2\.08%\)$/,
+      );
       const before = item.hourly! / (1 + share);
       expect(before).toBeGreaterThan(INSTANCE_PRICES["g5.12xlarge"].usd);
     }
@@ -78,8 +80,17 @@ describe("teardown of a recovery experiment", () => {
   it("deletes the groups and their templates, keeps the protected volumes, and warns that a group's node goes with it", () => {
     const plan = planTeardown(run.model);
     const deleted = plan.delete.map(nameOf);
-    expect(deleted).toEqual(expect.arrayContaining(["recovery-training-node-0-group", "recovery-training-node-1-group", "recovery-training-node-0-template", "recovery-training-node-1-template"]));
-    expect(plan.retain.filter((r) => r.reason === "protected").map((r) => nameOf(r.urn))).toEqual(expect.arrayContaining(["recovery-data-0-volume", "recovery-data-1-volume"]));
+    expect(deleted).toEqual(
+      expect.arrayContaining([
+        "recovery-training-node-0-group",
+        "recovery-training-node-1-group",
+        "recovery-training-node-0-template",
+        "recovery-training-node-1-template",
+      ]),
+    );
+    expect(plan.retain.filter((r) => r.reason === "protected").map((r) => nameOf(r.urn))).toEqual(
+      expect.arrayContaining(["recovery-data-0-volume", "recovery-data-1-volume"]),
+    );
     expect(plan.warnings.filter((w) => w.includes("Auto Scaling group"))).toEqual([
       "recovery-training-node-0-group (trainctl-recovery-node-0) is an Auto Scaling group: deleting it terminates the node it runs, which state does not show (trainctl status does)",
       "recovery-training-node-1-group (trainctl-recovery-node-1) is an Auto Scaling group: deleting it terminates the node it runs, which state does not show (trainctl status does)",
@@ -130,7 +141,13 @@ describe("leak sweep and group-owned nodes", () => {
 describe("the policy pack on groups and templates", () => {
   let subjects: PolicySubject[];
   beforeAll(() => {
-    subjects = run.captured.map(({ record, request }) => ({ type: record.type, name: record.name, urn: record.urn, props: { ...record.outputs, ...record.inputs, tagsAll: record.tags }, protect: request.protect }));
+    subjects = run.captured.map(({ record, request }) => ({
+      type: record.type,
+      name: record.name,
+      urn: record.urn,
+      props: { ...record.outputs, ...record.inputs, tagsAll: record.tags },
+      protect: request.protect,
+    }));
   });
   const violations = (list: PolicySubject[]) => list.flatMap((s) => Object.values(RESOURCE_RULES).flatMap((rule) => rule(s)));
 
@@ -145,10 +162,22 @@ describe("the policy pack on groups and templates", () => {
     const distribution = group.props.mixedInstancesPolicy.instancesDistribution;
     const broken: PolicySubject[] = [
       { ...group, props: { ...group.props, maxSize: 2 } },
-      { ...group, props: { ...group.props, mixedInstancesPolicy: { ...group.props.mixedInstancesPolicy, instancesDistribution: { ...distribution, onDemandPercentageAboveBaseCapacity: undefined } } } },
+      {
+        ...group,
+        props: {
+          ...group.props,
+          mixedInstancesPolicy: {
+            ...group.props.mixedInstancesPolicy,
+            instancesDistribution: { ...distribution, onDemandPercentageAboveBaseCapacity: undefined },
+          },
+        },
+      },
       { ...group, props: { ...group.props, capacityRebalance: true } },
       { ...group, props: { ...group.props, tags: group.props.tags.map((t: object) => ({ ...t, propagateAtLaunch: false })) } },
-      { ...group, props: { ...group.props, mixedInstancesPolicy: { ...group.props.mixedInstancesPolicy, instancesDistribution: { ...distribution, spotMaxPrice: "5" } } } },
+      {
+        ...group,
+        props: { ...group.props, mixedInstancesPolicy: { ...group.props.mixedInstancesPolicy, instancesDistribution: { ...distribution, spotMaxPrice: "5" } } },
+      },
       { ...template, props: { ...template.props, metadataOptions: { httpTokens: "optional" } } },
       { ...template, props: { ...template.props, blockDeviceMappings: [{ deviceName: "/dev/sda1", ebs: { encrypted: "false" } }] } },
     ];
@@ -156,7 +185,9 @@ describe("the policy pack on groups and templates", () => {
       [`${group.name}: maxSize is 2, not 1`],
       [`${group.name}: onDemandPercentageAboveBaseCapacity is unset (100), not 0`],
       [`${group.name}: capacityRebalance is on`],
-      [`${group.name}: does not propagate cost tags trainctl:project, trainctl:experiment, trainctl:owner, trainctl:cost-center, trainctl:managed-by to its instances`],
+      [
+        `${group.name}: does not propagate cost tags trainctl:project, trainctl:experiment, trainctl:owner, trainctl:cost-center, trainctl:managed-by to its instances`,
+      ],
       [`${group.name}: spotMaxPrice $5/h is not below the on-demand $4.6016/h of g6.12xlarge`],
       [`${template.name}: IMDSv2 is not required (metadataOptions.httpTokens must be "required")`],
       [`${template.name}: volume /dev/sda1 is not encrypted`],
@@ -172,7 +203,10 @@ describe("trainctl plan of a recovery stack", () => {
       const result = trainctl(["plan", "--stack", "test-recovery", "--json"]);
       expect(result.code, result.stderr).toBe(0);
       const plan = JSON.parse(result.stdout);
-      expect(plan.resources.filter((r: { type: string }) => r.type === GROUP).map((r: { inputs: { name: string } }) => r.inputs.name)).toEqual(["trainctl-test-recovery-node-0", "trainctl-test-recovery-node-1"]);
+      expect(plan.resources.filter((r: { type: string }) => r.type === GROUP).map((r: { inputs: { name: string } }) => r.inputs.name)).toEqual([
+        "trainctl-test-recovery-node-0",
+        "trainctl-test-recovery-node-1",
+      ]);
       expect(plan.cost.items.filter((i: { type: string }) => i.type === GROUP)).toHaveLength(2);
       expect(plan.cost.covers).toContain("interruption overhead");
     } finally {
@@ -191,9 +225,14 @@ describe("a recovery stack's state export", () => {
   it("refuses a negative interruption assumption on a group, naming the group and the tag", () => {
     const resources = run.model.resources.map((r) =>
       r.name === "recovery-training-node-0-group"
-        ? { ...r, inputs: { ...r.inputs, tags: (r.inputs.tags as { key: string }[]).map((t) => (t.key === "trainctl:restart-minutes" ? { ...t, value: "-15" } : t)) } }
+        ? {
+            ...r,
+            inputs: { ...r.inputs, tags: (r.inputs.tags as { key: string }[]).map((t) => (t.key === "trainctl:restart-minutes" ? { ...t, value: "-15" } : t)) },
+          }
         : r,
     );
-    expect(() => parseStackExport(stateExport(resources))).toThrow(/recovery-training-node-0-group: tag trainctl:restart-minutes must be a finite number >= 0 \(got "-15"\)/);
+    expect(() => parseStackExport(stateExport(resources))).toThrow(
+      /recovery-training-node-0-group: tag trainctl:restart-minutes must be a finite number >= 0 \(got "-15"\)/,
+    );
   });
 });

@@ -3,12 +3,30 @@ import { codePrefix } from "../../scripts/commands/run";
 import { recoveryLine } from "../../scripts/commands/status";
 import { lostSeconds, newRunSpec, parseRunSpec, runRecovery } from "../../scripts/remote/run-spec";
 
-const run = { runId: "20261202-120000-abcd", command: ["python3", "train.py"], codeUrl: "s3://ckpt/runs/20261202-120000-abcd/code/", env: { LR: "3e-4" }, secrets: { HF_TOKEN: "/trainctl/p/e/hf" }, port: 29500, nodeCount: 2 };
+const run = {
+  runId: "20261202-120000-abcd",
+  command: ["python3", "train.py"],
+  codeUrl: "s3://ckpt/runs/20261202-120000-abcd/code/",
+  env: { LR: "3e-4" },
+  secrets: { HF_TOKEN: "/trainctl/p/e/hf" },
+  port: 29500,
+  nodeCount: 2,
+};
 
 describe("the stored run spec", () => {
   it("starts at generation 0, running, with no interruptions, stamped to the second", () => {
     const spec = newRunSpec(run, new Date("2026-12-02T12:00:00.123Z"));
-    expect(spec).toEqual({ version: 1, ...run, generation: 0, restarts: 0, status: "running", interruptions: [], restartLog: [], startedAt: "2026-12-02T12:00:00Z", updatedAt: "2026-12-02T12:00:00Z" });
+    expect(spec).toEqual({
+      version: 1,
+      ...run,
+      generation: 0,
+      restarts: 0,
+      status: "running",
+      interruptions: [],
+      restartLog: [],
+      startedAt: "2026-12-02T12:00:00Z",
+      updatedAt: "2026-12-02T12:00:00Z",
+    });
     expect(parseRunSpec(JSON.stringify(spec))).toEqual(spec);
   });
 
@@ -45,6 +63,8 @@ describe("lost time: from each restart's interruption to the restart", () => {
 
   it("status prints one line per run with restarts, interruptions and lost time", () => {
     const spec = { ...newRunSpec(run), generation: 1, restarts: 1, interruptions: [interruption(10, 1)], restartLog: [restart(14, 1)] };
-    expect(recoveryLine(runRecovery(spec))).toBe(`run ${run.runId}: running, generation 1, 1 restart(s), 1 interruption(s) (last ${at(10)}, node 1), 4m00s lost`);
+    expect(recoveryLine(runRecovery(spec))).toBe(
+      `run ${run.runId}: running, generation 1, 1 restart(s), 1 interruption(s) (last ${at(10)}, node 1), 4m00s lost`,
+    );
   });
 });

@@ -45,7 +45,9 @@ describe("the run unit", () => {
     const script = runShell(spec);
     expect(script).toContain(`systemd-run --unit="$unit" --collect --working-directory="$code_dir"`);
     expect(script).toContain(`--setenv='NODE_RANK=1'`);
-    expect(script).toContain(`/bin/bash -c 'echo $$ >"$0"; . "$1"; rm -f "$1"; shift; exec "$@"' "$pid_file" "$secrets_file" 'python3' 'train.py' '--lr' '3e-4 it'\\''s'`);
+    expect(script).toContain(
+      `/bin/bash -c 'echo $$ >"$0"; . "$1"; rm -f "$1"; shift; exec "$@"' "$pid_file" "$secrets_file" 'python3' 'train.py' '--lr' '3e-4 it'\\''s'`,
+    );
     expect(script).toContain(`aws ssm get-parameter --region 'us-east-1' --with-decryption --name '/trainctl/p/e/hf-token'`);
     expect(script).toContain(`pid_file='${RUN_PATHS.pidFile}'`);
     expect(script).toMatch(/exit 75/);
@@ -141,24 +143,44 @@ describe("trainctl run and logs on a two-node stack", () => {
     // Each node is a folder here: the absolute paths the script uses move under it.
     ssm = await startFakeSsm({
       execute: (script, instanceId) =>
-        runLocally(script.replaceAll("/run/trainctl", onNode(instanceId, "run")).replaceAll("/var/log/trainctl", onNode(instanceId, "log")).replaceAll("/opt/trainctl", onNode(instanceId, "opt")).replaceAll("/mnt/data", onNode(instanceId, "data")), {
-          ...s3.env(),
-          PATH: `${bin}:/usr/bin:/bin`,
-          // A node's own home: bash reads ~/.bashrc when stdin is a socket (as under node), and this machine's prepends to PATH.
-          HOME: path.join(work, "home"),
-        }),
+        runLocally(
+          script
+            .replaceAll("/run/trainctl", onNode(instanceId, "run"))
+            .replaceAll("/var/log/trainctl", onNode(instanceId, "log"))
+            .replaceAll("/opt/trainctl", onNode(instanceId, "opt"))
+            .replaceAll("/mnt/data", onNode(instanceId, "data")),
+          {
+            ...s3.env(),
+            PATH: `${bin}:/usr/bin:/bin`,
+            // A node's own home: bash reads ~/.bashrc when stdin is a socket (as under node), and this machine's prepends to PATH.
+            HOME: path.join(work, "home"),
+          },
+        ),
     });
-    const outputs = { region: "us-east-1", instanceIds: ["i-0000000000000000a", "i-0000000000000000b"], privateIps: ["10.0.0.1", "10.0.0.2"], checkpointsBucket: "exp2-checkpoints", mountPoint: "/mnt/data", loaderLocation: "s3://exp2-checkpoints/code/loader.py" };
+    const outputs = {
+      region: "us-east-1",
+      instanceIds: ["i-0000000000000000a", "i-0000000000000000b"],
+      privateIps: ["10.0.0.1", "10.0.0.2"],
+      checkpointsBucket: "exp2-checkpoints",
+      mountPoint: "/mnt/data",
+      loaderLocation: "s3://exp2-checkpoints/code/loader.py",
+    };
     const pulumi = installFakePulumi([
       { prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", "exp2"], stdout: JSON.stringify(outputs) },
-      { prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", "idle"], stdout: JSON.stringify({ ...outputs, instanceIds: ["i-0000000000000000c"] }) },
+      {
+        prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", "idle"],
+        stdout: JSON.stringify({ ...outputs, instanceIds: ["i-0000000000000000c"] }),
+      },
       { prefix: ["stack", "output"], code: 255, stderr: "error: no stack named 'nope' found\n" },
     ]);
     env = { ...s3.env(), AWS_ENDPOINT_URL_SSM: ssm.endpoint, AWS_ENDPOINT_URL_EC2: ec2.endpoint, TRAINCTL_PULUMI: pulumi.bin, TRAINCTL_SSM_POLL_MS: "50" };
 
     await s3.client().send(new PutObjectCommand({ Bucket: "exp2-checkpoints", Key: "code/loader.py", Body: "def make_loader(): ...\n" }));
     mkdirSync(code);
-    writeFileSync(path.join(code, "train.sh"), 'echo "rank=$NODE_RANK world=$WORLD_SIZE master=$MASTER_ADDR:$MASTER_PORT ckpt=$TRAINCTL_CHECKPOINT_DIR lr=$LR"\ncat notes.txt\nexec sleep 60\n');
+    writeFileSync(
+      path.join(code, "train.sh"),
+      'echo "rank=$NODE_RANK world=$WORLD_SIZE master=$MASTER_ADDR:$MASTER_PORT ckpt=$TRAINCTL_CHECKPOINT_DIR lr=$LR"\ncat notes.txt\nexec sleep 60\n',
+    );
     writeFileSync(path.join(code, ".gitignore"), "*.ckpt\n");
     writeFileSync(path.join(code, "weights.ckpt"), "ignored");
     spawnSync("git", ["init", "-q"], { cwd: code });
@@ -178,10 +200,20 @@ describe("trainctl run and logs on a two-node stack", () => {
     const result = await trainctlAsync(["run", "exp2", "--code", code, "--env", "LR=3e-4", "--json", "--", "bash", "train.sh"], { env, cwd: work });
     expect(result.code, result.stderr).toBe(0);
     const out = JSON.parse(result.stdout);
-    expect(out).toMatchObject({ stack: "exp2", nodes: [{ index: 0, status: "Success" }, { index: 1, status: "Success" }] });
+    expect(out).toMatchObject({
+      stack: "exp2",
+      nodes: [
+        { index: 0, status: "Success" },
+        { index: 1, status: "Success" },
+      ],
+    });
     const shipped = await s3.client().send(new ListObjectsV2Command({ Bucket: "exp2-checkpoints", Prefix: `staging/runs/${out.runId}/code/` }));
     expect(shipped.Contents?.map((o) => o.Key!.split("/code/")[1]).sort()).toEqual([".gitignore", "notes.txt", "secret.sh", "train.sh"]);
-    await expect.poll(() => existsSync(onNode("i-0000000000000000b", "log/run.log")) && readFileSync(onNode("i-0000000000000000b", "log/run.log"), "utf8"), { timeout: 10_000 }).toContain("untracked but not ignored");
+    await expect
+      .poll(() => existsSync(onNode("i-0000000000000000b", "log/run.log")) && readFileSync(onNode("i-0000000000000000b", "log/run.log"), "utf8"), {
+        timeout: 10_000,
+      })
+      .toContain("untracked but not ignored");
     const log = readFileSync(onNode("i-0000000000000000b", "log/run.log"), "utf8");
     expect(log).toContain(`=== trainctl run ${out.runId} on node 1 ===`);
     expect(readFileSync(onNode("i-0000000000000000b", `opt/runs/${out.runId}/trainctl_loader.py`), "utf8")).toBe("def make_loader(): ...\n");
@@ -193,7 +225,9 @@ describe("trainctl run and logs on a two-node stack", () => {
     const before = ssm.sent.length;
     const result = await trainctlAsync(["run", "exp2", "--code", code, "--", "bash", "train.sh"], { env, cwd: work });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: a run is already alive on node 0 \(i-0000000000000000a\): a run is alive on this node \(pid \d+\); add --replace.*node 1/m);
+    expect(result.stderr).toMatch(
+      /^error: a run is already alive on node 0 \(i-0000000000000000a\): a run is alive on this node \(pid \d+\); add --replace.*node 1/m,
+    );
     expect(ssm.sent.length).toBe(before + 1); // the preflight only
   });
 
@@ -226,7 +260,10 @@ describe("trainctl run and logs on a two-node stack", () => {
 
   it("--env-from-ssm: each node reads the SecureString at start; its value is in no SSM command and no file after", async () => {
     const before = ssm.sent.length;
-    const result = await trainctlAsync(["run", "exp2", "--code", code, "--replace", "--env-from-ssm", "HF_TOKEN=/trainctl/trainctl/exp2/hf-token", "--", "bash", "secret.sh"], { env, cwd: work });
+    const result = await trainctlAsync(
+      ["run", "exp2", "--code", code, "--replace", "--env-from-ssm", "HF_TOKEN=/trainctl/trainctl/exp2/hf-token", "--", "bash", "secret.sh"],
+      { env, cwd: work },
+    );
     expect(result.code, result.stderr).toBe(0);
     for (const id of ["i-0000000000000000a", "i-0000000000000000b"]) {
       await expect.poll(() => readFileSync(onNode(id, "log/run.log"), "utf8"), { timeout: 10_000 }).toContain(`token=[${SECRET}]`);
@@ -234,12 +271,17 @@ describe("trainctl run and logs on a two-node stack", () => {
     }
     expect(ssm.sent.length).toBeGreaterThan(before);
     for (const command of ssm.sent.slice(before)) expect(command.script).not.toContain("s3cr3t");
-    expect(readFileSync(awsLog, "utf8")).toContain("ssm get-parameter --region us-east-1 --with-decryption --name /trainctl/trainctl/exp2/hf-token --query Parameter.Value --output text");
+    expect(readFileSync(awsLog, "utf8")).toContain(
+      "ssm get-parameter --region us-east-1 --with-decryption --name /trainctl/trainctl/exp2/hf-token --query Parameter.Value --output text",
+    );
   });
 
   it("--env-from-ssm of a parameter the node cannot read fails before the live run is touched, and leaves no secrets file", async () => {
     const alive = pids();
-    const result = await trainctlAsync(["run", "exp2", "--code", code, "--replace", "--env-from-ssm", "HF_TOKEN=/trainctl/trainctl/exp2/missing", "--", "bash", "secret.sh"], { env, cwd: work });
+    const result = await trainctlAsync(
+      ["run", "exp2", "--code", code, "--replace", "--env-from-ssm", "HF_TOKEN=/trainctl/trainctl/exp2/missing", "--", "bash", "secret.sh"],
+      { env, cwd: work },
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("trainctl: cannot read SSM parameter /trainctl/trainctl/exp2/missing for HF_TOKEN");
     expect(pids()).toEqual(alive);
@@ -248,12 +290,18 @@ describe("trainctl run and logs on a two-node stack", () => {
   });
 
   it.each([
-    [["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN=/trainctl/other/exp2/t", "--", "true"], /error: --env-from-ssm "HF_TOKEN=\/trainctl\/other\/exp2\/t": NAME must be under \/trainctl\/trainctl\/exp2\//],
+    [
+      ["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN=/trainctl/other/exp2/t", "--", "true"],
+      /error: --env-from-ssm "HF_TOKEN=\/trainctl\/other\/exp2\/t": NAME must be under \/trainctl\/trainctl\/exp2\//,
+    ],
     [["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN=/prod/db-password", "--", "true"], /NAME must be under \/trainctl\/trainctl\/exp2\//],
     [["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN=/trainctl/trainctl/exp2/a b", "--", "true"], /each level after/],
     [["run", "exp2", "--code", "./code", "--env-from-ssm", "1X=/trainctl/trainctl/exp2/t", "--", "true"], /error: --env-from-ssm "1X=.*is not KEY=NAME/],
     [["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN", "--", "true"], /is not KEY=NAME/],
-    [["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN=/trainctl/trainctl/exp2/t\nx", "--", "true"], /error: run: --env-from-ssm: control character U\+000A/],
+    [
+      ["run", "exp2", "--code", "./code", "--env-from-ssm", "HF_TOKEN=/trainctl/trainctl/exp2/t\nx", "--", "true"],
+      /error: run: --env-from-ssm: control character U\+000A/,
+    ],
     [["run", "exp2", "--code", "./code", "--env-from-ssm", "MASTER_ADDR=/trainctl/trainctl/exp2/t", "--", "true"], /MASTER_ADDR is set by trainctl run itself/],
     [["run", "exp2", "--code", "./code", "--env", "T=1", "--env-from-ssm", "T=/trainctl/trainctl/exp2/t", "--", "true"], /T is given twice/],
     [["run", "exp2", "--code", "./code", "--env", "TRAINCTL_RUN_ID=x", "--", "true"], /error: --env: TRAINCTL_RUN_ID is set by trainctl run itself/],

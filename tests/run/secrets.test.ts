@@ -14,7 +14,9 @@ const PREFIX = runSecretsPath("vision", "resnet-lr3e-4");
 describe("--env-from-ssm KEY=NAME", () => {
   it("reads KEY=NAME pairs under the experiment's path", () => {
     expect(PREFIX).toBe("/trainctl/vision/resnet-lr3e-4/");
-    expect(parseSecretRefs(["HF_TOKEN=/trainctl/vision/resnet-lr3e-4/hf-token", "DB=/trainctl/vision/resnet-lr3e-4/db/pass_1.v2"], PREFIX, isRunVariable)).toEqual({
+    expect(
+      parseSecretRefs(["HF_TOKEN=/trainctl/vision/resnet-lr3e-4/hf-token", "DB=/trainctl/vision/resnet-lr3e-4/db/pass_1.v2"], PREFIX, isRunVariable),
+    ).toEqual({
       HF_TOKEN: "/trainctl/vision/resnet-lr3e-4/hf-token",
       DB: "/trainctl/vision/resnet-lr3e-4/db/pass_1.v2",
     });
@@ -52,7 +54,9 @@ describe("--env-from-ssm KEY=NAME", () => {
   });
 
   it("refuses a KEY given twice, or also given to --env", () => {
-    expect(() => parseSecretRefs(["T=/trainctl/vision/resnet-lr3e-4/a", "T=/trainctl/vision/resnet-lr3e-4/b"], PREFIX, isRunVariable)).toThrow(/T is given twice/);
+    expect(() => parseSecretRefs(["T=/trainctl/vision/resnet-lr3e-4/a", "T=/trainctl/vision/resnet-lr3e-4/b"], PREFIX, isRunVariable)).toThrow(
+      /T is given twice/,
+    );
     expect(() => parseSecretRefs(["T=/trainctl/vision/resnet-lr3e-4/a"], PREFIX, isRunVariable, ["T"])).toThrow(/T is given twice/);
   });
 });
@@ -62,8 +66,14 @@ describe("the instance role reads run secrets under its own path only", () => {
     const arn = ssmParametersArn({ partition: "aws-cn", region: "cn-north-1", account: "111122223333" }, PREFIX);
     expect(arn).toBe("arn:aws-cn:ssm:cn-north-1:111122223333:parameter/trainctl/vision/resnet-lr3e-4/*");
     const statements = instanceAccessPolicy({ partition: "aws-cn", experiment: "resnet-lr3e-4", readWriteBuckets: ["b"], runSecretsArn: arn }).Statement;
-    expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("ssm:")))).toEqual([{ Sid: "RunSecretsRead", Effect: "Allow", Action: "ssm:GetParameter", Resource: arn }]);
-    expect(instanceAccessPolicy({ partition: "aws", experiment: "e", readWriteBuckets: ["b"] }).Statement.some((s) => [s.Action].flat().some((a) => a.startsWith("ssm:")))).toBe(false);
+    expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("ssm:")))).toEqual([
+      { Sid: "RunSecretsRead", Effect: "Allow", Action: "ssm:GetParameter", Resource: arn },
+    ]);
+    expect(
+      instanceAccessPolicy({ partition: "aws", experiment: "e", readWriteBuckets: ["b"] }).Statement.some((s) =>
+        [s.Action].flat().some((a) => a.startsWith("ssm:")),
+      ),
+    ).toBe(false);
   });
 
   it("the dev stack under Pulumi's mocks grants exactly that statement to its nodes", async () => {
@@ -73,6 +83,13 @@ describe("the instance role reads run secrets under its own path only", () => {
     expect(policies).toHaveLength(1);
     const statements: { Action: string | string[]; Resource: unknown }[] = JSON.parse(policies[0].record.inputs.policy as string).Statement;
     const ssm = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("ssm:")));
-    expect(ssm).toEqual([{ Sid: "RunSecretsRead", Effect: "Allow", Action: "ssm:GetParameter", Resource: `arn:aws:ssm:us-east-1:${MOCK_ACCOUNT}:parameter/trainctl/trainctl/dev/*` }]);
+    expect(ssm).toEqual([
+      {
+        Sid: "RunSecretsRead",
+        Effect: "Allow",
+        Action: "ssm:GetParameter",
+        Resource: `arn:aws:ssm:us-east-1:${MOCK_ACCOUNT}:parameter/trainctl/trainctl/dev/*`,
+      },
+    ]);
   });
 });

@@ -41,11 +41,15 @@ let aws: AwsServerHandle;
 /** The shared world, plus the two calls --execute needs: STS GetCallerIdentity and EC2 TerminateInstances. */
 function handler(req: AwsRequest) {
   if (req.operation === "GetCallerIdentity") {
-    return { body: `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::${ACCOUNT}:user/ci</Arn><UserId>AIDATEST</UserId><Account>${ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></GetCallerIdentityResponse>` };
+    return {
+      body: `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::${ACCOUNT}:user/ci</Arn><UserId>AIDATEST</UserId><Account>${ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+    };
   }
   if (req.operation === "TerminateInstances") {
     const id = req.form?.["InstanceId.1"];
-    return { body: `<TerminateInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId><instancesSet><item><instanceId>${id}</instanceId><currentState><code>32</code><name>shutting-down</name></currentState><previousState><code>16</code><name>running</name></previousState></item></instancesSet></TerminateInstancesResponse>` };
+    return {
+      body: `<TerminateInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId><instancesSet><item><instanceId>${id}</instanceId><currentState><code>32</code><name>shutting-down</name></currentState><previousState><code>16</code><name>running</name></previousState></item></instancesSet></TerminateInstancesResponse>`,
+    };
   }
   return answer(world, req);
 }
@@ -79,14 +83,34 @@ const EXECUTE = ["--execute", "--account", ACCOUNT];
 
 const cases: [string, string[], RegExp][] = [
   // Regression: an export with no resources passed the "no stacks" guard and terminated a live stack's node.
-  ["an export that holds no resources", ["--state", file("empty.json", { version: 3, deployment: {} }), ...EXECUTE], /^error: --state: 1 of 1 state\(s\) hold no resources \(".*empty\.json"\)/],
-  ["an empty export beside a full one", ["--state", FIXTURE, "--state", file("empty2.json", { version: 3, deployment: { resources: [] } }), ...EXECUTE], /^error: --state: 1 of 2 state\(s\) hold no resources/],
+  [
+    "an export that holds no resources",
+    ["--state", file("empty.json", { version: 3, deployment: {} }), ...EXECUTE],
+    /^error: --state: 1 of 1 state\(s\) hold no resources \(".*empty\.json"\)/,
+  ],
+  [
+    "an empty export beside a full one",
+    ["--state", FIXTURE, "--state", file("empty2.json", { version: 3, deployment: { resources: [] } }), ...EXECUTE],
+    /^error: --state: 1 of 2 state\(s\) hold no resources/,
+  ],
   ["an empty --state=", ["--state=", ...EXECUTE], /^error: --state: needs a file path/],
   ["an unreadable state", ["--state", path.join(dir, "gone.json"), ...EXECUTE], /^error: --state: cannot read .*gone\.json" \(ENOENT\)/],
   ["deployment: null", ["--state", file("null.json", { version: 3, deployment: null }), ...EXECUTE], /^error: --state: deployment must be an object/],
-  ["a bad URN", ["--state", file("urn.json", { version: 3, deployment: { resources: [{ urn: "i-0leak00000000000a" }] } }), ...EXECUTE], /^error: --state: resource #0 "i-0leak00000000000a": urn must be a Pulumi URN/],
-  ["a --region with a newline", ["--state", FIXTURE, "--region", "us-east-1\nx", ...EXECUTE], /^error: sweep: --region: control character U\+000A in "us-east-1\\nx"/],
-  ["an --account with a control character", ["--state", FIXTURE, "--execute", "--account", `${ACCOUNT}\u0007`], /^error: sweep: --account: control character U\+0007/],
+  [
+    "a bad URN",
+    ["--state", file("urn.json", { version: 3, deployment: { resources: [{ urn: "i-0leak00000000000a" }] } }), ...EXECUTE],
+    /^error: --state: resource #0 "i-0leak00000000000a": urn must be a Pulumi URN/,
+  ],
+  [
+    "a --region with a newline",
+    ["--state", FIXTURE, "--region", "us-east-1\nx", ...EXECUTE],
+    /^error: sweep: --region: control character U\+000A in "us-east-1\\nx"/,
+  ],
+  [
+    "an --account with a control character",
+    ["--state", FIXTURE, "--execute", "--account", `${ACCOUNT}\u0007`],
+    /^error: sweep: --account: control character U\+0007/,
+  ],
 ];
 
 describe("trainctl sweep: hostile input is exit 2, one line, and no AWS request", () => {

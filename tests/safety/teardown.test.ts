@@ -29,18 +29,56 @@ const cases: [string, string[], RegExp][] = [
   ["an empty --state=", ["--state=", ...EXECUTE], /^error: --state: needs a value/],
   ["--state twice", ["--state", FIXTURE, "--state", FIXTURE, ...EXECUTE], /^error: --state: give it once/],
   ["--confirm twice", ["--state", FIXTURE, "--execute", "--confirm", "dev", "--confirm", "dev"], /^error: --confirm: give it once/],
-  ["a --confirm with a trailing newline", ["--state", FIXTURE, "--execute", "--confirm", "dev\n"], /^error: teardown: --confirm: control character U\+000A in "dev\\n"/],
+  [
+    "a --confirm with a trailing newline",
+    ["--state", FIXTURE, "--execute", "--confirm", "dev\n"],
+    /^error: teardown: --confirm: control character U\+000A in "dev\\n"/,
+  ],
   // Regression: the name reached `pulumi stack export --stack` unchecked.
   ["a --stack that is a flag", ["--stack=--yes", "--execute", "--confirm=--yes"], /^error: --stack: "--yes" is not a Pulumi stack name/],
-  ["a --stack with a newline", ["--stack", "dev\nprod", "--execute", "--confirm", "dev\nprod"], /^error: teardown: --(stack|confirm): control character U\+000A in "dev\\nprod"/],
+  [
+    "a --stack with a newline",
+    ["--stack", "dev\nprod", "--execute", "--confirm", "dev\nprod"],
+    /^error: teardown: --(stack|confirm): control character U\+000A in "dev\\nprod"/,
+  ],
   ["an unreadable file", ["--state", path.join(dir, "missing.json"), ...EXECUTE], /^error: --state: cannot read .*missing\.json" \(ENOENT\)/],
   ["a preview passed as --state", ["--state", file("preview.json", { steps: [{ op: "create" }] }), ...EXECUTE], /^error: --state: not a Pulumi stack export/],
   ["deployment: null", ["--state", file("null.json", { version: 3, deployment: null }), ...EXECUTE], /^error: --state: deployment must be an object/],
-  ["a resource without urn", ["--state", file("nourn.json", { version: 3, deployment: { resources: [{ type: "aws:ec2/instance:Instance" }] } }), ...EXECUTE], /^error: --state: resource #0: urn must be a Pulumi URN/],
-  ["dependencies: 5", ["--state", file("deps.json", edited((rs) => (rs[3].dependencies = 5))), ...EXECUTE], /^error: --state: resource #3 ".*": dependencies must be a list of URNs \(got 5\)/],
-  ["a negative volume size", ["--state", file("size.json", edited((rs) => (volumeOf(rs).outputs.size = -500))), ...EXECUTE], /^error: --state: .*dev-data-0-volume: outputs\.size must be a finite number >= 0 \(got -500\)/],
+  [
+    "a resource without urn",
+    ["--state", file("nourn.json", { version: 3, deployment: { resources: [{ type: "aws:ec2/instance:Instance" }] } }), ...EXECUTE],
+    /^error: --state: resource #0: urn must be a Pulumi URN/,
+  ],
+  [
+    "dependencies: 5",
+    [
+      "--state",
+      file(
+        "deps.json",
+        edited((rs) => (rs[3].dependencies = 5)),
+      ),
+      ...EXECUTE,
+    ],
+    /^error: --state: resource #3 ".*": dependencies must be a list of URNs \(got 5\)/,
+  ],
+  [
+    "a negative volume size",
+    [
+      "--state",
+      file(
+        "size.json",
+        edited((rs) => (volumeOf(rs).outputs.size = -500)),
+      ),
+      ...EXECUTE,
+    ],
+    /^error: --state: .*dev-data-0-volume: outputs\.size must be a finite number >= 0 \(got -500\)/,
+  ],
   // Regression: a resource tagged protected but not protected in state was destroyed.
-  ["a volume tagged trainctl:protected=True but unprotected in state", ["--state", file("tag-only.json", tagOnly("True")), ...EXECUTE], /^error: dev: dev-data-0-volume tagged trainctl:protected but not protected in state/],
+  [
+    "a volume tagged trainctl:protected=True but unprotected in state",
+    ["--state", file("tag-only.json", tagOnly("True")), ...EXECUTE],
+    /^error: dev: dev-data-0-volume tagged trainctl:protected but not protected in state/,
+  ],
 ];
 
 describe("trainctl teardown: hostile input is exit 2, one line, no Pulumi call", () => {

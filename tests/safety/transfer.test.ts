@@ -45,11 +45,18 @@ describe("transfer: hostile input exits with one clear line and no side effect",
   const work = mkdtempSync(path.join(tmpdir(), "trainctl-safety-transfer-"));
   const folder = path.join(work, "folder");
   const journalDir = path.join(work, ".trainctl", "transfers");
-  const journalFor = (source: string, destination: string) => path.join(journalDir, `${createHash("sha256").update(`${source}\0${destination}`).digest("hex").slice(0, 16)}.json`);
+  const journalFor = (source: string, destination: string) =>
+    path.join(journalDir, `${createHash("sha256").update(`${source}\0${destination}`).digest("hex").slice(0, 16)}.json`);
 
   beforeAll(async () => {
     server = await startKeyServer("bucket-1", HOSTILE);
-    env = { AWS_ACCESS_KEY_ID: "AKIDTEST", AWS_SECRET_ACCESS_KEY: "secret", AWS_REGION: "us-east-1", AWS_ENDPOINT_URL: server.endpoint, AWS_ENDPOINT_URL_S3: server.endpoint };
+    env = {
+      AWS_ACCESS_KEY_ID: "AKIDTEST",
+      AWS_SECRET_ACCESS_KEY: "secret",
+      AWS_REGION: "us-east-1",
+      AWS_ENDPOINT_URL: server.endpoint,
+      AWS_ENDPOINT_URL_S3: server.endpoint,
+    };
     mkdirSync(path.join(folder, "sub"), { recursive: true });
     writeFileSync(path.join(folder, "a.txt"), "a");
     writeFileSync(path.join(folder, "model.pt"), "weights");
@@ -69,9 +76,17 @@ describe("transfer: hostile input exits with one clear line and no side effect",
     ["s3:/ (one slash)", ["folder", "s3:/bucket-1/x/"], /^error: DST: malformed S3 URL "s3:\/bucket-1\/x\/" \(expected s3:\/\/bucket\/prefix\)$/m],
     ["S3:// (capitals)", ["folder", "S3://bucket-1/x/"], /DST: malformed S3 URL "S3:\/\/bucket-1\/x\/"/],
     ["s3:// as SRC with one slash", ["s3:/bucket-1/up/", "out"], /SRC: malformed S3 URL/],
-    ["--delete on a single file", ["folder/model.pt", "s3://bucket-1/models/model.pt", "--delete", "--yes"], /--delete applies to folder copies only, not to a single file/],
+    [
+      "--delete on a single file",
+      ["folder/model.pt", "s3://bucket-1/models/model.pt", "--delete", "--yes"],
+      /--delete applies to folder copies only, not to a single file/,
+    ],
     ["--delete on a download", ["s3://bucket-1/up/", "out", "--delete", "--yes"], /--delete applies to uploads only: a download never removes local files/],
-    ["a SRC that is a symlink to a folder", ["link-to-folder", "s3://bucket-1/x/"], /SRC: link-to-folder is a symbolic link, and links are never followed: give the path it points to \(.*folder\)/],
+    [
+      "a SRC that is a symlink to a folder",
+      ["link-to-folder", "s3://bucket-1/x/"],
+      /SRC: link-to-folder is a symbolic link, and links are never followed: give the path it points to \(.*folder\)/,
+    ],
     ["a SRC that is a symlink to a folder, with a trailing slash", ["link-to-folder/", "s3://bucket-1/x/"], /SRC: link-to-folder\/ is a symbolic link/],
     ["a SRC that is a symlink to a file", ["link-to-file", "s3://bucket-1/x/"], /SRC: link-to-file is a symbolic link/],
     ["a SRC with a control character", ["fold\u001ber", "s3://bucket-1/x/"], /^error: transfer: <src>: control character U\+001B in "fold\\u001ber"/],
@@ -92,7 +107,10 @@ describe("transfer: hostile input exits with one clear line and no side effect",
     writeFileSync(journal, text);
     const requests = server.requests.length;
     const result = await trainctlAsync(["transfer", "folder", "s3://bucket-1/j/"], { env, cwd: work });
-    expectUsageError(result, new RegExp(`resume journal ${journal.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} is unreadable \\(.+\\); run \`trainctl transfer --abort\` to discard it`));
+    expectUsageError(
+      result,
+      new RegExp(`resume journal ${journal.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} is unreadable \\(.+\\); run \`trainctl transfer --abort\` to discard it`),
+    );
     expect(writes(server).length).toBe(0);
     expect(server.requests.length).toBe(requests);
 
@@ -102,7 +120,11 @@ describe("transfer: hostile input exits with one clear line and no side effect",
     expect(existsSync(journal)).toBe(false);
     const again = await trainctlAsync(["transfer", "folder", "s3://bucket-1/j/", "--json"], { env, cwd: work });
     expect(again.code, again.stderr).toBe(0);
-    expect(writes(server).map((r) => `${r.method} ${r.url}`).sort()).toEqual(["PUT /bucket-1/j/a.txt", "PUT /bucket-1/j/model.pt"]);
+    expect(
+      writes(server)
+        .map((r) => `${r.method} ${r.url}`)
+        .sort(),
+    ).toEqual(["PUT /bucket-1/j/a.txt", "PUT /bucket-1/j/model.pt"]);
     server.requests.length = 0;
   });
 
@@ -117,12 +139,23 @@ describe("transfer: hostile input exits with one clear line and no side effect",
     for (const key of REFUSED) expect(lines[0]).toContain(JSON.stringify(key));
     expect(lines[0]).toContain(`"up/../../victim.txt" (its path has a '..' segment)`);
     expect(lines[0]).toContain(`"up//etc/passwd" (its path is absolute)`);
-    expect(snapshot(dst)).toEqual(new Map([["ok.txt", "fine"], ["nested", "dir"], ["nested/ok.txt", "fine too"]]));
+    expect(snapshot(dst)).toEqual(
+      new Map([
+        ["ok.txt", "fine"],
+        ["nested", "dir"],
+        ["nested/ok.txt", "fine too"],
+      ]),
+    );
     const after = snapshot(work);
     for (const key of [...after.keys()].filter((k) => !k.startsWith("deep"))) expect(after.get(key), key).toBe(outside.get(key));
     expect([...after.keys()].filter((k) => !k.startsWith("deep") && !outside.has(k))).toEqual([]);
     // Refused keys are never even fetched.
-    expect(server.requests.filter((r) => r.method === "GET" && !r.url.includes("list-type")).map((r) => r.url).sort()).toEqual(["/bucket-1/up/nested/ok.txt", "/bucket-1/up/ok.txt"]);
+    expect(
+      server.requests
+        .filter((r) => r.method === "GET" && !r.url.includes("list-type"))
+        .map((r) => r.url)
+        .sort(),
+    ).toEqual(["/bucket-1/up/nested/ok.txt", "/bucket-1/up/ok.txt"]);
     server.requests.length = 0;
   });
 
@@ -167,10 +200,18 @@ describe("transfer: hostile input exits with one clear line and no side effect",
 describe("property: whatever keys a bucket lists, a download writes only inside DST and names every key it refuses", () => {
   const dirs = ["a", "b", "x y", "..", ".", "", "...", "..a"];
   const leaves = ["f1", "f 2.txt", "..", ".", "", "\n", "\t.txt", ".hidden"];
-  const relative = fc.tuple(fc.boolean(), fc.array(fc.constantFrom(...dirs), { maxLength: 3 }), fc.constantFrom(...leaves)).map(([absolute, d, leaf]) => `${absolute ? "/" : ""}${[...d, leaf].join("/")}`);
+  const relative = fc
+    .tuple(fc.boolean(), fc.array(fc.constantFrom(...dirs), { maxLength: 3 }), fc.constantFrom(...leaves))
+    .map(([absolute, d, leaf]) => `${absolute ? "/" : ""}${[...d, leaf].join("/")}`);
   /** The independent oracle: a key is written iff its relative path is already normal, relative and printable. */
-  // eslint-disable-next-line no-control-regex -- the reference rule refuses C0 controls
-  const writable = (rel: string) => rel !== "" && !rel.startsWith("/") && !rel.endsWith("/") && path.posix.normalize(rel) === rel && !rel.split("/").some((s) => s === "." || s === "..") && !/[\u0000-\u001f]/.test(rel);
+  const writable = (rel: string) =>
+    rel !== "" &&
+    !rel.startsWith("/") &&
+    !rel.endsWith("/") &&
+    path.posix.normalize(rel) === rel &&
+    !rel.split("/").some((s) => s === "." || s === "..") &&
+    // eslint-disable-next-line no-control-regex -- the reference rule refuses C0 controls
+    !/[\u0000-\u001f]/.test(rel);
 
   it("holds for generated key lists, for real runs and dry runs", { timeout: 240_000 }, async () => {
     const root = mkdtempSync(path.join(tmpdir(), "trainctl-keys-property-"));
@@ -186,7 +227,17 @@ describe("property: whatever keys a bucket lists, a download writes only inside 
         const dst = path.join(box, "1", "2", "3", "4", "dst");
         mkdirSync(path.dirname(dst), { recursive: true });
         writeFileSync(path.join(box, "sentinel"), "untouched");
-        const options = { concurrency: 4, include: [], exclude: [], dryRun, sync: false, deleteExtra: false, verify: false, multipartThreshold: 8 * 1024 * 1024, journalRoot: box };
+        const options = {
+          concurrency: 4,
+          include: [],
+          exclude: [],
+          dryRun,
+          sync: false,
+          deleteExtra: false,
+          verify: false,
+          multipartThreshold: 8 * 1024 * 1024,
+          journalRoot: box,
+        };
         try {
           const outcome = await download(client, "bucket-1", "p/", dst, options).then(
             (summary) => ({ summary, error: undefined }),
@@ -200,7 +251,15 @@ describe("property: whatever keys a bucket lists, a download writes only inside 
           // Outside DST: nothing but the sentinel and the folders above DST.
           const everything = snapshot(box);
           const outside = [...everything].filter(([k]) => !k.startsWith("1/2/3/4/dst/") && k !== "1/2/3/4/dst");
-          expect(new Map(outside)).toEqual(new Map([["sentinel", "untouched"], ["1", "dir"], ["1/2", "dir"], ["1/2/3", "dir"], ["1/2/3/4", "dir"]]));
+          expect(new Map(outside)).toEqual(
+            new Map([
+              ["sentinel", "untouched"],
+              ["1", "dir"],
+              ["1/2", "dir"],
+              ["1/2/3", "dir"],
+              ["1/2/3/4", "dir"],
+            ]),
+          );
           // Inside DST: exactly the writable keys, each with its own body.
           const files = new Map([...snapshot(dst)].filter(([, v]) => v !== "dir"));
           expect(files).toEqual(expected);

@@ -23,7 +23,10 @@ import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
  */
 const ROWS: [args: string[], message: RegExp][] = [
   // transfer
-  [["transfer", "{src}", "s3://{bucket}/p/", "--sync", "--delete", "--yes", "--dryrun"], /^error: transfer: unknown flag --dryrun \(did you mean --dry-run\?\)$/],
+  [
+    ["transfer", "{src}", "s3://{bucket}/p/", "--sync", "--delete", "--yes", "--dryrun"],
+    /^error: transfer: unknown flag --dryrun \(did you mean --dry-run\?\)$/,
+  ],
   [["transfer", "{src}", "s3://{bucket}/p/", "--concurency", "4"], /unknown flag --concurency \(did you mean --concurrency\?\)/],
   [["transfer", "s3://{bucket}/p/", "{dst}", "--delete", "--yes", "--dry-rn"], /unknown flag --dry-rn \(did you mean --dry-run\?\)/],
   [["transfer", "{src}", "s3://{bucket}/p/", "--include", "a\nb"], /--include: control character U\+000A/],
@@ -32,12 +35,18 @@ const ROWS: [args: string[], message: RegExp][] = [
   [["transfer", "s3://{bucket}/p/", "s3://{bucket}/q/", "--delete", "--yes"], /S3 to S3 copies are not supported/],
   [["transfer", "{src}", "s3://{bucket}/p/", "--concurrency", "many"], /^error: transfer: --concurrency: "many" is not a finite number$/],
   // sweep
-  [["sweep", "--execute", "--account", "111122223333", "--state", "{state}", "--dry-run"], /^error: sweep: unknown flag --dry-run; it is a dry run unless --execute$/],
+  [
+    ["sweep", "--execute", "--account", "111122223333", "--state", "{state}", "--dry-run"],
+    /^error: sweep: unknown flag --dry-run; it is a dry run unless --execute$/,
+  ],
   [["sweep", "--exeucte", "--account", "111122223333", "--state", "{state}"], /unknown flag --exeucte \(did you mean --execute\?\)/],
   [["sweep", "--state", "{state}", "--region", "us-east-1\u001b[2J"], /--region: control character U\+001B/],
   [["sweep", "--execute", "--state", "{state}"], /--execute needs --account ID/],
   // teardown
-  [["teardown", "--state", "{state}", "--execute", "--confirm", "dev", "--dry-run"], /^error: teardown: unknown flag --dry-run; it is a dry run unless --execute$/],
+  [
+    ["teardown", "--state", "{state}", "--execute", "--confirm", "dev", "--dry-run"],
+    /^error: teardown: unknown flag --dry-run; it is a dry run unless --execute$/,
+  ],
   [["teardown", "--stat", "{state}", "--execute", "--confirm", "dev"], /unknown flag --stat \(did you mean --state\?\)/],
   [["teardown", "--state", "{state}", "--execute", "--confirm", "dev\n"], /--confirm: control character U\+000A/],
   [["teardown", "--state", "{state}", "--stack", "dev", "--execute", "--confirm", "dev"], /teardown needs exactly one of --state FILE or --stack NAME/],
@@ -72,16 +81,28 @@ const ROWS: [args: string[], message: RegExp][] = [
   [["cost", "--state", "{state}", "--hours", "1e400"], /--hours.*"1e400"/],
   // dataloader
   [["dataloader", "--strategy", "direct-s3", "--format", "npy", "--data", "s3://{bucket}/p/"], /^error: dataloader: missing --out$/],
-  [["dataloader", "--strategy", "direct-s3", "--format", "npy", "--data", "s3://{bucket}/p/", "--out", "{dst}/loader.py", "--forse"], /unknown flag --forse \(did you mean --force\?\)/],
-  [["dataloader", "--strategy", "direct-s3", "--format", "npy", "--data", "s3://{bucket}/p/", "--out", "{dst}/loader\n.py"], /--out: control character U\+000A/],
+  [
+    ["dataloader", "--strategy", "direct-s3", "--format", "npy", "--data", "s3://{bucket}/p/", "--out", "{dst}/loader.py", "--forse"],
+    /unknown flag --forse \(did you mean --force\?\)/,
+  ],
+  [
+    ["dataloader", "--strategy", "direct-s3", "--format", "npy", "--data", "s3://{bucket}/p/", "--out", "{dst}/loader\n.py"],
+    /--out: control character U\+000A/,
+  ],
   // recommend
-  [["recommend", "--size", "500", "--files", "1000", "--instance-type", "g5.xlarge"], /--size: "500" is not a size \(accepted: a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB/],
+  [
+    ["recommend", "--size", "500", "--files", "1000", "--instance-type", "g5.xlarge"],
+    /--size: "500" is not a size \(accepted: a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB/,
+  ],
   [["recommend", "--sise", "500GiB", "--files", "1000", "--instance-type", "g5.xlarge"], /unknown flag --sise \(did you mean --size\?\)/],
   // status
   [["status", "dev", "--wach"], /unknown flag --wach \(did you mean --watch\?\)/],
   [["status", "dev", "other"], /^error: status: unexpected argument "other"$/],
   // the command itself
-  [["transfr", "{src}", "s3://{bucket}/p/"], /^error: unknown command "transfr"; did you mean transfer\? \(commands: .*cost, dataloader, experiment, .*transfer\)$/],
+  [
+    ["transfr", "{src}", "s3://{bucket}/p/"],
+    /^error: unknown command "transfr"; did you mean transfer\? \(commands: .*cost, dataloader, experiment, .*transfer\)$/,
+  ],
   [[], /name a command/],
 ];
 
@@ -113,7 +134,14 @@ interface Outcome {
 }
 
 const world: World = {
-  instances: { "i-0aaaaaaaaaaaaaaa1": { state: "running", type: "g5.xlarge", launched: "2026-11-20T10:00:00.000Z", tags: { "trainctl:experiment": "dev", "trainctl:project": "trainctl" } } },
+  instances: {
+    "i-0aaaaaaaaaaaaaaa1": {
+      state: "running",
+      type: "g5.xlarge",
+      launched: "2026-11-20T10:00:00.000Z",
+      tags: { "trainctl:experiment": "dev", "trainctl:project": "trainctl" },
+    },
+  },
   volumes: {},
   metrics: {},
   tagged: [{ arn: ec2Arn("i-0aaaaaaaaaaaaaaa1"), tags: { "trainctl:experiment": "dev", "trainctl:project": "trainctl", "trainctl:managed-by": "pulumi" } }],
@@ -139,7 +167,9 @@ beforeAll(async () => {
   s3 = await startS3rver(ROWS.map((_, i) => bucketOf(i)));
   aws = await startAwsServer((req) => answer(world, req));
   const client = s3.client();
-  await Promise.all(ROWS.flatMap((_, i) => ["p/a.txt", "p/extra.txt"].map((key) => client.send(new PutObjectCommand({ Bucket: bucketOf(i), Key: key, Body: `old ${key}\n` })))));
+  await Promise.all(
+    ROWS.flatMap((_, i) => ["p/a.txt", "p/extra.txt"].map((key) => client.send(new PutObjectCommand({ Bucket: bucketOf(i), Key: key, Body: `old ${key}\n` })))),
+  );
   await s3Settled();
   seeded = s3.requests.length;
   const work = mkdtempSync(path.join(tmpdir(), "trainctl-usage-"));
@@ -183,9 +213,11 @@ beforeAll(async () => {
   });
   // A few at a time: each is a whole CLI start-up, and the machine is shared.
   const queue = [...jobs];
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    for (let job = queue.shift(); job; job = queue.shift()) await job();
-  }));
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let job = queue.shift(); job; job = queue.shift()) await job();
+    }),
+  );
   await s3Settled();
 }, 600_000);
 
@@ -211,8 +243,13 @@ describe("a mistaken or hostile invocation exits 2 on one line and does nothing"
   it("would see a row's requests: its bucket is in s3rver's log, its session token in the AWS server's", async () => {
     // Guards the attribution above: without it, "no mutating request" would hold for any row.
     expect(s3.requests.slice(0, seeded).filter((line) => line.startsWith("PUT /safety-row-00/p/extra.txt"))).toHaveLength(1);
-    const ec2 = new EC2Client({ ...loopbackClientConfig(aws.endpoint), credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "secret", sessionToken: "row-probe" } });
+    const ec2 = new EC2Client({
+      ...loopbackClientConfig(aws.endpoint),
+      credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "secret", sessionToken: "row-probe" },
+    });
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: ["i-0aaaaaaaaaaaaaaa1"] })).catch(() => undefined);
-    expect(aws.requests.filter((r) => r.headers["x-amz-security-token"] === "row-probe" && isMutating.aws(r)).map((r) => r.operation)).toEqual(["TerminateInstances"]);
+    expect(aws.requests.filter((r) => r.headers["x-amz-security-token"] === "row-probe" && isMutating.aws(r)).map((r) => r.operation)).toEqual([
+      "TerminateInstances",
+    ]);
   });
 });

@@ -17,7 +17,13 @@ let clients: StatusClients;
 function freshWorld(): World {
   return {
     instances: {
-      "i-0node0": { state: "running", type: "g5.xlarge", spot: true, launched: "2025-06-01T10:00:00Z", tags: { "trainctl:experiment": "exp", "trainctl:runtime:busy": "true", "trainctl:runtime:staging": "complete" } },
+      "i-0node0": {
+        state: "running",
+        type: "g5.xlarge",
+        spot: true,
+        launched: "2025-06-01T10:00:00Z",
+        tags: { "trainctl:experiment": "exp", "trainctl:runtime:busy": "true", "trainctl:runtime:staging": "complete" },
+      },
       "i-0node1": { state: "stopped", type: "g5.xlarge", launched: "2025-06-01T09:00:00Z", tags: { "trainctl:experiment": "exp" } },
     },
     volumes: {
@@ -34,7 +40,12 @@ function freshWorld(): World {
 beforeAll(async () => {
   aws = await startAwsServer((req) => answer(world, req));
   const config = { ...loopbackClientConfig(aws.endpoint), maxAttempts: 1 };
-  clients = { ec2: new EC2Client(config), cloudwatch: new CloudWatchClient(config), tagging: new ResourceGroupsTaggingAPIClient(config), s3: new S3Client(config) };
+  clients = {
+    ec2: new EC2Client(config),
+    cloudwatch: new CloudWatchClient(config),
+    tagging: new ResourceGroupsTaggingAPIClient(config),
+    s3: new S3Client(config),
+  };
 });
 afterAll(() => aws?.stop());
 beforeEach(() => {
@@ -53,7 +64,12 @@ describe("EC2 through the real client (query protocol, XML)", () => {
   it("DescribeVolumes finds each node's data volume by attachment and role tag", async () => {
     const volumes = await dataVolumesByInstance(clients.ec2, ["i-0node0", "i-0node1"]);
     expect(Object.fromEntries(volumes)).toEqual({ "i-0node0": "vol-0data0", "i-0node1": "vol-0data1" });
-    expect(aws.requests[0].form).toMatchObject({ Action: "DescribeVolumes", "Filter.1.Name": "attachment.instance-id", "Filter.2.Name": "tag:trainctl:role", "Filter.2.Value.1": "data-volume" });
+    expect(aws.requests[0].form).toMatchObject({
+      Action: "DescribeVolumes",
+      "Filter.1.Name": "attachment.instance-id",
+      "Filter.2.Name": "tag:trainctl:role",
+      "Filter.2.Value.1": "data-volume",
+    });
   });
 
   it("DescribeVolumeStatus parses initialization-state and InitializationStatusDetails", async () => {
@@ -74,7 +90,14 @@ describe("EC2 through the real client (query protocol, XML)", () => {
 describe("CloudWatch GetMetricData through the real client (JSON 1.0)", () => {
   it("sends one query per node and metric, and averages percentages and sums bytes", async () => {
     const metrics = await fetchMetrics(clients.cloudwatch, [{ instanceId: "i-0node0", experiment: "exp" }], 10, NOW);
-    expect(metrics.get("i-0node0")).toEqual({ cpuPercent: 20, gpuPercent: 92.5, networkInBytes: 3000, memoryPercent: null, gpuMemoryPercent: null, diskReadBytes: null });
+    expect(metrics.get("i-0node0")).toEqual({
+      cpuPercent: 20,
+      gpuPercent: 92.5,
+      networkInBytes: 3000,
+      memoryPercent: null,
+      gpuMemoryPercent: null,
+      diskReadBytes: null,
+    });
     const req = aws.requests[0];
     expect(req.headers["x-amz-target"]).toBe("GraniteServiceVersion20100801.GetMetricData");
     expect(req.headers["content-type"]).toBe("application/x-amz-json-1.0");
@@ -83,7 +106,18 @@ describe("CloudWatch GetMetricData through the real client (JSON 1.0)", () => {
     expect(body.MetricDataQueries).toHaveLength(6);
     expect(new Date(body.StartTime * 1000).toISOString()).toBe("2025-06-01T11:50:00.000Z");
     const gpu = body.MetricDataQueries.find((q: { MetricStat: { Metric: { MetricName: string } } }) => q.MetricStat.Metric.MetricName === "GPUUtilization");
-    expect(gpu.MetricStat).toEqual({ Metric: { Namespace: "trainctl", MetricName: "GPUUtilization", Dimensions: [{ Name: "Experiment", Value: "exp" }, { Name: "InstanceId", Value: "i-0node0" }] }, Period: 60, Stat: "Average" });
+    expect(gpu.MetricStat).toEqual({
+      Metric: {
+        Namespace: "trainctl",
+        MetricName: "GPUUtilization",
+        Dimensions: [
+          { Name: "Experiment", Value: "exp" },
+          { Name: "InstanceId", Value: "i-0node0" },
+        ],
+      },
+      Period: 60,
+      Stat: "Average",
+    });
   });
 
   it("splits more than 500 queries into several calls", async () => {
@@ -97,7 +131,9 @@ describe("CloudWatch GetMetricData through the real client (JSON 1.0)", () => {
 describe("Tagging API GetResources through the real client (JSON 1.1)", () => {
   it("asks for trainctl instances with the extra tag filters", async () => {
     world.tagged = [{ arn: ec2Arn("i-0lone0"), tags: { "trainctl:experiment": "lone", Name: "trainctl-lone-node-0" } }];
-    expect(await taggedInstances(clients.tagging, [["team", "vision"]])).toEqual([{ instanceId: "i-0lone0", tags: { "trainctl:experiment": "lone", Name: "trainctl-lone-node-0" } }]);
+    expect(await taggedInstances(clients.tagging, [["team", "vision"]])).toEqual([
+      { instanceId: "i-0lone0", tags: { "trainctl:experiment": "lone", Name: "trainctl-lone-node-0" } },
+    ]);
     expect(JSON.parse(aws.requests[0].body)).toMatchObject({
       ResourceTypeFilters: ["ec2:instance"],
       TagFilters: [
@@ -136,15 +172,43 @@ describe("recovery mode: nodes are the groups' instances, found by tags", () => 
 });
 
 describe("experimentStatus", () => {
-  const experiment = { stack: "exp", region: "us-east-1", source: "state" as const, nodes: [{ index: 0, instanceId: "i-0node0" }, { index: 1, instanceId: "i-0node1" }], estimatedHourlyUsd: 2.5 };
+  const experiment = {
+    stack: "exp",
+    region: "us-east-1",
+    source: "state" as const,
+    nodes: [
+      { index: 0, instanceId: "i-0node0" },
+      { index: 1, instanceId: "i-0node1" },
+    ],
+    estimatedHourlyUsd: 2.5,
+  };
 
   it("builds a row per node from EC2, the volume and CloudWatch; metrics only for running nodes", async () => {
     const status = await experimentStatus(experiment, clients, { minutes: 10, now: NOW });
     expect(status.warnings).toEqual([]);
-    expect(status.nodes[0]).toMatchObject({ state: "running", lifecycle: "spot", uptimeSeconds: 7200, hourlyUsd: 1.006, priceBasis: "spot-cap", costSoFarUsd: 2.012, volumeId: "vol-0data0", volumeInit: { state: "initializing", progressPercent: 42, etaSeconds: 900 }, staging: "complete", run: "running" });
-    expect(status.nodes[1]).toMatchObject({ state: "stopped", uptimeSeconds: null, costSoFarUsd: null, volumeInit: { state: "completed", progressPercent: 100, etaSeconds: 0 }, run: null });
+    expect(status.nodes[0]).toMatchObject({
+      state: "running",
+      lifecycle: "spot",
+      uptimeSeconds: 7200,
+      hourlyUsd: 1.006,
+      priceBasis: "spot-cap",
+      costSoFarUsd: 2.012,
+      volumeId: "vol-0data0",
+      volumeInit: { state: "initializing", progressPercent: 42, etaSeconds: 900 },
+      staging: "complete",
+      run: "running",
+    });
+    expect(status.nodes[1]).toMatchObject({
+      state: "stopped",
+      uptimeSeconds: null,
+      costSoFarUsd: null,
+      volumeInit: { state: "completed", progressPercent: 100, etaSeconds: 0 },
+      run: null,
+    });
     const queried = JSON.parse(aws.requests.find((r) => r.operation === "GetMetricData")!.body).MetricDataQueries;
-    expect(new Set(queried.map((q: { MetricStat: { Metric: { Dimensions: { Value: string }[] } } }) => q.MetricStat.Metric.Dimensions.at(-1)!.Value))).toEqual(new Set(["i-0node0"]));
+    expect(new Set(queried.map((q: { MetricStat: { Metric: { Dimensions: { Value: string }[] } } }) => q.MetricStat.Metric.Dimensions.at(-1)!.Value))).toEqual(
+      new Set(["i-0node0"]),
+    );
   });
 
   it("--spot-prices: a spot node at the latest spot price in its zone; without one, the on-demand cap", async () => {
@@ -163,11 +227,16 @@ describe("experimentStatus", () => {
     const status = await experimentStatus(experiment, clients, { minutes: 10, now: NOW });
     expect(status.nodes[0].volumeInit).toBeNull();
     expect(status.nodes[0].metrics.cpuPercent).toBeNull();
-    expect(status.warnings).toEqual([expect.stringMatching(/^EC2 DescribeVolumeStatus failed in us-east-1: .*not allowed/), expect.stringMatching(/^CloudWatch GetMetricData failed in us-east-1: .*not allowed/)]);
+    expect(status.warnings).toEqual([
+      expect.stringMatching(/^EC2 DescribeVolumeStatus failed in us-east-1: .*not allowed/),
+      expect.stringMatching(/^CloudWatch GetMetricData failed in us-east-1: .*not allowed/),
+    ]);
   });
 
   it("fails with one line when EC2 cannot describe the instances", async () => {
     world.deny = ["DescribeInstances"];
-    await expect(experimentStatus(experiment, clients, { minutes: 10, now: NOW })).rejects.toThrow(/^EC2 DescribeInstances failed in us-east-1 for exp: .*not allowed/);
+    await expect(experimentStatus(experiment, clients, { minutes: 10, now: NOW })).rejects.toThrow(
+      /^EC2 DescribeInstances failed in us-east-1 for exp: .*not allowed/,
+    );
   });
 });

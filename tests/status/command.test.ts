@@ -11,15 +11,34 @@ const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString
 function freshWorld(): World {
   return {
     instances: {
-      "i-0exp0": { state: "running", type: "g5.xlarge", spot: true, launched: hoursAgo(2), tags: { "trainctl:experiment": "exp", "trainctl:runtime:busy": "true", "trainctl:runtime:staging": "complete" } },
-      "i-0exp1": { state: "running", type: "g5.xlarge", spot: true, launched: hoursAgo(2), tags: { "trainctl:experiment": "exp", "trainctl:runtime:staging": "copying" } },
+      "i-0exp0": {
+        state: "running",
+        type: "g5.xlarge",
+        spot: true,
+        launched: hoursAgo(2),
+        tags: { "trainctl:experiment": "exp", "trainctl:runtime:busy": "true", "trainctl:runtime:staging": "complete" },
+      },
+      "i-0exp1": {
+        state: "running",
+        type: "g5.xlarge",
+        spot: true,
+        launched: hoursAgo(2),
+        tags: { "trainctl:experiment": "exp", "trainctl:runtime:staging": "copying" },
+      },
       "i-0lone0": { state: "stopped", type: "g6.xlarge", launched: hoursAgo(30), tags: { "trainctl:experiment": "lone" } },
     },
     volumes: {
       "vol-0exp0": { instanceId: "i-0exp0", initState: "initializing", progress: 40, eta: 1800 },
       "vol-0exp1": { instanceId: "i-0exp1", initState: "completed", progress: 100, eta: 0 },
     },
-    metrics: { "i-0exp0/CPUUtilization": [50, 70], "i-0exp0/GPUUtilization": [97], "i-0exp0/GPUMemoryUtilization": [60], "i-0exp0/MemoryUtilization": [30], "i-0exp0/NetworkIn": [1_048_576], "i-0exp0/EBSReadBytes": [2_097_152] },
+    metrics: {
+      "i-0exp0/CPUUtilization": [50, 70],
+      "i-0exp0/GPUUtilization": [97],
+      "i-0exp0/GPUMemoryUtilization": [60],
+      "i-0exp0/MemoryUtilization": [30],
+      "i-0exp0/NetworkIn": [1_048_576],
+      "i-0exp0/EBSReadBytes": [2_097_152],
+    },
     tagged: [
       { arn: ec2Arn("i-0exp0"), tags: { "trainctl:experiment": "exp", Name: "exp-training-node-0" } },
       { arn: ec2Arn("i-0exp1"), tags: { "trainctl:experiment": "exp", Name: "exp-training-node-1" } },
@@ -30,7 +49,10 @@ function freshWorld(): World {
   };
 }
 
-const OUTPUTS = { exp: { region: "us-east-1", instanceIds: ["i-0exp0", "i-0exp1"], instanceId: "i-0exp0", dataVolumeIds: ["vol-0exp0", "vol-0exp1"], estimatedHourlyUsd: 2.2 }, other: { region: "us-east-1", instanceIds: [] } };
+const OUTPUTS = {
+  exp: { region: "us-east-1", instanceIds: ["i-0exp0", "i-0exp1"], instanceId: "i-0exp0", dataVolumeIds: ["vol-0exp0", "vol-0exp1"], estimatedHourlyUsd: 2.2 },
+  other: { region: "us-east-1", instanceIds: [] },
+};
 const STACK_TAGS = { exp: { team: "vision" }, other: { team: "nlp" } };
 
 let world = freshWorld();
@@ -40,10 +62,19 @@ let pulumi: FakePulumi;
 beforeAll(async () => {
   aws = await startAwsServer((req) => answer(world, req));
   pulumi = installFakePulumi([
-    ...Object.entries(OUTPUTS).map(([name, outputs]) => ({ prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", name], stdout: JSON.stringify(outputs) })),
+    ...Object.entries(OUTPUTS).map(([name, outputs]) => ({
+      prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", name],
+      stdout: JSON.stringify(outputs),
+    })),
     { prefix: ["stack", "output"], code: 255, stderr: "error: no stack named 'nope' found\n" },
     ...Object.entries(STACK_TAGS).map(([name, tags]) => ({ prefix: ["stack", "tag", "ls", "--json", "--stack", name], stdout: JSON.stringify(tags) })),
-    { prefix: ["stack", "ls", "--json"], stdout: JSON.stringify([{ name: "exp", current: true }, { name: "other", current: false }]) },
+    {
+      prefix: ["stack", "ls", "--json"],
+      stdout: JSON.stringify([
+        { name: "exp", current: true },
+        { name: "other", current: false },
+      ]),
+    },
   ]);
 });
 afterAll(() => aws?.stop());
@@ -78,17 +109,54 @@ describe("trainctl status STACK", () => {
       [1, "i-0exp1"],
     ]);
     for (const n of experiment.nodes) {
-      expect(Object.keys(n)).toEqual(expect.arrayContaining(["index", "instanceId", "state", "lifecycle", "instanceType", "uptimeSeconds", "costSoFarUsd", "volumeInit", "staging", "run", "metrics"]));
+      expect(Object.keys(n)).toEqual(
+        expect.arrayContaining([
+          "index",
+          "instanceId",
+          "state",
+          "lifecycle",
+          "instanceType",
+          "uptimeSeconds",
+          "costSoFarUsd",
+          "volumeInit",
+          "staging",
+          "run",
+          "metrics",
+        ]),
+      );
       expect(Object.keys(n.metrics).sort()).toEqual(["cpuPercent", "diskReadBytes", "gpuMemoryPercent", "gpuPercent", "memoryPercent", "networkInBytes"]);
     }
     const [first, second] = experiment.nodes;
-    expect(first).toMatchObject({ state: "running", lifecycle: "spot", instanceType: "g5.xlarge", priceBasis: "spot-cap", hourlyUsd: 1.006, volumeInit: { state: "initializing", progressPercent: 40, etaSeconds: 1800 }, staging: "complete", run: "running" });
+    expect(first).toMatchObject({
+      state: "running",
+      lifecycle: "spot",
+      instanceType: "g5.xlarge",
+      priceBasis: "spot-cap",
+      hourlyUsd: 1.006,
+      volumeInit: { state: "initializing", progressPercent: 40, etaSeconds: 1800 },
+      staging: "complete",
+      run: "running",
+    });
     expect(first.uptimeSeconds).toBeGreaterThanOrEqual(7200);
     expect(first.uptimeSeconds).toBeLessThan(7300);
     expect(first.costSoFarUsd).toBeCloseTo(2.012, 2);
-    expect(first.metrics).toEqual({ cpuPercent: 60, memoryPercent: 30, gpuPercent: 97, gpuMemoryPercent: 60, networkInBytes: 1_048_576, diskReadBytes: 2_097_152 });
+    expect(first.metrics).toEqual({
+      cpuPercent: 60,
+      memoryPercent: 30,
+      gpuPercent: 97,
+      gpuMemoryPercent: 60,
+      networkInBytes: 1_048_576,
+      diskReadBytes: 2_097_152,
+    });
     expect(second).toMatchObject({ volumeInit: { state: "completed", progressPercent: 100, etaSeconds: 0 }, staging: "copying", run: "idle" });
-    expect(second.metrics).toEqual({ cpuPercent: null, memoryPercent: null, gpuPercent: null, gpuMemoryPercent: null, networkInBytes: null, diskReadBytes: null });
+    expect(second.metrics).toEqual({
+      cpuPercent: null,
+      memoryPercent: null,
+      gpuPercent: null,
+      gpuMemoryPercent: null,
+      networkInBytes: null,
+      diskReadBytes: null,
+    });
     // With a STACK the state covers everything: no Tagging API call.
     expect(aws.requests.map((r) => r.operation)).not.toContain("GetResources");
   });
@@ -98,7 +166,23 @@ describe("trainctl status STACK", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain("exp (us-east-1, from stack state): 2 node(s)");
-    for (const text of ["node", "cost so far", "volume init", "gpu mem", "i-0exp0", "g5.xlarge spot", "40% (30m00s left)", "ready", "complete", "running", "97%", "1.0 MiB", "2.0 MiB", "(cap)"]) expect(result.stderr).toContain(text);
+    for (const text of [
+      "node",
+      "cost so far",
+      "volume init",
+      "gpu mem",
+      "i-0exp0",
+      "g5.xlarge spot",
+      "40% (30m00s left)",
+      "ready",
+      "complete",
+      "running",
+      "97%",
+      "1.0 MiB",
+      "2.0 MiB",
+      "(cap)",
+    ])
+      expect(result.stderr).toContain(text);
     expect(result.stderr).toContain("(cap) a spot node counted at the on-demand price, the most it can cost");
     expect(result.stderr).toContain("Usage over the last 10 min");
   });
@@ -123,7 +207,12 @@ describe("trainctl status STACK", () => {
     world.deny = ["DescribeInstances"];
     const result = await status(["exp", "--json"]);
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split("\n").filter((l) => !/NodeVersionSupportWarning|^\s|^$/.test(l))).toEqual([expect.stringMatching(/^error: EC2 DescribeInstances failed in us-east-1 for exp: .*not allowed/)]);
+    expect(
+      result.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => !/NodeVersionSupportWarning|^\s|^$/.test(l)),
+    ).toEqual([expect.stringMatching(/^error: EC2 DescribeInstances failed in us-east-1 for exp: .*not allowed/)]);
   });
 });
 
@@ -150,9 +239,26 @@ describe("trainctl status (every experiment)", () => {
       ["lone", "tags"],
     ]);
     const lone = view.experiments[1];
-    expect(lone.nodes).toEqual([expect.objectContaining({ index: 0, instanceId: "i-0lone0", state: "stopped", lifecycle: "on-demand", instanceType: "g6.xlarge", uptimeSeconds: null, costSoFarUsd: null, run: null })]);
+    expect(lone.nodes).toEqual([
+      expect.objectContaining({
+        index: 0,
+        instanceId: "i-0lone0",
+        state: "stopped",
+        lifecycle: "on-demand",
+        instanceType: "g6.xlarge",
+        uptimeSeconds: null,
+        costSoFarUsd: null,
+        run: null,
+      }),
+    ]);
     const tagging = JSON.parse(aws.requests.find((r) => r.operation === "GetResources")!.body);
-    expect(tagging).toMatchObject({ ResourceTypeFilters: ["ec2:instance"], TagFilters: [{ Key: "trainctl:managed-by", Values: ["pulumi"] }, { Key: "team", Values: ["vision"] }] });
+    expect(tagging).toMatchObject({
+      ResourceTypeFilters: ["ec2:instance"],
+      TagFilters: [
+        { Key: "trainctl:managed-by", Values: ["pulumi"] },
+        { Key: "team", Values: ["vision"] },
+      ],
+    });
   });
 
   it("without the Pulumi CLI, uses the Tagging API alone and says so", async () => {
@@ -178,7 +284,11 @@ describe("trainctl status (every experiment)", () => {
 
 describe("trainctl status --watch", () => {
   it("prints one JSON line per refresh until Ctrl-C, then exits 130", async () => {
-    const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [path.join(ROOT, "scripts", "cli.ts"), "status", "exp", "--json", "--watch", "--interval", "0.2"], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: "0", ...env() } });
+    const child = spawn(
+      path.join(ROOT, "node_modules", ".bin", "tsx"),
+      [path.join(ROOT, "scripts", "cli.ts"), "status", "exp", "--json", "--watch", "--interval", "0.2"],
+      { cwd: ROOT, env: { ...process.env, FORCE_COLOR: "0", ...env() } },
+    );
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -6,7 +6,15 @@ import { buildNodeRow, matchesTags, nodeHourly, nodeIndexFromName, parseTagFilte
 
 const NOW = new Date("2025-06-01T12:00:00Z");
 const node = { index: 0, instanceId: "i-0abc" };
-const ec2 = (over: Partial<NodeState> = {}): NodeState => ({ instanceId: "i-0abc", state: "running", lifecycle: "on-demand", instanceType: "g5.xlarge", launchTime: new Date("2025-06-01T11:30:00Z"), tags: {}, ...over });
+const ec2 = (over: Partial<NodeState> = {}): NodeState => ({
+  instanceId: "i-0abc",
+  state: "running",
+  lifecycle: "on-demand",
+  instanceType: "g5.xlarge",
+  launchTime: new Date("2025-06-01T11:30:00Z"),
+  tags: {},
+  ...over,
+});
 
 describe("nodeHourly", () => {
   it("takes the catalog's on-demand price, and counts spot at that price as the cap", () => {
@@ -26,10 +34,24 @@ describe("nodeHourly", () => {
 describe("volumeInitFrom", () => {
   it("is null without a volume", () => expect(volumeInitFrom(undefined)).toBeNull());
   it("reads the initialization-state detail, progress and ETA", () => {
-    expect(volumeInitFrom({ VolumeStatus: { Details: [{ Name: "io-enabled", Status: "passed" }, { Name: "initialization-state", Status: "initializing" }] }, InitializationStatusDetails: { Progress: 37, EstimatedTimeToCompleteInSeconds: 1200 } })).toEqual({ state: "initializing", progressPercent: 37, etaSeconds: 1200 });
+    expect(
+      volumeInitFrom({
+        VolumeStatus: {
+          Details: [
+            { Name: "io-enabled", Status: "passed" },
+            { Name: "initialization-state", Status: "initializing" },
+          ],
+        },
+        InitializationStatusDetails: { Progress: 37, EstimatedTimeToCompleteInSeconds: 1200 },
+      }),
+    ).toEqual({ state: "initializing", progressPercent: 37, etaSeconds: 1200 });
   });
   it("says 100% and no time left once completed, even without details", () => {
-    expect(volumeInitFrom({ VolumeStatus: { Details: [{ Name: "initialization-state", Status: "completed" }] } })).toEqual({ state: "completed", progressPercent: 100, etaSeconds: 0 });
+    expect(volumeInitFrom({ VolumeStatus: { Details: [{ Name: "initialization-state", Status: "completed" }] } })).toEqual({
+      state: "completed",
+      progressPercent: 100,
+      etaSeconds: 0,
+    });
   });
   it("derives the state from progress when the detail is missing, and says unknown when nothing is known", () => {
     expect(volumeInitFrom({ InitializationStatusDetails: { Progress: 60 } })).toEqual({ state: "initializing", progressPercent: 60, etaSeconds: null });
@@ -40,7 +62,11 @@ describe("volumeInitFrom", () => {
 
 describe("buildNodeRow", () => {
   it("running on-demand node: uptime since launch, cost so far, runtime tags", () => {
-    const row = buildNodeRow({ node, ec2: ec2({ tags: { "trainctl:runtime:busy": "true", "trainctl:runtime:staging": "copying", "trainctl:runtime:warm-state": "warming" } }), now: NOW });
+    const row = buildNodeRow({
+      node,
+      ec2: ec2({ tags: { "trainctl:runtime:busy": "true", "trainctl:runtime:staging": "copying", "trainctl:runtime:warm-state": "warming" } }),
+      now: NOW,
+    });
     expect(row).toEqual({
       index: 0,
       instanceId: "i-0abc",
@@ -68,27 +94,57 @@ describe("buildNodeRow", () => {
     expect(row).toMatchObject({ state: "stopped", uptimeSeconds: null, costSoFarUsd: null, run: null, hourlyUsd: 1.006 });
   });
   it("a node EC2 no longer knows is not-found, with nothing else", () => {
-    expect(buildNodeRow({ node, now: NOW })).toMatchObject({ state: "not-found", lifecycle: null, instanceType: null, uptimeSeconds: null, hourlyUsd: null, priceBasis: null, staging: null, run: null });
+    expect(buildNodeRow({ node, now: NOW })).toMatchObject({
+      state: "not-found",
+      lifecycle: null,
+      instanceType: null,
+      uptimeSeconds: null,
+      hourlyUsd: null,
+      priceBasis: null,
+      staging: null,
+      run: null,
+    });
   });
   it("carries the volume and metrics given", () => {
     const metrics = { ...emptyMetrics(), gpuPercent: 88 };
-    const row = buildNodeRow({ node, ec2: ec2(), volumeId: "vol-1", volume: { InitializationStatusDetails: { Progress: 10, EstimatedTimeToCompleteInSeconds: 60 } }, metrics, now: NOW });
+    const row = buildNodeRow({
+      node,
+      ec2: ec2(),
+      volumeId: "vol-1",
+      volume: { InitializationStatusDetails: { Progress: 10, EstimatedTimeToCompleteInSeconds: 60 } },
+      metrics,
+      now: NOW,
+    });
     expect(row).toMatchObject({ volumeId: "vol-1", volumeInit: { state: "initializing", progressPercent: 10, etaSeconds: 60 }, metrics });
   });
 });
 
 describe("metric queries", () => {
   it("one query per node and metric, with unique ids, the trainctl namespace keyed by experiment", () => {
-    const { queries, keys, startTime, endTime } = buildMetricQueries([{ instanceId: "i-a", experiment: "exp" }, { instanceId: "i-b", experiment: "exp" }], 15, NOW);
+    const { queries, keys, startTime, endTime } = buildMetricQueries(
+      [
+        { instanceId: "i-a", experiment: "exp" },
+        { instanceId: "i-b", experiment: "exp" },
+      ],
+      15,
+      NOW,
+    );
     expect(queries).toHaveLength(2 * STATUS_METRICS.length);
     expect(new Set(queries.map((q) => q.Id)).size).toBe(queries.length);
     for (const q of queries) expect(q.Id).toMatch(/^[a-z][A-Za-z0-9_]*$/);
     expect(endTime).toEqual(NOW);
     expect(startTime).toEqual(new Date("2025-06-01T11:45:00Z"));
     const cpu = queries.find((q) => q.MetricStat?.Metric?.MetricName === "CPUUtilization" && keys.get(q.Id!)!.instanceId === "i-b")!;
-    expect(cpu.MetricStat).toEqual({ Metric: { Namespace: "AWS/EC2", MetricName: "CPUUtilization", Dimensions: [{ Name: "InstanceId", Value: "i-b" }] }, Period: 60, Stat: "Average" });
+    expect(cpu.MetricStat).toEqual({
+      Metric: { Namespace: "AWS/EC2", MetricName: "CPUUtilization", Dimensions: [{ Name: "InstanceId", Value: "i-b" }] },
+      Period: 60,
+      Stat: "Average",
+    });
     const mem = queries.find((q) => q.MetricStat?.Metric?.MetricName === "MemoryUtilization")!;
-    expect(mem.MetricStat?.Metric?.Dimensions).toEqual([{ Name: "Experiment", Value: "exp" }, { Name: "InstanceId", Value: "i-a" }]);
+    expect(mem.MetricStat?.Metric?.Dimensions).toEqual([
+      { Name: "Experiment", Value: "exp" },
+      { Name: "InstanceId", Value: "i-a" },
+    ]);
   });
 
   it("every field of NodeMetrics has exactly one metric", () => {
@@ -121,7 +177,12 @@ describe("tags", () => {
     expect(parseTagFilter("=v")).toBeUndefined();
   });
   it("matches every wanted pair", () => {
-    expect(matchesTags({ a: "1", b: "2" }, [["a", "1"], ["b", "2"]])).toBe(true);
+    expect(
+      matchesTags({ a: "1", b: "2" }, [
+        ["a", "1"],
+        ["b", "2"],
+      ]),
+    ).toBe(true);
     expect(matchesTags({ a: "1" }, [["a", "2"]])).toBe(false);
     expect(matchesTags({}, [])).toBe(true);
   });
@@ -138,7 +199,15 @@ describe("tags", () => {
       { instanceId: "i-x", tags: {} },
     ];
     expect(experimentsFromTags(tagged, new Set(["i-known"]), "eu-west-1")).toEqual([
-      { stack: "b", region: "eu-west-1", source: "tags", nodes: [{ instanceId: "i-b0", index: 0 }, { instanceId: "i-b1", index: 1 }] },
+      {
+        stack: "b",
+        region: "eu-west-1",
+        source: "tags",
+        nodes: [
+          { instanceId: "i-b0", index: 0 },
+          { instanceId: "i-b1", index: 1 },
+        ],
+      },
       { stack: "(untagged)", region: "eu-west-1", source: "tags", nodes: [{ instanceId: "i-x", index: 0 }] },
     ]);
   });

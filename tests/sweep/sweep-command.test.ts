@@ -71,8 +71,14 @@ const ec2Error = (code: string, text: string): AwsReply => ({
   status: 400,
   body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${text}</Message></Error></Errors><RequestID>r-1</RequestID></Response>`,
 });
-const ids = (form: Record<string, string>, prefix: string) => Object.keys(form).filter((k) => k.startsWith(`${prefix}.`)).map((k) => form[k]);
-const tagSet = (tags: Record<string, string>) => `<tagSet>${Object.entries(tags).map(([k, v]) => `<item><key>${k}</key><value>${v}</value></item>`).join("")}</tagSet>`;
+const ids = (form: Record<string, string>, prefix: string) =>
+  Object.keys(form)
+    .filter((k) => k.startsWith(`${prefix}.`))
+    .map((k) => form[k]);
+const tagSet = (tags: Record<string, string>) =>
+  `<tagSet>${Object.entries(tags)
+    .map(([k, v]) => `<item><key>${k}</key><value>${v}</value></item>`)
+    .join("")}</tagSet>`;
 
 let world = freshWorld();
 const PAGE = 5;
@@ -106,7 +112,9 @@ function answer(req: AwsRequest): AwsReply {
         const i = world.instances[id];
         return `<item><instanceId>${id}</instanceId><instanceType>${i.type}</instanceType><launchTime>${i.launched}</launchTime><instanceState><code>16</code><name>${i.state}</name></instanceState></item>`;
       });
-      return xml(`<DescribeInstancesResponse ${EC2_NS}><requestId>r-1</requestId><reservationSet><item><reservationId>r-0abc</reservationId><instancesSet>${items.join("")}</instancesSet></item></reservationSet></DescribeInstancesResponse>`);
+      return xml(
+        `<DescribeInstancesResponse ${EC2_NS}><requestId>r-1</requestId><reservationSet><item><reservationId>r-0abc</reservationId><instancesSet>${items.join("")}</instancesSet></item></reservationSet></DescribeInstancesResponse>`,
+      );
     }
     case "DescribeVolumes": {
       const items = ids(form, "VolumeId").map((id) => {
@@ -182,7 +190,11 @@ function sweep(args: string[], options: { states?: boolean; env?: Record<string,
     AWS_PROFILE: undefined,
     FORCE_COLOR: "0",
   };
-  const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [path.join(ROOT, "scripts", "cli.ts"), "sweep", ...(options.states === false ? [] : ["--state", STATE]), ...args], { cwd: ROOT, env });
+  const child = spawn(
+    path.join(ROOT, "node_modules", ".bin", "tsx"),
+    [path.join(ROOT, "scripts", "cli.ts"), "sweep", ...(options.states === false ? [] : ["--state", STATE]), ...args],
+    { cwd: ROOT, env },
+  );
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c) => (stdout += c));
@@ -191,7 +203,8 @@ function sweep(args: string[], options: { states?: boolean; env?: Record<string,
 }
 
 const mutations = () => aws.requests.filter((r) => MUTATING.includes(r.operation)).map((r) => r.operation);
-const bucketExists = async (name: string) => (await s3.client().send(new (await import("@aws-sdk/client-s3")).ListBucketsCommand({}))).Buckets?.some((b) => b.Name === name);
+const bucketExists = async (name: string) =>
+  (await s3.client().send(new (await import("@aws-sdk/client-s3")).ListBucketsCommand({}))).Buckets?.some((b) => b.Name === name);
 
 describe("trainctl sweep (dry run)", () => {
   it("pages through the Tagging API, finds exactly the unknown, old, unprotected leaks, and deletes nothing", async () => {
@@ -317,12 +330,25 @@ describe("trainctl sweep --execute", () => {
 describe("trainctl sweep without --state", () => {
   it("takes the union of every stack's state through the Pulumi CLI", async () => {
     // A second stack that knows the instance the first one does not.
-    const other = { version: 3, deployment: { resources: [{ urn: "urn:pulumi:exp-2::trainctl::aws:ec2/instance:Instance::n", custom: true, id: "i-0leak00000000000a", type: "aws:ec2/instance:Instance" }] } };
+    const other = {
+      version: 3,
+      deployment: {
+        resources: [
+          { urn: "urn:pulumi:exp-2::trainctl::aws:ec2/instance:Instance::n", custom: true, id: "i-0leak00000000000a", type: "aws:ec2/instance:Instance" },
+        ],
+      },
+    };
     writeFileSync(path.join(dir, "exp-2.json"), JSON.stringify(other));
     const fake = installFakePulumi({
       responses: (argv, { env }) => {
         const fs = require("node:fs");
-        if (argv.join(" ") === "stack ls --json") return { stdout: JSON.stringify([{ name: "exp-1", current: true }, { name: "exp-2", current: false }]) };
+        if (argv.join(" ") === "stack ls --json")
+          return {
+            stdout: JSON.stringify([
+              { name: "exp-1", current: true },
+              { name: "exp-2", current: false },
+            ]),
+          };
         if (argv[0] === "stack" && argv[1] === "export") return { stdout: fs.readFileSync(`${env.STATES_DIR}/${argv[3]}.json`, "utf8") };
         return { stderr: "unexpected", code: 9 };
       },

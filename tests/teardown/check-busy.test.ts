@@ -14,7 +14,10 @@ beforeAll(async () => {
   // EC2's query protocol with an XML reply, as the real SDK client expects it.
   aws = await startAwsServer((req) => {
     if (req.operation !== "DescribeInstances" || busy === "error") {
-      return { status: 400, body: "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>denied</Message></Error></Errors><RequestID>r</RequestID></Response>" };
+      return {
+        status: 400,
+        body: "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>denied</Message></Error></Errors><RequestID>r</RequestID></Response>",
+      };
     }
     return {
       body: `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><reservationSet><item><reservationId>r-1</reservationId><instancesSet><item><instanceId>${req.form!["InstanceId.1"]}</instanceId><instanceState><code>16</code><name>running</name></instanceState><tagSet><item><key>trainctl:runtime:busy</key><value>${busy}</value></item></tagSet></item></instancesSet></item></reservationSet></DescribeInstancesResponse>`,
@@ -24,7 +27,15 @@ beforeAll(async () => {
 afterAll(() => aws?.stop());
 
 function teardown(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, PATH: pathWithout(), AWS_ACCESS_KEY_ID: "AKIDTEST", AWS_SECRET_ACCESS_KEY: "secret", AWS_ENDPOINT_URL_EC2: aws.endpoint, AWS_PROFILE: undefined, FORCE_COLOR: "0" };
+  const env = {
+    ...process.env,
+    PATH: pathWithout(),
+    AWS_ACCESS_KEY_ID: "AKIDTEST",
+    AWS_SECRET_ACCESS_KEY: "secret",
+    AWS_ENDPOINT_URL_EC2: aws.endpoint,
+    AWS_PROFILE: undefined,
+    FORCE_COLOR: "0",
+  };
   const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [path.join(ROOT, "scripts", "cli.ts"), "teardown", ...args], { cwd: ROOT, env });
   let stdout = "";
   let stderr = "";
@@ -38,7 +49,9 @@ describe("trainctl teardown --check-busy", () => {
     busy = "true";
     const result = await teardown(["--state", STATE, "--check-busy", "--json"]);
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout).warnings).toEqual([`dev-training-node-0 (${INSTANCE}) is busy now: EC2 tags it trainctl:runtime:busy=true, a training process is running`]);
+    expect(JSON.parse(result.stdout).warnings).toEqual([
+      `dev-training-node-0 (${INSTANCE}) is busy now: EC2 tags it trainctl:runtime:busy=true, a training process is running`,
+    ]);
     expect(aws.requests.at(-1)!.form).toMatchObject({ Action: "DescribeInstances", "InstanceId.1": INSTANCE });
   });
 

@@ -109,7 +109,9 @@ describe("trainctl teardown --execute", () => {
     delete volume.retainOnDelete;
     for (const tags of [volume.inputs.tags, volume.outputs.tags, volume.outputs.tagsAll]) if (tags) delete tags["trainctl:protected"];
     volume.inputs.finalSnapshot = false;
-    const result = trainctl(["teardown", "--state", file("nosnap.json", JSON.stringify(state)), "--execute", "--confirm", "dev", "--snapshot-volumes"], { env: { PATH: pathWithout(fake.dir) } });
+    const result = trainctl(["teardown", "--state", file("nosnap.json", JSON.stringify(state)), "--execute", "--confirm", "dev", "--snapshot-volumes"], {
+      env: { PATH: pathWithout(fake.dir) },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--snapshot-volumes: dev-data-0-volume would be deleted without a final snapshot/);
     expect(fake.calls()).toEqual([]);
@@ -118,7 +120,7 @@ describe("trainctl teardown --execute", () => {
   it.each([
     ["an empty state", JSON.stringify({ version: 3, deployment: { resources: [] } }), /the state is empty/],
     ["a version 1 state", JSON.stringify({ version: 1, deployment: {} }), /version 1 is not supported/],
-    ["malformed JSON", "{\"version\": 3, \"deploy", /not valid JSON/],
+    ["malformed JSON", '{"version": 3, "deploy', /not valid JSON/],
   ])("%s: exit 2, nothing executed", (_what, text, message) => {
     const fake = installFakePulumi();
     const result = trainctl(["teardown", "--state", file("bad.json", text), "--execute", "--confirm", "dev"], { env: { PATH: pathWithout(fake.dir) } });

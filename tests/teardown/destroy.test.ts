@@ -88,7 +88,9 @@ describe("destroyStack", () => {
     process.env.TRAINCTL_PULUMI = fake.bin;
     destroyStack(
       "dev",
-      model((rs) => rs.push({ ...structuredClone(instanceOf(rs)), delete: true, inputs: { ...instanceOf(rs).inputs, tags: { "trainctl:protected": "true" } } })),
+      model((rs) =>
+        rs.push({ ...structuredClone(instanceOf(rs)), delete: true, inputs: { ...instanceOf(rs).inputs, tags: { "trainctl:protected": "true" } } }),
+      ),
     );
     expect(fake.calls()).toHaveLength(1);
   });

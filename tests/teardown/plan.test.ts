@@ -97,7 +97,17 @@ describe("planTeardown on the dev stack (tests/fixtures/dev.state.json)", () => 
 describe("planTeardown edge cases", () => {
   const urn = (name: string) => `urn:pulumi:exp::trainctl::aws:test/thing:Thing::${name}`;
   const res = (name: string, extra: Partial<ResourceRecord> = {}): ResourceRecord => ({
-    urn: urn(name), type: "aws:test/thing:Thing", name, custom: true, protect: false, retainOnDelete: false, dependencies: [], inputs: {}, outputs: {}, tags: {}, ...extra,
+    urn: urn(name),
+    type: "aws:test/thing:Thing",
+    name,
+    custom: true,
+    protect: false,
+    retainOnDelete: false,
+    dependencies: [],
+    inputs: {},
+    outputs: {},
+    tags: {},
+    ...extra,
   });
   const model = (resources: ResourceRecord[]): StackModel => ({ source: "state", stack: "exp", project: "trainctl", resources, deleted: [] });
 
@@ -111,7 +121,10 @@ describe("planTeardown edge cases", () => {
     const old = res("db", { pendingDelete: true, id: "old" });
     const live = res("db", { id: "new" });
     const plan = planTeardown(model([old, live, res("guard", { protect: true, dependencies: [live.urn] })]));
-    expect(plan.retain.map((r) => [nameOf(r.urn), r.reason])).toEqual([["db", "protected-dependency"], ["guard", "protected"]]);
+    expect(plan.retain.map((r) => [nameOf(r.urn), r.reason])).toEqual([
+      ["db", "protected-dependency"],
+      ["guard", "protected"],
+    ]);
     expect(plan.pendingDelete).toEqual([urn("db")]);
   });
 
@@ -128,13 +141,30 @@ describe("property: nothing protected, nor anything it needs, is ever deleted", 
     .tuple(
       fc.integer({ min: 0, max: 3 }),
       fc.array(
-        fc.record({ parent: fc.nat(), deps: fc.array(fc.nat(), { maxLength: 3 }), provider: fc.nat(), protect: fc.boolean(), retain: fc.boolean(), custom: fc.boolean() }),
+        fc.record({
+          parent: fc.nat(),
+          deps: fc.array(fc.nat(), { maxLength: 3 }),
+          provider: fc.nat(),
+          protect: fc.boolean(),
+          retain: fc.boolean(),
+          custom: fc.boolean(),
+        }),
         { minLength: 1, maxLength: 40 },
       ),
     )
     .map(([providers, specs]) => {
       const records: ResourceRecord[] = Array.from({ length: providers }, (_, i) => ({
-        urn: provider(i), type: "pulumi:providers:aws", name: `p${i}`, id: `id-${i}`, custom: true, protect: false, retainOnDelete: false, dependencies: [], inputs: {}, outputs: {}, tags: {},
+        urn: provider(i),
+        type: "pulumi:providers:aws",
+        name: `p${i}`,
+        id: `id-${i}`,
+        custom: true,
+        protect: false,
+        retainOnDelete: false,
+        dependencies: [],
+        inputs: {},
+        outputs: {},
+        tags: {},
       }));
       specs.forEach((s, i) =>
         records.push({

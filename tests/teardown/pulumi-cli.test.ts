@@ -32,7 +32,13 @@ describe("running the CLI through the fake", () => {
       responses: [
         { prefix: ["stack", "export"], stdout: readFileSync(STATE, "utf8") },
         { prefix: ["stack", "output"], stdout: JSON.stringify({ instanceId: "i-0abc", checkpointsBucket: "dev-ckpt" }) },
-        { prefix: ["stack", "ls"], stdout: JSON.stringify([{ name: "dev", current: true, resourceCount: 29 }, { name: "exp-2", current: false }]) },
+        {
+          prefix: ["stack", "ls"],
+          stdout: JSON.stringify([
+            { name: "dev", current: true, resourceCount: 29 },
+            { name: "exp-2", current: false },
+          ]),
+        },
       ],
     });
     process.env.TRAINCTL_PULUMI = fake.bin;

@@ -49,7 +49,10 @@ describe("the shell sent to an instance", () => {
     expect(script).toContain(`aws s3 sync --only-show-errors --region 'eu-west-1' 's3://b/staging/x/' '/mnt/data/my set'`);
     expect(script).not.toContain("--endpoint-url");
     for (const direction of ["to-instance", "from-instance"] as const) {
-      const lint = spawnSync("shellcheck", ["-s", "bash", "-"], { input: instanceCopyShell(direction, "s3://b/p", "/x y", { region: "r", endpoint: "http://h" }), encoding: "utf8" });
+      const lint = spawnSync("shellcheck", ["-s", "bash", "-"], {
+        input: instanceCopyShell(direction, "s3://b/p", "/x y", { region: "r", endpoint: "http://h" }),
+        encoding: "utf8",
+      });
       expect(lint.status, lint.stdout).toBe(0);
     }
   });
@@ -100,7 +103,13 @@ describe("SSM Run Command against a loopback SSM endpoint", () => {
   it("sends AWS-RunShellScript, waits out InvocationDoesNotExist, and streams the output", async () => {
     ssm = await startFakeSsm({ notYetRegistered: 2 });
     const chunks: string[] = [];
-    const [result] = await runShellCommand(client(ssm.endpoint), { instanceIds: ["i-0abc0abc0abc0abc0"], script: "echo hello; echo oops >&2", timeoutSeconds: 30, pollMs: 20, onOutput: (_id, text) => chunks.push(text) });
+    const [result] = await runShellCommand(client(ssm.endpoint), {
+      instanceIds: ["i-0abc0abc0abc0abc0"],
+      script: "echo hello; echo oops >&2",
+      timeoutSeconds: 30,
+      pollMs: 20,
+      onOutput: (_id, text) => chunks.push(text),
+    });
     expect(result).toMatchObject({ status: "Success", exitCode: 0, stdout: "hello\n", stderr: "oops\n" });
     expect(chunks.join("")).toBe("hello\noops\n");
     expect(ssm.sent[0]).toMatchObject({ instanceIds: ["i-0abc0abc0abc0abc0"], executionTimeout: "30" });
@@ -112,7 +121,10 @@ describe("SSM Run Command against a loopback SSM endpoint", () => {
   it("reports a failed script with its exit code", async () => {
     ssm = await startFakeSsm();
     const results = await runShellCommand(client(ssm.endpoint), { instanceIds: ["i-1", "i-2"], script: "exit 3", timeoutSeconds: 30, pollMs: 20 });
-    expect(results).toMatchObject([{ instanceId: "i-1", status: "Failed", exitCode: 3 }, { instanceId: "i-2", status: "Failed", exitCode: 3 }]);
+    expect(results).toMatchObject([
+      { instanceId: "i-1", status: "Failed", exitCode: 3 },
+      { instanceId: "i-2", status: "Failed", exitCode: 3 },
+    ]);
     await ssm.stop();
     ssm = undefined;
   });
@@ -120,7 +132,9 @@ describe("SSM Run Command against a loopback SSM endpoint", () => {
   it("gives up after the limit and cancels the command", async () => {
     ssm = await startFakeSsm({ hang: true });
     const started = Date.now();
-    await expect(runShellCommand(client(ssm.endpoint), { instanceIds: ["i-0abc0abc0abc0abc0"], script: "sleep 1000", timeoutSeconds: 1, graceSeconds: 0, pollMs: 20 })).rejects.toThrow(/did not finish within 1 s .*cancelled/);
+    await expect(
+      runShellCommand(client(ssm.endpoint), { instanceIds: ["i-0abc0abc0abc0abc0"], script: "sleep 1000", timeoutSeconds: 1, graceSeconds: 0, pollMs: 20 }),
+    ).rejects.toThrow(/did not finish within 1 s .*cancelled/);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(ssm.cancelled).toEqual(["cmd-1"]);
   });
@@ -139,7 +153,10 @@ describe("trainctl transfer with instance locations", () => {
     // The "instance" runs what SSM sends right here, with Debian's aws-cli against s3rver.
     ssm = await startFakeSsm({ env: { ...s3.env(), PATH: `${path.dirname(AWS)}:/bin` } });
     const pulumi = installFakePulumi([
-      { prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", "exp1"], stdout: JSON.stringify({ region: "us-east-1", instanceIds: ["i-0aaaaaaaaaaaaaaa1", "i-0aaaaaaaaaaaaaaa2"], checkpointsBucket: "exp1-checkpoints" }) },
+      {
+        prefix: ["stack", "output", "--json", "--show-secrets=false", "--stack", "exp1"],
+        stdout: JSON.stringify({ region: "us-east-1", instanceIds: ["i-0aaaaaaaaaaaaaaa1", "i-0aaaaaaaaaaaaaaa2"], checkpointsBucket: "exp1-checkpoints" }),
+      },
       { prefix: ["stack", "output"], code: 255, stderr: "error: no stack named 'nope' found\n" },
     ]);
     env = { ...s3.env(), AWS_ENDPOINT_URL_SSM: ssm.endpoint, TRAINCTL_PULUMI: pulumi.bin, TRAINCTL_SSM_POLL_MS: "50" };

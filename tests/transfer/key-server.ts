@@ -16,7 +16,10 @@ export async function startKeyServer(bucket: string, objects: Map<string, string
     if (req.method === "GET" && url.searchParams.get("list-type") === "2") {
       const prefix = url.searchParams.get("prefix") ?? "";
       const keys = [...objects.keys()].filter((k) => k.startsWith(prefix)).sort();
-      const contents = keys.map((k) => `<Contents><Key>${xmlText(k)}</Key><Size>${Buffer.byteLength(objects.get(k)!)}</Size><ETag>"${etag(objects.get(k)!)}"</ETag><LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents>`);
+      const contents = keys.map(
+        (k) =>
+          `<Contents><Key>${xmlText(k)}</Key><Size>${Buffer.byteLength(objects.get(k)!)}</Size><ETag>"${etag(objects.get(k)!)}"</ETag><LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents>`,
+      );
       return {
         body: `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${bucket}</Name><Prefix>${xmlText(prefix)}</Prefix><KeyCount>${keys.length}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>${contents.join("")}</ListBucketResult>`,
       };
@@ -25,18 +28,34 @@ export async function startKeyServer(bucket: string, objects: Map<string, string
     const body = objects.get(key);
     if ((req.method === "GET" || req.method === "HEAD") && body !== undefined) {
       return {
-        headers: { "content-type": "application/octet-stream", "content-length": String(Buffer.byteLength(body)), etag: `"${etag(body)}"`, "last-modified": "Thu, 01 Jan 2026 00:00:00 GMT", "x-amz-meta-trainctl-crc32c": crc32cOf(Buffer.from(body)) },
+        headers: {
+          "content-type": "application/octet-stream",
+          "content-length": String(Buffer.byteLength(body)),
+          etag: `"${etag(body)}"`,
+          "last-modified": "Thu, 01 Jan 2026 00:00:00 GMT",
+          "x-amz-meta-trainctl-crc32c": crc32cOf(Buffer.from(body)),
+        },
         body: req.method === "GET" ? body : "",
       };
     }
-    if (req.method === "GET" || req.method === "HEAD") return { status: 404, headers: { "content-type": "application/xml" }, body: req.method === "GET" ? "<Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>" : "" };
+    if (req.method === "GET" || req.method === "HEAD")
+      return {
+        status: 404,
+        headers: { "content-type": "application/xml" },
+        body: req.method === "GET" ? "<Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>" : "",
+      };
     return { body: "" };
   });
 }
 
 const etag = (body: string) => createHash("md5").update(body).digest("hex");
-// eslint-disable-next-line no-control-regex -- XML 1.0 cannot hold C0 controls raw: they become character references
-const xmlText = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\u0000-\u001f]/g, (c) => `&#${c.charCodeAt(0)};`);
+const xmlText = (text: string) =>
+  text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    // eslint-disable-next-line no-control-regex -- XML 1.0 cannot hold C0 controls raw: they become character references
+    .replace(/[\u0000-\u001f]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The requests that would change the store. */
 export const writes = (server: AwsServerHandle) => server.requests.filter((r) => !["GET", "HEAD"].includes(r.method));

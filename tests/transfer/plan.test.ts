@@ -13,7 +13,11 @@ describe("planSync: copy, compare or remove, decided from the two listings", () 
   });
 
   it("with --sync compares only same-name same-size pairs; a size change or a missing file is copied outright", () => {
-    expect(planSync(sources, destinations, { sync: true, deleteExtra: false })).toEqual({ copy: ["b:2", "c:3"], compare: [{ source: "a:1", destination: "a:1" }], remove: [] });
+    expect(planSync(sources, destinations, { sync: true, deleteExtra: false })).toEqual({
+      copy: ["b:2", "c:3"],
+      compare: [{ source: "a:1", destination: "a:1" }],
+      remove: [],
+    });
   });
 
   it("with --delete removes what no source names, whether or not it syncs", () => {
@@ -30,7 +34,9 @@ describe("planSync: copy, compare or remove, decided from the two listings", () 
           dst.map((e) => ({ ...e, item: e })),
           { sync, deleteExtra },
         );
-        expect([...plan.copy, ...plan.compare.map((p) => p.source)].sort((x, y) => x.name.localeCompare(y.name))).toEqual([...src].sort((x, y) => x.name.localeCompare(y.name)));
+        expect([...plan.copy, ...plan.compare.map((p) => p.source)].sort((x, y) => x.name.localeCompare(y.name))).toEqual(
+          [...src].sort((x, y) => x.name.localeCompare(y.name)),
+        );
         for (const { source, destination } of plan.compare) expect([sync, destination.name, destination.size]).toEqual([true, source.name, source.size]);
         for (const copied of plan.copy) if (sync) expect(dst.some((d) => d.name === copied.name && d.size === copied.size)).toBe(false);
         expect(plan.remove).toEqual(deleteExtra ? dst.filter((d) => !src.some((s) => s.name === d.name)) : []);

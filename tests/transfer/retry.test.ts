@@ -33,7 +33,9 @@ describe("withRetry under a deadline", () => {
     const first = failing("silent");
     await expect(withRetry(first.operation, { attempts: 6, baseMs: 1, deadline: deadline.expiresAt, what: "GET a" })).rejects.toThrow(/gave up retrying GET a/);
     const second = failing("silent");
-    await expect(withRetry(second.operation, { attempts: 6, baseMs: 1, deadline: deadline.expiresAt, what: "GET b" })).rejects.toThrow(/gave up retrying GET b after 1 attempt/);
+    await expect(withRetry(second.operation, { attempts: 6, baseMs: 1, deadline: deadline.expiresAt, what: "GET b" })).rejects.toThrow(
+      /gave up retrying GET b after 1 attempt/,
+    );
     expect(first.calls() + second.calls()).toBe(2);
 
     const generous = new RetryDeadline(60_000);

@@ -26,7 +26,11 @@ describe("SigV4: the lean signer agrees with the SDK's SignatureV4", () => {
   const cases: Case[] = [
     {
       name: "a PUT with metadata and a key that needs escaping",
-      request: { method: "PUT", path: "/b/a%20dir/%C3%BCn%C3%AF%20%281%29%21%27%2A~/f%2Bx%3Dy.bin", headers: { host: "127.0.0.1:9000", "content-length": "13", "x-amz-content-sha256": "ab".repeat(32), "x-amz-meta-trainctl-crc32c": " a  b\tc " } },
+      request: {
+        method: "PUT",
+        path: "/b/a%20dir/%C3%BCn%C3%AF%20%281%29%21%27%2A~/f%2Bx%3Dy.bin",
+        headers: { host: "127.0.0.1:9000", "content-length": "13", "x-amz-content-sha256": "ab".repeat(32), "x-amz-meta-trainctl-crc32c": " a  b\tc " },
+      },
       credentials: { accessKeyId: "AKID", secretAccessKey: "secret/with+chars" },
       region: "us-east-1",
     },
@@ -38,7 +42,12 @@ describe("SigV4: the lean signer agrees with the SDK's SignatureV4", () => {
     },
     {
       name: "a ListObjectsV2 page with a query that needs escaping",
-      request: { method: "GET", path: "/bucket", query: { "list-type": "2", prefix: "data set/ü+x=", "continuation-token": "1/a+b==" }, headers: { host: "h", "x-amz-content-sha256": EMPTY_SHA256 } },
+      request: {
+        method: "GET",
+        path: "/bucket",
+        query: { "list-type": "2", prefix: "data set/ü+x=", "continuation-token": "1/a+b==" },
+        headers: { host: "h", "x-amz-content-sha256": EMPTY_SHA256 },
+      },
       credentials: { accessKeyId: "AKID", secretAccessKey: "s" },
       region: "us-east-1",
     },
@@ -56,14 +65,21 @@ describe("SigV4: the lean signer agrees with the SDK's SignatureV4", () => {
   it("the next day, or another secret, signs with a new key", async () => {
     const signer = new SigV4();
     const request = cases[1].request;
-    const sign = (secretAccessKey: string, at: Date) => signer.sign({ ...request, payloadHash: EMPTY_SHA256 }, { accessKeyId: "A", secretAccessKey }, "eu-west-3", at);
+    const sign = (secretAccessKey: string, at: Date) =>
+      signer.sign({ ...request, payloadHash: EMPTY_SHA256 }, { accessKeyId: "A", secretAccessKey }, "eu-west-3", at);
     sign("first", date);
     const tomorrow = new Date(date.getTime() + 86_400_000);
-    expect(sign("first", tomorrow).authorization).toBe((await sdkSignature(request, { accessKeyId: "A", secretAccessKey: "first" }, "eu-west-3", tomorrow)).authorization);
-    expect(sign("rotated", tomorrow).authorization).toBe((await sdkSignature(request, { accessKeyId: "A", secretAccessKey: "rotated" }, "eu-west-3", tomorrow)).authorization);
+    expect(sign("first", tomorrow).authorization).toBe(
+      (await sdkSignature(request, { accessKeyId: "A", secretAccessKey: "first" }, "eu-west-3", tomorrow)).authorization,
+    );
+    expect(sign("rotated", tomorrow).authorization).toBe(
+      (await sdkSignature(request, { accessKeyId: "A", secretAccessKey: "rotated" }, "eu-west-3", tomorrow)).authorization,
+    );
   });
 
   it("the query string is sorted by escaped key and RFC 3986 escaped", () => {
-    expect(canonicalQuery({ prefix: "a b/(c)*", "list-type": "2", "continuation-token": "x+y=" })).toBe("continuation-token=x%2By%3D&list-type=2&prefix=a%20b%2F%28c%29%2A");
+    expect(canonicalQuery({ prefix: "a b/(c)*", "list-type": "2", "continuation-token": "x+y=" })).toBe(
+      "continuation-token=x%2By%3D&list-type=2&prefix=a%20b%2F%28c%29%2A",
+    );
   });
 });

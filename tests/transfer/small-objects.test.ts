@@ -37,14 +37,29 @@ describe("SmallObjects: signed GET and PUT without the SDK's middleware", () => 
   });
 
   it("heads an object for its metadata, as the SDK's HeadObject reads it", async () => {
-    await s3.client().send(new PutObjectCommand({ Bucket: "small-bucket", Key: "sdk/headed.bin", Body: Buffer.alloc(10), Metadata: { "trainctl-crc32c": "AAAAAA==", other: "x" } }));
-    expect(await new SmallObjects(s3.client(), REQUEST_TIMEOUT_MS).head("small-bucket", "sdk/headed.bin")).toEqual({ "trainctl-crc32c": "AAAAAA==", other: "x" });
+    await s3.client().send(
+      new PutObjectCommand({
+        Bucket: "small-bucket",
+        Key: "sdk/headed.bin",
+        Body: Buffer.alloc(10),
+        Metadata: { "trainctl-crc32c": "AAAAAA==", other: "x" },
+      }),
+    );
+    expect(await new SmallObjects(s3.client(), REQUEST_TIMEOUT_MS).head("small-bucket", "sdk/headed.bin")).toEqual({
+      "trainctl-crc32c": "AAAAAA==",
+      other: "x",
+    });
     await expect(new SmallObjects(s3.client(), REQUEST_TIMEOUT_MS).head("small-bucket", "sdk/missing.bin")).rejects.toThrow(/HTTP 404/);
   });
 
   it("throws on any answer but 2xx (missing key, unknown access key), so the caller can ask the SDK", async () => {
     await expect(new SmallObjects(s3.client(), REQUEST_TIMEOUT_MS).get("small-bucket", "no/such.bin")).rejects.toThrow(/HTTP 404/);
-    const unknownKey = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "UNKNOWN", secretAccessKey: "S3RVER" } });
+    const unknownKey = new S3Client({
+      endpoint: s3.endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "UNKNOWN", secretAccessKey: "S3RVER" },
+    });
     await expect(new SmallObjects(unknownKey, 5_000).get("small-bucket", "sdk/written.bin")).rejects.toThrow(/HTTP 403/);
   });
 
@@ -60,12 +75,22 @@ describe("SmallObjects: signed GET and PUT without the SDK's middleware", () => 
 });
 
 describe("parseListPage: a ListObjectsV2 answer, or an error so the SDK is asked", () => {
-  const page = (inner: string) => `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name>${inner}</ListBucketResult>`;
-  const entry = (key: string, size: number) => `<Contents><Key>${key}</Key><LastModified>2026-12-02T00:00:00.000Z</LastModified><ETag>&quot;x&quot;</ETag><Size>${size}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+  const page = (inner: string) =>
+    `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name>${inner}</ListBucketResult>`;
+  const entry = (key: string, size: number) =>
+    `<Contents><Key>${key}</Key><LastModified>2026-12-02T00:00:00.000Z</LastModified><ETag>&quot;x&quot;</ETag><Size>${size}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
 
   it("reads keys (entities decoded), sizes, and the next page's token", () => {
-    const xml = page(`<KeyCount>2</KeyCount><IsTruncated>true</IsTruncated>${entry("a&amp;b&lt;&#233;&#x1F600;", 5)}${entry("k/2", 4096)}<NextContinuationToken>t/1+=</NextContinuationToken>`);
-    expect(parseListPage(xml)).toEqual({ contents: [{ key: "a&b<é😀", size: 5 }, { key: "k/2", size: 4096 }], next: "t/1+=" });
+    const xml = page(
+      `<KeyCount>2</KeyCount><IsTruncated>true</IsTruncated>${entry("a&amp;b&lt;&#233;&#x1F600;", 5)}${entry("k/2", 4096)}<NextContinuationToken>t/1+=</NextContinuationToken>`,
+    );
+    expect(parseListPage(xml)).toEqual({
+      contents: [
+        { key: "a&b<é😀", size: 5 },
+        { key: "k/2", size: 4096 },
+      ],
+      next: "t/1+=",
+    });
   });
 
   it("a last page has no next token, and an empty one no contents", () => {

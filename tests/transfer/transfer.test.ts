@@ -138,7 +138,10 @@ describe("trainctl transfer against s3rver", () => {
     writeFileSync(path.join(folder, "ünïcödé näme.txt"), "héllo");
     const back = path.join(work, "sync-back");
     const args = ["--json", "--multipart-threshold-mib", "5"];
-    for (const [src, dst] of [[folder, "s3://bucket-1/sync/"], ["s3://bucket-1/sync/", back]]) {
+    for (const [src, dst] of [
+      [folder, "s3://bucket-1/sync/"],
+      ["s3://bucket-1/sync/", back],
+    ]) {
       const first = await trainctl(["transfer", src, dst, ...args], { env, cwd: work });
       expect(lastJson(first.stdout), first.stderr).toMatchObject({ files: 43 });
     }
@@ -153,8 +156,20 @@ describe("trainctl transfer against s3rver", () => {
 
   it.each([
     ["a small object (CRC32C)", "small.bin", Buffer.from("tampered"), { "trainctl-crc32c": crc32cOf(Buffer.from("original")) }, "CRC32C"],
-    ["a ranged download (CRC32C of the parts combined)", "large.bin", Buffer.alloc(6 * 1024 * 1024, 1), { "trainctl-crc32c": crc32cOf(Buffer.alloc(6 * 1024 * 1024, 2)) }, "CRC32C"],
-    ["an object an earlier trainctl recorded with SHA-256", "legacy.bin", Buffer.from("tampered"), { "trainctl-sha256": sha(Buffer.from("original")) }, "SHA-256"],
+    [
+      "a ranged download (CRC32C of the parts combined)",
+      "large.bin",
+      Buffer.alloc(6 * 1024 * 1024, 1),
+      { "trainctl-crc32c": crc32cOf(Buffer.alloc(6 * 1024 * 1024, 2)) },
+      "CRC32C",
+    ],
+    [
+      "an object an earlier trainctl recorded with SHA-256",
+      "legacy.bin",
+      Buffer.from("tampered"),
+      { "trainctl-sha256": sha(Buffer.from("original")) },
+      "SHA-256",
+    ],
   ])("a corrupted object is detected on download and no bad copy is left: %s", async (_, name, body, metadata, algorithm) => {
     await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: `bad/${name}`, Body: body, Metadata: metadata }));
     const out = path.join(work, "bad-out");
@@ -189,8 +204,21 @@ describe("trainctl transfer against s3rver", () => {
     // upload can neither finish nor get further first, however slow or fast the machine.
     let holding = true;
     let partsLetThrough = 0;
-    const proxy = await faultProxy(new URL(s3.endpoint), (_n, req) => (holding && /[?&]partNumber=/.test(req.url ?? "") && partsLetThrough++ > 0 ? "silent" : undefined));
-    const args = ["transfer", big, "s3://bucket-1/resume/huge.bin", "--endpoint-url", proxy.endpoint, "--concurrency", "1", "--multipart-threshold-mib", "5", "--json"];
+    const proxy = await faultProxy(new URL(s3.endpoint), (_n, req) =>
+      holding && /[?&]partNumber=/.test(req.url ?? "") && partsLetThrough++ > 0 ? "silent" : undefined,
+    );
+    const args = [
+      "transfer",
+      big,
+      "s3://bucket-1/resume/huge.bin",
+      "--endpoint-url",
+      proxy.endpoint,
+      "--concurrency",
+      "1",
+      "--multipart-threshold-mib",
+      "5",
+      "--json",
+    ];
     try {
       const child: ChildProcess = spawn(process.execPath, [COMPILED_CLI, ...args], { cwd: work, env: { ...process.env, ...env } });
       const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -211,7 +239,10 @@ describe("trainctl transfer against s3rver", () => {
       const mark = s3.requests.length;
       const resumed = await trainctl(args, { env, cwd: work });
       expect(resumed.code, resumed.stderr).toBe(0);
-      const again = s3.requests.slice(mark).filter((r) => /partNumber=/.test(r)).map((r) => /partNumber=(\d+)/.exec(r)![1]);
+      const again = s3.requests
+        .slice(mark)
+        .filter((r) => /partNumber=/.test(r))
+        .map((r) => /partNumber=(\d+)/.exec(r)![1]);
       expect(again.sort()).toEqual(["1", "2", "3", "4"].filter((part) => !recorded.includes(part)));
     } finally {
       proxy.close();
@@ -225,7 +256,10 @@ describe("trainctl transfer against s3rver", () => {
     const folder = path.join(work, "mid-size");
     mkdirSync(folder);
     for (let i = 0; i < 48; i++) writeFileSync(path.join(folder, `${i}.bin`), Buffer.alloc(6 * 1024 * 1024, i)); // 288 MiB, each one PUT
-    const child = spawn(process.execPath, [COMPILED_CLI, "transfer", folder, "s3://bucket-1/mid-size/", "--concurrency", "4", "--json"], { cwd: work, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [COMPILED_CLI, "transfer", folder, "s3://bucket-1/mid-size/", "--concurrency", "4", "--json"], {
+      cwd: work,
+      env: { ...process.env, ...env },
+    });
     // VmHWM is the process's peak RSS so far; the last reading before it exits is (close to) the peak of the run.
     let peakKiB = 0;
     const poll = setInterval(() => {
@@ -272,7 +306,10 @@ describe("trainctl transfer against s3rver", () => {
     mkdirSync(small, { recursive: true });
     for (let i = 0; i < 60; i++) writeFileSync(path.join(small, `${i}.bin`), Buffer.alloc(2048, i));
     try {
-      const result = await trainctl(["transfer", small, "s3://bucket-1/faulty/", "--json", "--endpoint-url", proxy.endpoint, "--concurrency", "4"], { env: { ...env, TRAINCTL_S3_TIMEOUT_MS: "1500" }, cwd: work });
+      const result = await trainctl(["transfer", small, "s3://bucket-1/faulty/", "--json", "--endpoint-url", proxy.endpoint, "--concurrency", "4"], {
+        env: { ...env, TRAINCTL_S3_TIMEOUT_MS: "1500" },
+        cwd: work,
+      });
       expect(result.code, result.stderr).toBe(0);
       const summary = lastJson(result.stdout);
       expect(summary.files).toBe(60);
@@ -370,10 +407,15 @@ describe("trainctl transfer against s3rver", () => {
     });
     const mark = s3.requests.length;
     try {
-      const result = await trainctl(["transfer", file, "s3://bucket-1/changing/weights.bin", "--endpoint-url", proxy.endpoint, "--multipart-threshold-mib", "5", "--concurrency", "1"], { env, cwd: work });
+      const result = await trainctl(
+        ["transfer", file, "s3://bucket-1/changing/weights.bin", "--endpoint-url", proxy.endpoint, "--multipart-threshold-mib", "5", "--concurrency", "1"],
+        { env, cwd: work },
+      );
       expect(changed).toBe(true);
       expect(result.code).toBe(1);
-      expect(result.stderr.trim().split("\n")).toEqual([`error: ${file} changed during the upload (${detail}); it was not published: run again once it is stable`]);
+      expect(result.stderr.trim().split("\n")).toEqual([
+        `error: ${file} changed during the upload (${detail}); it was not published: run again once it is stable`,
+      ]);
     } finally {
       proxy.close();
     }
@@ -392,10 +434,17 @@ describe("trainctl transfer against s3rver", () => {
     mkdirSync(folder, { recursive: true });
     writeFileSync(path.join(folder, "a.bin"), "a");
     try {
-      const result = await trainctlWithin(90_000, ["transfer", folder, "s3://bucket-1/silent/", "--endpoint-url", endpoint, "--concurrency", "1"], { ...env, TRAINCTL_S3_TIMEOUT_MS: "400" }, work);
+      const result = await trainctlWithin(
+        90_000,
+        ["transfer", folder, "s3://bucket-1/silent/", "--endpoint-url", endpoint, "--concurrency", "1"],
+        { ...env, TRAINCTL_S3_TIMEOUT_MS: "400" },
+        work,
+      );
       expect(result.code).toBe(1);
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
-      expect(result.stderr).toMatch(/^error: gave up retrying PUT s3:\/\/bucket-1\/silent\/a\.bin after \d attempt\(s\): the run's retry deadline passed \(last error: /);
+      expect(result.stderr).toMatch(
+        /^error: gave up retrying PUT s3:\/\/bucket-1\/silent\/a\.bin after \d attempt\(s\): the run's retry deadline passed \(last error: /,
+      );
       // Each attempt is the lean PUT and the SDK's one; the old layers made 36 (6 × (1 + 5)).
       expect(seen).toBeGreaterThanOrEqual(2);
       expect(seen).toBeLessThanOrEqual(10);
@@ -409,7 +458,8 @@ describe("trainctl transfer against s3rver", () => {
     const folder = path.join(work, "mirror");
     mkdirSync(folder, { recursive: true });
     writeFileSync(path.join(folder, "keep.txt"), "keep");
-    for (const key of ["mirror/old-1.txt", "mirror/old-2.txt", "mirror/sub/old-3.txt"]) await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: key, Body: "old" }));
+    for (const key of ["mirror/old-1.txt", "mirror/old-2.txt", "mirror/sub/old-3.txt"])
+      await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: key, Body: "old" }));
     const dry = await trainctl(["transfer", folder, "s3://bucket-1/mirror/", "--delete", "--yes", "--dry-run"], { env, cwd: work });
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stderr.trim().split("\n").at(-1)).toBe("would copy 1 file(s), 0.0 MiB; 0 already in place; would delete 3 object(s)");
