@@ -52,13 +52,14 @@ const ssmParameterName = z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, "expected an
 
 /**
  * Tags every service accepts (Tagging AWS resources, "Tag naming limits and requirements"): keys
- * 1..128 and values 0..256 of letters, digits, spaces and `_ . : / = + - @`; `aws:` is reserved.
+ * 1..127 (EC2's Tag.Key, @aws-sdk/client-ec2 models_0.d.ts; the provider's default tags reach the
+ * instances) and values 0..256 of letters, digits, spaces and `_ . : / = + - @`; `aws:` is reserved.
  */
 const TAG_TEXT = /^[\p{L}\p{N}\p{Zs}_.:/=+\-@]*$/u;
 const tagKey = z
   .string()
   .min(1)
-  .max(128)
+  .max(127)
   .regex(TAG_TEXT, "expected letters, digits, spaces and _ . : / = + - @")
   .refine((key) => !key.toLowerCase().startsWith("aws:"), "the aws: prefix is reserved by AWS");
 const tagValue = z.string().max(256).regex(TAG_TEXT, "expected letters, digits, spaces and _ . : / = + - @");

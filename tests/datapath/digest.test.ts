@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { treeDigest } from "../../core/tree-digest";
 
@@ -49,5 +50,42 @@ describe("treeDigest", () => {
     const before = treeDigest(root).digest;
     for (const name of Object.keys(files)) require("node:fs").readFileSync(path.join(root, name));
     expect(treeDigest(root).digest).toBe(before);
+  });
+
+  it("any path, size or mtime change changes it; creation order never does (property)", () => {
+    const name = fc.stringMatching(/^[a-z0-9._-]{1,8}$/).filter((n) => n !== "." && n !== "..");
+    const files = fc.uniqueArray(
+      fc.tuple(
+        fc.array(name, { minLength: 1, maxLength: 3 }).map((parts) => parts.join("/")),
+        fc.string({ maxLength: 5 }),
+      ),
+      {
+        minLength: 1,
+        maxLength: 5,
+        selector: ([p]) => p,
+      },
+    );
+    fc.assert(
+      fc.property(files, fc.nat(), (entries, pick) => {
+        // A path that is also another's folder cannot exist; keep trees a file system can hold.
+        fc.pre(entries.every(([a]) => entries.every(([b]) => !b.startsWith(`${a}/`))));
+        const [victim, body] = entries[pick % entries.length];
+        fc.pre(!entries.some(([p]) => p === `${victim}x` || p.startsWith(`${victim}x/`)));
+        const one = tree(Object.fromEntries(entries));
+        const reversed = tree(Object.fromEntries([...entries].reverse()));
+        const renamed = tree(Object.fromEntries(entries.map(([p, b]) => [p === victim ? `${p}x` : p, b])));
+        const before = treeDigest(one).digest;
+        expect(treeDigest(reversed).digest).toBe(before);
+        expect(treeDigest(renamed).digest, "path").not.toBe(before);
+        writeFileSync(path.join(one, victim), `${body}+`);
+        utimesSync(path.join(one, victim), 1_700_000_000, 1_700_000_000);
+        expect(treeDigest(one).digest, "size").not.toBe(before);
+        writeFileSync(path.join(one, victim), body);
+        utimesSync(path.join(one, victim), 1_700_000_000, 1_700_000_001);
+        expect(treeDigest(one).digest, "mtime").not.toBe(before);
+        for (const root of [one, reversed, renamed]) rmSync(root, { recursive: true });
+      }),
+      { numRuns: 15 },
+    );
   });
 });
