@@ -3,8 +3,7 @@ import * as path from "node:path";
 import { expect } from "vitest";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
-const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
-/** The compiled executable (vitest's global setup builds it): one node process, so a signal reaches the CLI itself. */
+/** The compiled executable (vitest's global setup builds it), as installed: one node process, so a signal reaches the CLI itself. */
 export const COMPILED_CLI = path.join(ROOT, "dist", "scripts", "trainctl.js");
 
 export interface CliResult {
@@ -13,9 +12,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `trainctl ARGS…` as a user would (`npm run -s trainctl`), in a child process. */
+/** Runs `trainctl ARGS…` as a user would (`npx trainctl`), in a child process. */
 export function trainctl(args: string[], options: { cwd?: string; env?: Record<string, string | undefined>; input?: string } = {}): CliResult {
-  const result = spawnSync(TSX, [path.join(ROOT, "scripts", "cli.ts"), ...args], {
+  const result = spawnSync(process.execPath, [COMPILED_CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, FORCE_COLOR: "0", ...options.env },
     input: options.input,
@@ -25,17 +24,10 @@ export function trainctl(args: string[], options: { cwd?: string; env?: Record<s
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
-/**
- * Like trainctl(), without blocking this process: needed when the test itself serves the CLI's endpoints.
- * `compiled` runs dist/ (about half the start-up CPU of compiling through tsx: for files that spawn many runs).
- */
-export function trainctlAsync(
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; compiled?: boolean } = {},
-): Promise<CliResult> {
+/** Like trainctl(), without blocking this process: needed when the test itself serves the CLI's endpoints. */
+export function trainctlAsync(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const [command, ...prefix] = options.compiled ? [process.execPath, COMPILED_CLI] : [TSX, path.join(ROOT, "scripts", "cli.ts")];
-    const child = spawn(command, [...prefix, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, FORCE_COLOR: "0", ...options.env } });
+    const child = spawn(process.execPath, [COMPILED_CLI, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, FORCE_COLOR: "0", ...options.env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -1,8 +1,7 @@
 import { spawnSync } from "node:child_process";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { showsProgress, usesColour } from "../../scripts/progress";
-import { ROOT, trainctl } from "../helpers/cli";
+import { COMPILED_CLI, ROOT, trainctl } from "../helpers/cli";
 
 // A frame, its colour reset when coloured, then the label.
 // eslint-disable-next-line no-control-regex -- the ANSI escape is what the test looks for
@@ -10,7 +9,7 @@ const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏](\x1b\[39m)? planning offline/;
 
 /** `trainctl ARGS…` on a pseudo-terminal (util-linux `script`): what a user at a terminal sees. */
 function onTerminal(args: string[], env: Record<string, string | undefined> = {}): { code: number; output: string } {
-  const command = [path.join(ROOT, "node_modules", ".bin", "tsx"), path.join(ROOT, "scripts", "cli.ts"), ...args].map((a) => `'${a}'`).join(" ");
+  const command = [process.execPath, COMPILED_CLI, ...args].map((a) => `'${a}'`).join(" ");
   const result = spawnSync("script", ["-qec", command, "/dev/null"], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: undefined, ...env },

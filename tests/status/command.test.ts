@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
-import { ROOT, expectUsageError, trainctlAsync } from "../helpers/cli";
+import { COMPILED_CLI, ROOT, expectUsageError, trainctlAsync } from "../helpers/cli";
 import { type FakePulumi, installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
 import { answer, ec2Arn, type World } from "../helpers/aws-world";
 
@@ -284,11 +284,10 @@ describe("trainctl status (every experiment)", () => {
 
 describe("trainctl status --watch", () => {
   it("prints one JSON line per refresh until Ctrl-C, then exits 130", async () => {
-    const child = spawn(
-      path.join(ROOT, "node_modules", ".bin", "tsx"),
-      [path.join(ROOT, "scripts", "cli.ts"), "status", "exp", "--json", "--watch", "--interval", "0.2"],
-      { cwd: ROOT, env: { ...process.env, FORCE_COLOR: "0", ...env() } },
-    );
+    const child = spawn(process.execPath, [COMPILED_CLI, "status", "exp", "--json", "--watch", "--interval", "0.2"], {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: "0", ...env() },
+    });
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AwsReply, type AwsRequest, type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
-import { ROOT } from "../helpers/cli";
+import { COMPILED_CLI, ROOT } from "../helpers/cli";
 import { installFakePulumi, pathWithout } from "../helpers/fake-pulumi";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 
@@ -190,11 +190,7 @@ function sweep(args: string[], options: { states?: boolean; env?: Record<string,
     AWS_PROFILE: undefined,
     FORCE_COLOR: "0",
   };
-  const child = spawn(
-    path.join(ROOT, "node_modules", ".bin", "tsx"),
-    [path.join(ROOT, "scripts", "cli.ts"), "sweep", ...(options.states === false ? [] : ["--state", STATE]), ...args],
-    { cwd: ROOT, env },
-  );
+  const child = spawn(process.execPath, [COMPILED_CLI, "sweep", ...(options.states === false ? [] : ["--state", STATE]), ...args], { cwd: ROOT, env });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c) => (stdout += c));

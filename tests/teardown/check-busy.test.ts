@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AwsServerHandle, startAwsServer } from "../helpers/aws-server";
-import { ROOT } from "../helpers/cli";
+import { COMPILED_CLI, ROOT } from "../helpers/cli";
 import { pathWithout } from "../helpers/fake-pulumi";
 
 const STATE = path.join(__dirname, "..", "fixtures", "dev.state.json");
@@ -36,7 +36,7 @@ function teardown(args: string[]): Promise<{ code: number; stdout: string; stder
     AWS_PROFILE: undefined,
     FORCE_COLOR: "0",
   };
-  const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), [path.join(ROOT, "scripts", "cli.ts"), "teardown", ...args], { cwd: ROOT, env });
+  const child = spawn(process.execPath, [COMPILED_CLI, "teardown", ...args], { cwd: ROOT, env });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c) => (stdout += c));

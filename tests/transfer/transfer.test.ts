@@ -7,10 +7,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { COMPILED_CLI, type CliResult, expectUsageError, trainctlAsync } from "../helpers/cli";
+import { COMPILED_CLI, type CliResult, expectUsageError, trainctlAsync as trainctl } from "../helpers/cli";
 
-/** This file spawns ~50 runs: the compiled CLI, as installed. */
-const trainctl = (args: string[], options: { cwd: string; env: Record<string, string> }) => trainctlAsync(args, { ...options, compiled: true });
 import { crc32cOf } from "../../scripts/transfer/digest";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 
