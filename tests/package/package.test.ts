@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../helpers/cli";
+import { COMPILED_CLI, ROOT } from "../helpers/cli";
 
 /**
  * The packed tarball, installed into a fresh Pulumi project elsewhere, as a team with its own program
@@ -48,6 +48,13 @@ beforeAll(() => {
 }, 300_000);
 
 afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+describe("the built bin", () => {
+  // npx runs it from the repository without linking it again when its cache already holds the project.
+  it("is executable straight after the build", () => {
+    expect(statSync(COMPILED_CLI).mode & 0o111).toBe(0o111);
+  });
+});
 
 describe("the packed package, installed into another project", () => {
   it("ships the compiled CLI and library, not the sources or tests", () => {
