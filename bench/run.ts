@@ -19,6 +19,20 @@ export function seconds(run: () => void): number {
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** The environment that gives rclone a remote named `bench:` on the loopback s3rver at `endpoint`. */
+export function rcloneRemoteEnv(env: NodeJS.ProcessEnv, endpoint: string): NodeJS.ProcessEnv {
+  const { AWS_CA_BUNDLE: _plainHttp, ...rest } = env;
+  return {
+    ...rest,
+    RCLONE_CONFIG_BENCH_TYPE: "s3",
+    RCLONE_CONFIG_BENCH_PROVIDER: "Other",
+    RCLONE_CONFIG_BENCH_ENDPOINT: endpoint,
+    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "S3RVER",
+    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "S3RVER",
+    RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true",
+  };
+}
+
 const DOC = path.join(__dirname, "..", "docs", "benchmarks.md");
 const HEADER = `# Benchmarks
 

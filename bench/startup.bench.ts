@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import { startS3rver } from "../tests/helpers/s3rver";
-import { type BenchModule, median } from "./run";
+import { type BenchModule, median, rcloneRemoteEnv } from "./run";
 
 const ROOT = path.resolve(__dirname, "..");
 /** The installed command: the package's bin, compiled JS. */
@@ -50,16 +50,7 @@ const bench: BenchModule = {
       const file = path.join(work, "one.bin");
       writeFileSync(file, Buffer.alloc(4096, 7));
       const env = { ...process.env, ...s3.env() };
-      const rcloneEnv: NodeJS.ProcessEnv = {
-        ...env,
-        RCLONE_CONFIG_BENCH_TYPE: "s3",
-        RCLONE_CONFIG_BENCH_PROVIDER: "Other",
-        RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint,
-        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "S3RVER",
-        RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "S3RVER",
-        RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true",
-      };
-      delete rcloneEnv.AWS_CA_BUNDLE;
+      const rcloneEnv = rcloneRemoteEnv(env, s3.endpoint);
       const trainctl = (...args: string[]) => [process.execPath, BIN, ...args];
       const aws = (...args: string[]) => ["/usr/bin/aws", ...args];
       const rclone = (...args: string[]) => ["rclone", ...args];

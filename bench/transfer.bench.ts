@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import { startS3rver } from "../tests/helpers/s3rver";
-import { type BenchModule, median } from "./run";
+import { type BenchModule, median, rcloneRemoteEnv } from "./run";
 
 const ROOT = path.resolve(__dirname, "..");
 const MIB = 1024 * 1024;
@@ -85,17 +85,17 @@ const bench: BenchModule = {
       mkdirSync(big);
       writeBigFile(path.join(big, "one.bin"), bigMiB * MIB);
       const env = { ...process.env, ...s3.env() };
-      const rcloneEnv: NodeJS.ProcessEnv = {
-        ...env,
-        RCLONE_CONFIG_BENCH_TYPE: "s3",
-        RCLONE_CONFIG_BENCH_PROVIDER: "Other",
-        RCLONE_CONFIG_BENCH_ENDPOINT: s3.endpoint,
-        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "S3RVER",
-        RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "S3RVER",
-        RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true",
-      };
-      delete rcloneEnv.AWS_CA_BUNDLE;
+      const rcloneEnv = rcloneRemoteEnv(env, s3.endpoint);
       const transfers = "16";
+      const rcloneCopy = (src: string, dst: string, ...extra: string[]) => [
+        "rclone",
+        "copy",
+        src.replace("s3://", "bench:"),
+        dst.replace("s3://", "bench:"),
+        "--transfers",
+        transfers,
+        ...extra,
+      ];
       // trainctl as installed: the compiled bin (`npm run build`), not tsx.
       const trainctl = (...args: string[]) => [process.execPath, path.join(ROOT, "dist", "scripts", "trainctl.js"), ...args];
       const commands: Record<
@@ -109,27 +109,9 @@ const bench: BenchModule = {
           env,
         },
         rclone: {
-          copy: (src, dst) => [
-            "rclone",
-            "copy",
-            src.replace("s3://", "bench:"),
-            dst.replace("s3://", "bench:"),
-            "--transfers",
-            transfers,
-            "--s3-upload-concurrency",
-            "4",
-          ],
+          copy: (src, dst) => rcloneCopy(src, dst, "--s3-upload-concurrency", "4"),
           // rclone copy skips what is in place already (size and modification time, one HEAD per object): its sync.
-          sync: (src, dst) => [
-            "rclone",
-            "copy",
-            src.replace("s3://", "bench:"),
-            dst.replace("s3://", "bench:"),
-            "--transfers",
-            transfers,
-            "--checkers",
-            transfers,
-          ],
+          sync: (src, dst) => rcloneCopy(src, dst, "--checkers", transfers),
           startup: ["rclone", "version"],
           env: rcloneEnv,
         },
