@@ -289,17 +289,22 @@ function acceptedKeys(schemaPath: PropertyKey[]): string[] {
 }
 
 /**
- * Collects config issues, keeping only independent ones: an issue is dropped when its key, or a
- * key it was derived from (`because`), already has one, or when a typo already explains its key.
+ * Collects config issues, keeping only independent ones: an issue is dropped when its key, an entry
+ * of it (`key[i]`), or a key it was derived from (`because`), already has one, or when a typo already
+ * explains its key.
  */
 export class IssueLog {
   readonly issues: ConfigIssue[] = [];
   private readonly settled = new Set<string>();
 
   add(issue: ConfigIssue, because: readonly string[] = []): void {
-    if (this.settled.has(issue.path) || because.some((path) => this.settled.has(path))) return;
+    if ([issue.path, ...because].some((path) => this.explains(path))) return;
     this.issues.push(issue);
     this.settled.add(issue.path);
+  }
+
+  private explains(path: string): boolean {
+    return this.settled.has(path) || [...this.settled].some((settled) => settled.startsWith(`${path}[`));
   }
 
   /** A key whose problems are already explained (a typo of it was reported). */
@@ -485,6 +490,11 @@ function recoveryIssues(instance: Loose, market: unknown, action: unknown, add: 
       ["instance", "types"],
       `unknown instance type ${show(unknown)} (accepted: types of the price catalog, e.g. ${Object.keys(INSTANCE_PRICES).slice(0, 4).join(", ")})`,
     );
+    return;
+  }
+  const repeated = types.find((t, i) => types.indexOf(t) !== i);
+  if (repeated !== undefined) {
+    add(["instance", "types"], `lists ${show(repeated)} more than once (each type once, preferred first)`);
     return;
   }
   if (typeof instance.type === "string" && types.length > 0 && types[0] !== instance.type) {

@@ -54,6 +54,9 @@ const REFUSED: [string, Record<string, unknown>, string, string][] = [
     "needs trainctl:instance.recovery: true",
   ],
   ["an empty type list", { ...spotRecovery, types: [] }, "trainctl:instance.types", "at least 1"],
+  ["a type listed twice", { ...spotRecovery, types: ["g5.xlarge", "g6.xlarge", "g5.xlarge"] }, "trainctl:instance.types", '"g5.xlarge" more than once'],
+  ["a control character in a listed type", { ...spotRecovery, types: ["g5.xlarge", "g6.xlarge\u0007"] }, "trainctl:instance.types[1]", "control characters"],
+  ["a path as a listed type", { ...spotRecovery, types: ["g5.xlarge", "../g6.xlarge"] }, "trainctl:instance.types", 'unknown instance type "../g6.xlarge"'],
   [
     "too many types",
     { ...spotRecovery, types: Array.from({ length: MAX_INSTANCE_TYPES + 1 }, () => "g5.xlarge") },
