@@ -110,7 +110,13 @@ class Connection {
     if (endpoint.protocol === "https:") {
       // Certificates verified as node:https verifies them (its CA list, NODE_EXTRA_CA_CERTS), plus any `ca` given.
       // tls.connect documents `onread` as net.connect's; @types/node does not list it.
-      const options: ConnectionOptions & { onread: OnReadOpts } = { ...tls, host, port: Number(endpoint.port) || 443, servername: isIP(host) ? undefined : host, onread };
+      const options: ConnectionOptions & { onread: OnReadOpts } = {
+        ...tls,
+        host,
+        port: Number(endpoint.port) || 443,
+        servername: isIP(host) ? undefined : host,
+        onread,
+      };
       this.socket = tlsConnect(options);
     } else {
       this.socket = netConnect({ host, port: Number(endpoint.port) || 80, onread });
@@ -187,18 +193,17 @@ export class RawGet {
         socket.destroy();
         reject(error);
       };
-      const finish = async (consumed: void | Promise<void>) => {
+      const finish = (consumed: void | Promise<void>) => {
         settled = true;
         connection.exchange = undefined;
         connection.answered += 1;
         if (reader.keepAlive) this.release(connection, origin);
         else socket.destroy();
-        try {
-          await consumed;
-          resolve(reader.metadata);
-        } catch (error) {
-          reject(error as Error);
-        }
+        // The connection is done with; the consumer may still be writing the last bytes.
+        Promise.resolve(consumed).then(
+          () => resolve(reader.metadata),
+          (error: Error) => reject(error),
+        );
       };
       connection.exchange = {
         bytes: (view) => {
@@ -210,7 +215,7 @@ export class RawGet {
             return false;
           }
           if (reader.complete) {
-            void finish(consumed);
+            finish(consumed);
             return true;
           }
           if (!consumed) return true;
@@ -221,7 +226,8 @@ export class RawGet {
           return false;
         },
         closed: (error) => {
-          const raced = connection.answered > 0 && reader.received === 0 && (!error || /^(ECONNRESET|EPIPE)$/.test((error as NodeJS.ErrnoException).code ?? ""));
+          const raced =
+            connection.answered > 0 && reader.received === 0 && (!error || /^(ECONNRESET|EPIPE)$/.test((error as NodeJS.ErrnoException).code ?? ""));
           if (raced) fail(new ClosedWhileIdle(`connection closed while idle${error ? `: ${error.message}` : ""}`));
           else fail(error ?? new Error(`connection closed after ${reader.received} bytes of the answer`));
         },

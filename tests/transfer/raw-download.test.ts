@@ -52,7 +52,9 @@ describe("ranged downloads over RawGet", () => {
   it("still catches corruption: bytes that differ from the recorded CRC32C are not kept", async () => {
     const tampered = Buffer.from(body);
     tampered[5 * 1024 * 1024 + 3] ^= 1;
-    await s3.client().send(new PutObjectCommand({ Bucket: "bucket-1", Key: "raw/tampered.bin", Body: tampered, Metadata: { "trainctl-crc32c": crc32cOf(body) } }));
+    await s3
+      .client()
+      .send(new PutObjectCommand({ Bucket: "bucket-1", Key: "raw/tampered.bin", Body: tampered, Metadata: { "trainctl-crc32c": crc32cOf(body) } }));
     const out = path.join(work, "tampered-out");
     const down = await trainctl(["transfer", "s3://bucket-1/raw/tampered.bin", out, ...args], { env, cwd: work });
     expect(down.code).toBe(1);

@@ -112,9 +112,16 @@ describe("RawGet over TLS", () => {
   let close = () => {};
   beforeAll(async () => {
     const [key, cert] = [path.join(work, "key.pem"), path.join(work, "cert.pem")];
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1"].concat(
-      ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
-    ), { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1"].concat([
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost",
+      ]),
+      { stdio: "ignore" },
+    );
     ca = readFileSync(cert);
     const server = createHttpsServer({ key: readFileSync(key), cert: ca }, (req, res) => {
       const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "") ?? [];
@@ -200,7 +207,11 @@ describe("RawGet against a server that misbehaves", () => {
 
   it.each([
     ["200 instead of 206", head("HTTP/1.1 200 OK", "Content-Length: 1000") + body.toString("latin1"), /HTTP 200, expected 206/],
-    ["a chunked body", head("HTTP/1.1 206 Partial Content", "Content-Range: bytes 100-599/1000", "Transfer-Encoding: chunked") + "1f4\r\n", /Transfer-Encoding/],
+    [
+      "a chunked body",
+      head("HTTP/1.1 206 Partial Content", "Content-Range: bytes 100-599/1000", "Transfer-Encoding: chunked") + "1f4\r\n",
+      /Transfer-Encoding/,
+    ],
     ["a wrong Content-Range", head("HTTP/1.1 206 Partial Content", "Content-Range: bytes 0-499/1000", "Content-Length: 500"), /Content-Range/],
     ["a malformed header", good(["Bad Header"]), /malformed header line/],
     ["a body longer than announced", good() + partial.toString("latin1") + "x", /more than the 500 bytes announced/],
@@ -215,18 +226,23 @@ describe("RawGet against a server that misbehaves", () => {
   });
 
   it("reads a head that arrives one byte per read", async () => {
-    const { raw } = await against(async (request, socket) => {
-      expect(request).toMatch(/^GET \/bucket\/k HTTP\/1\.1\r\n/);
-      expect(request).toContain("\r\nrange: bytes=100-599\r\n");
+    let seen = "";
+    const drip = async (socket: Socket) => {
       for (const byte of good(["x-amz-meta-trainctl-crc32c: abc="])) {
         socket.write(byte, "latin1");
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
       socket.write(partial);
+    };
+    const { raw } = await against((request, socket) => {
+      seen = request;
+      void drip(socket);
     });
     const got = await fetchRange(raw, "k", range);
     expect(got.body.equals(partial)).toBe(true);
     expect(got.metadata).toEqual({ "trainctl-crc32c": "abc=" });
+    expect(seen).toMatch(/^GET \/bucket\/k HTTP\/1\.1\r\n/);
+    expect(seen).toContain("\r\nrange: bytes=100-599\r\n");
   });
 
   it("retries once, on a fresh connection, a request whose pooled connection the server had closed", async () => {
