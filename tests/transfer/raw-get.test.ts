@@ -69,9 +69,8 @@ describe("RawGet against s3rver", () => {
   });
   afterAll(async () => s3?.stop());
 
-  it("reads ranges byte for byte, with the metadata, reusing one keep-alive connection", async () => {
+  it("reads ranges byte for byte, with the metadata, under a key that needs escaping", async () => {
     const raw = new RawGet(signingFor(s3.endpoint), TIMEOUT_MS, 4);
-    const mark = s3.requests.length;
     const parts: Buffer[] = [];
     for (let start = 0; start < body.length; start += 1024 * 1024) {
       const range = { start, end: Math.min(body.length, start + 1024 * 1024), total: body.length };
@@ -81,8 +80,6 @@ describe("RawGet against s3rver", () => {
     }
     expect(crc32cOf(Buffer.concat(parts))).toBe(crc32cOf(body));
     expect(Buffer.concat(parts).equals(body)).toBe(true);
-    // Signed as the SDK signs, escaped as the SDK escapes: s3rver answered every request.
-    expect(s3.requests.slice(mark)).toHaveLength(4);
     raw.close();
   });
 
