@@ -155,17 +155,33 @@ const bench: BenchModule = {
       rmSync(big, { recursive: true, force: true });
 
       // --sync of an unchanged tree: each tool first copies the tree to a prefix of its own, then copies it again.
+      // rclone copy skips what is in place (size and modification time, one HEAD per object); with --checksum it
+      // compares the listing's MD5 ETags instead, as trainctl does first; aws s3 sync compares size and time from the listing.
       const syncTree = path.join(work, "sync");
       writeSmallFiles(syncTree, syncFiles);
-      const syncTools = ["trainctl", "rclone"] as const;
-      for (const tool of syncTools) run(tool, commands[tool].copy(syncTree, `s3://bench-bucket/sync-${tool}/`));
-      const syncRuns: Record<(typeof syncTools)[number], Measure[]> = { trainctl: [], rclone: [] };
+      const syncPeers = {
+        trainctl: { tool: "trainctl", argv: (dst: string) => commands.trainctl.sync!(syncTree, dst) },
+        "rclone copy": { tool: "rclone", argv: (dst: string) => rcloneCopy(syncTree, dst, "--checkers", transfers) },
+        "rclone copy --checksum": { tool: "rclone", argv: (dst: string) => rcloneCopy(syncTree, dst, "--checkers", transfers, "--checksum") },
+        "aws s3 sync": {
+          tool: "aws-cli",
+          argv: (dst: string) => ["/usr/bin/aws", "s3", "sync", "--only-show-errors", "--endpoint-url", s3.endpoint, syncTree, dst],
+        },
+      } satisfies Record<string, { tool: Tool; argv: (dst: string) => string[] }>;
+      type SyncPeer = keyof typeof syncPeers;
+      const syncPrefix = (tool: Tool) => `s3://bench-bucket/sync-${tool}/`;
+      for (const tool of TOOLS) run(tool, commands[tool].copy(syncTree, syncPrefix(tool)));
+      const syncRuns = Object.fromEntries(Object.keys(syncPeers).map((peer) => [peer, [] as Measure[]])) as Record<SyncPeer, Measure[]>;
       for (let round = 0; round < rounds; round++) {
-        for (const tool of round % 2 ? [...syncTools].reverse() : syncTools)
-          syncRuns[tool].push(run(tool, commands[tool].sync!(syncTree, `s3://bench-bucket/sync-${tool}/`)));
+        const peers = Object.keys(syncPeers) as SyncPeer[];
+        for (const peer of round % 2 ? peers.reverse() : peers) {
+          const { tool, argv } = syncPeers[peer];
+          syncRuns[peer].push(run(tool, argv(syncPrefix(tool))));
+        }
       }
       rmSync(syncTree, { recursive: true, force: true });
-      const sync = { trainctl: medianOf(syncRuns.trainctl), rclone: medianOf(syncRuns.rclone) };
+      const sync = Object.fromEntries(Object.entries(syncRuns).map(([peer, runs]) => [peer, medianOf(runs)])) as Record<SyncPeer, Measure>;
+      const syncCell = (peer: SyncPeer) => `${sync[peer].wall.toFixed(2)} / ${sync[peer].cpu.toFixed(2)}`;
 
       // Peak memory while moving one large file each way.
       const huge = path.join(work, "huge");
@@ -205,7 +221,7 @@ const bench: BenchModule = {
         verdict(`${smallName} down, wall, trainctl ÷ rclone`, vsRclone(`${smallName} down`, "wall"), 1),
         verdict(`${bigName} up, wall, trainctl ÷ best peer`, vsBest(`${bigName} up`), 1),
         verdict(`${bigName} down, wall, trainctl ÷ best peer`, vsBest(`${bigName} down`), 1),
-        verdict(`--sync of ${syncName}, wall, trainctl ÷ rclone copy`, sync.trainctl.wall / sync.rclone.wall, 1),
+        verdict(`--sync of ${syncName}, wall, trainctl ÷ rclone copy`, sync.trainctl.wall / sync["rclone copy"].wall, 1),
       ];
       const rss = (what: string, m: Measure) =>
         `| ${what} | ${m.wall.toFixed(1)} s | ${m.rssMiB.toFixed(0)} MiB | ${m.rssMiB < RSS_CAP_MIB ? "yes" : "**no**"} |`;
@@ -227,7 +243,7 @@ const bench: BenchModule = {
         "| case | trainctl | rclone | aws-cli | s3rver CPU s (trainctl / rclone / aws-cli) |",
         "|---|---:|---:|---:|---|",
         ...rows,
-        `| \`--sync\` of ${syncName} up, whole run (s) | ${sync.trainctl.wall.toFixed(2)} / ${sync.trainctl.cpu.toFixed(2)} | ${sync.rclone.wall.toFixed(2)} / ${sync.rclone.cpu.toFixed(2)} (\`copy\`) | – | ${sync.trainctl.serverCpu.toFixed(1)} / ${sync.rclone.serverCpu.toFixed(1)} / – |`,
+        `| \`--sync\` of ${syncName} up, whole run (s) | ${syncCell("trainctl")} | ${syncCell("rclone copy")} (\`copy\`); ${syncCell("rclone copy --checksum")} (\`copy --checksum\`) | ${syncCell("aws s3 sync")} (\`s3 sync\`) | ${(Object.keys(sync) as SyncPeer[]).map((peer) => sync[peer].serverCpu.toFixed(1)).join(" / ")} (trainctl / \`copy\` / \`copy --checksum\` / \`s3 sync\`) |`,
         `| start-up (\`transfer --help\` / \`version\` / \`--version\`), s | ${startRow} | |`,
         "",
         "Targets (issue #19), as trainctl ÷ peer, lower is better:",

@@ -526,19 +526,22 @@ export function estimateCost(model: PricedModel, options: EstimateOptions = {}):
 }
 
 export interface RunningCost {
-  /** USD spent so far by the instances, since each was created. */
+  /** USD spent so far by the instances and recovery groups (one node each), since each was created. */
   soFar: number;
   /** USD per hour everything in the model burns now. */
   burnRate: number;
   instances: { urn: string; name: string; hourly: number | null; hours: number | null; soFar: number | null }[];
 }
 
-/** Cost so far: each instance's hourly price × the hours since Pulumi created it (`created` in state). */
+/**
+ * Cost so far: each instance's hourly price × the hours since Pulumi created it (`created` in state); a recovery
+ * group counts as its one node, running since the group was created.
+ */
 export function runningCost(model: PricedModel, now: Date, options: EstimateOptions = {}): RunningCost {
   const report = estimateCost(model, options);
   const byUrn = new Map(model.resources.map((r) => [r.urn, r]));
   const instances = report.items
-    .filter((i) => i.type === "aws:ec2/instance:Instance")
+    .filter((i) => i.type === "aws:ec2/instance:Instance" || i.type === GROUP)
     .map((i) => {
       const created = Date.parse(byUrn.get(i.urn)?.created ?? "");
       const hours = Number.isFinite(created) ? Math.max(0, (now.getTime() - created) / 3_600_000) : null;

@@ -8,12 +8,12 @@ import {
   type _InstanceType,
   DescribeAvailabilityZonesCommand,
   DescribeImagesCommand,
-  DescribeInstanceTypeOfferingsCommand,
   DescribeRegionsCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
   EC2Client,
   GetSpotPlacementScoresCommand,
+  paginateDescribeInstanceTypeOfferings,
   paginateDescribeInstances,
   paginateDescribeSpotPriceHistory,
 } from "@aws-sdk/client-ec2";
@@ -23,7 +23,7 @@ import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, ServiceQuotas
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { TAG } from "../../core/tags";
-import type { StackConfig } from "../../core/config";
+import { type StackConfig, instanceTypes } from "../../core/config";
 import { instanceSpec } from "../../core/instance-specs";
 import {
   adoptedBucketCheck,
@@ -121,7 +121,7 @@ export async function runPreflight(config: StackConfig, clients: PreflightClient
     Promise.resolve(identityCheck(identity.account, identity.arn, config.allowedAccounts)),
     guarded("region", "ec2:DescribeRegions", () => region(config.region, clients)),
     guarded("quota", "servicequotas:GetServiceQuota, ec2:DescribeInstances", () => quota(config, clients)),
-    guarded("offering", "ec2:DescribeInstanceTypeOfferings", () => offering(config.region, instance.type, zone, clients)),
+    guarded("offering", "ec2:DescribeInstanceTypeOfferings", () => offering(config.region, instanceTypes(instance), zone, clients)),
   ];
   if (instance.market === "spot") {
     tasks.push(guarded("spot-score", "ec2:GetSpotPlacementScores, ec2:DescribeAvailabilityZones", () => spotScore(config, zone, clients)));
@@ -186,12 +186,12 @@ async function quota(config: StackConfig, clients: PreflightClients): Promise<Ch
   return quotaCheck({ region: config.region, type, count, vcpusPerNode: spec.vcpus, quota: ref, limit, inUse });
 }
 
-async function offering(regionName: string, type: string, zone: string | undefined, clients: PreflightClients): Promise<Check> {
-  const out = await clients.ec2.send(
-    new DescribeInstanceTypeOfferingsCommand({ LocationType: "availability-zone", Filters: [{ Name: "instance-type", Values: [type] }] }),
-  );
-  const zones = (out.InstanceTypeOfferings ?? []).filter((o) => o.InstanceType === type).map((o) => o.Location ?? "");
-  return offeringCheck(regionName, type, zone, zones);
+async function offering(regionName: string, types: string[], zone: string | undefined, clients: PreflightClients): Promise<Check> {
+  const zones: Record<string, string[]> = {};
+  const input = { LocationType: "availability-zone" as const, Filters: [{ Name: "instance-type", Values: types }], MaxResults: 1000 };
+  for await (const page of paginateDescribeInstanceTypeOfferings({ client: clients.ec2 }, input))
+    for (const o of page.InstanceTypeOfferings ?? []) if (o.InstanceType && o.Location) (zones[o.InstanceType] ??= []).push(o.Location);
+  return offeringCheck(regionName, types, zone, zones);
 }
 
 async function spotScore(config: StackConfig, zone: string | undefined, clients: PreflightClients): Promise<Check> {

@@ -151,7 +151,7 @@ export function quotaCheck(f: QuotaFacts): Check {
 
 // --- 3. Offerings and spot capacity -----------------------------------------------------------
 
-export function offeringCheck(region: string, type: string, zone: string | undefined, offeredZones: readonly string[]): Check {
+function typeOffering(region: string, type: string, zone: string | undefined, offeredZones: readonly string[]): Check {
   const offered = [...offeredZones].sort();
   if (offered.length === 0)
     return row("offering", "fail", `${type} is not offered in any zone of ${region}`, "choose another trainctl:instance.type or aws:region");
@@ -164,6 +164,31 @@ export function offeringCheck(region: string, type: string, zone: string | undef
     );
   }
   return row("offering", "ok", zone ? `${type} is offered in ${zone}` : `${type} is offered in ${offered.join(", ")}`);
+}
+
+/**
+ * Whether the node's types are offered where the program places nodes. With several (a recovery group's
+ * `instance.types`), one not offered there is a warning, since the group launches the others; all of them, a failure.
+ */
+export function offeringCheck(
+  region: string,
+  types: readonly string[],
+  zone: string | undefined,
+  offeredZones: Readonly<Record<string, readonly string[]>>,
+): Check {
+  const rows = types.map((type) => typeOffering(region, type, zone, offeredZones[type] ?? []));
+  if (rows.length === 1) return rows[0];
+  const missing = rows.filter((r) => r.status === "fail");
+  const details = rows.map((r) => r.detail).join("; ");
+  if (missing.length === 0) return row("offering", "ok", details);
+  const launchable = types.filter((_, i) => rows[i].status === "ok");
+  if (launchable.length === 0) return row("offering", "fail", details, "list types offered in the node's zone in trainctl:instance.types, or pin another zone");
+  return row(
+    "offering",
+    "warn",
+    `${details}: the group can launch only ${launchable.join(", ")}`,
+    `remove ${types.filter((_, i) => rows[i].status === "fail").join(", ")} from trainctl:instance.types, or pin a zone where every type is offered`,
+  );
 }
 
 export interface ZoneScore {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { open, readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { crc32c } from "@node-rs/crc32";
 import { SMALL_FILE } from "./run-context";
 
@@ -40,35 +41,47 @@ export class Crc32c {
 /** CRC32C, encoded, of bytes in memory. */
 export const crc32cOf = (data: Uint8Array): string => new Crc32c().update(data).encoded();
 
-/** The digest of bytes in memory, in the algorithm `key` names (CRC32C when none). */
-export const digestOf = (data: Uint8Array, key: string = DIGEST_KEY): string =>
-  key === LEGACY_DIGEST_KEY ? createHash("sha256").update(data).digest("hex") : crc32cOf(data);
+/** What a digest is for, which names its algorithm: a metadata key trainctl records (CRC32C, legacy SHA-256), or an ETag (MD5). */
+export type DigestKind = typeof DIGEST_KEY | typeof LEGACY_DIGEST_KEY | "etag";
+
+function hasher(kind: DigestKind): { update(chunk: Uint8Array): void; digest(): string } {
+  if (kind === DIGEST_KEY) {
+    const crc = new Crc32c();
+    return { update: (chunk) => void crc.update(chunk), digest: () => crc.encoded() };
+  }
+  const hash = createHash(kind === LEGACY_DIGEST_KEY ? "sha256" : "md5");
+  return { update: (chunk) => void hash.update(chunk), digest: () => hash.digest("hex") };
+}
+
+/** The digest of bytes in memory, of the kind given (CRC32C when none). */
+export function digestOf(data: Uint8Array, kind: DigestKind = DIGEST_KEY): string {
+  const hash = hasher(kind);
+  hash.update(data);
+  return hash.digest();
+}
 
 const ALGORITHMS = { [DIGEST_KEY]: "CRC32C", [LEGACY_DIGEST_KEY]: "SHA-256" };
 
 /** The digest an object's metadata records, if any: its metadata key, value and algorithm. */
-export function recordedDigest(metadata: Record<string, string> | undefined): { key: string; value: string; algorithm: string } | undefined {
-  for (const [key, algorithm] of Object.entries(ALGORITHMS)) if (metadata?.[key]) return { key, value: metadata[key], algorithm };
+export function recordedDigest(metadata: Record<string, string> | undefined): { key: DigestKind; value: string; algorithm: string } | undefined {
+  for (const [key, algorithm] of Object.entries(ALGORITHMS)) if (metadata?.[key]) return { key: key as DigestKind, value: metadata[key], algorithm };
   return undefined;
 }
 
-/** The digest of a local file, in the algorithm `key` names. */
-export async function fileDigest(file: string, key: string = DIGEST_KEY): Promise<string> {
-  const sha256 = key === LEGACY_DIGEST_KEY ? createHash("sha256") : undefined;
-  const crc = new Crc32c();
+/** The digest of a local file, of the kind given (CRC32C when none). */
+export async function fileDigest(file: string, kind: DigestKind = DIGEST_KEY): Promise<string> {
+  const hash = hasher(kind);
   const handle = await open(file, "r");
   try {
     const buffer = Buffer.allocUnsafe(1024 * 1024);
     for (let bytesRead = -1; bytesRead !== 0;) {
       ({ bytesRead } = await handle.read(buffer, 0, buffer.length, null));
-      const chunk = buffer.subarray(0, bytesRead);
-      if (sha256) sha256.update(chunk);
-      else crc.update(chunk);
+      hash.update(buffer.subarray(0, bytesRead));
     }
   } finally {
     await handle.close();
   }
-  return sha256 ? sha256.digest("hex") : crc.encoded();
+  return hash.digest();
 }
 
 // CRC combination as zlib's crc32_combine does it: multiplication modulo the (reflected) Castagnoli polynomial.
@@ -107,11 +120,26 @@ export function combineCrc32c(crcA: number, crcB: number, lengthB: number): numb
   return (multiplyModP(shift, crcA >>> 0) ^ crcB) >>> 0;
 }
 
-/** Whether a local file (listed at `size` bytes) has the digest an object's metadata records (in whichever algorithm it was recorded). */
-export async function matchesRecorded(metadata: Record<string, string> | undefined, file: string, size: number): Promise<boolean> {
-  const recorded = recordedDigest(metadata);
-  if (recorded === undefined) return false;
-  // A small file is digested from one read: no 1 MiB buffer for each.
-  const actual = size <= SMALL_FILE ? digestOf(await readFile(file), recorded.key) : await fileDigest(file, recorded.key);
-  return recorded.value === actual;
+/**
+ * The MD5, in hex, that an ETag from a listing may be: S3's ETag of an object stored in one PUT, unencrypted or with
+ * SSE-S3 (trainctl's buckets), is its MD5. None for a multipart ETag (`…-N`). A 32-digit ETag of an SSE-KMS or SSE-C
+ * object is not its MD5, so only a match means anything.
+ */
+export function md5OfEtag(etag: string | undefined): string | undefined {
+  const value = etag?.replace(/"/g, "").toLowerCase();
+  return value && /^[0-9a-f]{32}$/.test(value) ? value : undefined;
+}
+
+/**
+ * Whether a local file (listed at `size` bytes) holds an object's bytes: its MD5 against the object's ETag from the
+ * listing first (no request), then the digest trainctl recorded at upload, from the object's `metadata` (one HEAD).
+ */
+export async function holdsObject(file: string, size: number, etag: string | undefined, metadata: () => Promise<Record<string, string>>): Promise<boolean> {
+  // A small file is read once, synchronously, for both digests: no 1 MiB buffer and no thread-pool round trip for each.
+  const small = size <= SMALL_FILE ? readFileSync(file) : undefined;
+  const digest = async (kind: DigestKind) => (small ? digestOf(small, kind) : await fileDigest(file, kind));
+  const md5 = md5OfEtag(etag);
+  if (md5 !== undefined && (await digest("etag")) === md5) return true;
+  const recorded = recordedDigest(await metadata());
+  return recorded !== undefined && (await digest(recorded.key)) === recorded.value;
 }

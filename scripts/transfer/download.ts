@@ -3,7 +3,7 @@ import { type FileHandle, open } from "node:fs/promises";
 import * as path from "node:path";
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { InterruptedError, TrainctlError, UsageError } from "../../core/errors";
-import { Crc32c, DIGEST_KEY, digestOf, fileDigest, matchesRecorded, recordedDigest } from "./digest";
+import { Crc32c, DIGEST_KEY, digestOf, fileDigest, holdsObject, recordedDigest } from "./digest";
 import { quoteKey, refusalReason } from "./keys";
 import { type RemoteObject, listLocal, listRemote, matcher } from "./listing";
 import { partSizeFor } from "./location";
@@ -34,7 +34,7 @@ export async function download(client: S3Client, bucket: string, prefix: string,
         if (isNotFound(error)) return undefined;
         throw error;
       });
-    if (head) objects = [{ key: prefix, relative: path.posix.basename(prefix), size: head.ContentLength ?? 0 }];
+    if (head) objects = [{ key: prefix, relative: path.posix.basename(prefix), size: head.ContentLength ?? 0, etag: head.ETag }];
   }
   const refused = objects.flatMap((o) => {
     const reason = refusalReason(o.relative);
@@ -50,8 +50,8 @@ export async function download(client: S3Client, bucket: string, prefix: string,
     present.map((f) => ({ name: f.relative, size: f.size, item: f })),
     options,
   );
-  const todo = await unlessInPlace(run, plan, async ({ source, destination: local }) =>
-    matchesRecorded(await run.metadataOf(bucket, source.key), local.absolute, local.size),
+  const todo = await unlessInPlace(run, plan, ({ source, destination: local }) =>
+    holdsObject(local.absolute, local.size, source.etag, () => run.metadataOf(bucket, source.key)),
   );
   run.plan(
     todo.length,

@@ -36,6 +36,8 @@ export interface RemoteObject {
   key: string;
   relative: string;
   size: number;
+  /** As the listing gives it, when it does: for an object stored in one PUT, its MD5 (see md5OfEtag). */
+  etag?: string;
 }
 
 export async function listRemote(run: Run, client: S3Client, bucket: string, prefix: string): Promise<RemoteObject[]> {
@@ -50,7 +52,7 @@ export async function listRemote(run: Run, client: S3Client, bucket: string, pre
         async () => {
           const answer = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: base, ContinuationToken: token }));
           return {
-            contents: (answer.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0 })),
+            contents: (answer.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0, etag: o.ETag })),
             next: answer.IsTruncated ? answer.NextContinuationToken : undefined,
           };
         },
@@ -58,7 +60,7 @@ export async function listRemote(run: Run, client: S3Client, bucket: string, pre
     );
     for (const o of page.contents) {
       if (!o.key || o.key.endsWith("/")) continue;
-      objects.push({ key: o.key, relative: o.key.slice(base.length), size: o.size });
+      objects.push({ key: o.key, relative: o.key.slice(base.length), size: o.size, etag: o.etag });
     }
     ContinuationToken = page.next;
   } while (ContinuationToken);

@@ -91,6 +91,8 @@ export class Run {
   private constructor(
     readonly options: TransferOptions,
     readonly limit: LimitFunction,
+    /** Local files being compared at once: each may hold a file open while it waits for its HEAD. */
+    readonly compareLimit: LimitFunction,
     private readonly client: S3Client,
   ) {
     this.small = new SmallObjects(client, stallMs());
@@ -100,7 +102,7 @@ export class Run {
   /** p-limit is an ES module, loaded on first use. */
   static async create(client: S3Client, options: TransferOptions): Promise<Run> {
     const { default: pLimit } = await import("p-limit");
-    return new Run(options, pLimit(options.concurrency), client);
+    return new Run(options, pLimit(options.concurrency), pLimit(options.concurrency), client);
   }
 
   /** What the run will move, once decided; a dry run counts it as moved. */
@@ -244,15 +246,15 @@ export function naming(error: unknown, verb: "read" | "write", file: string): un
 }
 
 /**
- * The sources to copy: the plan's copies, and the compared ones that `inPlace` (a HEAD, under the concurrency limit)
- * finds not in place. The others are reported as skipped.
+ * The sources to copy: the plan's copies, and the compared ones that `inPlace` (the listing's ETag, else a HEAD)
+ * finds not in place, as many at once as the concurrency. The others are reported as skipped.
  */
 export async function unlessInPlace<S extends { relative: string; size: number }, D>(
   run: Run,
   plan: SyncPlan<S, D>,
   inPlace: (pair: { source: S; destination: D }) => Promise<boolean>,
 ): Promise<S[]> {
-  const found = await Promise.all(plan.compare.map(inPlace));
+  const found = await Promise.all(plan.compare.map((pair) => run.compareLimit(() => inPlace(pair))));
   const stale = plan.compare.filter((_, i) => !found[i]).map((pair) => pair.source);
   for (const [i, pair] of plan.compare.entries())
     if (found[i]) run.options.onEvent?.({ type: "file", path: pair.source.relative, bytes: pair.source.size, action: "skip" });

@@ -93,7 +93,7 @@ export class SmallObjects {
 }
 
 export interface ListPage {
-  contents: { key: string; size: number }[];
+  contents: { key: string; size: number; etag?: string }[];
   /** Set when more keys follow: the token for the next page. */
   next?: string;
 }
@@ -109,7 +109,7 @@ const unescapeXml = (text: string) =>
   });
 
 /**
- * A ListObjectsV2 answer: each Contents' Key and Size, IsTruncated and NextContinuationToken. Anything it does not
+ * A ListObjectsV2 answer: each Contents' Key, Size and ETag, IsTruncated and NextContinuationToken. Anything it does not
  * expect (CDATA, a Contents without Key or Size, a count that differs from KeyCount, a truncated page without a token)
  * throws, and the caller asks the SDK instead.
  */
@@ -124,7 +124,8 @@ export function parseListPage(xml: string): ListPage {
     const key = field(element, "Key");
     const size = field(element, "Size");
     if (key === undefined || size === undefined || !/^\d+$/.test(size)) throw new Error("a Contents entry without Key or Size");
-    contents.push({ key, size: Number(size) });
+    const etag = field(element, "ETag");
+    contents.push(etag === undefined ? { key, size: Number(size) } : { key, size: Number(size), etag });
   }
   const outside = xml.replace(/<Contents>[\s\S]*?<\/Contents>/g, "");
   const keyCount = field(outside, "KeyCount");

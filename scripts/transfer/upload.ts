@@ -14,7 +14,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { TrainctlError, UsageError } from "../../core/errors";
 import { hashed } from "./client";
-import { Crc32c, DIGEST_KEY, crc32cOf, fileDigest, matchesRecorded } from "./digest";
+import { Crc32c, DIGEST_KEY, crc32cOf, fileDigest, holdsObject } from "./digest";
 import { Journal } from "./journal";
 import { type LocalFile, listLocal, listRemote, matcher } from "./listing";
 import { joinKey, partSizeFor } from "./location";
@@ -35,8 +35,8 @@ export async function upload(client: S3Client, source: string, bucket: string, p
     remote.map((o) => ({ name: o.key, size: o.size, item: o })),
     options,
   );
-  const todo = await unlessInPlace(run, plan, async ({ source, destination }) =>
-    matchesRecorded(await run.metadataOf(bucket, destination.key), source.absolute, source.size),
+  const todo = await unlessInPlace(run, plan, ({ source, destination }) =>
+    holdsObject(source.absolute, source.size, destination.etag, () => run.metadataOf(bucket, destination.key)),
   );
   const extra = plan.remove.filter((o) => accept(o.relative));
   run.plan(

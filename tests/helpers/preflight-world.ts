@@ -228,12 +228,12 @@ function answerQuery(account: PreflightAccount, operation: string, form: Record<
       );
     }
     case "DescribeInstanceTypeOfferings": {
-      const type = filter(form, "instance-type")?.[0] ?? "";
-      const zones = (account.offerings[type] ?? []).filter((z) => z.startsWith(region));
-      return ec2(
-        operation,
-        `<instanceTypeOfferingSet>${zones.map((z) => `<item><instanceType>${type}</instanceType><locationType>availability-zone</locationType><location>${z}</location></item>`).join("")}</instanceTypeOfferingSet>`,
+      const items = (filter(form, "instance-type") ?? []).flatMap((type) =>
+        (account.offerings[type] ?? [])
+          .filter((z) => z.startsWith(region))
+          .map((z) => `<item><instanceType>${type}</instanceType><locationType>availability-zone</locationType><location>${z}</location></item>`),
       );
+      return ec2(operation, `<instanceTypeOfferingSet>${items.join("")}</instanceTypeOfferingSet>`);
     }
     case "DescribeAvailabilityZones":
       return ec2(

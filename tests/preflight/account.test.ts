@@ -266,6 +266,33 @@ describe("preflight against a table of accounts", () => {
     expect(checks.filter((c) => c.status !== "ok" && c.id !== id)).toEqual([]);
   });
 
+  it.each([
+    [
+      "every type offered in the zone",
+      { "g6.12xlarge": ["us-east-1a"] },
+      "ok",
+      /g5\.12xlarge is offered in us-east-1a; g6\.12xlarge is offered in us-east-1a$/,
+    ],
+    [
+      "one type not offered there",
+      { "g6.12xlarge": ["us-east-1b"] },
+      "warn",
+      /g6\.12xlarge is not offered in us-east-1a .*: the group can launch only g5\.12xlarge$/,
+    ],
+    [
+      "no type offered there",
+      { "g5.12xlarge": ["us-east-1b"], "g6.12xlarge": [] },
+      "fail",
+      /g5\.12xlarge is not offered in us-east-1a .*; g6\.12xlarge is not offered in any zone/,
+    ],
+  ])("a recovery group's types, each asked: %s", async (_, offered, status, detail) => {
+    const checks = await preflight((a) => Object.assign(a.offerings, { "g5.12xlarge": ["us-east-1a", "us-east-1b"] }, offered), {
+      "trainctl:network": { availabilityZone: "us-east-1a" },
+      "trainctl:instance": { types: ["g5.12xlarge", "g6.12xlarge"], market: "spot", recovery: true, autostop: { idleMinutes: 30, action: "terminate" } },
+    });
+    expect(byId(checks, "offering")).toMatchObject({ status, detail: expect.stringMatching(detail) });
+  });
+
   it("no credentials for STS: one failed identity row, nothing else asked", async () => {
     account = healthyAccount();
     account.deny.push("GetCallerIdentity");

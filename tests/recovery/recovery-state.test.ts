@@ -2,7 +2,7 @@ import { copyFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { INSTANCE_PRICES } from "../../core/catalog";
-import { type PriceBook, catalogPrices, estimateCost, interruptionOverhead, pricedHours } from "../../core/pricing";
+import { type PriceBook, catalogPrices, estimateCost, interruptionOverhead, pricedHours, runningCost } from "../../core/pricing";
 import { parseStackConfig } from "../../core/config";
 import { hourlyEstimate } from "../../components/hourly-estimate";
 import { type PolicySubject, RESOURCE_RULES } from "../../policy/rules";
@@ -67,6 +67,16 @@ describe("cost of a recovery experiment", () => {
     const item = estimateCost(calm.model).items.find((i) => i.type === GROUP)!;
     expect(item.lines).not.toContain("interruption overhead");
     expect(item.spot?.cap).toBe(3);
+  });
+
+  it("cost --running counts each group's node since the group was created (a recovery stack has no instance resource)", () => {
+    const created = "2026-12-02T09:00:00Z";
+    const resources = run.model.resources.map((r) => (r.type === GROUP ? { ...r, created } : r));
+    const cost = runningCost({ ...run.model, resources }, new Date("2026-12-02T12:00:00Z"));
+    const groups = estimateCost(run.model).items.filter((i) => i.type === GROUP);
+    expect(cost.instances.map((i) => i.name)).toEqual(groups.map((g) => g.name));
+    expect(cost.instances.map((i) => i.hours)).toEqual([3, 3]);
+    expect(cost.soFar).toBeCloseTo(3 * groups.reduce((sum, g) => sum + g.hourly!, 0), 2);
   });
 
   it("the program's estimatedHourlyUsd output is the plan's burn rate", () => {

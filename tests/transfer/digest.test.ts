@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Crc32c, LEGACY_DIGEST_KEY, combineCrc32c, crc32cOf, fileDigest, recordedDigest } from "../../scripts/transfer/digest";
+import { Crc32c, LEGACY_DIGEST_KEY, combineCrc32c, crc32cOf, fileDigest, holdsObject, md5OfEtag, recordedDigest } from "../../scripts/transfer/digest";
+import { SMALL_FILE } from "../../scripts/transfer/run-context";
+
+const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
 
 describe("CRC32C digests", () => {
   it("matches the Castagnoli check value and S3's base64 encoding", () => {
@@ -52,5 +55,57 @@ describe("CRC32C digests", () => {
     expect(recordedDigest({ "trainctl-crc32c": "x", "trainctl-sha256": "y" })).toEqual({ key: "trainctl-crc32c", value: "x", algorithm: "CRC32C" });
     expect(recordedDigest({ "trainctl-sha256": "y" })).toEqual({ key: "trainctl-sha256", value: "y", algorithm: "SHA-256" });
     expect(recordedDigest({ other: "z" })).toBeUndefined();
+  });
+});
+
+describe("whether a local file holds an object's bytes (--sync)", () => {
+  const folder = mkdtempSync(path.join(tmpdir(), "holds-"));
+  const write = (name: string, bytes: Buffer) => {
+    const file = path.join(folder, name);
+    writeFileSync(file, bytes);
+    return file;
+  };
+  /** Metadata for the HEAD, counting how often it is asked for. */
+  const head = (metadata: Record<string, string>) => {
+    const asked = { count: 0 };
+    return { asked, metadata: () => (asked.count++, Promise.resolve(metadata)) };
+  };
+
+  it("reads an MD5 only from a single-part ETag, in any case and with or without quotes", () => {
+    const hex = md5(Buffer.from("x"));
+    expect(md5OfEtag(`"${hex}"`)).toBe(hex);
+    expect(md5OfEtag(hex.toUpperCase())).toBe(hex);
+    expect(md5OfEtag(`"${hex}-3"`)).toBeUndefined();
+    expect(md5OfEtag('"abc"')).toBeUndefined();
+    expect(md5OfEtag(undefined)).toBeUndefined();
+  });
+
+  it.each([
+    ["small", 4096],
+    ["larger than one read", SMALL_FILE + 1],
+  ])("%s file: an ETag equal to its MD5 settles it without a HEAD", async (_, size) => {
+    const bytes = Buffer.alloc(size, 7);
+    const { asked, metadata } = head({});
+    expect(await holdsObject(write(`same-${size}`, bytes), size, `"${md5(bytes)}"`, metadata)).toBe(true);
+    expect(asked.count).toBe(0);
+  });
+
+  it.each([
+    ["a 32-digit ETag that is not the MD5 (SSE-KMS)", "0123456789abcdef0123456789abcdef"],
+    ["a multipart ETag", `"${"a".repeat(32)}-4"`],
+    ["no ETag", undefined],
+  ])("%s: the digest recorded at upload decides, from one HEAD", async (_, etag) => {
+    const bytes = Buffer.from("recorded");
+    const file = write("recorded", bytes);
+    const same = head({ "trainctl-crc32c": crc32cOf(bytes) });
+    expect(await holdsObject(file, bytes.length, etag, same.metadata)).toBe(true);
+    expect(same.asked.count).toBe(1);
+    expect(await holdsObject(file, bytes.length, etag, head({ "trainctl-crc32c": crc32cOf(Buffer.from("RECORDED")) }).metadata)).toBe(false);
+    expect(await holdsObject(file, bytes.length, etag, head({ "trainctl-sha256": createHash("sha256").update(bytes).digest("hex") }).metadata)).toBe(true);
+  });
+
+  it("neither a matching ETag nor a recorded digest: not in place, so it is copied", async () => {
+    const bytes = Buffer.from("unknown");
+    expect(await holdsObject(write("unknown", bytes), bytes.length, `"${md5(Buffer.from("UNKNOWN"))}"`, head({ other: "x" }).metadata)).toBe(false);
   });
 });

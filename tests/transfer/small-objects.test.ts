@@ -68,7 +68,7 @@ describe("SmallObjects: signed GET and PUT without the SDK's middleware", () => 
     for (const [i, key] of keys.entries()) await s3.client().send(new PutObjectCommand({ Bucket: "small-bucket", Key: key, Body: Buffer.alloc(i * 10, 1) }));
     const page = await new SmallObjects(s3.client(), REQUEST_TIMEOUT_MS).list("small-bucket", "list/");
     const sdk = await s3.client().send(new ListObjectsV2Command({ Bucket: "small-bucket", Prefix: "list/" }));
-    expect(page.contents).toEqual(sdk.Contents!.map((o) => ({ key: o.Key, size: o.Size })));
+    expect(page.contents).toEqual(sdk.Contents!.map((o) => ({ key: o.Key, size: o.Size, etag: o.ETag })));
     expect(page.contents.map((o) => o.key).sort()).toEqual(keys.slice(0, 3).sort());
     expect(page.next).toBeUndefined();
   });
@@ -86,15 +86,17 @@ describe("parseListPage: a ListObjectsV2 answer, or an error so the SDK is asked
     );
     expect(parseListPage(xml)).toEqual({
       contents: [
-        { key: "a&b<é😀", size: 5 },
-        { key: "k/2", size: 4096 },
+        { key: "a&b<é😀", size: 5, etag: '"x"' },
+        { key: "k/2", size: 4096, etag: '"x"' },
       ],
       next: "t/1+=",
     });
   });
 
   it("a last page has no next token, and an empty one no contents", () => {
-    expect(parseListPage(page(`<KeyCount>1</KeyCount><IsTruncated>false</IsTruncated>${entry("x", 0)}`))).toEqual({ contents: [{ key: "x", size: 0 }] });
+    expect(parseListPage(page(`<KeyCount>1</KeyCount><IsTruncated>false</IsTruncated>${entry("x", 0)}`))).toEqual({
+      contents: [{ key: "x", size: 0, etag: '"x"' }],
+    });
     expect(parseListPage(page("<KeyCount>0</KeyCount><IsTruncated>false</IsTruncated>"))).toEqual({ contents: [] });
   });
 
