@@ -7,6 +7,7 @@ import { Crc32c, DIGEST_KEY, digestOf, fileDigest, holdsObject, recordedDigest }
 import { quoteKey, refusalReason } from "./keys";
 import { type RemoteObject, listLocal, listRemote, matcher } from "./listing";
 import { partSizeFor } from "./location";
+import { type ByteRange, RAW_READ_BYTES } from "./raw-get";
 import { planSync } from "./sync-decision";
 import type { SmallObject } from "./small-objects";
 import { Run, SMALL_FILE, type TransferOptions, type TransferSummary, eachFile, failed, message, naming, unlessInPlace } from "./run-context";
@@ -185,7 +186,10 @@ async function writeLarge(client: S3Client, run: Run, bucket: string, o: RemoteO
   }
 }
 
-/** Parallel ranged GETs written in place, each with its own CRC32C; the whole file's is their combination, in order. */
+/**
+ * Parallel ranged GETs written in place, each with its own CRC32C; the whole file's is their combination, in order.
+ * Each part is read over a raw socket first (no buffer per read for the garbage collector), the SDK's GET if that fails.
+ */
 async function downloadRanged(client: S3Client, run: Run, bucket: string, o: RemoteObject, handle: FileHandle): Promise<Arrived> {
   const partSize = partSizeFor(o.size, run.options.multipartThreshold);
   let metadata: Record<string, string> | undefined;
@@ -193,15 +197,51 @@ async function downloadRanged(client: S3Client, run: Run, bucket: string, o: Rem
     Array.from({ length: Math.ceil(o.size / partSize) }, (_, i) => i * partSize).map((start) => {
       const end = Math.min(o.size, start + partSize);
       return run.request(`GET s3://${bucket}/${o.key} bytes ${start}-${end - 1}`, async () => {
-        const part = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, Range: `bytes=${start}-${end - 1}` }));
-        const crc = new Crc32c();
-        await writeAt(handle, part.Body as AsyncIterable<Uint8Array>, start, end - start, crc);
-        metadata = part.Metadata;
-        return crc;
+        // Each attempt starts the part over: a new CRC32C, the same positions.
+        const part = await run.leanFirst(
+          () => rawPart(run, handle, bucket, o.key, { start, end, total: o.size }),
+          async () => {
+            const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, Range: `bytes=${start}-${end - 1}` }));
+            const crc = new Crc32c();
+            await writeAt(handle, answer.Body as AsyncIterable<Uint8Array>, start, end - start, crc);
+            return { metadata: answer.Metadata, crc };
+          },
+        );
+        metadata = part.metadata;
+        return part.crc;
       });
     }),
   );
   return { metadata, crc: parts.reduce((whole, part) => whole.append(part), new Crc32c()) };
+}
+
+/**
+ * One part over RawGet: the body views are copied into one pooled batch buffer, which is hashed and written at the
+ * part's position each time it holds WRITE_BATCH bytes (the socket waits meanwhile).
+ */
+function rawPart(run: Run, handle: FileHandle, bucket: string, key: string, range: ByteRange): Promise<Arrived> {
+  // Room for a whole read past WRITE_BATCH: a view is always copied at once, since its buffer is reused.
+  return run.partBuffers.use(WRITE_BATCH + RAW_READ_BYTES, async (batch) => {
+    const crc = new Crc32c();
+    let position = range.start;
+    let filled = 0;
+    const flush = async () => {
+      crc.update(batch.subarray(0, filled));
+      const { bytesWritten } = await handle.write(batch, 0, filled, position);
+      if (bytesWritten !== filled) throw new TrainctlError(`short write: ${bytesWritten} of ${filled} bytes`, { retryable: true });
+      position += filled;
+      filled = 0;
+    };
+    const metadata = await run.raw.get(bucket, key, range, (view) => {
+      // Never past the stretch this part owns (RawGet checks the length too).
+      if (position + filled + view.length > range.end) throw new TrainctlError(`expected ${range.end - range.start} bytes, received more`, { retryable: true });
+      filled += view.copy(batch, filled);
+      return filled >= WRITE_BATCH ? flush() : undefined;
+    });
+    if (filled) await flush();
+    checkLength(position - range.start, range.end - range.start);
+    return { metadata, crc };
+  });
 }
 
 /** Writes a response body at `position` in batches, feeding `crc`; a body shorter or longer than expected fails (and is retried). */

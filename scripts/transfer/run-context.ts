@@ -6,6 +6,7 @@ import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { stallMs } from "./client";
 import { PartBuffers } from "./part-buffers";
 import type { SyncPlan } from "./sync-decision";
+import { RawGet } from "./raw-get";
 import { SmallObjects } from "./small-objects";
 
 /** Files up to this size are read with one synchronous call and written with one call, from one buffer. */
@@ -79,6 +80,8 @@ export class Run {
   retries = 0;
   readonly partBuffers = new PartBuffers(PART_BUFFER_BYTES);
   readonly small: SmallObjects;
+  /** Ranged GETs of large objects, one reused read buffer per socket. */
+  readonly raw: RawGet;
   /** Requests keep being retried until nothing has succeeded for two stall timeouts. */
   private readonly deadline = new RetryDeadline(2 * stallMs());
   private sdkOnly = false;
@@ -93,6 +96,7 @@ export class Run {
     private readonly client: S3Client,
   ) {
     this.small = new SmallObjects(client, stallMs());
+    this.raw = new RawGet(this.small.signing, stallMs(), options.concurrency);
   }
 
   /** p-limit is an ES module, loaded on first use. */

@@ -1,12 +1,7 @@
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { getEndpointFromInstructions } from "@smithy/core/endpoints";
-import type { AwsCredentialIdentity, Provider } from "@smithy/types";
-import { SigV4, canonicalQuery, escapeUri } from "./sigv4";
-
-/** SHA-256 of an empty body, which a signed GET declares. */
-const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { EMPTY_SHA256, RequestSigning, userMetadata } from "./signed-request";
 
 /** A small object as it arrived: the whole body and its x-amz-meta-* values. */
 export interface SmallObject {
@@ -21,30 +16,31 @@ export interface SmallObject {
  * error, is thrown: the caller asks the SDK again, which owns error parsing and its retry strategy.
  */
 export class SmallObjects {
-  private readonly endpoints = new Map<string, Promise<{ url: URL; signingRegion: string }>>();
-  private readonly signer = new SigV4();
+  readonly signing: RequestSigning;
   // Idle keep-alive sockets are unref'd by the agents, so they never hold the process open.
   private readonly http = new HttpAgent({ keepAlive: true });
   private readonly https = new HttpsAgent({ keepAlive: true });
 
   constructor(
-    private readonly client: S3Client,
+    client: S3Client,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.signing = new RequestSigning(client);
+  }
 
   async get(bucket: string, key: string): Promise<SmallObject> {
     const response = await this.send("GET", bucket, key, { "x-amz-content-sha256": EMPTY_SHA256 });
     const body = await collect(response);
     const length = Number(response.headers["content-length"]);
     if (body.length !== length) throw new Error(`expected ${length} bytes, received ${body.length}`);
-    return { body, metadata: userMetadata(response) };
+    return { body, metadata: userMetadata(response.headers) };
   }
 
   /** An object's x-amz-meta-* values, from one HEAD. */
   async head(bucket: string, key: string): Promise<Record<string, string>> {
     const response = await this.send("HEAD", bucket, key, { "x-amz-content-sha256": EMPTY_SHA256 });
     await collect(response);
-    return userMetadata(response);
+    return userMetadata(response.headers);
   }
 
   /** `sha256` is the body's hex digest: the request is signed with it, so S3 rejects bytes that arrive different. */
@@ -70,20 +66,15 @@ export class SmallObjects {
     body?: Buffer,
     query?: Record<string, string>,
   ): Promise<IncomingMessage> {
-    const { url: base, signingRegion } = await this.endpoint(bucket);
-    const path = key === undefined ? base.pathname : `${base.pathname.replace(/\/$/, "")}/${key.split("/").map(escapeUri).join("/")}`;
-    const credentials = await (this.client.config.credentials as Provider<AwsCredentialIdentity>)();
-    const payloadHash = headers["x-amz-content-sha256"];
-    const signed = this.signer.sign({ method, path, query, headers: { ...headers, host: base.host }, payloadHash }, credentials, signingRegion);
-    const secure = base.protocol === "https:";
-    const search = query ? `?${canonicalQuery(query)}` : "";
+    const { endpoint, target, headers: signed } = await this.signing.sign(method, bucket, key, headers, query);
+    const secure = endpoint.protocol === "https:";
     return new Promise((resolve, reject) => {
       const request = (secure ? httpsRequest : httpRequest)(
         {
           method,
-          host: base.hostname,
-          port: base.port ? Number(base.port) : undefined,
-          path: `${path}${search}`,
+          host: endpoint.hostname,
+          port: endpoint.port ? Number(endpoint.port) : undefined,
+          path: target,
           headers: signed,
           agent: secure ? this.https : this.http,
           timeout: this.timeoutMs,
@@ -99,28 +90,6 @@ export class SmallObjects {
       request.end(body);
     });
   }
-
-  /** The bucket's endpoint as the SDK resolves it (path style or virtual host, custom endpoint, region). */
-  private endpoint(bucket: string): Promise<{ url: URL; signingRegion: string }> {
-    let resolved = this.endpoints.get(bucket);
-    if (!resolved) {
-      resolved = getEndpointFromInstructions({ Bucket: bucket }, GetObjectCommand, this.client.config).then(async (endpoint) => ({
-        url: new URL(endpoint.url.href),
-        signingRegion:
-          (endpoint.properties?.authSchemes as { signingRegion?: string }[] | undefined)?.[0]?.signingRegion ?? (await this.client.config.region()),
-      }));
-      this.endpoints.set(bucket, resolved);
-    }
-    return resolved;
-  }
-}
-
-function userMetadata(response: IncomingMessage): Record<string, string> {
-  const metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (name.startsWith("x-amz-meta-") && typeof value === "string") metadata[name.slice(11)] = value;
-  }
-  return metadata;
 }
 
 export interface ListPage {

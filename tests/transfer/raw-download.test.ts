@@ -1,0 +1,89 @@
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { trainctlAsync as trainctl } from "../helpers/cli";
+import { crc32cOf } from "../../scripts/transfer/digest";
+import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
+
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!);
+
+/** `size` bytes of a repeating pattern that differs by `step`. */
+function patterned(size: number, step: number): Buffer {
+  const buffer = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) buffer[i] = (i * step + 3) % 256;
+  return buffer;
+}
+
+/** The SDK marks its GetObject requests with `x-id=GetObject`; RawGet's carry no query. */
+const sdkGet = (request: string) => /^GET .*[?&]x-id=GetObject/.test(request);
+
+describe("ranged downloads over RawGet", () => {
+  let s3: S3rverHandle;
+  let env: Record<string, string>;
+  const work = mkdtempSync(path.join(tmpdir(), "trainctl-raw-download-"));
+  const body = patterned(7 * 1024 * 1024 + 13, 29);
+  const args = ["--json", "--multipart-threshold-mib", "1", "--concurrency", "4"];
+
+  beforeAll(async () => {
+    s3 = await startS3rver(["bucket-1"]);
+    env = s3.env();
+    writeFileSync(path.join(work, "weights.bin"), body);
+    const up = await trainctl(["transfer", path.join(work, "weights.bin"), "s3://bucket-1/raw/weights.bin"], { env, cwd: work });
+    expect(up.code, up.stderr).toBe(0);
+  });
+  afterAll(async () => s3?.stop());
+
+  it("downloads a multi-part object byte for byte without the SDK's GET, and the process exits once done", async () => {
+    const mark = s3.requests.length;
+    const out = path.join(work, "out");
+    const down = await trainctl(["transfer", "s3://bucket-1/raw/weights.bin", out, ...args], { env, cwd: work });
+    expect(down.code, down.stderr).toBe(0);
+    expect(lastJson(down.stdout)).toMatchObject({ files: 1, retries: 0 });
+    expect(readFileSync(path.join(out, "weights.bin")).equals(body)).toBe(true);
+    const gets = s3.requests.slice(mark).filter((r) => r.startsWith("GET /bucket-1/raw/weights.bin"));
+    expect(gets).toHaveLength(8); // 1 MiB parts
+    expect(gets.filter(sdkGet)).toEqual([]);
+  });
+
+  it("still catches corruption: bytes that differ from the recorded CRC32C are not kept", async () => {
+    const tampered = Buffer.from(body);
+    tampered[5 * 1024 * 1024 + 3] ^= 1;
+    await s3
+      .client()
+      .send(new PutObjectCommand({ Bucket: "bucket-1", Key: "raw/tampered.bin", Body: tampered, Metadata: { "trainctl-crc32c": crc32cOf(body) } }));
+    const out = path.join(work, "tampered-out");
+    const down = await trainctl(["transfer", "s3://bucket-1/raw/tampered.bin", out, ...args], { env, cwd: work });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain(`is corrupt: its CRC32C is ${crc32cOf(tampered)}, but ${crc32cOf(body)} was recorded at upload`);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it("falls back to the SDK, and a correct file, behind a proxy that answers ranged GETs with 200", async () => {
+    const target = new URL(s3.endpoint);
+    const proxy = createServer((req, res) => {
+      const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode === 206 ? 200 : (answer.statusCode ?? 500), answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const mark = s3.requests.length;
+    try {
+      const out = path.join(work, "proxied");
+      const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const down = await trainctl(["transfer", "s3://bucket-1/raw/weights.bin", out, ...args, "--endpoint-url", endpoint], { env, cwd: work });
+      expect(down.code, down.stderr).toBe(0);
+      expect(readFileSync(path.join(out, "weights.bin")).equals(body)).toBe(true);
+      expect(lastJson(down.stdout).retries).toBeGreaterThan(0);
+      expect(s3.requests.slice(mark).filter(sdkGet)).toHaveLength(8);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  });
+});
