@@ -42,6 +42,8 @@ function cpuSeconds(pid: number): number {
 }
 
 function measure(command: string[], env: NodeJS.ProcessEnv, serverPid: number, report: string): Measure {
+  // Dirty pages the previous run (or s3rver) left are written back first, so no run pays for another's writeback.
+  spawnSync("sync");
   const server = cpuSeconds(serverPid);
   const result = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", report, ...command], { env, encoding: "utf8", maxBuffer: 1 << 26 });
   if (result.status !== 0) throw new Error(`${command.join(" ")} failed: ${result.stderr.slice(0, 400)}`);
