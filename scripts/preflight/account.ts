@@ -48,6 +48,7 @@ import {
   snapshotCheck,
   spotPriceCheck,
   spotScoreCheck,
+  typesRow,
   volumeCheck,
 } from "./checks";
 import { amiSource, pinnedZoneOf } from "./choices";
@@ -154,36 +155,59 @@ async function region(name: string, clients: PreflightClients): Promise<Check> {
 }
 
 async function quota(config: StackConfig, clients: PreflightClients): Promise<Check> {
-  const { type, count, market } = config.instance;
-  const ref = quotaFor(type, market);
-  const spec = instanceSpec(type);
-  if (!ref || !spec)
-    return {
-      id: "quota",
-      status: "warn",
-      detail: `no vCPU quota mapping for ${type}`,
-      fix: "check the EC2 quotas for this family in the Service Quotas console",
-    };
-  const input = { ServiceCode: "ec2", QuotaCode: ref.code };
-  let limit: number;
+  const { count, market } = config.instance;
+  const types = instanceTypes(config.instance);
+  const limits = new Map<string, Promise<number>>();
+  const limitOf = (code: string) => {
+    if (!limits.has(code)) limits.set(code, quotaLimit(code, clients));
+    return limits.get(code)!;
+  };
+  const inUse = await vcpusInUse(clients);
+  const rows = await Promise.all(
+    types.map(async (type): Promise<Check> => {
+      const ref = quotaFor(type, market);
+      const spec = instanceSpec(type);
+      if (!ref || !spec)
+        return {
+          id: "quota",
+          status: "warn",
+          detail: `no vCPU quota mapping for ${type}`,
+          fix: "check the EC2 quotas for this family in the Service Quotas console",
+        };
+      const limit = await limitOf(ref.code);
+      return quotaCheck({ region: config.region, type, count, vcpusPerNode: spec.vcpus, quota: ref, limit, inUse: inUse.get(ref.code) ?? 0 });
+    }),
+  );
+  return typesRow(types, rows);
+}
+
+/** A quota's value in vCPUs: the account's applied value, else the default. */
+async function quotaLimit(code: string, clients: PreflightClients): Promise<number> {
+  const input = { ServiceCode: "ec2", QuotaCode: code };
   try {
-    limit = (await clients.quotas.send(new GetServiceQuotaCommand(input))).Quota?.Value ?? 0;
+    return (await clients.quotas.send(new GetServiceQuotaCommand(input))).Quota?.Value ?? 0;
   } catch (error) {
     // An account with no applied value reports the default.
     if (errorName(error) !== "NoSuchResourceException") throw error;
-    limit = (await clients.quotas.send(new GetAWSDefaultServiceQuotaCommand(input))).Quota?.Value ?? 0;
+    return (await clients.quotas.send(new GetAWSDefaultServiceQuotaCommand(input))).Quota?.Value ?? 0;
   }
-  let inUse = 0;
+}
+
+/** vCPUs of pending and running instances, by the quota each counts against (spot instances against the spot quota). */
+async function vcpusInUse(clients: PreflightClients): Promise<Map<string, number>> {
+  const inUse = new Map<string, number>();
   const filters = [{ Name: "instance-state-name", Values: ["pending", "running"] }];
   for await (const page of paginateDescribeInstances({ client: clients.ec2 }, { Filters: filters, MaxResults: 1000 })) {
     for (const i of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
       const itsMarket = i.InstanceLifecycle === "spot" ? "spot" : "on-demand";
-      if (!i.InstanceType || quotaFor(i.InstanceType, itsMarket)?.code !== ref.code) continue;
+      const code = i.InstanceType ? quotaFor(i.InstanceType, itsMarket)?.code : undefined;
+      if (!code) continue;
       const cpu = i.CpuOptions;
-      inUse += cpu?.CoreCount && cpu.ThreadsPerCore ? cpu.CoreCount * cpu.ThreadsPerCore : (instanceSpec(i.InstanceType)?.vcpus ?? 0);
+      const vcpus = cpu?.CoreCount && cpu.ThreadsPerCore ? cpu.CoreCount * cpu.ThreadsPerCore : (instanceSpec(i.InstanceType!)?.vcpus ?? 0);
+      inUse.set(code, (inUse.get(code) ?? 0) + vcpus);
     }
   }
-  return quotaCheck({ region: config.region, type, count, vcpusPerNode: spec.vcpus, quota: ref, limit, inUse });
+  return inUse;
 }
 
 async function offering(regionName: string, types: string[], zone: string | undefined, clients: PreflightClients): Promise<Check> {

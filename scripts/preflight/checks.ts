@@ -166,29 +166,38 @@ function typeOffering(region: string, type: string, zone: string | undefined, of
   return row("offering", "ok", zone ? `${type} is offered in ${zone}` : `${type} is offered in ${offered.join(", ")}`);
 }
 
-/**
- * Whether the node's types are offered where the program places nodes. With several (a recovery group's
- * `instance.types`), one not offered there is a warning, since the group launches the others; all of them, a failure.
- */
+/** Whether the node's types are offered where the program places nodes (one row for all of them: see typesRow). */
 export function offeringCheck(
   region: string,
   types: readonly string[],
   zone: string | undefined,
   offeredZones: Readonly<Record<string, readonly string[]>>,
 ): Check {
-  const rows = types.map((type) => typeOffering(region, type, zone, offeredZones[type] ?? []));
-  if (rows.length === 1) return rows[0];
-  const missing = rows.filter((r) => r.status === "fail");
-  const details = rows.map((r) => r.detail).join("; ");
-  if (missing.length === 0) return row("offering", "ok", details);
-  const launchable = types.filter((_, i) => rows[i].status === "ok");
-  if (launchable.length === 0) return row("offering", "fail", details, "list types offered in the node's zone in trainctl:instance.types, or pin another zone");
-  return row(
-    "offering",
-    "warn",
-    `${details}: the group can launch only ${launchable.join(", ")}`,
-    `remove ${types.filter((_, i) => rows[i].status === "fail").join(", ")} from trainctl:instance.types, or pin a zone where every type is offered`,
+  return typesRow(
+    types,
+    types.map((type) => typeOffering(region, type, zone, offeredZones[type] ?? [])),
   );
+}
+
+/**
+ * One row from one row per type. With several (a recovery group's `instance.types`) a type that fails is a warning,
+ * since the group launches the others; every type failing, a failure.
+ */
+export function typesRow(types: readonly string[], rows: readonly Check[]): Check {
+  if (rows.length === 1) return rows[0];
+  const { id } = rows[0];
+  const details = rows.map((r) => r.detail).join("; ");
+  const fixes = [...new Set(rows.map((r) => r.fix).filter(Boolean))].join("; ");
+  const failing = types.filter((_, i) => rows[i].status === "fail");
+  if (failing.length === types.length) return row(id, "fail", details, fixes);
+  if (failing.length > 0)
+    return row(
+      id,
+      "warn",
+      `${details}: the group can launch only ${types.filter((t) => !failing.includes(t)).join(", ")}`,
+      `remove ${failing.join(", ")} from trainctl:instance.types, or ${fixes}`,
+    );
+  return row(id, rows.some((r) => r.status === "warn") ? "warn" : "ok", details, fixes);
 }
 
 export interface ZoneScore {

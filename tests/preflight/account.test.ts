@@ -293,6 +293,23 @@ describe("preflight against a table of accounts", () => {
     expect(byId(checks, "offering")).toMatchObject({ status, detail: expect.stringMatching(detail) });
   });
 
+  it.each([
+    ["both fit", 192, "ok", /needs 48 .*; .*needs 96 /],
+    ["only the smaller fits", 64, "warn", /needs 96 \(1 × g5\.24xlarge at 96\) .*: the group can launch only g5\.12xlarge$/],
+    ["neither fits", 32, "fail", /needs 48 .*; .*needs 96 /],
+  ])("a recovery group's quota, each type's vCPUs: %s", async (_, limit, status, detail) => {
+    const checks = await preflight(
+      (a) => {
+        a.quotas["L-3819A6DF"] = limit;
+        Object.assign(a.offerings, { "g5.12xlarge": ["us-east-1a"], "g5.24xlarge": ["us-east-1a"] });
+      },
+      {
+        "trainctl:instance": { types: ["g5.12xlarge", "g5.24xlarge"], market: "spot", recovery: true, autostop: { idleMinutes: 30, action: "terminate" } },
+      },
+    );
+    expect(byId(checks, "quota")).toMatchObject({ status, detail: expect.stringMatching(detail) });
+  });
+
   it("no credentials for STS: one failed identity row, nothing else asked", async () => {
     account = healthyAccount();
     account.deny.push("GetCallerIdentity");
