@@ -3,7 +3,7 @@ import { dashboardBody, dashboardUrl } from "../../components/dashboard";
 import { METRICS_NAMESPACE, NODE_METRICS } from "../../core/node-metrics";
 import { dashboardName } from "../../components/naming";
 import { priceResource } from "../../scripts/pricing/estimate";
-import type { ResourceRecord } from "../../scripts/state/model";
+import { stateRecord } from "../helpers/records";
 
 const input = { experiment: "resnet", region: "eu-west-1", instanceIds: ["i-0aaaaaaaaaaaaaaa0", "i-0bbbbbbbbbbbbbbb1", "i-0ccccccccccccccc2"] };
 
@@ -67,18 +67,7 @@ describe("dashboard name, URL and price", () => {
   });
 
   it("is priced at $3/month, the price beyond the account's 3 free dashboards", () => {
-    const record: ResourceRecord = {
-      urn: "urn:d",
-      type: "aws:cloudwatch/dashboard:Dashboard",
-      name: "dev-dashboard",
-      custom: true,
-      protect: false,
-      retainOnDelete: false,
-      dependencies: [],
-      inputs: {},
-      outputs: {},
-      tags: {},
-    };
+    const record = stateRecord({ urn: "urn:d", type: "aws:cloudwatch/dashboard:Dashboard", name: "dev-dashboard" });
     const item = priceResource(record)!;
     expect(item.monthly).toBe(3);
     expect(item.hourly).toBeCloseTo(3 / 730, 6);

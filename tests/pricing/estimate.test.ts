@@ -10,24 +10,14 @@ import { renderCostDiffMarkdown } from "../../scripts/pricing/markdown";
 import type { ResourceRecord, StackModel } from "../../scripts/state/model";
 import { parsePreview, readPreview, readStackExport } from "../../scripts/state/readers";
 import { expectUsageError, trainctl } from "../helpers/cli";
+import { stateRecord } from "../helpers/records";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures");
 const STATE = path.join(FIXTURES, "dev.state.json");
 const PREVIEW = path.join(FIXTURES, "dev-scale-up.preview.json");
 
 function record(type: string, inputs: Record<string, unknown>, tags: Record<string, string> = {}): ResourceRecord {
-  return {
-    urn: `urn:pulumi:t::p::${type}::r`,
-    type,
-    name: "r",
-    custom: true,
-    protect: false,
-    retainOnDelete: false,
-    dependencies: [],
-    inputs,
-    outputs: {},
-    tags,
-  };
+  return stateRecord({ urn: `urn:pulumi:t::p::${type}::r`, type, name: "r", inputs, tags });
 }
 // No public IPv4 address, no metrics: the compute and root volume lines alone.
 const bare = { associatePublicIpAddress: false };

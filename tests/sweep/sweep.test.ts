@@ -10,6 +10,7 @@ import {
   parseDuration,
   sweepAction,
 } from "../../scripts/teardown/leak-rules";
+import { stateRecord } from "../helpers/records";
 
 describe("sweep decisions", () => {
   it("reads ARNs of the kinds it handles, and keeps others whole", () => {
@@ -40,36 +41,26 @@ describe("sweep decisions", () => {
       project: "trainctl",
       deleted: [],
       resources: [
-        {
+        stateRecord({
           urn: "u1",
           type: "aws:ec2/instance:Instance",
           name: "n",
           id: "i-0123456789abcdef0",
-          custom: true,
-          protect: false,
-          retainOnDelete: false,
-          dependencies: [],
-          inputs: {},
-          tags: {},
           outputs: {
             rootBlockDevice: { volumeId: "vol-0fedcba9876543210" },
             ebsBlockDevices: [{ snapshotId: "snap-0123456789abcdef0" }],
             privateIp: "10.0.0.1",
           },
-        },
-        {
+        }),
+        stateRecord({
           urn: "u2",
           type: "aws:s3/bucket:Bucket",
           name: "b",
           id: "exp-ckpt-1a2b",
-          custom: true,
           protect: true,
           retainOnDelete: true,
-          dependencies: [],
-          inputs: {},
-          tags: {},
           outputs: { arn: "arn:aws:s3:::exp-ckpt-1a2b", bucket: "exp-ckpt-1a2b" },
-        },
+        }),
       ],
     };
     expect([...knownIdentifiers([model])].sort()).toEqual([

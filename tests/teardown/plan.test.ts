@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ResourceRecord, StackModel } from "../../scripts/state/model";
 import { readStackExport } from "../../scripts/state/readers";
 import { planTeardown } from "../../scripts/teardown/teardown-plan";
+import { stateRecord } from "../helpers/records";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures");
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
@@ -96,19 +97,8 @@ describe("planTeardown on the dev stack (tests/fixtures/dev.state.json)", () => 
 
 describe("planTeardown edge cases", () => {
   const urn = (name: string) => `urn:pulumi:exp::trainctl::aws:test/thing:Thing::${name}`;
-  const res = (name: string, extra: Partial<ResourceRecord> = {}): ResourceRecord => ({
-    urn: urn(name),
-    type: "aws:test/thing:Thing",
-    name,
-    custom: true,
-    protect: false,
-    retainOnDelete: false,
-    dependencies: [],
-    inputs: {},
-    outputs: {},
-    tags: {},
-    ...extra,
-  });
+  const res = (name: string, extra: Partial<ResourceRecord> = {}): ResourceRecord =>
+    stateRecord({ urn: urn(name), type: "aws:test/thing:Thing", name, ...extra });
   const model = (resources: ResourceRecord[]): StackModel => ({ source: "state", stack: "exp", project: "trainctl", resources, deleted: [] });
 
   it("a retained resource keeps nothing else alive", () => {
@@ -153,35 +143,24 @@ describe("property: nothing protected, nor anything it needs, is ever deleted", 
       ),
     )
     .map(([providers, specs]) => {
-      const records: ResourceRecord[] = Array.from({ length: providers }, (_, i) => ({
-        urn: provider(i),
-        type: "pulumi:providers:aws",
-        name: `p${i}`,
-        id: `id-${i}`,
-        custom: true,
-        protect: false,
-        retainOnDelete: false,
-        dependencies: [],
-        inputs: {},
-        outputs: {},
-        tags: {},
-      }));
+      const records: ResourceRecord[] = Array.from({ length: providers }, (_, i) =>
+        stateRecord({ urn: provider(i), type: "pulumi:providers:aws", name: `p${i}`, id: `id-${i}` }),
+      );
       specs.forEach((s, i) =>
-        records.push({
-          urn: urn(i),
-          type: "aws:test/thing:Thing",
-          name: `r${i}`,
-          custom: s.custom,
-          // Parents and dependencies point backwards, so the graph is acyclic like real state.
-          parent: i > 0 && s.parent % 3 !== 0 ? urn(s.parent % i) : undefined,
-          provider: providers > 0 && s.custom ? `${provider(s.provider % providers)}::id-${s.provider % providers}` : undefined,
-          dependencies: i > 0 ? [...new Set(s.deps.map((d) => urn(d % i)))] : [],
-          protect: s.protect,
-          retainOnDelete: s.retain,
-          inputs: {},
-          outputs: {},
-          tags: {},
-        }),
+        records.push(
+          stateRecord({
+            urn: urn(i),
+            type: "aws:test/thing:Thing",
+            name: `r${i}`,
+            custom: s.custom,
+            // Parents and dependencies point backwards, so the graph is acyclic like real state.
+            parent: i > 0 && s.parent % 3 !== 0 ? urn(s.parent % i) : undefined,
+            provider: providers > 0 && s.custom ? `${provider(s.provider % providers)}::id-${s.provider % providers}` : undefined,
+            dependencies: i > 0 ? [...new Set(s.deps.map((d) => urn(d % i)))] : [],
+            protect: s.protect,
+            retainOnDelete: s.retain,
+          }),
+        ),
       );
       return records;
     });
