@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -20,6 +20,28 @@ function patterned(size: number, step: number): Buffer {
 
 /** The SDK marks its GetObject requests with `x-id=GetObject`; RawGet's carry no query. */
 const sdkGet = (request: string) => /^GET .*[?&]x-id=GetObject/.test(request);
+
+/** A loopback proxy to `target` that records each request's method, path and Range, and may rewrite answer statuses. */
+async function recordingProxy(target: URL, status: (upstream: number) => number = (code) => code) {
+  const seen: { method: string; url: string; range?: string }[] = [];
+  const proxy = createServer((req, res) => {
+    seen.push({ method: req.method!, url: req.url!, range: req.headers.range });
+    const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(status(answer.statusCode ?? 500), answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    seen,
+    close: () => {
+      proxy.closeAllConnections();
+      proxy.close();
+    },
+  };
+}
 
 describe("ranged downloads over RawGet", () => {
   let s3: S3rverHandle;
@@ -63,27 +85,68 @@ describe("ranged downloads over RawGet", () => {
   });
 
   it("falls back to the SDK, and a correct file, behind a proxy that answers ranged GETs with 200", async () => {
-    const target = new URL(s3.endpoint);
-    const proxy = createServer((req, res) => {
-      const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode === 206 ? 200 : (answer.statusCode ?? 500), answer.headers);
-        answer.pipe(res);
-      });
-      req.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxy = await recordingProxy(new URL(s3.endpoint), (code) => (code === 206 ? 200 : code));
     const mark = s3.requests.length;
     try {
       const out = path.join(work, "proxied");
-      const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-      const down = await trainctl(["transfer", "s3://bucket-1/raw/weights.bin", out, ...args, "--endpoint-url", endpoint], { env, cwd: work });
+      const down = await trainctl(["transfer", "s3://bucket-1/raw/weights.bin", out, ...args, "--endpoint-url", proxy.endpoint], { env, cwd: work });
       expect(down.code, down.stderr).toBe(0);
       expect(readFileSync(path.join(out, "weights.bin")).equals(body)).toBe(true);
       expect(lastJson(down.stdout).retries).toBeGreaterThan(0);
       expect(s3.requests.slice(mark).filter(sdkGet)).toHaveLength(8);
     } finally {
-      proxy.closeAllConnections();
       proxy.close();
     }
+  });
+
+  describe("small objects", () => {
+    const tree = { "empty.bin": Buffer.alloc(0), "one.bin": Buffer.from([7]), "kib.bin": patterned(4096, 5), "sub/odd.bin": patterned(65_537, 11) };
+    beforeAll(async () => {
+      for (const [name, bytes] of Object.entries(tree)) {
+        mkdirSync(path.dirname(path.join(work, "small", name)), { recursive: true });
+        writeFileSync(path.join(work, "small", name), bytes);
+      }
+      const up = await trainctl(["transfer", path.join(work, "small"), "s3://bucket-1/small/"], { env, cwd: work });
+      expect(up.code, up.stderr).toBe(0);
+    });
+    const downloaded = (out: string) => Object.fromEntries(Object.keys(tree).map((name) => [name, readFileSync(path.join(out, name))]));
+
+    it("are each read as one range of their whole length, an empty one with a plain GET, and never with the SDK's GET", async () => {
+      const proxy = await recordingProxy(new URL(s3.endpoint));
+      try {
+        const out = path.join(work, "small-out");
+        const down = await trainctl(["transfer", "s3://bucket-1/small/", out, "--json", "--endpoint-url", proxy.endpoint], { env, cwd: work });
+        expect(down.code, down.stderr).toBe(0);
+        expect(lastJson(down.stdout)).toMatchObject({ files: 4, retries: 0 });
+        expect(downloaded(out)).toEqual(tree);
+        const gets = proxy.seen.filter((r) => r.method === "GET" && r.url.startsWith("/bucket-1/small/"));
+        expect(gets.filter((r) => sdkGet(`GET ${r.url}`))).toEqual([]);
+        expect(Object.fromEntries(gets.map((r) => [r.url.slice("/bucket-1/small/".length), r.range]))).toEqual({
+          "empty.bin": undefined,
+          "one.bin": "bytes=0-0",
+          "kib.bin": "bytes=0-4095",
+          "sub/odd.bin": "bytes=0-65536",
+        });
+      } finally {
+        proxy.close();
+      }
+    });
+
+    it("fall back to the SDK, and correct files, behind a proxy that answers ranged GETs with 200", async () => {
+      const proxy = await recordingProxy(new URL(s3.endpoint), (code) => (code === 206 ? 200 : code));
+      try {
+        const out = path.join(work, "small-proxied");
+        const down = await trainctl(["transfer", "s3://bucket-1/small/", out, "--json", "--concurrency", "1", "--endpoint-url", proxy.endpoint], {
+          env,
+          cwd: work,
+        });
+        expect(down.code, down.stderr).toBe(0);
+        expect(downloaded(out)).toEqual(tree);
+        expect(lastJson(down.stdout).retries).toBe(1);
+        expect(proxy.seen.filter((r) => sdkGet(`${r.method} ${r.url}`)).length).toBeGreaterThan(0);
+      } finally {
+        proxy.close();
+      }
+    });
   });
 });
