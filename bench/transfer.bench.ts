@@ -27,10 +27,11 @@ function writeSmallFiles(folder: string, count: number): void {
   for (let i = 0; i < count; i++) writeFileSync(path.join(folder, `${i}.bin`), Buffer.alloc(4096, i % 256));
 }
 
-/** One command as GNU time saw it: wall, client CPU (user + sys of the whole process tree), peak RSS; and s3rver's CPU meanwhile. */
+/** One command as GNU time saw it: wall, client CPU (user + sys of the whole process tree) and its user part, peak RSS; and s3rver's CPU meanwhile. */
 interface Measure {
   wall: number;
   cpu: number;
+  user: number;
   rssMiB: number;
   serverCpu: number;
 }
@@ -48,7 +49,7 @@ function measure(command: string[], env: NodeJS.ProcessEnv, serverPid: number, r
   const result = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", report, ...command], { env, encoding: "utf8", maxBuffer: 1 << 26 });
   if (result.status !== 0) throw new Error(`${command.join(" ")} failed: ${result.stderr.slice(0, 400)}`);
   const [wall, user, sys, kib] = readFileSync(report, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
-  return { wall, cpu: user + sys, rssMiB: kib / 1024, serverCpu: cpuSeconds(serverPid) - server };
+  return { wall, cpu: user + sys, user, rssMiB: kib / 1024, serverCpu: cpuSeconds(serverPid) - server };
 }
 
 /** A file of `size` bytes written in 64 MiB blocks (never held in memory whole). */
@@ -68,6 +69,7 @@ const sizeLabel = (mib: number) => (mib % 1024 === 0 ? `${mib / 1024} GiB` : `${
 const medianOf = (ms: Measure[]): Measure => ({
   wall: median(ms.map((m) => m.wall)),
   cpu: median(ms.map((m) => m.cpu)),
+  user: median(ms.map((m) => m.user)),
   rssMiB: Math.max(...ms.map((m) => m.rssMiB)),
   serverCpu: median(ms.map((m) => m.serverCpu)),
 });
@@ -200,6 +202,7 @@ const bench: BenchModule = {
         return {
           wall: Math.max(0, m.wall - startup[tool].wall) / unit,
           cpu: Math.max(0, m.cpu - startup[tool].cpu) / unit,
+          user: Math.max(0, m.user - startup[tool].user) / unit,
           serverCpu: m.serverCpu,
           rssMiB: m.rssMiB,
         };
@@ -208,7 +211,7 @@ const bench: BenchModule = {
         const per = cases.find((c) => name.startsWith(c.name))!.per;
         const cells = TOOLS.map((tool) => {
           const n = net(name, tool);
-          return `${n.wall.toFixed(2)} / ${n.cpu.toFixed(2)}`;
+          return `${n.wall.toFixed(2)} / ${n.cpu.toFixed(2)} (${n.user.toFixed(2)})`;
         });
         return `| ${name} (s per ${per}) | ${cells.join(" | ")} | ${TOOLS.map((tool) => net(name, tool).serverCpu.toFixed(1)).join(" / ")} |`;
       });
@@ -225,6 +228,9 @@ const bench: BenchModule = {
         verdict(`${bigName} down, wall, trainctl ÷ best peer`, vsBest(`${bigName} down`), 1),
         verdict(`--sync of ${syncName}, wall, trainctl ÷ rclone copy`, sync.trainctl.wall / sync["rclone copy"].wall, 1),
       ];
+      const userRatios = Object.keys(results)
+        .map((name) => `${name} ${(net(name, "trainctl").user / net(name, "rclone").user).toFixed(2)}`)
+        .join("; ");
       const rss = (what: string, m: Measure) =>
         `| ${what} | ${m.wall.toFixed(1)} s | ${m.rssMiB.toFixed(0)} MiB | ${m.rssMiB < RSS_CAP_MIB ? "yes" : "**no**"} |`;
       const startRow = TOOLS.map((tool) => `${startup[tool].wall.toFixed(2)} / ${startup[tool].cpu.toFixed(2)}`).join(" | ");
@@ -237,7 +243,7 @@ const bench: BenchModule = {
         `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on a 2-core machine (load average at the end: ${load}), one s3rver on loopback,`,
         `files written to and read from ${filesystem} (\`stat -f -c %T\`). ${transfers} concurrent transfers for every tool (rclone \`--transfers ${transfers}\`,`,
         `aws-cli its default 10); trainctl is the compiled bin (\`node dist/scripts/trainctl.js\`). Each cell is wall / client CPU seconds`,
-        `(user + sys of the whole process tree, GNU time), median of ${rounds} round(s) alternating the tools,`,
+        `(user + sys of the whole process tree, GNU time) and, in brackets, the user part alone, median of ${rounds} round(s) alternating the tools,`,
         `per 1,000 objects or per GiB, **with each tool's start-up taken out** (below). The last`,
         "column is the CPU s3rver itself spent serving each tool's run (from /proc), not per unit: s3rver is single-threaded, so",
         "no run's wall time can be below it.",
@@ -251,6 +257,8 @@ const bench: BenchModule = {
         "Targets (issue #19), as trainctl ÷ peer, lower is better:",
         "",
         ...verdicts,
+        "",
+        `User CPU alone, trainctl ÷ rclone (not a target; the tools' own work, without the kernel's): ${userRatios}.`,
         "",
         `Peak memory (GNU time's maximum RSS) of trainctl moving one ${sizeLabel(hugeMiB)} file, ${transfers} concurrent requests; the cap is ${RSS_CAP_MIB} MiB:`,
         "",
