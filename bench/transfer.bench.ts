@@ -63,6 +63,13 @@ function writeBigFile(file: string, size: number): void {
   }
 }
 
+/** `list` started at its `by`-th item: over rounds, each item takes each place in turn. */
+const rotated = <T>(list: readonly T[], by: number): T[] => list.map((_, i) => list[(i + by) % list.length]);
+
+/** One measurement on stderr, so a run's spread can be read beside its medians. */
+const logMeasure = (what: string, m: Measure) =>
+  console.error(`${what}: wall ${m.wall.toFixed(2)} s, user ${m.user.toFixed(2)} s, sys ${(m.cpu - m.user).toFixed(2)} s, s3rver ${m.serverCpu.toFixed(2)} s`);
+
 const sizeLabel = (mib: number) => (mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`);
 
 /** Median of each field over the rounds. */
@@ -140,18 +147,21 @@ const bench: BenchModule = {
       ];
       const results: Record<string, Record<Tool, Measure[]>> = {};
       for (let round = 0; round < rounds; round++) {
-        // Alternate the order of the tools between rounds, so none always runs on the warmest cache.
-        const order = round % 2 ? [...TOOLS].reverse() : [...TOOLS];
+        // Rotate the order of the tools between rounds, so none runs first (after the other case, not after a peer's
+        // run of this one) in more rounds than another: reversing it every other round put the first tool first in 3 of 5.
+        const order = rotated(TOOLS, round);
         for (const c of cases) {
           for (const tool of order) {
             const key = `${tool}-${round}-${path.basename(c.folder)}`;
             const down = path.join(work, "down", key);
-            ((results[`${c.name} up`] ??= {} as Record<Tool, Measure[]>)[tool] ??= []).push(
-              run(tool, commands[tool].copy(c.folder, `s3://bench-bucket/${key}/`)),
-            );
-            ((results[`${c.name} down`] ??= {} as Record<Tool, Measure[]>)[tool] ??= []).push(
-              run(tool, commands[tool].copy(`s3://bench-bucket/${key}/`, down)),
-            );
+            for (const [direction, argv] of [
+              ["up", commands[tool].copy(c.folder, `s3://bench-bucket/${key}/`)],
+              ["down", commands[tool].copy(`s3://bench-bucket/${key}/`, down)],
+            ] as const) {
+              const m = run(tool, argv);
+              logMeasure(`round ${round} ${c.name} ${direction} ${tool}`, m);
+              ((results[`${c.name} ${direction}`] ??= {} as Record<Tool, Measure[]>)[tool] ??= []).push(m);
+            }
             rmSync(down, { recursive: true, force: true });
           }
         }
@@ -177,10 +187,11 @@ const bench: BenchModule = {
       for (const tool of TOOLS) run(tool, commands[tool].copy(syncTree, syncPrefix(tool)));
       const syncRuns = Object.fromEntries(Object.keys(syncPeers).map((peer) => [peer, [] as Measure[]])) as Record<SyncPeer, Measure[]>;
       for (let round = 0; round < rounds; round++) {
-        const peers = Object.keys(syncPeers) as SyncPeer[];
-        for (const peer of round % 2 ? peers.reverse() : peers) {
+        for (const peer of rotated(Object.keys(syncPeers) as SyncPeer[], round)) {
           const { tool, argv } = syncPeers[peer];
-          syncRuns[peer].push(run(tool, argv(syncPrefix(tool))));
+          const m = run(tool, argv(syncPrefix(tool)));
+          logMeasure(`round ${round} --sync ${peer}`, m);
+          syncRuns[peer].push(m);
         }
       }
       rmSync(syncTree, { recursive: true, force: true });
@@ -243,7 +254,7 @@ const bench: BenchModule = {
         `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on a 2-core machine (load average at the end: ${load}), one s3rver on loopback,`,
         `files written to and read from ${filesystem} (\`stat -f -c %T\`). ${transfers} concurrent transfers for every tool (rclone \`--transfers ${transfers}\`,`,
         `aws-cli its default 10); trainctl is the compiled bin (\`node dist/scripts/trainctl.js\`). Each cell is wall / client CPU seconds`,
-        `(user + sys of the whole process tree, GNU time) and, in brackets, the user part alone, median of ${rounds} round(s) alternating the tools,`,
+        `(user + sys of the whole process tree, GNU time) and, in brackets, the user part alone, median of ${rounds} round(s), the tools' order rotated each round,`,
         `per 1,000 objects or per GiB, **with each tool's start-up taken out** (below). The last`,
         "column is the CPU s3rver itself spent serving each tool's run (from /proc), not per unit: s3rver is single-threaded, so",
         "no run's wall time can be below it.",
