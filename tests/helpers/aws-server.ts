@@ -18,7 +18,8 @@ export interface AwsRequest {
 export interface AwsReply {
   status?: number;
   headers?: Record<string, string>;
-  body?: string | object;
+  /** A string or Buffer is sent as it is; any other object as JSON. */
+  body?: string | Buffer | object;
 }
 
 export interface AwsServerHandle {
@@ -45,8 +46,9 @@ export async function startAwsServer(handler: (request: AwsRequest) => AwsReply 
     requests.push(request);
     try {
       const reply = await handler(request);
-      const payload = typeof reply.body === "string" || reply.body === undefined ? (reply.body ?? "") : JSON.stringify(reply.body);
-      const contentType = typeof reply.body === "object" ? "application/x-amz-json-1.1" : "text/xml";
+      const raw = typeof reply.body === "string" || Buffer.isBuffer(reply.body) || reply.body === undefined;
+      const payload = raw ? (reply.body ?? "") : JSON.stringify(reply.body);
+      const contentType = raw ? "text/xml" : "application/x-amz-json-1.1";
       res.writeHead(reply.status ?? 200, { "content-type": contentType, "x-amzn-requestid": `req-${requests.length}`, ...reply.headers });
       res.end(payload);
     } catch (error) {

@@ -27,16 +27,27 @@ export async function startKeyServer(bucket: string, objects: Map<string, string
     const key = rest.map(decodeURIComponent).join("/");
     const body = objects.get(key);
     if ((req.method === "GET" || req.method === "HEAD") && body !== undefined) {
-      return {
-        headers: {
-          "content-type": "application/octet-stream",
-          "content-length": String(Buffer.byteLength(body)),
-          etag: `"${etag(body)}"`,
-          "last-modified": "Thu, 01 Jan 2026 00:00:00 GMT",
-          "x-amz-meta-trainctl-crc32c": crc32cOf(Buffer.from(body)),
-        },
-        body: req.method === "GET" ? body : "",
+      const bytes = Buffer.from(body);
+      const headers = {
+        "content-type": "application/octet-stream",
+        "content-length": String(bytes.length),
+        etag: `"${etag(body)}"`,
+        "last-modified": "Thu, 01 Jan 2026 00:00:00 GMT",
+        "x-amz-meta-trainctl-crc32c": crc32cOf(bytes),
       };
+      // A satisfiable `bytes=first-last` is answered as S3 answers it: 206 with that stretch and its Content-Range.
+      const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ""));
+      if (req.method === "GET" && range && Number(range[1]) < bytes.length) {
+        const first = Number(range[1]);
+        const last = Math.min(range[2] ? Number(range[2]) : bytes.length - 1, bytes.length - 1);
+        const part = bytes.subarray(first, last + 1);
+        return {
+          status: 206,
+          headers: { ...headers, "content-length": String(part.length), "content-range": `bytes ${first}-${last}/${bytes.length}` },
+          body: part,
+        };
+      }
+      return { headers, body: req.method === "GET" ? body : "" };
     }
     if (req.method === "GET" || req.method === "HEAD")
       return {
