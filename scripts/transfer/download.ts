@@ -9,6 +9,7 @@ import { type RemoteObject, listLocal, listRemote, matcher } from "./listing";
 import { partSizeFor } from "./location";
 import { type ByteRange, RAW_READ_BYTES } from "./raw-get";
 import { planSync } from "./sync-decision";
+import type { LimitFunction } from "p-limit" with { "resolution-mode": "import" };
 import type { SmallObject } from "./small-objects";
 import { Run, SMALL_FILE, type TransferOptions, type TransferSummary, eachFile, failed, message, naming, unlessInPlace } from "./run-context";
 
@@ -187,12 +188,13 @@ async function rawWhole(run: Run, bucket: string, o: RemoteObject): Promise<Smal
 /** A larger object, streamed to `partial` (created exclusively) with its CRC32C computed as it is written: the file is never read back. */
 async function writeLarge(client: S3Client, run: Run, bucket: string, o: RemoteObject, partial: string): Promise<Arrived> {
   const handle = await open(partial, "wx");
+  const writes = run.oneWriter();
   try {
-    if (o.size > run.options.multipartThreshold) return await downloadRanged(client, run, bucket, o, handle);
+    if (o.size > run.options.multipartThreshold) return await downloadRanged(client, run, bucket, o, handle, writes);
     return await run.request(`GET s3://${bucket}/${o.key}`, async () => {
       const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
       const crc = new Crc32c();
-      await writeAt(handle, object.Body as AsyncIterable<Uint8Array>, 0, object.ContentLength ?? o.size, crc);
+      await writeAt(handle, writes, object.Body as AsyncIterable<Uint8Array>, 0, object.ContentLength ?? o.size, crc);
       return { metadata: object.Metadata, crc };
     });
   } finally {
@@ -204,7 +206,7 @@ async function writeLarge(client: S3Client, run: Run, bucket: string, o: RemoteO
  * Parallel ranged GETs written in place, each with its own CRC32C; the whole file's is their combination, in order.
  * Each part is read over a raw socket first (no buffer per read for the garbage collector), the SDK's GET if that fails.
  */
-async function downloadRanged(client: S3Client, run: Run, bucket: string, o: RemoteObject, handle: FileHandle): Promise<Arrived> {
+async function downloadRanged(client: S3Client, run: Run, bucket: string, o: RemoteObject, handle: FileHandle, writes: LimitFunction): Promise<Arrived> {
   const partSize = partSizeFor(o.size, run.options.multipartThreshold);
   let metadata: Record<string, string> | undefined;
   const parts = await Promise.all(
@@ -213,11 +215,11 @@ async function downloadRanged(client: S3Client, run: Run, bucket: string, o: Rem
       return run.request(`GET s3://${bucket}/${o.key} bytes ${start}-${end - 1}`, async () => {
         // Each attempt starts the part over: a new CRC32C, the same positions.
         const part = await run.leanFirst(
-          () => rawPart(run, handle, bucket, o.key, { start, end, total: o.size }),
+          () => rawPart(run, handle, writes, bucket, o.key, { start, end, total: o.size }),
           async () => {
             const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, Range: `bytes=${start}-${end - 1}` }));
             const crc = new Crc32c();
-            await writeAt(handle, answer.Body as AsyncIterable<Uint8Array>, start, end - start, crc);
+            await writeAt(handle, writes, answer.Body as AsyncIterable<Uint8Array>, start, end - start, crc);
             return { metadata: answer.Metadata, crc };
           },
         );
@@ -233,7 +235,7 @@ async function downloadRanged(client: S3Client, run: Run, bucket: string, o: Rem
  * One part over RawGet: the body views are copied into one pooled batch buffer, which is hashed and written at the
  * part's position each time it holds WRITE_BATCH bytes (the socket waits meanwhile).
  */
-function rawPart(run: Run, handle: FileHandle, bucket: string, key: string, range: ByteRange): Promise<Arrived> {
+function rawPart(run: Run, handle: FileHandle, writes: LimitFunction, bucket: string, key: string, range: ByteRange): Promise<Arrived> {
   // Room for a whole read past WRITE_BATCH: a view is always copied at once, since its buffer is reused.
   return run.partBuffers.use(WRITE_BATCH + RAW_READ_BYTES, async (batch) => {
     const crc = new Crc32c();
@@ -241,7 +243,7 @@ function rawPart(run: Run, handle: FileHandle, bucket: string, key: string, rang
     let filled = 0;
     const flush = async () => {
       crc.update(batch.subarray(0, filled));
-      const { bytesWritten } = await handle.write(batch, 0, filled, position);
+      const { bytesWritten } = await writes(() => handle.write(batch, 0, filled, position));
       if (bytesWritten !== filled) throw new TrainctlError(`short write: ${bytesWritten} of ${filled} bytes`, { retryable: true });
       position += filled;
       filled = 0;
@@ -259,12 +261,19 @@ function rawPart(run: Run, handle: FileHandle, bucket: string, key: string, rang
 }
 
 /** Writes a response body at `position` in batches, feeding `crc`; a body shorter or longer than expected fails (and is retried). */
-async function writeAt(handle: FileHandle, body: AsyncIterable<Uint8Array>, position: number, expected: number, crc: Crc32c): Promise<void> {
+async function writeAt(
+  handle: FileHandle,
+  writes: LimitFunction,
+  body: AsyncIterable<Uint8Array>,
+  position: number,
+  expected: number,
+  crc: Crc32c,
+): Promise<void> {
   let written = 0;
   let batch: Uint8Array[] = [];
   let batched = 0;
   const flush = async () => {
-    const { bytesWritten } = await handle.writev(batch, position + written);
+    const { bytesWritten } = await writes(() => handle.writev(batch, position + written));
     if (bytesWritten !== batched) throw new TrainctlError(`short write: ${bytesWritten} of ${batched} bytes`, { retryable: true });
     written += batched;
     batch = [];

@@ -3,10 +3,12 @@ import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { type FileHandle, open } from "node:fs/promises";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { trainctlAsync as trainctl } from "../helpers/cli";
 import { crc32cOf } from "../../scripts/transfer/digest";
+import { download, makeS3Client } from "../../scripts/transfer/engine";
 import { type S3rverHandle, startS3rver } from "../helpers/s3rver";
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!);
@@ -95,6 +97,43 @@ describe("ranged downloads over RawGet", () => {
       expect(lastJson(down.stdout).retries).toBeGreaterThan(0);
       expect(s3.requests.slice(mark).filter(sdkGet)).toHaveLength(8);
     } finally {
+      proxy.close();
+    }
+  });
+
+  it.each([
+    ["over RawGet", false],
+    ["through the SDK's GET", true],
+  ])("writes each part %s into the file one write at a time (parallel writes to one file spin on its inode lock)", async (_, viaFallback) => {
+    const proxy = await recordingProxy(new URL(s3.endpoint), (code) => (viaFallback && code === 206 ? 200 : code));
+    const prototype = Object.getPrototypeOf(await open(path.join(work, "probe"), "w").then(async (h) => (await h.close(), h))) as FileHandle;
+    const originals = Object.fromEntries(
+      ["write", "writev"].map((name) => [name, Object.getOwnPropertyDescriptor(prototype, name)!.value as (...args: unknown[]) => Promise<unknown>]),
+    );
+    let inFlight = 0;
+    let most = 0;
+    const counted = (write: (...args: unknown[]) => Promise<unknown>) =>
+      async function (this: FileHandle, ...args: unknown[]): Promise<unknown> {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await write.apply(this, args);
+        } finally {
+          inFlight -= 1;
+        }
+      };
+    Object.assign(prototype, Object.fromEntries(Object.entries(originals).map(([name, write]) => [name, counted(write)])));
+    Object.assign(process.env, env);
+    try {
+      const out = path.join(work, `one-writer-${viaFallback}`);
+      const options = { concurrency: 8, include: [], exclude: [], dryRun: false, sync: false, deleteExtra: false, verify: false, journalRoot: work };
+      const client = makeS3Client({ endpoint: proxy.endpoint, region: "us-east-1", concurrency: 8 });
+      const summary = await download(client, "bucket-1", "raw/weights.bin", out, { ...options, multipartThreshold: 1024 * 1024 });
+      expect(summary.files).toBe(1);
+      expect(readFileSync(path.join(out, "weights.bin")).equals(body)).toBe(true);
+      expect(proxy.seen.filter((r) => sdkGet(`${r.method} ${r.url}`))).toHaveLength(viaFallback ? 8 : 0);
+      expect(most).toBe(1);
+    } finally {
+      Object.assign(prototype, originals);
       proxy.close();
     }
   });
