@@ -88,14 +88,17 @@ export class Run {
   private successes = 0;
   private lastProgress = 0;
 
+  readonly limit: LimitFunction;
+  /** Local files being compared at once: each may hold a file open while it waits for its HEAD. */
+  readonly compareLimit: LimitFunction;
+
   private constructor(
     readonly options: TransferOptions,
-    readonly limit: LimitFunction,
-    /** Local files being compared at once: each may hold a file open while it waits for its HEAD. */
-    readonly compareLimit: LimitFunction,
     private readonly client: S3Client,
     private readonly newLimit: typeof PLimit,
   ) {
+    this.limit = newLimit(options.concurrency);
+    this.compareLimit = newLimit(options.concurrency);
     this.small = new SmallObjects(client, stallMs());
     this.raw = new RawGet(this.small.signing, stallMs(), options.concurrency);
   }
@@ -103,12 +106,12 @@ export class Run {
   /** p-limit is an ES module, loaded on first use. */
   static async create(client: S3Client, options: TransferOptions): Promise<Run> {
     const { default: pLimit } = await import("p-limit");
-    return new Run(options, pLimit(options.concurrency), pLimit(options.concurrency), client, pLimit);
+    return new Run(options, client, pLimit);
   }
 
   /**
    * Writes to one file, one at a time: concurrent writes to a file contend for its inode lock, and the kernel spins
-   * on it (about a tenth of all CPU in a 1 GiB download written by 16 parts at once).
+   * on it (about a tenth of the CPU samples in a 1 GiB download written by 16 parts at once).
    */
   oneWriter(): LimitFunction {
     return this.newLimit(1);

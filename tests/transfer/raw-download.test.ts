@@ -106,7 +106,9 @@ describe("ranged downloads over RawGet", () => {
     ["through the SDK's GET", true],
   ])("writes each part %s into the file one write at a time (parallel writes to one file spin on its inode lock)", async (_, viaFallback) => {
     const proxy = await recordingProxy(new URL(s3.endpoint), (code) => (viaFallback && code === 206 ? 200 : code));
-    const prototype = Object.getPrototypeOf(await open(path.join(work, "probe"), "w").then(async (h) => (await h.close(), h))) as FileHandle;
+    const probe = await open(path.join(work, "probe"), "w");
+    await probe.close();
+    const prototype = Object.getPrototypeOf(probe) as FileHandle;
     const originals = Object.fromEntries(
       ["write", "writev"].map((name) => [name, Object.getOwnPropertyDescriptor(prototype, name)!.value as (...args: unknown[]) => Promise<unknown>]),
     );
@@ -125,9 +127,19 @@ describe("ranged downloads over RawGet", () => {
     Object.assign(process.env, env);
     try {
       const out = path.join(work, `one-writer-${viaFallback}`);
-      const options = { concurrency: 8, include: [], exclude: [], dryRun: false, sync: false, deleteExtra: false, verify: false, journalRoot: work };
+      const options = {
+        concurrency: 8,
+        include: [],
+        exclude: [],
+        dryRun: false,
+        sync: false,
+        deleteExtra: false,
+        verify: false,
+        journalRoot: work,
+        multipartThreshold: 1024 * 1024,
+      };
       const client = makeS3Client({ endpoint: proxy.endpoint, region: "us-east-1", concurrency: 8 });
-      const summary = await download(client, "bucket-1", "raw/weights.bin", out, { ...options, multipartThreshold: 1024 * 1024 });
+      const summary = await download(client, "bucket-1", "raw/weights.bin", out, options);
       expect(summary.files).toBe(1);
       expect(readFileSync(path.join(out, "weights.bin")).equals(body)).toBe(true);
       expect(proxy.seen.filter((r) => sdkGet(`${r.method} ${r.url}`))).toHaveLength(viaFallback ? 8 : 0);
